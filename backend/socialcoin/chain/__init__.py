@@ -1,0 +1,1 @@
+"""Everything that speaks to the chain: contract constants, typed-data messages, deployments."""

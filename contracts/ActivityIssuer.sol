@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: EUPL-1.2
+pragma solidity ^0.8.28;
+
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+
+import {IActivityIssuer} from "./interfaces/IActivityIssuer.sol";
+import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+import {ISocialCoin} from "./interfaces/ISocialCoin.sol";
+import {Participants} from "./libraries/Participants.sol";
+import {Records} from "./libraries/Records.sol";
+import {ParticipantRecords} from "./ParticipantRecords.sol";
+
+/// @title ActivityIssuer
+/// @notice Mints coins for verified activities and admin programmes, within per-minter budgets.
+/// @dev Like a stablecoin's master minter: the master minter gives each minter (the backend's key) an
+///      allowance in coin units (cents); every mint spends from it. Verifiers are organisations' keys,
+///      authorised per coin; they sign attestations (EIP-712) that minters submit.
+contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP712 {
+    using Participants for uint256;
+    using Records for ParticipantRecords;
+
+    bytes32 public constant MASTER_MINTER_ROLE = keccak256("MASTER_MINTER_ROLE");
+    bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
+    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+
+    bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
+        "Attestation(address resident,address coin,uint256 amount,bytes32 activityId,bytes32 claimId,bytes32 evidenceHash,uint256 deadline)"
+    );
+
+    IParticipantRegistry public immutable registry;
+    ParticipantRecords private immutable _records;
+
+    mapping(address minter => uint256) public minterAllowance;
+    mapping(bytes32 claimId => bool) public claimUsed;
+    mapping(address coin => mapping(address verifier => bool)) public isVerifier;
+
+    constructor(IParticipantRegistry registry_, uint48 adminDelay, address admin)
+        AccessControlDefaultAdminRules(adminDelay, admin)
+        EIP712("Socialcoin ActivityIssuer", "1")
+    {
+        if (address(registry_) == address(0)) revert IssuerZeroAddress();
+        registry = registry_;
+        _records = registry_.records();
+        // Only the master minter makes minters, so that role and budget always change together.
+        _setRoleAdmin(MINTER_ROLE, MASTER_MINTER_ROLE);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Budgets and verifiers
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Makes `minter` a minter with a budget of `allowance` units (replacing any earlier one).
+    ///         Requires MASTER_MINTER_ROLE. Emits MinterConfigured (and RoleGranted the first time).
+    function configureMinter(address minter, uint256 allowance) external onlyRole(MASTER_MINTER_ROLE) {
+        if (minter == address(0)) revert IssuerZeroAddress();
+        _grantRole(MINTER_ROLE, minter);
+        minterAllowance[minter] = allowance;
+        emit MinterConfigured(minter, allowance);
+    }
+
+    /// @notice Takes away a minter's role and budget. Requires MASTER_MINTER_ROLE.
+    ///         Emits MinterRemoved and RoleRevoked.
+    function removeMinter(address minter) external onlyRole(MASTER_MINTER_ROLE) {
+        if (!hasRole(MINTER_ROLE, minter)) revert IssuerNotAMinter(minter);
+        _revokeRole(MINTER_ROLE, minter);
+        delete minterAllowance[minter];
+        emit MinterRemoved(minter);
+    }
+
+    /// @notice Authorises (or stops authorising) `verifier` to attest activities paid in `coin`.
+    ///         Requires REGISTRAR_ROLE. Emits VerifierAuthorizationChanged.
+    function setVerifier(address coin, address verifier, bool authorized) external onlyRole(REGISTRAR_ROLE) {
+        if (verifier == address(0)) revert IssuerZeroAddress();
+        if (!registry.isCoin(coin)) revert IssuerUnknownCoin(coin);
+        isVerifier[coin][verifier] = authorized;
+        emit VerifierAuthorizationChanged(coin, verifier, authorized);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Minting
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Mints for one attested activity. Requires MINTER_ROLE; the attestation must be signed by
+    ///         a verifier of its coin, not past its deadline, for an unused claim id, for a resident,
+    ///         and within the minter's allowance. Emits Transfer (on the coin) and ActivityMinted.
+    function mintWithAttestation(Attestation calldata attestation, bytes calldata signature)
+        external
+        onlyRole(MINTER_ROLE)
+    {
+        _spendAllowance(msg.sender, _mintAttested(attestation, signature));
+    }
+
+    /// @notice Mints for many attested activities in one transaction; all or none.
+    ///         Same requirements and events as `mintWithAttestation`, for each.
+    function mintBatch(Attestation[] calldata attestations, bytes[] calldata signatures)
+        external
+        onlyRole(MINTER_ROLE)
+    {
+        if (attestations.length == 0) revert IssuerEmptyBatch();
+        if (attestations.length != signatures.length) {
+            revert IssuerLengthMismatch(attestations.length, signatures.length);
+        }
+        uint256 total = 0;
+        for (uint256 i = 0; i < attestations.length; ++i) {
+            total += _mintAttested(attestations[i], signatures[i]);
+        }
+        _spendAllowance(msg.sender, total);
+    }
+
+    /// @notice Mints for a programme without activities (a start bonus, a pilot), with a reason.
+    ///         Requires MINTER_ROLE and allowance. Emits Transfer (on the coin) and AdminMinted.
+    function adminMint(address coin, address to, uint256 amount, bytes32 reason) external onlyRole(MINTER_ROLE) {
+        if (!registry.isCoin(coin)) revert IssuerUnknownCoin(coin);
+        if (amount == 0) revert IssuerZeroAmount();
+        if (reason == bytes32(0)) revert IssuerMissingReason();
+        _spendAllowance(msg.sender, amount);
+        emit AdminMinted(to, coin, amount, reason, msg.sender);
+        ISocialCoin(coin).mint(to, amount);
+    }
+
+    /// @notice After a coin expired, burns what `holders` have left of it. The total returns to
+    ///         `creditedMinter`'s allowance, or (with address(0)) is only reported. Works while paused.
+    ///         Requires MASTER_MINTER_ROLE. Emits ExpiredReclaimed (on the coin) per holder and
+    ///         ExpiredCoinsReclaimed.
+    function reclaimExpired(address coin, address[] calldata holders, address creditedMinter)
+        external
+        onlyRole(MASTER_MINTER_ROLE)
+        returns (uint256 total)
+    {
+        if (!registry.isCoin(coin)) revert IssuerUnknownCoin(coin);
+        if (creditedMinter != address(0) && !hasRole(MINTER_ROLE, creditedMinter)) {
+            revert IssuerNotAMinter(creditedMinter);
+        }
+        for (uint256 i = 0; i < holders.length; ++i) {
+            total += ISocialCoin(coin).reclaimExpired(holders[i]);
+        }
+        if (creditedMinter != address(0)) minterAllowance[creditedMinter] += total;
+        emit ExpiredCoinsReclaimed(coin, total, holders.length, creditedMinter);
+    }
+
+    /// @notice The EIP-712 digest a verifier signs for `attestation`.
+    function attestationDigest(Attestation calldata attestation) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(ATTESTATION_TYPEHASH, attestation)));
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Internal workers
+    // ----------------------------------------------------------------------------------------------
+
+    /// @dev Checks one attestation, marks its claim used and mints; returns the amount minted.
+    function _mintAttested(Attestation calldata attestation, bytes calldata signature)
+        private
+        returns (uint256)
+    {
+        bytes32 claimId = attestation.claimId;
+        // slither-disable-next-line timestamp
+        if (block.timestamp > attestation.deadline) revert IssuerAttestationExpired(claimId, attestation.deadline);
+        if (attestation.amount == 0) revert IssuerZeroAmount();
+        if (claimUsed[claimId]) revert IssuerClaimAlreadyUsed(claimId);
+        address verifier = ECDSA.recover(attestationDigest(attestation), signature);
+        if (!isVerifier[attestation.coin][verifier]) revert IssuerVerifierNotAuthorized(attestation.coin, verifier);
+        if (_records.wordOf(attestation.resident).kindOf() != Participants.Kind.Resident) {
+            revert IssuerNotAResident(attestation.resident);
+        }
+
+        claimUsed[claimId] = true;
+        emit ActivityMinted(
+            attestation.resident,
+            attestation.coin,
+            claimId,
+            attestation.amount,
+            attestation.activityId,
+            attestation.evidenceHash,
+            verifier,
+            msg.sender
+        );
+        // The coin is one the municipality authorised the verifier for, so a factory coin.
+        ISocialCoin(attestation.coin).mint(attestation.resident, attestation.amount);
+        return attestation.amount;
+    }
+
+    function _spendAllowance(address minter, uint256 amount) private {
+        uint256 allowance = minterAllowance[minter];
+        if (amount > allowance) revert IssuerAllowanceExceeded(minter, allowance, amount);
+        // Cannot underflow: checked just above.
+        unchecked {
+            minterAllowance[minter] = allowance - amount;
+        }
+    }
+}

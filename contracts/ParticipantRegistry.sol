@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: EUPL-1.2
+pragma solidity ^0.8.28;
+
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+import {ISocialCoin} from "./interfaces/ISocialCoin.sol";
+import {Participants} from "./libraries/Participants.sol";
+import {Records} from "./libraries/Records.sol";
+import {ParticipantRecords} from "./ParticipantRecords.sol";
+
+/// @title ParticipantRegistry
+/// @notice The one registry of a municipality's Socialcoin system: participants, purposes, the
+///         system-wide pause and the coins. It keeps the packed participant records and the pause flag
+///         in its own ParticipantRecords contract, which coins read on every balance change.
+contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminRules, Pausable {
+    using Participants for uint256;
+    using Records for ParticipantRecords;
+
+    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    bytes32 public constant COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
+    bytes32 public constant COIN_FACTORY_ROLE = keccak256("COIN_FACTORY_ROLE");
+
+    /// Purpose ids are bit positions in a participant's 64-bit purpose set.
+    uint256 public constant MAX_PURPOSES = 64;
+
+    uint8 private constant _DEBT = uint8(1 << uint8(ISocialCoin.BurnReason.DebtSettlement));
+    uint8 private constant _SERVICE = uint8(1 << uint8(ISocialCoin.BurnReason.ServiceRedemption));
+
+    /// The packed records and pause flag that coins read; written only from here.
+    ParticipantRecords public immutable records;
+    mapping(address account => bytes32 recordHash) private _recordHashes;
+
+    Purpose[] private _purposes;
+    mapping(bytes32 code => uint256 idPlusOne) private _purposeIds;
+
+    address[] private _coins;
+    mapping(address coin => bool) private _isCoin;
+
+    /// @param adminDelay seconds a handover of the admin role must wait (OpenZeppelin's default-admin rules)
+    /// @param admin the municipality's admin account
+    constructor(uint48 adminDelay, address admin) AccessControlDefaultAdminRules(adminDelay, admin) {
+        records = new ParticipantRecords();
+        _addPurpose("DEBT_SETTLEMENT", _DEBT);
+        _addPurpose("MUNICIPAL_SERVICES", _SERVICE);
+        _addPurpose("LOCAL_SPENDING", 0);
+        _addPurpose("SPORT_CULTURE", _SERVICE);
+        _addPurpose("MOBILITY", _SERVICE);
+        _addPurpose("ENERGY", 0);
+        _addPurpose("EDUCATION", _SERVICE);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // The hot path
+    // ----------------------------------------------------------------------------------------------
+
+    // ----------------------------------------------------------------------------------------------
+    // Participants
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Registers a participant. Requires REGISTRAR_ROLE; the account must be new, the kind set,
+    ///         the area a CBS code, the purposes known. Emits ParticipantRegistered.
+    function register(Registration calldata registration) external onlyRole(REGISTRAR_ROLE) {
+        _register(registration);
+    }
+
+    /// @notice Registers many participants at once; all or none. Emits ParticipantRegistered for each.
+    function registerBatch(Registration[] calldata registrations) external onlyRole(REGISTRAR_ROLE) {
+        for (uint256 i = 0; i < registrations.length; ++i) {
+            _register(registrations[i]);
+        }
+    }
+
+    /// @notice Changes a registered participant's kind, area, purposes or record hash; the frozen
+    ///         state stays. Requires REGISTRAR_ROLE. Emits ParticipantUpdated.
+    function update(Registration calldata registration) external onlyRole(REGISTRAR_ROLE) {
+        _update(registration);
+    }
+
+    /// @notice Updates many participants at once; all or none. Emits ParticipantUpdated for each.
+    function updateBatch(Registration[] calldata registrations) external onlyRole(REGISTRAR_ROLE) {
+        for (uint256 i = 0; i < registrations.length; ++i) {
+            _update(registrations[i]);
+        }
+    }
+
+    /// @notice Freezes accounts: they can neither send nor receive. Requires REGISTRAR_ROLE.
+    ///         Emits ParticipantFrozen for each.
+    function freeze(address[] calldata accounts) external onlyRole(REGISTRAR_ROLE) {
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            _setFrozen(accounts[i], true);
+        }
+    }
+
+    /// @notice Unfreezes accounts. Requires REGISTRAR_ROLE. Emits ParticipantUnfrozen for each.
+    function unfreeze(address[] calldata accounts) external onlyRole(REGISTRAR_ROLE) {
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            _setFrozen(accounts[i], false);
+        }
+    }
+
+    /// @notice Moves a lost wallet to a new address after the person's identity was checked again:
+    ///         its registration (kind, area, purposes, frozen state, record hash) and its balance in
+    ///         every coin. The lost address ends unregistered, so nothing signed with its key can move
+    ///         coins any more. Works while paused (a corrective action). Requires COMPLIANCE_ROLE.
+    ///         Emits ParticipantRecovered, and BalanceRecovered on each coin with a balance.
+    function recover(address lost, address replacement) external onlyRole(COMPLIANCE_ROLE) {
+        if (replacement == address(0)) revert RegistryZeroAddress();
+        uint256 word = records.wordOf(lost);
+        uint256 replacementWord = records.wordOf(replacement);
+        if (!word.isRegistered()) revert RegistryNotRegistered(lost);
+        if (replacementWord.isRegistered()) revert RegistryAlreadyRegistered(replacement);
+
+        records.write(replacement, word);
+        records.write(lost, 0);
+        _recordHashes[replacement] = _recordHashes[lost];
+        delete _recordHashes[lost];
+        emit ParticipantRecovered(lost, replacement);
+
+        // The coins are this municipality's own contracts, listed by its factory.
+        for (uint256 i = 0; i < _coins.length; ++i) {
+            ISocialCoin(_coins[i]).recoverBalance(lost, replacement);
+        }
+    }
+
+    function participantWord(address account) external view returns (uint256) {
+        return records.wordOf(account);
+    }
+
+    function participant(address account) external view returns (Participant memory) {
+        uint256 word = records.wordOf(account);
+        return Participant({
+            kind: word.kindOf(),
+            area: word.areaOf(),
+            purposes: word.purposesOf(),
+            frozen: word.isFrozen(),
+            recordHash: _recordHashes[account]
+        });
+    }
+
+    /// @notice True when `area` lies within `container` (its digits start with the container's);
+    ///         every area lies within NL (the empty code).
+    function isWithin(bytes8 area, bytes8 container) external pure returns (bool) {
+        if (!Participants.isValidArea(container)) revert RegistryInvalidArea(container);
+        return Participants.isWithin(area, container);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Pause
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Stops every balance change in every coin, except the municipality's corrective actions
+    ///         (recovery, expiry reclaim). Requires PAUSER_ROLE. Emits Paused.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @notice Lets coins move again. Requires PAUSER_ROLE. Emits Unpaused.
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Purposes
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Adds a purpose code. A purpose never changes once added, so that a coin of that purpose
+    ///         keeps doing what it did. Requires the admin role. Emits PurposeAdded.
+    /// @param redemptions bit set of BurnReason values residents may burn coins of this purpose for
+    function addPurpose(bytes32 code, uint8 redemptions) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint8 id) {
+        return _addPurpose(code, redemptions);
+    }
+
+    function purpose(uint8 id) external view returns (Purpose memory) {
+        return _purposes[id];
+    }
+
+    function purposeCount() external view returns (uint8) {
+        return uint8(_purposes.length);
+    }
+
+    /// @notice The id of a purpose code; reverts when the code is unknown.
+    function purposeId(bytes32 code) external view returns (uint8) {
+        uint256 idPlusOne = _purposeIds[code];
+        if (idPlusOne == 0) revert RegistryInvalidPurposeCode(code);
+        return uint8(idPlusOne - 1);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Coins
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Lists a new coin, so that recovery moves its balances too. Requires COIN_FACTORY_ROLE.
+    ///         Emits CoinAdded.
+    function addCoin(address coin) external onlyRole(COIN_FACTORY_ROLE) {
+        if (coin == address(0)) revert RegistryZeroAddress();
+        if (_isCoin[coin]) revert RegistryCoinExists(coin);
+        _isCoin[coin] = true;
+        _coins.push(coin);
+        emit CoinAdded(coin);
+    }
+
+    function isCoin(address coin) external view returns (bool) {
+        return _isCoin[coin];
+    }
+
+    function coins() external view returns (address[] memory) {
+        return _coins;
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Internal workers
+    // ----------------------------------------------------------------------------------------------
+
+    function _register(Registration calldata registration) private {
+        address account = registration.account;
+        if (account == address(0)) revert RegistryZeroAddress();
+        if (records.wordOf(account).isRegistered()) revert RegistryAlreadyRegistered(account);
+        records.write(account, _validatedWord(registration, false));
+        _recordHashes[account] = registration.recordHash;
+        emit ParticipantRegistered(
+            account, registration.kind, registration.area, registration.purposes, registration.recordHash
+        );
+    }
+
+    function _update(Registration calldata registration) private {
+        address account = registration.account;
+        uint256 word = records.wordOf(account);
+        if (!word.isRegistered()) revert RegistryNotRegistered(account);
+        records.write(account, _validatedWord(registration, word.isFrozen()));
+        _recordHashes[account] = registration.recordHash;
+        emit ParticipantUpdated(
+            account, registration.kind, registration.area, registration.purposes, registration.recordHash
+        );
+    }
+
+    function _validatedWord(Registration calldata registration, bool frozen) private view returns (uint256) {
+        if (registration.kind == Participants.Kind.None) {
+            revert RegistryInvalidKind(registration.account, registration.kind);
+        }
+        if (!Participants.isValidArea(registration.area)) revert RegistryInvalidArea(registration.area);
+        uint64 known = _knownPurposes();
+        if (registration.purposes & ~known != 0) revert RegistryUnknownPurposes(registration.purposes, known);
+        return Participants.pack(registration.kind, registration.area, registration.purposes, frozen);
+    }
+
+    function _setFrozen(address account, bool frozen) private {
+        uint256 word = records.wordOf(account);
+        if (!word.isRegistered()) revert RegistryNotRegistered(account);
+        if (word.isFrozen() == frozen) {
+            if (frozen) revert RegistryAlreadyFrozen(account);
+            revert RegistryNotFrozen(account);
+        }
+        records.write(account, word.withFrozen(frozen));
+        if (frozen) emit ParticipantFrozen(account);
+        else emit ParticipantUnfrozen(account);
+    }
+
+    function _addPurpose(bytes32 code, uint8 redemptions) private returns (uint8 id) {
+        if (code == bytes32(0)) revert RegistryInvalidPurposeCode(code);
+        uint256 existing = _purposeIds[code];
+        if (existing != 0) revert RegistryPurposeExists(code, uint8(existing - 1));
+        if (redemptions & ~(_DEBT | _SERVICE) != 0) revert RegistryInvalidRedemptions(redemptions);
+        if (_purposes.length == MAX_PURPOSES) revert RegistryPurposeLimitReached(MAX_PURPOSES);
+        id = uint8(_purposes.length);
+        _purposes.push(Purpose({code: code, redemptions: redemptions}));
+        _purposeIds[code] = uint256(id) + 1;
+        emit PurposeAdded(id, code, redemptions);
+    }
+
+    /// @dev The pause flag lives in two places: OpenZeppelin's (for `paused()` and its events) and the
+    ///      records (for the coins). These two overrides are the only writers, so they stay equal.
+    function _pause() internal override {
+        super._pause();
+        records.writePaused(true);
+    }
+
+    function _unpause() internal override {
+        super._unpause();
+        records.writePaused(false);
+    }
+
+    function _knownPurposes() private view returns (uint64) {
+        uint256 count = _purposes.length;
+        // count <= 64, so the shift fits; at 64 every bit is known.
+        return count == MAX_PURPOSES ? type(uint64).max : uint64((1 << count) - 1);
+    }
+}

@@ -1,0 +1,51 @@
+"""Constants and helpers shared by the contract tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+
+from brownie import accounts, chain, web3
+from eth_utils import keccak
+
+from socialcoin.chain.typed_data import ISSUER_DOMAIN_NAME, Domain, sign
+
+ADMIN_DELAY = 3600
+GEMEENTE = "GM0202"  # Arnhem
+WIJK = "WK020201"  # Geitenkamp
+OTHER_WIJK = "WK020202"
+BUURT = "BU02020101"
+OTHER_GEMEENTE = "GM0363"
+ONE_EURO = 100
+FAR_FUTURE = 2**40
+
+
+def local_account(label: str):
+    """A brownie account with a private key derived from `label` (test keys only)."""
+    return accounts.add(keccak(text=f"socialcoin test key {label}").hex())
+
+
+def ref(text: str) -> bytes:
+    """A bytes32 reference or id from a readable label."""
+    return keccak(text=text)
+
+
+def coin_domain(coin) -> Domain:
+    return Domain(name=coin.name(), chain_id=web3.eth.chain_id, verifying_contract=coin.address)
+
+
+def issuer_domain(issuer) -> Domain:
+    return Domain(name=ISSUER_DOMAIN_NAME, chain_id=web3.eth.chain_id, verifying_contract=issuer.address)
+
+
+def window(seconds: int = 3600) -> tuple[int, int]:
+    """(validAfter, validBefore) around the chain's clock."""
+    now = chain.time()
+    return 0, now + seconds
+
+
+def random_nonce() -> bytes:
+    return os.urandom(32)
+
+
+def sign_with(account, domain: Domain, primary_type: str, message: dict):
+    return sign(account.private_key, domain, primary_type, message)
