@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 from brownie import accounts, chain, web3
+from brownie.exceptions import VirtualMachineError
 from eth_utils import keccak
 
 from socialcoin.chain.typed_data import ISSUER_DOMAIN_NAME, Domain, sign
@@ -49,3 +51,36 @@ def random_nonce() -> bytes:
 
 def sign_with(account, domain: Domain, primary_type: str, message: dict):
     return sign(account.private_key, domain, primary_type, message)
+
+
+def _format_argument(value) -> str:
+    """An argument as brownie prints it in a decoded custom error."""
+    if hasattr(value, "address"):
+        value = value.address
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return value.lower()
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(int(value))
+    return str(value)
+
+
+@contextmanager
+def reverts_with(error: str, *args):
+    """Expects the transaction or call inside to revert with custom error `error`, and when `args`
+    are given, with exactly these arguments (accounts, addresses, ints, enums or bytes)."""
+    try:
+        yield
+    except VirtualMachineError as exc:
+        message = exc.revert_msg or ""
+        name = message.split(":", 1)[0].strip()
+        assert name == error, f"reverted with {message!r}, expected {error}"
+        if args:
+            expected = ", ".join(_format_argument(arg) for arg in args)
+            actual = message.split(":", 1)[1].strip() if ":" in message else ""
+            assert actual == expected, f"{error} arguments {actual!r}, expected {expected!r}"
+    else:
+        raise AssertionError(f"expected a revert with {error}, but nothing reverted")

@@ -1,0 +1,90 @@
+# Socialcoin: one Makefile for a fresh machine (Python 3.11, Node/npm, Debian packages).
+#   make run    local chain + contracts + demo municipality
+#   make test   every test
+#   make bench  gas and throughput figures with their baselines
+#   make lint   ruff, Slither, ERC-20 conformance
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+LINT_VENV := .tools/lint
+SOLC_VERSION := 0.8.28
+SOLC := .solcx/solc-v$(SOLC_VERSION)
+
+# brownie finds anvil on PATH (tools/bin/anvil runs npm's binary) and the solc stand-in through
+# py-solc-x's folder.
+export PATH := $(CURDIR)/tools/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
+BROWNIE := $(VENV)/bin/brownie
+TEST_NETWORK := socialcoin-test
+TEST_PORT := 8555
+RUN_PORT ?= 8545
+
+.PHONY: help setup networks compile run test test-contracts test-python bench lint clean
+
+help:
+	@echo "make run | test | bench | lint | setup | clean"
+
+setup: $(VENV)/.installed node_modules/.installed $(SOLC) networks
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@
+
+# `npm install`, not `npm ci`: the lock leaves out anvil's builds for other platforms, which
+# `npm ci` then reports as missing. The versions stay those of package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# py-solc-x (and so brownie) runs whatever sits at .solcx/solc-v<version>: our solcjs wrapper.
+$(SOLC): tools/solc.js
+	mkdir -p $(@D)
+	printf '#!/bin/sh\nexec node "%s/tools/solc.js" "$$@"\n' "$(CURDIR)" > $@
+	chmod +x $@
+
+# brownie keeps networks in ~/.brownie: (re)declare ours on every run, it takes a second.
+networks: $(VENV)/.installed
+	@$(BROWNIE) networks delete $(TEST_NETWORK) >/dev/null 2>&1 || true
+	@$(BROWNIE) networks add Development $(TEST_NETWORK) cmd=anvil host=http://127.0.0.1 \
+		port=$(TEST_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
+	@$(BROWNIE) networks delete socialcoin-local >/dev/null 2>&1 || true
+	@$(BROWNIE) networks add Development socialcoin-local cmd=anvil host=http://127.0.0.1 \
+		port=$(RUN_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
+
+compile: setup
+	$(BROWNIE) compile
+
+run: setup
+	$(VENV)/bin/python -m socialcoin.devchain --port $(RUN_PORT)
+
+test: test-python test-contracts
+
+test-contracts: setup
+	$(BROWNIE) test tests/contracts --network $(TEST_NETWORK) -W ignore::FutureWarning
+
+# Plain Python tests: brownie's pytest plugin stays off (it would compile and start a chain).
+test-python: setup
+	$(VENV)/bin/python -m pytest -p no:pytest-brownie tests/python -q
+
+bench: setup
+	$(VENV)/bin/python bench/gas.py --network $(TEST_NETWORK)
+
+$(LINT_VENV)/.installed: requirements-lint.txt
+	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet --upgrade pip
+	$(LINT_VENV)/bin/pip install --quiet -r requirements-lint.txt
+	touch $@
+
+lint: setup $(LINT_VENV)/.installed
+	$(LINT_VENV)/bin/ruff check backend scripts tests bench
+	$(LINT_VENV)/bin/ruff format --check backend scripts tests bench
+	$(BROWNIE) compile
+	PATH="$(CURDIR)/$(LINT_VENV)/bin:$$PATH" bash tools/slither.sh
+
+clean:
+	rm -rf build reports .pytest_cache
