@@ -60,7 +60,7 @@ compile: setup
 	$(BROWNIE) compile
 
 run: setup
-	$(VENV)/bin/python -m socialcoin.devchain --port $(RUN_PORT)
+	RUN_PORT=$(RUN_PORT) bash tools/run-local.sh
 
 test: test-python test-contracts
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brownie import ActivityIssuer, CoinFactory, ParticipantRegistry, accounts, network, web3
+from brownie.network import rpc
 
 DEPLOYMENTS = Path(__file__).resolve().parent.parent / "deployments"
 DEFAULT_ADMIN_DELAY = 2 * 24 * 3600
@@ -33,7 +34,7 @@ def deployer_account():
         return accounts.add(key)
     if keystore := os.environ.get("SOCIALCOIN_DEPLOYER_KEYSTORE"):
         return accounts.load(keystore)
-    if network.show_active() in ("development", "socialcoin-test") or "fork" in network.show_active():
+    if rpc.is_active():  # a local development node that brownie attached to or started
         return accounts[0]
     raise SystemExit("Set SOCIALCOIN_DEPLOYER_KEY or SOCIALCOIN_DEPLOYER_KEYSTORE for this network.")
 
