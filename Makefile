@@ -19,6 +19,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 BROWNIE := $(VENV)/bin/brownie
 TEST_NETWORK := socialcoin-test
 TEST_PORT := 8555
+BACKEND_TEST_PORT := 8556
 RUN_PORT ?= 8545
 
 .PHONY: help setup networks compile run test test-contracts test-python bench lint clean
@@ -52,6 +53,9 @@ networks: $(VENV)/.installed
 	@$(BROWNIE) networks delete $(TEST_NETWORK) >/dev/null 2>&1 || true
 	@$(BROWNIE) networks add Development $(TEST_NETWORK) cmd=anvil host=http://127.0.0.1 \
 		port=$(TEST_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
+	@$(BROWNIE) networks delete socialcoin-backend >/dev/null 2>&1 || true
+	@$(BROWNIE) networks add Development socialcoin-backend cmd=anvil host=http://127.0.0.1 \
+		port=$(BACKEND_TEST_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
 	@$(BROWNIE) networks delete socialcoin-local >/dev/null 2>&1 || true
 	@$(BROWNIE) networks add Development socialcoin-local cmd=anvil host=http://127.0.0.1 \
 		port=$(RUN_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null

@@ -43,7 +43,7 @@ def record_hash(label: str) -> bytes:
 
 def demo_accounts() -> dict[str, object]:
     """Named demo roles on the node's development accounts (which carry their test keys)."""
-    local = [accounts.from_mnemonic(TEST_MNEMONIC, offset=i) for i in range(12)]
+    local = [accounts.from_mnemonic(TEST_MNEMONIC, offset=i) for i in range(13)]
     names = [
         "admin",
         "minter",
@@ -57,6 +57,7 @@ def demo_accounts() -> dict[str, object]:
         "resident_chaima",
         "resident_dirk",
         "relayer",
+        "backend_registrar",
     ]
     return dict(zip(names, local, strict=True))
 
@@ -77,6 +78,9 @@ def main():
     issuer.grantRole(issuer.MASTER_MINTER_ROLE(), admin, tx)
     issuer.grantRole(issuer.REGISTRAR_ROLE(), admin, tx)
     issuer.configureMinter(people["minter"], 50_000 * CENTS_PER_EURO, tx)
+    # The backend admits residents and authorises verifiers with a key of its own.
+    registry.grantRole(registry.REGISTRAR_ROLE(), people["backend_registrar"], tx)
+    issuer.grantRole(issuer.REGISTRAR_ROLE(), people["backend_registrar"], tx)
 
     coins = {}
     for symbol, (name, purpose, area, person_to_person) in COINS.items():

@@ -59,8 +59,11 @@ def _format_argument(value) -> str:
         value = value.address
     if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
         return value.lower()
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 66:
+        value = bytes.fromhex(value[2:])
     if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
+        # brownie prints decoded bytesN arguments as Python bytes literals.
+        return repr(bytes(value))
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):

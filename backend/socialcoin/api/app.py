@@ -1,0 +1,40 @@
+"""The FastAPI application: routers per actor, problem+json errors, the runtime in app.state."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ..runtime import Runtime
+from ..settings import Settings
+from . import problems
+from .routers import ROUTERS
+
+DESCRIPTION = """
+Socialcoin: een sociale munt van de gemeente / a municipal social currency.
+
+Groups follow who uses them: the municipality, organisations, residents, merchants and the public.
+Every error is `application/problem+json` with a machine `code`, a Dutch `detail` and an English
+`detail_en`, and names the `field` at fault when there is one. Amounts are in euro cents.
+"""
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
+               run_workers: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.runtime = runtime or Runtime.start(settings or Settings.from_env())
+        if run_workers:
+            app.state.runtime.start_workers()
+        yield
+        if runtime is None:
+            app.state.runtime.close()
+        else:
+            app.state.runtime.stop_workers()
+
+    app = FastAPI(title="Socialcoin", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

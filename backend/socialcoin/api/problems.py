@@ -1,0 +1,70 @@
+"""Errors as RFC 9457 problem details, with a machine code and Dutch and English messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ..domain.errors import DomainError
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(BaseModel):
+    type: str = Field(examples=["https://socialcoin.example/problems/claim_already_used"])
+    title: str = Field(examples=["claim_already_used"])
+    status: int = Field(examples=[409])
+    code: str = Field(description="Stable machine-readable reason", examples=["claim_already_used"])
+    detail: str = Field(description="Dutch message for people", examples=["Deze claim is al uitbetaald."])
+    detail_en: str = Field(examples=["This claim was already paid out."])
+    field: str | None = Field(default=None, description="The request field at fault, if one is")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+def problem_response(status: int, code: str, nl: str, en: str, field: str | None = None,
+                     details: dict[str, Any] | None = None) -> JSONResponse:
+    body = Problem(type=f"https://socialcoin.example/problems/{code}", title=code, status=status, code=code,
+                   detail=nl, detail_en=en, field=field, details=details or {})
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM)
+
+
+# Every route documents these answers; 401/403 only where a token is needed.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM: {}}, "description": description}
+    for status, description in (
+        (400, "The request cannot be carried out"),
+        (401, "No valid token"),
+        (403, "The token's role may not do this"),
+        (404, "Not found"),
+        (409, "Conflicts with what exists"),
+        (422, "A field is invalid"),
+    )
+}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(exc.status, exc.code, exc.message_nl, exc.message_en, exc.field,
+                                {k: v for k, v in exc.details.items() if _jsonable(v)})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": [], "msg": "invalid"}
+        field = ".".join(str(part) for part in first.get("loc", []) if part not in ("body", "query", "path"))
+        return problem_response(
+            422, "invalid_field",
+            f"Het veld '{field}' klopt niet: {first.get('msg')}. Pas het aan en probeer het opnieuw.",
+            f"Field '{field}' is invalid: {first.get('msg')}. Correct it and try again.",
+            field or None,
+            {"errors": [{"field": ".".join(map(str, e.get("loc", []))), "message": e.get("msg")}
+                        for e in exc.errors()]},
+        )
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool | type(None) | list | dict)

@@ -1,0 +1,5 @@
+"""One router per actor; ROUTERS is the list the app mounts."""
+
+from . import auth, public
+
+ROUTERS = [auth.router, public.router]

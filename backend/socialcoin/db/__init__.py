@@ -1,0 +1,1 @@
+"""The database: SQLAlchemy 2 models, sessions, and Alembic migrations (db/migrations)."""

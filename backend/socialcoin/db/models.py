@@ -1,0 +1,373 @@
+"""The tables. Personal data lives here (and can be erased here); the chain holds none of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+from .types import UtcDateTime, utcnow
+
+# Token amounts can exceed 64 bits in principle (uint256): stored as exact decimals.
+Amount = Numeric(78, 0)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --------------------------------------------------------------------------------------------------
+# Chain: the outbox of writes and the index of events
+# --------------------------------------------------------------------------------------------------
+
+
+class OutboxItem(Timestamped, Base):
+    """One intended write to the chain, recorded before anything is signed. Its idempotency key makes a
+    retry (of a request, a CSV row, a crashed batch) find the same item instead of adding another."""
+
+    __tablename__ = "outbox_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    signer: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # pending -> submitted -> done | failed
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    tx_id: Mapped[int | None] = mapped_column(ForeignKey("chain_txs.id"), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(80))
+    error_detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ChainTx(Timestamped, Base):
+    """A signed transaction. Stored (raw bytes, hash, nonce) before it is sent, so that after a crash
+    it is found on chain or sent again as the very same transaction, never as a second one."""
+
+    __tablename__ = "chain_txs"
+    __table_args__ = (UniqueConstraint("sender", "nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # signed -> sent -> mined -> confirmed; or reverted
+    status: Mapped[str] = mapped_column(String(20), default="signed", index=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    gas_used: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ChainEvent(Base):
+    """A log of one of our contracts, decoded. Everything the pages and reports show derives from
+    these rows, which the indexer keeps equal to the chain (confirmations, restarts, reorgs)."""
+
+    __tablename__ = "chain_events"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index"),
+        Index("ix_chain_events_contract_event", "contract", "event"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    tx_hash: Mapped[str] = mapped_column(String(66), index=True)
+    log_index: Mapped[int] = mapped_column(Integer)
+    contract: Mapped[str] = mapped_column(String(42))
+    event: Mapped[str] = mapped_column(String(60))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON)
+    block_time: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class IndexedBlock(Base):
+    """Hash of each block the indexer processed (recent ones), to notice a reorganisation."""
+
+    __tablename__ = "indexed_blocks"
+
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    block_hash: Mapped[str] = mapped_column(String(66))
+
+
+class Balance(Base):
+    """Balance per (coin, account), maintained from Transfer events."""
+
+    __tablename__ = "balances"
+
+    coin: Mapped[str] = mapped_column(String(42), primary_key=True)
+    account: Mapped[str] = mapped_column(String(42), primary_key=True)
+    amount: Mapped[int] = mapped_column(Amount, default=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Access
+# --------------------------------------------------------------------------------------------------
+
+
+class ApiToken(Base):
+    """A bearer token. Only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(30))
+    # The resident, merchant or organisation the token speaks for (None for municipal staff).
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+# --------------------------------------------------------------------------------------------------
+# People and organisations (personal data: off chain, erasable)
+# --------------------------------------------------------------------------------------------------
+
+
+class Resident(Timestamped, Base):
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    case_number: Mapped[str] = mapped_column(String(60), unique=True)
+    area: Mapped[str] = mapped_column(String(10))
+    wallet_address: Mapped[str] = mapped_column(String(42), unique=True)
+    # "own": the resident brought the address; "custodial": we keep the key, encrypted under the PIN.
+    wallet_custody: Mapped[str] = mapped_column(String(10))
+    wallet_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    record_hash: Mapped[str] = mapped_column(String(66))
+    consent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    registration_key: Mapped[str] = mapped_column(String(200))
+
+
+class Organisation(Timestamped, Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    area: Mapped[str] = mapped_column(String(10))
+    wallet_address: Mapped[str] = mapped_column(String(42), unique=True)
+    record_hash: Mapped[str] = mapped_column(String(66))
+    registration_key: Mapped[str] = mapped_column(String(200))
+
+
+class Verifier(Timestamped, Base):
+    """An organisation's verifier key, authorised for one coin (the key itself never reaches us)."""
+
+    __tablename__ = "verifiers"
+    __table_args__ = (UniqueConstraint("address", "coin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    address: Mapped[str] = mapped_column(String(42))
+    coin: Mapped[str] = mapped_column(String(42))
+    outbox_key: Mapped[str] = mapped_column(String(200))
+
+
+class Merchant(Timestamped, Base):
+    __tablename__ = "merchants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    area: Mapped[str] = mapped_column(String(10))
+    purposes: Mapped[int] = mapped_column(BigInteger)
+    wallet_address: Mapped[str] = mapped_column(String(42), unique=True)
+    wallet_custody: Mapped[str] = mapped_column(String(10))
+    wallet_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    record_hash: Mapped[str] = mapped_column(String(66))
+    registration_key: Mapped[str] = mapped_column(String(200))
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message_nl: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# --------------------------------------------------------------------------------------------------
+# Programmes, activities, tasks, claims
+# --------------------------------------------------------------------------------------------------
+
+
+class Programme(Timestamped, Base):
+    """A budget for one coin: what the municipality set aside, in cents."""
+
+    __tablename__ = "programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    coin: Mapped[str] = mapped_column(String(42))
+    budget_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class Activity(Timestamped, Base):
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    value_cents_per_unit: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(10))
+    starts_on: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_on: Mapped[datetime] = mapped_column(UtcDateTime)
+    task_days: Mapped[int] = mapped_column(Integer)
+    area: Mapped[str] = mapped_column(String(10))
+    cap_units_per_month: Mapped[int] = mapped_column(Integer)
+    # active | suggested | rejected
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    suggested_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Task(Timestamped, Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    # assigned -> started -> finished -> approved -> minted; or rejected
+    status: Mapped[str] = mapped_column(String(12), default="assigned")
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    units: Mapped[int | None] = mapped_column(Integer)
+    evidence_name: Mapped[str | None] = mapped_column(String(200))
+    evidence_path: Mapped[str | None] = mapped_column(String(400))
+    evidence_hash: Mapped[str | None] = mapped_column(String(66))
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Claim(Timestamped, Base):
+    """A verifier's signed attestation for a finished task, and the municipality's decision on it."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    claim_id: Mapped[str] = mapped_column(String(66), unique=True)
+    coin: Mapped[str] = mapped_column(String(42))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    attestation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signature: Mapped[str] = mapped_column(String(140))
+    verifier: Mapped[str] = mapped_column(String(42))
+    # attested -> approved -> minted | failed; or rejected
+    status: Mapped[str] = mapped_column(String(12), default="attested", index=True)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    outbox_key: Mapped[str | None] = mapped_column(String(200))
+
+
+# --------------------------------------------------------------------------------------------------
+# Debts, services, payouts
+# --------------------------------------------------------------------------------------------------
+
+
+class DebtCase(Timestamped, Base):
+    __tablename__ = "debt_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    creditor: Mapped[str] = mapped_column(String(200))
+    creditor_reference: Mapped[str] = mapped_column(String(100))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    remaining_cents: Mapped[int] = mapped_column(BigInteger)
+    chain_reference: Mapped[str] = mapped_column(String(66), unique=True)
+    # open | closed
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Settlement(Timestamped, Base):
+    __tablename__ = "settlements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debt_case_id: Mapped[int] = mapped_column(ForeignKey("debt_cases.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    coin: Mapped[str] = mapped_column(String(42))
+    # pending -> settled | failed
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Service(Timestamped, Base):
+    """A municipal service residents can pay with coins (leges, a sport pass, an event)."""
+
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    purposes: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Order(Timestamped, Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    coin: Mapped[str] = mapped_column(String(42))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    chain_reference: Mapped[str] = mapped_column(String(66), unique=True)
+    # pending -> paid | failed
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+
+
+class PayoutBatch(Base):
+    """A SEPA credit-transfer file (pain.001) the municipality's bank executes."""
+
+    __tablename__ = "payout_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    xml: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Payout(Timestamped, Base):
+    __tablename__ = "payouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    coin: Mapped[str] = mapped_column(String(42))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    chain_reference: Mapped[str] = mapped_column(String(66), unique=True)
+    # pending -> burned -> batched -> paid; or failed
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("payout_batches.id"))

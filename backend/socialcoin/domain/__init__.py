@@ -1,0 +1,1 @@
+"""The programme's rules: what residents, organisations, merchants and the municipality may do."""

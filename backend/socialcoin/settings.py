@@ -1,0 +1,73 @@
+"""The service's settings: read once from the environment (SOCIALCOIN_*), checked at start-up."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Well-known keys of anvil's test mnemonic: fine on a laptop chain, refused anywhere else.
+DEVELOPMENT_MINTER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+DEVELOPMENT_RELAYER_KEY = "0x701b615bbdfb9de65240bc28bd21bbc0d996645a3dd57e7b12bc2bdf6f192c82"
+DEVELOPMENT_REGISTRAR_KEY = "0xa267530f49f8280200edf313ee7af6b827f2a8bce2897751d06a843f644967b1"
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message names the variable."""
+
+
+class Settings(BaseModel):
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite:///{ROOT / 'socialcoin.db'}"
+    rpc_url: str = "http://127.0.0.1:8545"
+    deployment_file: Path = ROOT / "deployments" / "socialcoin-local.json"
+    build_dir: Path = ROOT / "build" / "contracts"
+    # The backend's keys: the minter (mints within its budget), the registrar (admits residents,
+    # merchants, organisations, authorises verifiers) and the relayer (sends residents' signed
+    # payments). On the permissioned chain gas is free; none of them needs ether.
+    minter_key: SecretStr = SecretStr(DEVELOPMENT_MINTER_KEY)
+    registrar_key: SecretStr = SecretStr(DEVELOPMENT_REGISTRAR_KEY)
+    relayer_key: SecretStr = SecretStr(DEVELOPMENT_RELAYER_KEY)
+    # Encrypts custodial wallets at rest and salts record hashes.
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    confirmations: int = Field(default=0, ge=0)
+    token_ttl_seconds: int = Field(default=8 * 3600, gt=0)
+    mint_batch_size: int = Field(default=200, ge=1, le=1000)
+    evidence_dir: Path = ROOT / "var" / "evidence"
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            defaults = {
+                "SOCIALCOIN_MINTER_KEY": (self.minter_key, DEVELOPMENT_MINTER_KEY),
+                "SOCIALCOIN_RELAYER_KEY": (self.relayer_key, DEVELOPMENT_RELAYER_KEY),
+                "SOCIALCOIN_REGISTRAR_KEY": (self.registrar_key, DEVELOPMENT_REGISTRAR_KEY),
+                "SOCIALCOIN_SECRET_KEY": (self.secret_key, DEVELOPMENT_SECRET),
+            }
+            unsafe = [name for name, (value, default) in defaults.items() if value.get_secret_value() == default]
+            if unsafe:
+                raise SettingsError(f"set {', '.join(unsafe)}: development defaults are refused in production")
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise SettingsError("SOCIALCOIN_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Builds settings from SOCIALCOIN_<FIELD> variables; unknown fields keep their defaults."""
+        environ = dict(os.environ if environ is None else environ)
+        values = {
+            name: environ[f"SOCIALCOIN_{name.upper()}"]
+            for name in cls.model_fields
+            if f"SOCIALCOIN_{name.upper()}" in environ
+        }
+        try:
+            return cls(**values)
+        except SettingsError:
+            raise
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc

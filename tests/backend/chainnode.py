@@ -1,0 +1,86 @@
+"""A real anvil node for backend tests, with our contracts and the demo municipality deployed."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+NETWORK = "socialcoin-backend"
+PORT = 8556
+
+
+def _wait_for_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"anvil did not open port {port}")
+
+
+@dataclass
+class ChainNode:
+    """An anvil process; `snapshot`/`revert` isolate tests, `dump`/`restart` test restarts."""
+
+    port: int
+    process: subprocess.Popen | None = None
+    state_file: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, load_state: Path | None = None) -> None:
+        command = [str(ROOT / "tools" / "bin" / "anvil"), "--port", str(self.port), "--chain-id", "31337",
+                   "--base-fee", "0", "--gas-limit", "300000000", "--accounts", "20", "--silent"]
+        if load_state is not None:
+            command += ["--load-state", str(load_state)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def rpc(self, method: str, params: list | None = None):
+        answer = requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method,
+                                               "params": params or []}, timeout=30).json()
+        if "error" in answer:
+            raise RuntimeError(answer["error"])
+        return answer["result"]
+
+    def snapshot(self) -> str:
+        return self.rpc("evm_snapshot")
+
+    def revert(self, snapshot_id: str) -> None:
+        assert self.rpc("evm_revert", [snapshot_id]) is True
+
+    def mine(self, blocks: int = 1) -> None:
+        self.rpc("anvil_mine", [hex(blocks)])
+
+    def dump_and_restart(self, path: Path) -> None:
+        """Stops the node after saving its state, and starts it again from that state."""
+        state = self.rpc("anvil_dumpState")
+        path.write_text(json.dumps(state))
+        self.stop()
+        self.start(load_state=path)
+
+
+def deploy_demo(node: ChainNode) -> Path:
+    """Deploys the contracts and the demo municipality with the project's brownie scripts."""
+    env = dict(os.environ, PYTHONWARNINGS="ignore::FutureWarning", SOCIALCOIN_ADMIN_DELAY="3600")
+    for script in ("scripts/deploy.py", "scripts/demo.py"):
+        subprocess.run([str(ROOT / ".venv" / "bin" / "brownie"), "run", script, "--network", NETWORK, "--silent"],
+                       cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return ROOT / "deployments" / f"{NETWORK}.json"

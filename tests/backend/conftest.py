@@ -1,0 +1,73 @@
+"""Backend tests run against a real anvil node and a real database: SQLite by default, PostgreSQL
+when SOCIALCOIN_TEST_DATABASE_URL names a server (make test runs the suite once with each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import pytest
+from chainnode import PORT, ChainNode, deploy_demo
+from sqlalchemy import create_engine, text
+
+from socialcoin.runtime import Runtime
+from socialcoin.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def node():
+    chain_node = ChainNode(PORT)
+    chain_node.start()
+    deployment = deploy_demo(chain_node)
+    chain_node.deployment_file = deployment
+    yield chain_node
+    chain_node.stop()
+
+
+@pytest.fixture(scope="session")
+def demo(node) -> dict:
+    """The demo municipality's addresses: coins by symbol and accounts by role."""
+    return json.loads(node.deployment_file.read_text())
+
+
+@pytest.fixture
+def chain(node):
+    """The node, returned to its deployed state after the test."""
+    snapshot = node.snapshot()
+    yield node
+    node.revert(snapshot)
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    server = os.environ.get("SOCIALCOIN_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'socialcoin.db'}"
+        return
+    name = f"socialcoin_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(chain, database_url, tmp_path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        rpc_url=chain.url,
+        deployment_file=chain.deployment_file,
+        evidence_dir=tmp_path / "evidence",
+    )
+
+
+@pytest.fixture
+def runtime(settings):
+    started = Runtime.start(settings)
+    yield started
+    started.close()

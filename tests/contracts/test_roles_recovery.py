@@ -1,0 +1,454 @@
+"""Roles and recovery (G1-G5): the admin handover, the pause, recovering a lost wallet, role events."""
+
+from __future__ import annotations
+
+import pytest
+from brownie import ZERO_ADDRESS, accounts, chain, web3
+from eth_utils import keccak
+from support import ADMIN_DELAY, GEMEENTE, local_account, reverts_with
+
+from socialcoin.chain.constants import Purpose, TransferRefusal
+
+DEFAULT_ADMIN_ROLE = b"\0" * 32
+AUDITOR_ROLE = keccak(text="AUDITOR_ROLE")
+ADMINISTERED = ["registry", "issuer", "factory"]
+
+
+def raw(value) -> str:
+    """A bytesN argument as brownie prints it in a decoded custom error (Python's bytes repr);
+    support.reverts_with formats bytes as 0x-hex, which never matches brownie's message."""
+    return repr(bytes(value))
+
+
+def emitters(tx, signature: str) -> list[str]:
+    """The addresses that emitted event `signature` in `tx` (brownie leaves the event's address
+    unset for events of contracts the transaction did not call)."""
+    topic = keccak(text=signature)
+    return [log.address for log in tx.logs if bytes(log.topics[0]) == topic]
+
+
+def role_event(event) -> tuple:
+    return bytes(event["role"]), event["account"], event["sender"]
+
+
+def stored(registry, account) -> tuple:
+    kind, area, purposes, frozen, record_hash = registry.participant(account)
+    return int(kind), bytes(area), int(purposes), bool(frozen), bytes(record_hash)
+
+
+UNREGISTERED = (0, b"\0" * 8, 0, False, b"\0" * 32)
+
+
+@pytest.fixture(scope="module")
+def new_admin():
+    return accounts[11]
+
+
+@pytest.fixture(scope="module")
+def replacement():
+    """The new wallet of a resident who lost theirs: a local key, never registered."""
+    return local_account("replacement wallet")
+
+
+@pytest.fixture
+def holdings(wijk_coin, debt_coin, give, resident):
+    """The resident holds EUR 3.00 in the wijk coin and EUR 5.00 in the debt coin."""
+    give(wijk_coin, resident, 300)
+    give(debt_coin, resident, 500)
+    return {wijk_coin: 300, debt_coin: 500}
+
+
+# --------------------------------------------------------------------------------------------------
+# G1: the admin handover waits for the admin delay
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ADMINISTERED)
+def test_the_admin_role_passes_only_after_the_admin_delay(request, name, admin, new_admin):
+    """spec: G1, G5"""
+    contract = request.getfixturevalue(name)
+    assert contract.defaultAdmin() == admin
+    assert contract.defaultAdminDelay() == ADMIN_DELAY
+
+    tx = contract.beginDefaultAdminTransfer(new_admin, {"from": admin})
+    schedule = tx.timestamp + ADMIN_DELAY
+    scheduled = tx.events["DefaultAdminTransferScheduled"]
+    assert (scheduled["newAdmin"], scheduled["acceptSchedule"]) == (new_admin, schedule)
+    assert tuple(contract.pendingDefaultAdmin()) == (new_admin, schedule)
+
+    with reverts_with("AccessControlEnforcedDefaultAdminDelay", schedule):
+        contract.acceptDefaultAdminTransfer({"from": new_admin})
+    chain.sleep(ADMIN_DELAY - 120)
+    with reverts_with("AccessControlEnforcedDefaultAdminDelay", schedule):
+        contract.acceptDefaultAdminTransfer({"from": new_admin})
+    assert contract.defaultAdmin() == admin
+
+    chain.sleep(240)
+    tx = contract.acceptDefaultAdminTransfer({"from": new_admin})
+    assert contract.defaultAdmin() == new_admin
+    assert contract.hasRole(DEFAULT_ADMIN_ROLE, new_admin)
+    assert not contract.hasRole(DEFAULT_ADMIN_ROLE, admin)
+    assert role_event(tx.events["RoleRevoked"]) == (DEFAULT_ADMIN_ROLE, admin, new_admin)
+    assert role_event(tx.events["RoleGranted"]) == (DEFAULT_ADMIN_ROLE, new_admin, new_admin)
+    assert tuple(contract.pendingDefaultAdmin()) == (ZERO_ADDRESS, 0)
+
+
+@pytest.mark.parametrize("name", ADMINISTERED)
+def test_after_the_handover_only_the_new_admin_administers(request, name, admin, new_admin, stranger):
+    """spec: G1"""
+    contract = request.getfixturevalue(name)
+    contract.beginDefaultAdminTransfer(new_admin, {"from": admin})
+    chain.sleep(ADMIN_DELAY + 120)
+    contract.acceptDefaultAdminTransfer({"from": new_admin})
+
+    with reverts_with("AccessControlUnauthorizedAccount", admin, raw(DEFAULT_ADMIN_ROLE)):
+        contract.grantRole(AUDITOR_ROLE, stranger, {"from": admin})
+    contract.grantRole(AUDITOR_ROLE, stranger, {"from": new_admin})
+    assert contract.hasRole(AUDITOR_ROLE, stranger)
+
+
+def test_the_new_registry_admin_adds_purposes_and_the_old_one_cannot(registry, admin, new_admin):
+    """spec: G1"""
+    registry.beginDefaultAdminTransfer(new_admin, {"from": admin})
+    chain.sleep(ADMIN_DELAY + 120)
+    registry.acceptDefaultAdminTransfer({"from": new_admin})
+    code = b"CHILDCARE".ljust(32, b"\0")
+    with reverts_with("AccessControlUnauthorizedAccount", admin, raw(DEFAULT_ADMIN_ROLE)):
+        registry.addPurpose(code, 0, {"from": admin})
+    assert registry.addPurpose(code, 0, {"from": new_admin}).return_value == len(Purpose)
+
+
+@pytest.mark.parametrize("name", ADMINISTERED)
+def test_only_the_pending_admin_may_accept_the_admin_role(request, name, admin, new_admin, stranger):
+    """spec: G1"""
+    contract = request.getfixturevalue(name)
+    contract.beginDefaultAdminTransfer(new_admin, {"from": admin})
+    chain.sleep(ADMIN_DELAY + 120)
+    for caller in (stranger, admin):
+        with reverts_with("AccessControlInvalidDefaultAdmin", caller):
+            contract.acceptDefaultAdminTransfer({"from": caller})
+    assert contract.defaultAdmin() == admin
+
+
+@pytest.mark.parametrize("name", ADMINISTERED)
+def test_only_the_admin_may_begin_or_cancel_a_handover(request, name, admin, new_admin, stranger):
+    """spec: G1"""
+    contract = request.getfixturevalue(name)
+    with reverts_with("AccessControlUnauthorizedAccount", stranger, raw(DEFAULT_ADMIN_ROLE)):
+        contract.beginDefaultAdminTransfer(stranger, {"from": stranger})
+    contract.beginDefaultAdminTransfer(new_admin, {"from": admin})
+    with reverts_with("AccessControlUnauthorizedAccount", new_admin, raw(DEFAULT_ADMIN_ROLE)):
+        contract.cancelDefaultAdminTransfer({"from": new_admin})
+    assert contract.pendingDefaultAdmin()[0] == new_admin
+
+
+@pytest.mark.parametrize("name", ADMINISTERED)
+def test_a_cancelled_handover_cannot_be_accepted(request, name, admin, new_admin):
+    """spec: G1"""
+    contract = request.getfixturevalue(name)
+    contract.beginDefaultAdminTransfer(new_admin, {"from": admin})
+    tx = contract.cancelDefaultAdminTransfer({"from": admin})
+    assert "DefaultAdminTransferCanceled" in tx.events
+    chain.sleep(ADMIN_DELAY + 120)
+    with reverts_with("AccessControlInvalidDefaultAdmin", new_admin):
+        contract.acceptDefaultAdminTransfer({"from": new_admin})
+    assert contract.defaultAdmin() == admin
+
+
+@pytest.mark.parametrize("name", ADMINISTERED)
+def test_the_admin_role_cannot_be_granted_or_revoked_directly(request, name, admin, new_admin):
+    """spec: G1"""
+    contract = request.getfixturevalue(name)
+    with reverts_with("AccessControlEnforcedDefaultAdminRules"):
+        contract.grantRole(DEFAULT_ADMIN_ROLE, new_admin, {"from": admin})
+    with reverts_with("AccessControlEnforcedDefaultAdminRules"):
+        contract.revokeRole(DEFAULT_ADMIN_ROLE, admin, {"from": admin})
+    assert contract.defaultAdmin() == admin
+    assert not contract.hasRole(DEFAULT_ADMIN_ROLE, new_admin)
+
+
+# --------------------------------------------------------------------------------------------------
+# G2: only the pauser pauses and unpauses
+# --------------------------------------------------------------------------------------------------
+
+
+def test_the_pauser_pauses_and_unpauses_every_coin(registry, pauser, wijk_coin, resident, merchant):
+    """spec: G2"""
+    assert not registry.paused()
+    tx = registry.pause({"from": pauser})
+    assert tx.events["Paused"]["account"] == pauser
+    assert registry.paused()
+    assert tuple(wijk_coin.canTransfer(resident, merchant, 0)) == (False, TransferRefusal.SYSTEM_PAUSED)
+
+    tx = registry.unpause({"from": pauser})
+    assert tx.events["Unpaused"]["account"] == pauser
+    assert not registry.paused()
+    assert tuple(wijk_coin.canTransfer(resident, merchant, 0)) == (True, TransferRefusal.NONE)
+
+
+def test_only_the_pauser_may_pause(registry, admin, registrar, compliance, stranger):
+    """spec: G2"""
+    for caller in (admin, registrar, compliance, stranger):
+        with reverts_with("AccessControlUnauthorizedAccount", caller, raw(registry.PAUSER_ROLE())):
+            registry.pause({"from": caller})
+    assert not registry.paused()
+
+
+def test_only_the_pauser_may_unpause(registry, pauser, admin, registrar, compliance, stranger):
+    """spec: G2"""
+    registry.pause({"from": pauser})
+    for caller in (admin, registrar, compliance, stranger):
+        with reverts_with("AccessControlUnauthorizedAccount", caller, raw(registry.PAUSER_ROLE())):
+            registry.unpause({"from": caller})
+    assert registry.paused()
+
+
+def test_pausing_twice_or_unpausing_a_running_system_is_refused(registry, pauser):
+    """spec: G2"""
+    with reverts_with("ExpectedPause"):
+        registry.unpause({"from": pauser})
+    registry.pause({"from": pauser})
+    with reverts_with("EnforcedPause"):
+        registry.pause({"from": pauser})
+    assert registry.paused()
+
+
+def test_a_former_pauser_may_no_longer_pause(registry, admin, pauser):
+    """spec: G2, G5"""
+    registry.revokeRole(registry.PAUSER_ROLE(), pauser, {"from": admin})
+    with reverts_with("AccessControlUnauthorizedAccount", pauser, raw(registry.PAUSER_ROLE())):
+        registry.pause({"from": pauser})
+
+
+# --------------------------------------------------------------------------------------------------
+# G3: recovery by compliance
+# --------------------------------------------------------------------------------------------------
+
+
+def test_recovery_moves_the_registration_and_every_balance(
+    registry, compliance, resident, replacement, holdings, make_coin
+):
+    """spec: G3"""
+    empty_coin = make_coin(Purpose.SPORT_CULTURE, GEMEENTE)
+    registration = stored(registry, resident)
+    supplies = {coin: coin.totalSupply() for coin in holdings}
+
+    tx = registry.recover(resident, replacement, {"from": compliance})
+
+    assert stored(registry, replacement) == registration
+    assert stored(registry, resident) == UNREGISTERED
+    assert registry.participantWord(resident) == 0
+    for coin, value in holdings.items():
+        assert coin.balanceOf(resident) == 0
+        assert coin.balanceOf(replacement) == value
+        assert coin.totalSupply() == supplies[coin]
+    assert empty_coin.balanceOf(replacement) == 0
+
+    recovered = tx.events["ParticipantRecovered"]
+    assert (recovered["lost"], recovered["replacement"]) == (resident, replacement)
+    moved = [(event["lost"], event["replacement"], event["value"]) for event in tx.events["BalanceRecovered"]]
+    assert moved == [(resident, replacement, value) for value in holdings.values()]
+    assert emitters(tx, "BalanceRecovered(address,address,uint256)") == [coin.address for coin in holdings]
+
+
+def test_after_recovery_only_the_replacement_can_pay(
+    wijk_coin, registry, compliance, resident, replacement, merchant, holdings
+):
+    """spec: G3"""
+    registry.recover(resident, replacement, {"from": compliance})
+    refused = TransferRefusal.SENDER_NOT_REGISTERED
+    assert tuple(wijk_coin.canTransfer(resident, merchant, 0)) == (False, refused)
+    with reverts_with("CoinTransferRefused", resident, merchant, 0, int(refused)):
+        wijk_coin.transfer(merchant, 0, {"from": resident})
+
+    wijk_coin.transfer(merchant, 100, {"from": replacement})
+    assert wijk_coin.balanceOf(merchant) == 100
+    assert wijk_coin.balanceOf(replacement) == 200
+
+
+def test_recovery_keeps_a_participant_frozen(
+    registry, registrar, compliance, resident, replacement, holdings
+):
+    """spec: G3"""
+    registry.freeze([resident], {"from": registrar})
+    registry.recover(resident, replacement, {"from": compliance})
+    assert stored(registry, replacement)[3]
+    for coin, value in holdings.items():
+        assert coin.balanceOf(replacement) == value
+
+
+def test_recovery_moves_balances_of_an_expired_coin(
+    registry, compliance, make_coin, give, resident, replacement
+):
+    """spec: G3"""
+    expiry = web3.eth.get_block("latest").timestamp + 600
+    coin = make_coin(Purpose.MOBILITY, GEMEENTE, expiry=expiry)
+    give(coin, resident, 400)
+    chain.sleep(1200)
+    registry.recover(resident, replacement, {"from": compliance})
+    assert coin.balanceOf(replacement) == 400
+    assert coin.balanceOf(resident) == 0
+
+
+def test_recovery_of_a_participant_without_coins_moves_only_the_registration(
+    registry, compliance, merchant, replacement, wijk_coin
+):
+    """spec: G3"""
+    registration = stored(registry, merchant)
+    tx = registry.recover(merchant, replacement, {"from": compliance})
+    assert stored(registry, replacement) == registration
+    assert "BalanceRecovered" not in tx.events
+    assert "ParticipantRecovered" in tx.events
+
+
+def test_only_compliance_may_recover(
+    registry, admin, registrar, pauser, stranger, resident, replacement, holdings
+):
+    """spec: G3"""
+    for caller in (admin, registrar, pauser, stranger):
+        with reverts_with("AccessControlUnauthorizedAccount", caller, raw(registry.COMPLIANCE_ROLE())):
+            registry.recover(resident, replacement, {"from": caller})
+    assert stored(registry, replacement) == UNREGISTERED
+    for coin, value in holdings.items():
+        assert coin.balanceOf(resident) == value
+
+
+def test_recovering_an_unregistered_address_is_refused(registry, compliance, replacement, stranger):
+    """spec: G3"""
+    with reverts_with("RegistryNotRegistered", stranger):
+        registry.recover(stranger, replacement, {"from": compliance})
+    assert stored(registry, replacement) == UNREGISTERED
+
+
+def test_recovering_to_the_zero_address_is_refused(registry, compliance, resident, holdings):
+    """spec: G3"""
+    before = stored(registry, resident)
+    with reverts_with("RegistryZeroAddress"):
+        registry.recover(resident, ZERO_ADDRESS, {"from": compliance})
+    assert stored(registry, resident) == before
+
+
+def test_only_the_registry_moves_a_balance_for_recovery(
+    wijk_coin, compliance, stranger, resident, replacement, holdings
+):
+    """spec: G3"""
+    for caller in (compliance, stranger):
+        with reverts_with("CoinUnauthorizedCaller", caller):
+            wijk_coin.recoverBalance(resident, replacement, {"from": caller})
+    assert wijk_coin.balanceOf(resident) == holdings[wijk_coin]
+
+
+# --------------------------------------------------------------------------------------------------
+# G4: never to a registered address; works while paused
+# --------------------------------------------------------------------------------------------------
+
+
+def test_recovery_to_a_registered_address_is_refused(registry, compliance, resident, neighbour, holdings):
+    """spec: G4"""
+    before = stored(registry, resident), stored(registry, neighbour)
+    for target in (neighbour, resident):
+        with reverts_with("RegistryAlreadyRegistered", target):
+            registry.recover(resident, target, {"from": compliance})
+    assert (stored(registry, resident), stored(registry, neighbour)) == before
+    for coin, value in holdings.items():
+        assert coin.balanceOf(resident) == value
+        assert coin.balanceOf(neighbour) == 0
+
+
+def test_recovery_to_a_frozen_registered_address_is_refused(
+    registry, registrar, compliance, resident, neighbour
+):
+    """spec: G4"""
+    registry.freeze([neighbour], {"from": registrar})
+    with reverts_with("RegistryAlreadyRegistered", neighbour):
+        registry.recover(resident, neighbour, {"from": compliance})
+
+
+def test_recovery_works_while_paused(
+    registry, pauser, compliance, resident, replacement, merchant, holdings, wijk_coin
+):
+    """spec: G4, G3"""
+    registration = stored(registry, resident)
+    registry.pause({"from": pauser})
+
+    tx = registry.recover(resident, replacement, {"from": compliance})
+
+    assert registry.paused()
+    assert stored(registry, replacement) == registration
+    for coin, value in holdings.items():
+        assert coin.balanceOf(replacement) == value
+    assert len(tx.events["BalanceRecovered"]) == len(holdings)
+    paused = TransferRefusal.SYSTEM_PAUSED
+    assert tuple(wijk_coin.canTransfer(replacement, merchant, 1)) == (False, paused)
+
+
+# --------------------------------------------------------------------------------------------------
+# G5: every role change emits RoleGranted or RoleRevoked
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ADMINISTERED)
+def test_granting_revoking_and_renouncing_a_role_emit_events(request, name, admin, stranger):
+    """spec: G5"""
+    contract = request.getfixturevalue(name)
+    tx = contract.grantRole(AUDITOR_ROLE, stranger, {"from": admin})
+    assert role_event(tx.events["RoleGranted"]) == (AUDITOR_ROLE, stranger, admin)
+    assert contract.hasRole(AUDITOR_ROLE, stranger)
+
+    tx = contract.revokeRole(AUDITOR_ROLE, stranger, {"from": admin})
+    assert role_event(tx.events["RoleRevoked"]) == (AUDITOR_ROLE, stranger, admin)
+    assert not contract.hasRole(AUDITOR_ROLE, stranger)
+
+    contract.grantRole(AUDITOR_ROLE, stranger, {"from": admin})
+    tx = contract.renounceRole(AUDITOR_ROLE, stranger, {"from": stranger})
+    assert role_event(tx.events["RoleRevoked"]) == (AUDITOR_ROLE, stranger, stranger)
+    assert not contract.hasRole(AUDITOR_ROLE, stranger)
+
+
+@pytest.mark.parametrize("name", ADMINISTERED)
+def test_no_change_no_role_event(request, name, admin, stranger):
+    """spec: G5"""
+    contract = request.getfixturevalue(name)
+    contract.grantRole(AUDITOR_ROLE, stranger, {"from": admin})
+    tx = contract.grantRole(AUDITOR_ROLE, stranger, {"from": admin})
+    assert "RoleGranted" not in tx.events
+    contract.revokeRole(AUDITOR_ROLE, stranger, {"from": admin})
+    tx = contract.revokeRole(AUDITOR_ROLE, stranger, {"from": admin})
+    assert "RoleRevoked" not in tx.events
+
+
+@pytest.mark.parametrize("name", ADMINISTERED)
+def test_only_the_roles_admin_may_grant_or_revoke_it(request, name, admin, stranger, new_admin):
+    """spec: G5"""
+    contract = request.getfixturevalue(name)
+    with reverts_with("AccessControlUnauthorizedAccount", stranger, raw(DEFAULT_ADMIN_ROLE)):
+        contract.grantRole(AUDITOR_ROLE, stranger, {"from": stranger})
+    contract.grantRole(AUDITOR_ROLE, new_admin, {"from": admin})
+    with reverts_with("AccessControlUnauthorizedAccount", stranger, raw(DEFAULT_ADMIN_ROLE)):
+        contract.revokeRole(AUDITOR_ROLE, new_admin, {"from": stranger})
+    with reverts_with("AccessControlBadConfirmation"):
+        contract.renounceRole(AUDITOR_ROLE, new_admin, {"from": stranger})
+    assert contract.hasRole(AUDITOR_ROLE, new_admin)
+
+
+def test_the_registrys_roles_change_with_events(registry, admin, stranger):
+    """spec: G5"""
+    for getter in ("REGISTRAR_ROLE", "PAUSER_ROLE", "COMPLIANCE_ROLE", "COIN_FACTORY_ROLE"):
+        role = bytes(getattr(registry, getter)())
+        assert role == keccak(text=getter)
+        tx = registry.grantRole(role, stranger, {"from": admin})
+        assert role_event(tx.events["RoleGranted"]) == (role, stranger, admin)
+        tx = registry.revokeRole(role, stranger, {"from": admin})
+        assert role_event(tx.events["RoleRevoked"]) == (role, stranger, admin)
+
+
+def test_making_and_removing_a_minter_emit_role_events(issuer, master_minter, stranger):
+    """spec: G5"""
+    minter_role = bytes(issuer.MINTER_ROLE())
+    tx = issuer.configureMinter(stranger, 1000, {"from": master_minter})
+    assert role_event(tx.events["RoleGranted"]) == (minter_role, stranger, master_minter)
+    tx = issuer.configureMinter(stranger, 2000, {"from": master_minter})
+    assert "RoleGranted" not in tx.events
+    tx = issuer.removeMinter(stranger, {"from": master_minter})
+    assert role_event(tx.events["RoleRevoked"]) == (minter_role, stranger, master_minter)
+    assert not issuer.hasRole(minter_role, stranger)
