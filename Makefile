@@ -22,7 +22,7 @@ TEST_PORT := 8555
 BACKEND_TEST_PORT := 8556
 RUN_PORT ?= 8545
 
-.PHONY: help setup networks compile run test test-contracts test-python bench lint clean
+.PHONY: help setup networks compile run test test-contracts test-python test-backend test-backend-postgres bench lint clean
 
 help:
 	@echo "make run | test | bench | lint | setup | clean"
@@ -66,7 +66,7 @@ compile: setup
 run: setup
 	RUN_PORT=$(RUN_PORT) bash tools/run-local.sh
 
-test: test-python test-contracts
+test: test-python test-contracts test-backend test-backend-postgres
 
 test-contracts: setup
 	$(BROWNIE) test tests/contracts --network $(TEST_NETWORK) -W ignore::FutureWarning
@@ -74,6 +74,15 @@ test-contracts: setup
 # Plain Python tests: brownie's pytest plugin stays off (it would compile and start a chain).
 test-python: setup
 	$(VENV)/bin/python -m pytest -p no:pytest-brownie tests/python -q
+
+BACKEND_TESTS := $(VENV)/bin/python -m pytest -p no:pytest-brownie tests/backend -q
+
+test-backend: setup
+	$(BACKEND_TESTS)
+
+# The same suite against PostgreSQL (Debian's, installed and started on loopback if needed).
+test-backend-postgres: setup
+	url="$$(bash tools/postgres.sh)" && SOCIALCOIN_TEST_DATABASE_URL="$$url" $(BACKEND_TESTS)
 
 bench: setup
 	$(VENV)/bin/python bench/gas.py --network $(TEST_NETWORK)

@@ -21,6 +21,7 @@ contract CoinFactory is ICoinFactory, AccessControlDefaultAdminRules {
     constructor(IParticipantRegistry registry_, address issuer_, uint48 adminDelay, address admin)
         AccessControlDefaultAdminRules(adminDelay, admin)
     {
+        if (address(registry_) == address(0) || issuer_ == address(0)) revert FactoryZeroAddress();
         registry = registry_;
         issuer = issuer_;
     }

@@ -122,6 +122,8 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminR
 
         // The coins are this municipality's own contracts, listed by its factory.
         for (uint256 i = 0; i < _coins.length; ++i) {
+            // The amount is for callers that want it; the coin emits BalanceRecovered itself.
+            // slither-disable-next-line unused-return,calls-loop
             ISocialCoin(_coins[i]).recoverBalance(lost, replacement);
         }
     }

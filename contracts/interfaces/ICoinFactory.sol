@@ -24,6 +24,7 @@ interface ICoinFactory {
         string symbol
     );
 
+    error FactoryZeroAddress();
     error FactoryUnknownPurpose(uint8 purposeId);
     error FactoryInvalidCoinArea(bytes8 area);
     error FactoryExpiryInPast(uint64 expiry, uint256 now_);

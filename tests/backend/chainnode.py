@@ -13,8 +13,9 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-NETWORK = "socialcoin-backend"
-PORT = 8556
+# A brownie network on this port is declared by `make setup`; parallel runs can pick another pair.
+NETWORK = os.environ.get("SOCIALCOIN_TEST_NETWORK", "socialcoin-backend")
+PORT = int(os.environ.get("SOCIALCOIN_TEST_CHAIN_PORT", "8556"))
 
 
 def _wait_for_port(port: int, timeout: float = 20) -> None:
@@ -79,7 +80,9 @@ class ChainNode:
 
 def deploy_demo(node: ChainNode) -> Path:
     """Deploys the contracts and the demo municipality with the project's brownie scripts."""
-    env = dict(os.environ, PYTHONWARNINGS="ignore::FutureWarning", SOCIALCOIN_ADMIN_DELAY="3600")
+    env = dict(os.environ, PYTHONWARNINGS="ignore::FutureWarning", SOCIALCOIN_ADMIN_DELAY="3600",
+               SOLCX_BINARY_PATH=str(ROOT / ".solcx"),
+               PATH=f"{ROOT / 'tools' / 'bin'}:{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}")
     for script in ("scripts/deploy.py", "scripts/demo.py"):
         subprocess.run([str(ROOT / ".venv" / "bin" / "brownie"), "run", script, "--network", NETWORK, "--silent"],
                        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)

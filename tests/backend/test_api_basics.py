@@ -2,17 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
-
-from socialcoin.api.app import create_app
-
-
-@pytest.fixture
-def client(runtime):
-    with TestClient(create_app(runtime=runtime, run_workers=False)) as test_client:
-        yield test_client
-
 
 def test_openapi_lists_the_groups(client):
     spec = client.get("/openapi.json").json()

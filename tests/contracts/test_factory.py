@@ -19,12 +19,6 @@ DEFAULT_ADMIN_ROLE = b"\0" * 32
 IMMUTABLE_SETTINGS = ("purposeId", "area", "expiry", "personToPerson")
 
 
-def raw(value) -> str:
-    """A bytesN argument as brownie prints it in a decoded custom error (Python's bytes repr);
-    support.reverts_with formats bytes as 0x-hex, which never matches brownie's message."""
-    return repr(bytes(value))
-
-
 def spec(
     purpose=Purpose.LOCAL_SPENDING, area=WIJK, expiry=0, p2p=False, name="Socialcoin test", symbol="SCT"
 ):
@@ -71,7 +65,7 @@ def test_only_the_admin_may_create_a_coin(factory, registry, registrar, complian
     """spec: C1"""
     before = registry.coins()
     for caller in (stranger, registrar, compliance, pauser, minter):
-        with reverts_with("AccessControlUnauthorizedAccount", caller, raw(DEFAULT_ADMIN_ROLE)):
+        with reverts_with("AccessControlUnauthorizedAccount", caller, DEFAULT_ADMIN_ROLE):
             factory.createCoin(spec(Purpose.EDUCATION, OTHER_GEMEENTE), {"from": caller})
     assert factory.coinFor(Purpose.EDUCATION, to_bytes8(OTHER_GEMEENTE)) == ZERO_ADDRESS
     assert registry.coins() == before
@@ -99,12 +93,12 @@ def test_a_former_admin_may_no_longer_create_coins(factory, admin, stranger):
     """spec: C1"""
     new_admin = accounts[13]
     factory.beginDefaultAdminTransfer(new_admin, {"from": admin})
-    chain.sleep(factory.defaultAdminDelay() + 1)
+    chain.sleep(factory.defaultAdminDelay() + 120)
     factory.acceptDefaultAdminTransfer({"from": new_admin})
 
-    with reverts_with("AccessControlUnauthorizedAccount", admin, raw(DEFAULT_ADMIN_ROLE)):
-        factory.createCoin(spec(), {"from": admin})
-    factory.createCoin(spec(), {"from": new_admin})
+    with reverts_with("AccessControlUnauthorizedAccount", admin, DEFAULT_ADMIN_ROLE):
+        factory.createCoin(spec(Purpose.EDUCATION, OTHER_GEMEENTE), {"from": admin})
+    factory.createCoin(spec(Purpose.EDUCATION, OTHER_GEMEENTE), {"from": new_admin})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -116,11 +110,10 @@ def test_a_former_admin_may_no_longer_create_coins(factory, admin, stranger):
 def test_a_coin_holds_the_settings_it_was_created_with(factory, registry, issuer, admin, p2p):
     """spec: C3"""
     expiry = last_block_time() + 3600
-    coin = SocialCoin.at(
-        factory.createCoin(
-            spec(Purpose.MOBILITY, OTHER_WIJK, expiry, p2p, "Wijk bus", "BUS"), {"from": admin}
-        ).return_value
+    tx = factory.createCoin(
+        spec(Purpose.MOBILITY, OTHER_WIJK, expiry, p2p, "Wijk bus", "BUS"), {"from": admin}
     )
+    coin = SocialCoin.at(tx.return_value)
     assert coin.purposeId() == Purpose.MOBILITY
     assert bytes(coin.area()) == to_bytes8(OTHER_WIJK)
     assert coin.expiry() == expiry
@@ -191,7 +184,7 @@ def test_a_coin_may_be_for_a_gemeente_or_a_wijk(factory, admin):
 def test_a_coin_for_any_other_area_is_refused(factory, registry, admin, area):
     """spec: C4"""
     before = registry.coins()
-    with reverts_with("FactoryInvalidCoinArea", raw(area)):
+    with reverts_with("FactoryInvalidCoinArea", area):
         factory.createCoin(spec(area=area), {"from": admin})
     assert registry.coins() == before
 
@@ -268,7 +261,7 @@ def test_a_coin_without_a_name_or_symbol_is_refused(factory, registry, admin, na
 
 def test_a_second_live_coin_for_the_same_purpose_and_area_is_refused(factory, admin, wijk_coin):
     """spec: C6"""
-    with reverts_with("FactoryLiveCoinExists", int(Purpose.LOCAL_SPENDING), raw(to_bytes8(WIJK)), wijk_coin):
+    with reverts_with("FactoryLiveCoinExists", int(Purpose.LOCAL_SPENDING), to_bytes8(WIJK), wijk_coin):
         factory.createCoin(spec(Purpose.LOCAL_SPENDING, WIJK, p2p=True, name="Another"), {"from": admin})
     assert factory.coinFor(Purpose.LOCAL_SPENDING, to_bytes8(WIJK)) == wijk_coin
 
@@ -290,7 +283,7 @@ def test_a_successor_may_be_created_once_the_coin_has_expired(factory, registry,
     """spec: C6"""
     expiry = last_block_time() + 1000
     first = factory.createCoin(spec(area=GEMEENTE, expiry=expiry), {"from": admin}).return_value
-    with reverts_with("FactoryLiveCoinExists", int(Purpose.LOCAL_SPENDING), raw(to_bytes8(GEMEENTE)), first):
+    with reverts_with("FactoryLiveCoinExists", int(Purpose.LOCAL_SPENDING), to_bytes8(GEMEENTE), first):
         factory.createCoin(spec(area=GEMEENTE), {"from": admin})
 
     # The next block's time is only roughly known; leave a margin.
@@ -300,16 +293,14 @@ def test_a_successor_may_be_created_once_the_coin_has_expired(factory, registry,
     assert factory.coinFor(Purpose.LOCAL_SPENDING, to_bytes8(GEMEENTE)) == successor
     assert registry.isCoin(first) and registry.isCoin(successor)
 
-    with reverts_with(
-        "FactoryLiveCoinExists", int(Purpose.LOCAL_SPENDING), raw(to_bytes8(GEMEENTE)), successor
-    ):
+    with reverts_with("FactoryLiveCoinExists", int(Purpose.LOCAL_SPENDING), to_bytes8(GEMEENTE), successor):
         factory.createCoin(spec(area=GEMEENTE, name="Third"), {"from": admin})
 
 
 def test_a_coin_without_expiry_blocks_a_successor_for_good(factory, admin, wijk_coin):
     """spec: C6"""
     chain.sleep(10 * 365 * 24 * 3600)
-    with reverts_with("FactoryLiveCoinExists", int(Purpose.LOCAL_SPENDING), raw(to_bytes8(WIJK)), wijk_coin):
+    with reverts_with("FactoryLiveCoinExists", int(Purpose.LOCAL_SPENDING), to_bytes8(WIJK), wijk_coin):
         factory.createCoin(spec(), {"from": admin})
 
 
@@ -344,11 +335,11 @@ def test_recovery_moves_balances_of_a_newly_created_coin(registry, compliance, m
     assert (event["lost"], event["replacement"], event["value"]) == (resident, replacement, 250)
 
 
-def test_only_the_coin_factory_may_list_a_coin(registry, admin, registrar, stranger, wijk_coin):
+def test_only_the_coin_factory_may_list_a_coin(registry, admin, registrar, stranger):
     """spec: C7"""
     fake = accounts[15]
     for caller in (admin, registrar, stranger):
-        with reverts_with("AccessControlUnauthorizedAccount", caller, raw(registry.COIN_FACTORY_ROLE())):
+        with reverts_with("AccessControlUnauthorizedAccount", caller, registry.COIN_FACTORY_ROLE()):
             registry.addCoin(fake, {"from": caller})
     assert not registry.isCoin(fake)
 
@@ -368,13 +359,3 @@ def test_the_zero_address_is_never_listed_as_a_coin(registry, coin_factory_accou
     with reverts_with("RegistryZeroAddress"):
         registry.addCoin(ZERO_ADDRESS, {"from": coin_factory_account})
     assert registry.coins() == before
-
-
-def test_a_coin_factory_lists_coins_with_an_event(registry, coin_factory_account):
-    """spec: C7"""
-    before = registry.coins()
-    listed = accounts[15]
-    tx = registry.addCoin(listed, {"from": coin_factory_account})
-    assert tx.events["CoinAdded"]["coin"] == listed
-    assert registry.isCoin(listed)
-    assert registry.coins() == [*before, listed]

@@ -1,5 +1,27 @@
-"""One router per actor; ROUTERS is the list the app mounts."""
+"""One router per actor and subject; ROUTERS is the list the app mounts."""
 
-from . import auth, public
+from . import (
+    auth,
+    merchants,
+    municipality_money,
+    municipality_people,
+    municipality_programmes,
+    organisations,
+    public,
+    residents_money,
+    residents_profile,
+    residents_tasks,
+)
 
-ROUTERS = [auth.router, public.router]
+ROUTERS = [
+    auth.router,
+    public.router,
+    municipality_people.router,
+    municipality_programmes.router,
+    municipality_money.router,
+    organisations.router,
+    residents_profile.router,
+    residents_tasks.router,
+    residents_money.router,
+    merchants.router,
+]

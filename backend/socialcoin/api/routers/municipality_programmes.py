@@ -1,0 +1,9 @@
+"""Routes of the municipality group (municipality_programmes)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/municipality", tags=["municipality"], responses=PROBLEM_RESPONSES)

@@ -1,0 +1,1061 @@
+"""A stateful property test of the whole system (rules I1–I5).
+
+hypothesis drives random registrations, attested and admin mints, payments (sent by the payer or
+relayed with a signature), burns of every kind, freezes, recoveries, pauses, minter budgets and expiry
+against the deployed contracts. Alongside, a Python model keeps what the chain should hold. The model's
+transfer rule is written from docs/contracts.md (T1–T12, B1–B8, M1–M10), not from the contract or from
+`canTransfer`: every action is attempted whether or not the rules allow it, and the model must predict
+acceptance or refusal exactly, and the refusal's reason among those that apply.
+
+After every step the books are read from the chain in one call and compared with the model.
+
+brownie's own `state_machine` fixture is broken in 1.22 (see /work/shared/TOOLCHAIN.md), so this uses
+hypothesis's RuleBasedStateMachine directly, with a chain snapshot per example.
+
+    SOCIALCOIN_STATEFUL_EXAMPLES=100 SOCIALCOIN_STATEFUL_STEPS=50 \
+        brownie test tests/contracts/test_invariants.py --network <yours>
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+import pytest
+from brownie import ZERO_ADDRESS, accounts, chain, compile_source, web3
+from brownie.exceptions import VirtualMachineError
+from eth_abi import decode, encode
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from socialcoin.areas import to_bytes8
+from socialcoin.chain.constants import BurnReason, Kind, Purpose, TransferRefusal, purpose_set
+from support import (
+    BUURT,
+    FAR_FUTURE,
+    GEMEENTE,
+    ONE_EURO,
+    OTHER_GEMEENTE,
+    OTHER_WIJK,
+    WIJK,
+    coin_domain,
+    issuer_domain,
+    local_account,
+    ref,
+    sign_with,
+)
+
+STATEFUL_EXAMPLES = int(os.environ.get("SOCIALCOIN_STATEFUL_EXAMPLES", "25"))
+STATEFUL_STEPS = int(os.environ.get("SOCIALCOIN_STATEFUL_STEPS", "30"))
+
+SMALL_BUDGET = 30 * ONE_EURO
+COIN_LIFETIME = 10 * 24 * 3600
+ZERO_REFERENCE = b"\x00" * 32
+AREAS = ["NL", GEMEENTE, OTHER_GEMEENTE, WIJK, OTHER_WIJK, BUURT]
+
+# P3: the burns residents may make with coins of each purpose.
+RESIDENT_BURNS = {
+    Purpose.DEBT_SETTLEMENT: {BurnReason.DEBT_SETTLEMENT},
+    Purpose.MUNICIPAL_SERVICES: {BurnReason.SERVICE_REDEMPTION},
+    Purpose.LOCAL_SPENDING: set(),
+    Purpose.SPORT_CULTURE: {BurnReason.SERVICE_REDEMPTION},
+    Purpose.MOBILITY: {BurnReason.SERVICE_REDEMPTION},
+    Purpose.ENERGY: set(),
+    Purpose.EDUCATION: {BurnReason.SERVICE_REDEMPTION},
+}
+
+BURN_EVENTS = {
+    BurnReason.DEBT_SETTLEMENT: ("DebtSettled", "resident", "debtReference"),
+    BurnReason.SERVICE_REDEMPTION: ("ServiceRedeemed", "resident", "serviceReference"),
+    BurnReason.MERCHANT_PAYOUT: ("PayoutRedeemed", "merchant", "payoutReference"),
+}
+
+# A test-only reader: its constructor makes static calls and returns their 32-byte answers. It runs inside
+# one eth_call and is never deployed, so that the books are read after every step in one request.
+STATIC_READS_SOURCE = """
+// SPDX-License-Identifier: EUPL-1.2
+pragma solidity 0.8.28;
+
+contract StaticReads {
+    constructor(address[] memory targets, bytes[] memory calls) {
+        uint256[] memory answers = new uint256[](targets.length);
+        for (uint256 i = 0; i < targets.length; ++i) {
+            (bool ok, bytes memory answer) = targets[i].staticcall(calls[i]);
+            require(ok && answer.length >= 32, "read failed");
+            answers[i] = abi.decode(answer, (uint256));
+        }
+        bytes memory data = abi.encode(answers);
+        assembly {
+            return(add(data, 32), mload(data))
+        }
+    }
+}
+"""
+
+
+def digits(area_code: str) -> str:
+    return to_bytes8(area_code).rstrip(b"\0").decode()
+
+
+@dataclass(frozen=True)
+class CoinSpec:
+    """A coin as the model knows it: what it was created with (C3)."""
+
+    label: str
+    contract: object
+    purpose: Purpose
+    area: str  # digits of the CBS code
+    p2p: bool
+    expiry: int  # 0: never
+
+
+@dataclass(frozen=True)
+class Member:
+    """A registered participant as the model knows it."""
+
+    kind: Kind
+    area: str  # digits of the CBS code
+    purposes: int
+    frozen: bool = False
+
+    def accepts(self, purpose: Purpose) -> bool:
+        return bool(self.purposes >> int(purpose) & 1)
+
+
+@dataclass
+class World:
+    """The deployed system and the accounts the machine acts with."""
+
+    registry: object
+    issuer: object
+    coins: list[CoinSpec]
+    actors: list  # every account that can ever hold coins
+    signers: list  # actors with local keys (they can sign relayed payments and burns)
+    newcomers: list  # unregistered at the start: registration and recovery targets
+    initial_members: dict[str, Member]
+    minters: list  # [funded minter, small minter]
+    initial_allowances: dict[str, int]
+    verifier: object
+    impostor: object
+    registrar: object
+    pauser: object
+    compliance: object
+    master_minter: object
+    relayer: object
+    stranger: object
+    reader_code: str
+
+    def book_calls(self) -> list[tuple[str, bytes]]:
+        calls = []
+        for coin in self.coins:
+            calls.append((coin.contract.address, coin.contract.totalSupply.encode_input()))
+            calls += [(coin.contract.address, coin.contract.balanceOf.encode_input(a)) for a in self.actors]
+        calls += [(self.issuer.address, self.issuer.minterAllowance.encode_input(m)) for m in self.minters]
+        calls.append((self.registry.address, self.registry.paused.encode_input()))
+        calls += [(self.registry.address, self.registry.participantWord.encode_input(a)) for a in self.actors]
+        return calls
+
+    def read(self, calls: list[tuple[str, bytes]]) -> list[int]:
+        targets = [target for target, _ in calls]
+        data = [bytes.fromhex(call.removeprefix("0x")) for _, call in calls]
+        arguments = encode(["address[]", "bytes[]"], [targets, data]).hex()
+        raw = web3.eth.call({"data": self.reader_code + arguments})
+        return list(decode(["uint256[]"], raw)[0])
+
+
+# ------------------------------------------------------------------------------------------------
+# The model
+# ------------------------------------------------------------------------------------------------
+
+
+def refused(reason: TransferRefusal) -> str:
+    return f"CoinTransferRefused:{reason.name}"
+
+
+def error_key(revert_msg: str | None) -> str:
+    """'CoinTransferRefused: a, b, 5, 8' -> 'CoinTransferRefused:PURPOSE_NOT_ACCEPTED'; others by name."""
+    message = revert_msg or ""
+    name = message.split(":", 1)[0].strip()
+    if name == "CoinTransferRefused":
+        return refused(TransferRefusal(int(message.rsplit(",", 1)[1])))
+    return name
+
+
+@dataclass
+class Model:
+    members: dict[str, Member]
+    balances: dict[str, dict[str, int]]  # coin address -> holder -> units
+    allowances: dict[str, int]
+    minters: set[str]
+    verifier_for: dict[str, bool]  # coin address -> whether the verifier may attest for it
+    paused: bool = False
+    expired: bool = False  # whether the clock has passed the expiring coin's expiry
+    claims: set[bytes] = field(default_factory=set)
+    # What the events reported, for I2, I4 and I5.
+    minted: dict[str, int] = field(default_factory=dict)
+    burned: dict[str, int] = field(default_factory=dict)
+    minted_claims: list[bytes] = field(default_factory=list)
+    given: dict[str, int] = field(default_factory=dict)
+    spent: dict[str, int] = field(default_factory=dict)
+
+    def is_expired(self, coin: CoinSpec) -> bool:
+        return coin.expiry != 0 and self.expired
+
+    def balance(self, coin: CoinSpec, holder) -> int:
+        return self.balances[coin.contract.address].get(str(holder), 0)
+
+    def add(self, coin: CoinSpec, holder, value: int) -> None:
+        book = self.balances[coin.contract.address]
+        book[str(holder)] = book.get(str(holder), 0) + value
+
+    def rule_refusals(self, coin: CoinSpec, sender, receiver) -> set[str]:
+        """Every reason the transfer rule (T1–T12) has to refuse a balance change of `coin`.
+        `sender` is None for a mint, `receiver` None for a burn. Empty: allowed.
+
+        Where the spec is silent the model takes these readings: a participant that is neither a
+        resident nor the municipality (merchant, organisation) receives like a merchant (T1, T3); a
+        resident receives a person-to-person coin from any sender (T4); residents accept no purposes
+        (the machine registers them so)."""
+        reasons = set()
+        if self.paused:
+            reasons.add(TransferRefusal.SYSTEM_PAUSED)  # T8
+        if sender is not None:
+            member = self.members.get(str(sender))
+            if member is None:
+                reasons.add(TransferRefusal.SENDER_NOT_REGISTERED)  # T6
+            elif member.frozen:
+                reasons.add(TransferRefusal.SENDER_FROZEN)  # T7
+        if self.is_expired(coin):
+            reasons.add(TransferRefusal.COIN_EXPIRED)  # T9
+        if receiver is not None:
+            member = self.members.get(str(receiver))
+            if member is None:
+                reasons.add(TransferRefusal.RECEIVER_NOT_REGISTERED)  # T6
+            else:
+                if member.frozen:
+                    reasons.add(TransferRefusal.RECEIVER_FROZEN)  # T7
+                if member.kind != Kind.MUNICIPALITY:  # T5: the municipality receives any coin
+                    if not member.area.startswith(coin.area):
+                        reasons.add(TransferRefusal.RECEIVER_OUTSIDE_AREA)  # T2, T4, T12
+                    if member.kind == Kind.RESIDENT:
+                        if not coin.p2p and sender is not None:
+                            reasons.add(TransferRefusal.PERSON_TO_PERSON_NOT_ALLOWED)  # T4, T12
+                    elif not member.accepts(coin.purpose):
+                        reasons.add(TransferRefusal.PURPOSE_NOT_ACCEPTED)  # T1, T3
+        return {refused(reason) for reason in reasons}
+
+    def move_refusals(self, coin: CoinSpec, sender, receiver, value: int) -> set[str]:
+        errors = self.rule_refusals(coin, sender, receiver)
+        if sender is not None and value > self.balance(coin, sender):
+            errors.add("ERC20InsufficientBalance")
+        return errors
+
+    def burn_refusals(
+        self, coin: CoinSpec, holder, reason: BurnReason, value: int, reference: bytes
+    ) -> set[str]:
+        errors = set()
+        if value == 0:
+            errors.add("CoinZeroAmount")  # B4
+        if reference == ZERO_REFERENCE:
+            errors.add("CoinMissingReference")  # B4
+        member = self.members.get(str(holder))
+        kind = member.kind if member else Kind.NONE
+        if reason == BurnReason.MERCHANT_PAYOUT:
+            allowed = kind == Kind.MERCHANT  # B3
+        elif reason in (BurnReason.DEBT_SETTLEMENT, BurnReason.SERVICE_REDEMPTION):
+            allowed = kind == Kind.RESIDENT and reason in RESIDENT_BURNS[coin.purpose]  # B1, B2, P3
+        else:
+            allowed = False  # expiry reclaim is the master minter's (B7)
+        if not allowed:
+            errors.add("CoinBurnNotAllowed")  # B5
+        return errors | self.move_refusals(coin, holder, None, value)
+
+
+# ------------------------------------------------------------------------------------------------
+# The machine
+# ------------------------------------------------------------------------------------------------
+
+choice = st.tuples(st.integers(0, 3), st.integers(0, 10_000))  # (0: anyone, else a likely one; index)
+amount_kind = st.sampled_from(["part", "part", "part", "all", "over", "zero"])
+part = st.integers(1, 1500)
+attestation_kind = st.sampled_from(["ok", "ok", "ok", "ok", "ok", "late", "impostor", "reused claim"])
+
+
+@dataclass(frozen=True)
+class Item:
+    """One attestation of an attested mint."""
+
+    target: object
+    coin: CoinSpec
+    amount: int
+    claim: bytes
+    late: bool
+    impostor: bool
+
+
+def build_machine(world: World):
+    coin_choice = st.sampled_from(world.coins)
+    minter_choice = st.sampled_from([*world.minters, world.stranger])
+    small_minter = world.minters[1]
+
+    class Machine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.model = Model(
+                members=dict(world.initial_members),
+                balances={coin.contract.address: {} for coin in world.coins},
+                allowances=dict(world.initial_allowances),
+                minters={str(m) for m in world.minters},
+                verifier_for={coin.contract.address: True for coin in world.coins},
+                given=dict(world.initial_allowances),
+                minted={coin.contract.address: 0 for coin in world.coins},
+                burned={coin.contract.address: 0 for coin in world.coins},
+            )
+            self.counter = 0
+
+        # -- plumbing ------------------------------------------------------------------------------
+
+        @initialize()
+        def take_snapshot(self):
+            chain.snapshot()
+
+        def teardown(self):
+            chain.revert()
+
+        def next_label(self, text: str) -> bytes:
+            self.counter += 1
+            return ref(f"{text} {self.counter}")
+
+        def pick(self, how: tuple[int, int], likely: list, anyone: list | None = None):
+            mode, index = how
+            pool = likely if likely and mode else (anyone or world.actors)
+            return pool[index % len(pool)]
+
+        def registered(self) -> list:
+            return [a for a in world.actors if str(a) in self.model.members]
+
+        def residents(self) -> list:
+            return [
+                a for a in world.actors if (m := self.model.members.get(str(a))) and m.kind == Kind.RESIDENT
+            ]
+
+        def holders(self, coin: CoinSpec) -> list:
+            return [a for a in world.actors if self.model.balance(coin, a) > 0]
+
+        def value(self, kind: str, part_: int, balance: int) -> int:
+            return {"zero": 0, "part": min(part_, balance) or part_, "all": balance, "over": balance + part_}[
+                kind
+            ]
+
+        def attempt(self, label: str, expected: set[str], send):
+            """Sends; checks the chain accepts exactly when the model expects no refusal, and refuses
+            with one of the reasons the model finds. Returns the receipt when accepted."""
+            try:
+                tx = send()
+            except VirtualMachineError as exc:
+                got = error_key(exc.revert_msg)
+                assert expected, f"{label}: the model expected success; the chain refused: {exc.revert_msg}"
+                assert got in expected, (
+                    f"{label}: the chain refused with {exc.revert_msg}; "
+                    f"the model expected one of {sorted(expected)}"
+                )
+                return None
+            assert not expected, (
+                f"{label}: the model expected a refusal ({sorted(expected)}); the chain accepted it"
+            )
+            self.record(tx)
+            return tx
+
+        def record(self, tx) -> None:
+            """Books what the events report: mints and burns per coin, claim ids, minters' spending."""
+            model = self.model
+            coins = {coin.contract.address for coin in world.coins}
+            if "Transfer" in tx.events:
+                for event in tx.events["Transfer"]:
+                    if event.address not in coins:
+                        continue
+                    if event["from"] == ZERO_ADDRESS:
+                        model.minted[event.address] += event["value"]
+                    if event["to"] == ZERO_ADDRESS:
+                        model.burned[event.address] += event["value"]
+            if "ActivityMinted" in tx.events:
+                for event in tx.events["ActivityMinted"]:
+                    model.minted_claims.append(bytes(event["claimId"]))
+                    model.spent[event["minter"]] = model.spent.get(event["minter"], 0) + event["amount"]
+            if "AdminMinted" in tx.events:
+                for event in tx.events["AdminMinted"]:
+                    model.spent[event["minter"]] = model.spent.get(event["minter"], 0) + event["amount"]
+            if "ExpiredCoinsReclaimed" in tx.events:
+                for event in tx.events["ExpiredCoinsReclaimed"]:
+                    if event["creditedMinter"] != ZERO_ADDRESS:
+                        minter = event["creditedMinter"]
+                        model.given[minter] = model.given.get(minter, 0) + event["amount"]
+
+        # -- participants --------------------------------------------------------------------------
+
+        @rule(
+            how=choice,
+            kind=st.sampled_from(
+                [Kind.RESIDENT, Kind.RESIDENT, Kind.MERCHANT, Kind.ORGANISATION, Kind.MUNICIPALITY]
+            ),
+            area=st.sampled_from(AREAS),
+            purposes=st.integers(0, 127),
+        )
+        def register(self, how, kind, area, purposes):
+            account = self.pick(
+                how, [a for a in world.newcomers if str(a) not in self.model.members], world.newcomers
+            )
+            purposes = 0 if kind == Kind.RESIDENT else purposes
+            expected = {"RegistryAlreadyRegistered"} if str(account) in self.model.members else set()
+            row = (account.address, int(kind), to_bytes8(area), purposes, self.next_label("record"))
+            if self.attempt(
+                f"register {account} as {kind.name} in {area}",
+                expected,
+                lambda: world.registry.register(row, {"from": world.registrar}),
+            ):
+                self.model.members[str(account)] = Member(kind, digits(area), purposes)
+
+        @rule(how=choice, freeze=st.booleans())
+        def set_frozen(self, how, freeze):
+            account = self.pick(how, self.registered())
+            member = self.model.members.get(str(account))
+            if member is None:
+                expected = {"RegistryNotRegistered"}
+            elif member.frozen == freeze:
+                expected = {"RegistryAlreadyFrozen" if freeze else "RegistryNotFrozen"}
+            else:
+                expected = set()
+            method = world.registry.freeze if freeze else world.registry.unfreeze
+            if self.attempt(
+                f"{'freeze' if freeze else 'unfreeze'} {account}",
+                expected,
+                lambda: method([account], {"from": world.registrar}),
+            ):
+                self.model.members[str(account)] = replace(member, frozen=freeze)
+
+        @rule(lost_how=choice, replacement_how=choice)
+        def recover(self, lost_how, replacement_how):
+            """G3, G4: the registration and every balance move; works while paused."""
+            lost = self.pick(lost_how, self.registered())
+            replacement = self.pick(
+                replacement_how,
+                [a for a in world.newcomers if str(a) not in self.model.members],
+                world.newcomers,
+            )
+            expected = set()
+            if str(lost) not in self.model.members:
+                expected.add("RegistryNotRegistered")
+            if str(replacement) in self.model.members:
+                expected.add("RegistryAlreadyRegistered")
+            if self.attempt(
+                f"recover {lost} to {replacement}",
+                expected,
+                lambda: world.registry.recover(lost, replacement, {"from": world.compliance}),
+            ):
+                self.model.members[str(replacement)] = self.model.members.pop(str(lost))
+                for coin in world.coins:
+                    moved = self.model.balance(coin, lost)
+                    self.model.balances[coin.contract.address][str(lost)] = 0
+                    self.model.add(coin, replacement, moved)
+
+        @rule(pause=st.booleans())
+        def set_paused(self, pause):
+            if pause:
+                expected = {"EnforcedPause"} if self.model.paused else set()
+            else:
+                expected = set() if self.model.paused else {"ExpectedPause"}
+            method = world.registry.pause if pause else world.registry.unpause
+            if self.attempt(
+                "pause" if pause else "unpause", expected, lambda: method({"from": world.pauser})
+            ):
+                self.model.paused = pause
+
+        # -- minting -------------------------------------------------------------------------------
+
+        def attestation_items(self, specs) -> list[Item]:
+            items = []
+            for how, coin, amount, kind in specs:
+                if kind == "reused claim" and (self.model.claims or items):
+                    used = sorted(self.model.claims) + [item.claim for item in items]
+                    claim = used[how[1] % len(used)]
+                else:
+                    claim = self.next_label("claim")
+                target = self.pick(how, self.residents())
+                items.append(Item(target, coin, amount, claim, kind == "late", kind == "impostor"))
+            return items
+
+        def signed(self, item: Item) -> tuple[tuple, bytes]:
+            message = {
+                "resident": item.target.address,
+                "coin": item.coin.contract.address,
+                "amount": item.amount,
+                "activityId": ref("activity"),
+                "claimId": item.claim,
+                "evidenceHash": ref("evidence"),
+                "deadline": chain.time() - 100 if item.late else FAR_FUTURE,
+            }
+            key = world.impostor if item.impostor else world.verifier
+            signature = sign_with(key, issuer_domain(world.issuer), "Attestation", message)
+            return tuple(message.values()), signature.packed
+
+        def mint_refusals(self, minter, items: list[Item]) -> set[str]:
+            """M1–M6 and the transfer rule on the receiver's side (T12)."""
+            model = self.model
+            errors = set() if str(minter) in model.minters else {"AccessControlUnauthorizedAccount"}
+            seen = set(model.claims)
+            for item in items:
+                if item.late:
+                    errors.add("IssuerAttestationExpired")
+                if item.amount == 0:
+                    errors.add("IssuerZeroAmount")
+                if item.claim in seen:
+                    errors.add("IssuerClaimAlreadyUsed")
+                seen.add(item.claim)
+                if item.impostor or not model.verifier_for[item.coin.contract.address]:
+                    errors.add("IssuerVerifierNotAuthorized")
+                member = model.members.get(str(item.target))
+                if member is None or member.kind != Kind.RESIDENT:
+                    errors.add("IssuerNotAResident")
+                errors |= model.rule_refusals(item.coin, None, item.target)
+            if sum(item.amount for item in items) > model.allowances.get(str(minter), 0):
+                errors.add("IssuerAllowanceExceeded")
+            return errors
+
+        def book_mints(self, minter, items: list[Item]) -> None:
+            for item in items:
+                self.model.add(item.coin, item.target, item.amount)
+                self.model.claims.add(item.claim)
+                self.model.allowances[str(minter)] -= item.amount
+
+        @rule(
+            minter=minter_choice,
+            how=choice,
+            coin=coin_choice,
+            amount=st.integers(0, 2000),
+            kind=attestation_kind,
+        )
+        def mint_with_attestation(self, minter, how, coin, amount, kind):
+            (item,) = self.attestation_items([(how, coin, amount, kind)])
+            attestation, signature = self.signed(item)
+            if self.attempt(
+                f"{minter} mints {amount} {coin.label} for {item.target} ({kind})",
+                self.mint_refusals(minter, [item]),
+                lambda: world.issuer.mintWithAttestation(attestation, signature, {"from": minter}),
+            ):
+                self.book_mints(minter, [item])
+                assert world.issuer.claimUsed(item.claim)
+
+        @rule(
+            minter=minter_choice,
+            specs=st.lists(
+                st.tuples(choice, coin_choice, st.integers(0, 1500), attestation_kind), max_size=3
+            ),
+            mismatch=st.sampled_from([False, False, False, False, True]),
+        )
+        def mint_batch(self, minter, specs, mismatch):
+            """M8: all or none; M4 within one batch."""
+            items = self.attestation_items(specs)
+            signed = [self.signed(item) for item in items]
+            attestations = [a for a, _ in signed]
+            signatures = [s for _, s in signed]
+            expected = self.mint_refusals(minter, items)
+            if not items:
+                expected.add("IssuerEmptyBatch")
+            if mismatch:
+                signatures = signatures[:-1] if signatures else [b"\x00" * 65]
+                expected.add("IssuerLengthMismatch")
+            if self.attempt(
+                f"{minter} mints a batch of {len(items)}{' with a signature missing' if mismatch else ''}",
+                expected,
+                lambda: world.issuer.mintBatch(attestations, signatures, {"from": minter}),
+            ):
+                self.book_mints(minter, items)
+
+        @rule(
+            minter=minter_choice,
+            how=choice,
+            coin=coin_choice,
+            amount=st.integers(0, 2000),
+            reason=st.sampled_from(["programme"] * 5 + [None]),
+        )
+        def admin_mint(self, minter, how, coin, amount, reason):
+            """M9, T12."""
+            to = self.pick(how, self.registered())
+            model = self.model
+            expected = set() if str(minter) in model.minters else {"AccessControlUnauthorizedAccount"}
+            if amount == 0:
+                expected.add("IssuerZeroAmount")
+            if reason is None:
+                expected.add("IssuerMissingReason")
+            if amount > model.allowances.get(str(minter), 0):
+                expected.add("IssuerAllowanceExceeded")
+            expected |= model.rule_refusals(coin, None, to)
+            reference = ZERO_REFERENCE if reason is None else self.next_label(reason)
+            if self.attempt(
+                f"{minter} admin-mints {amount} {coin.label} to {to}",
+                expected,
+                lambda: world.issuer.adminMint(coin.contract, to, amount, reference, {"from": minter}),
+            ):
+                model.add(coin, to, amount)
+                model.allowances[str(minter)] -= amount
+
+        # -- payments ------------------------------------------------------------------------------
+
+        @rule(
+            coin=coin_choice,
+            sender_how=choice,
+            receiver_how=choice,
+            kind=amount_kind,
+            part_=part,
+            relayed=st.booleans(),
+            forged=st.sampled_from([False] * 7 + [True]),
+        )
+        def pay(self, coin, sender_how, receiver_how, kind, part_, relayed, forged):
+            """T1–T9 on payments, sent by the payer (`pay`) or relayed (`payWithAuthorization`, A1, A5)."""
+            candidates = world.signers if relayed else world.actors
+            sender = self.pick(sender_how, [a for a in self.holders(coin) if a in candidates], candidates)
+            receiver = self.pick(receiver_how, self.registered())
+            value = self.value(kind, part_, self.model.balance(coin, sender))
+            reference = self.next_label("payment")
+            expected = self.model.move_refusals(coin, sender, receiver, value)
+            if relayed:
+                after, before = 0, chain.time() + 3600
+                nonce = self.next_label("nonce")
+                message = {
+                    "from": sender.address,
+                    "to": receiver.address,
+                    "value": value,
+                    "paymentReference": reference,
+                    "validAfter": after,
+                    "validBefore": before,
+                    "nonce": nonce,
+                }
+                key = world.impostor if forged else sender
+                signature = sign_with(key, coin_domain(coin.contract), "PayWithAuthorization", message)
+                if forged:
+                    expected.add("AuthorizationInvalidSigner")
+
+                def send():
+                    return coin.contract.payWithAuthorization(
+                        sender, receiver, value, reference, after, before, nonce,
+                        signature.v, signature.r, signature.s, {"from": world.relayer},
+                    )  # fmt: skip
+            else:
+
+                def send():
+                    return coin.contract.pay(receiver, value, reference, {"from": sender})
+
+            how = "relayed " if relayed else ""
+            tx = self.attempt(
+                f"{sender} pays {value} {coin.label} to {receiver} ({how}{kind})", expected, send
+            )
+            if tx:
+                self.model.add(coin, sender, -value)
+                self.model.add(coin, receiver, value)
+                event = tx.events["PaymentMade"][0]
+                assert (event["from"], event["to"], event["value"]) == (
+                    sender.address,
+                    receiver.address,
+                    value,
+                )
+
+        # -- burns ---------------------------------------------------------------------------------
+
+        @rule(
+            coin=coin_choice,
+            how=choice,
+            reason=st.sampled_from(list(BurnReason)),
+            kind=amount_kind,
+            part_=part,
+            relayed=st.booleans(),
+            no_reference=st.sampled_from([False] * 7 + [True]),
+        )
+        def burn(self, coin, how, reason, kind, part_, relayed, no_reference):
+            """B1–B6: settleDebt, redeemService, redeemPayout, or any of them signed and relayed."""
+            if reason == BurnReason.EXPIRY_RECLAIM:
+                relayed = True  # holders have no function for it; only a signed burn can ask
+            candidates = world.signers if relayed else world.actors
+            holder = self.pick(how, [a for a in self.holders(coin) if a in candidates], candidates)
+            value = self.value(kind, part_, self.model.balance(coin, holder))
+            reference = ZERO_REFERENCE if no_reference else self.next_label("burn")
+            expected = self.model.burn_refusals(coin, holder, reason, value, reference)
+            if relayed:
+                after, before = 0, chain.time() + 3600
+                nonce = self.next_label("nonce")
+                message = {
+                    "from": holder.address,
+                    "reason": int(reason),
+                    "value": value,
+                    "burnReference": reference,
+                    "validAfter": after,
+                    "validBefore": before,
+                    "nonce": nonce,
+                }
+                signature = sign_with(holder, coin_domain(coin.contract), "BurnWithAuthorization", message)
+
+                def send():
+                    return coin.contract.burnWithAuthorization(
+                        holder, int(reason), value, reference, after, before, nonce,
+                        signature.v, signature.r, signature.s, {"from": world.relayer},
+                    )  # fmt: skip
+            else:
+                method = {
+                    BurnReason.DEBT_SETTLEMENT: coin.contract.settleDebt,
+                    BurnReason.SERVICE_REDEMPTION: coin.contract.redeemService,
+                    BurnReason.MERCHANT_PAYOUT: coin.contract.redeemPayout,
+                }[reason]
+
+                def send():
+                    return method(value, reference, {"from": holder})
+
+            label = f"{holder} burns {value} {coin.label} for {reason.name}{' (relayed)' if relayed else ''}"
+            tx = self.attempt(label, expected, send)
+            if tx:
+                self.model.add(coin, holder, -value)
+                name, holder_field, reference_field = BURN_EVENTS[reason]
+                event = tx.events[name][0]
+                assert (event[holder_field], event["value"], bytes(event[reference_field])) == (
+                    holder.address,
+                    value,
+                    reference,
+                )
+
+        # -- expiry --------------------------------------------------------------------------------
+
+        @precondition(lambda self: not self.model.expired)
+        @rule()
+        def pass_expiry(self):
+            """The clock passes the expiring coin's expiry (T9)."""
+            expiry = max(coin.expiry for coin in world.coins)
+            chain.sleep(expiry - chain.time() + 3600)
+            chain.mine()
+            self.model.expired = True
+
+        @rule(
+            coin=coin_choice,
+            hows=st.lists(choice, max_size=4),
+            credited=st.sampled_from([*world.minters, None, world.stranger]),
+        )
+        def reclaim_expired(self, coin, hows, credited):
+            """B7, B8: by the master minter, while paused or from frozen holders too."""
+            holders = [self.pick(how, self.holders(coin)) for how in hows]
+            model = self.model
+            expected = set()
+            if credited is not None and str(credited) not in model.minters:
+                expected.add("IssuerNotAMinter")
+            if holders and not model.is_expired(coin):
+                expected.add("CoinNotExpired")
+            tx = self.attempt(
+                f"reclaim {coin.label} from {len(holders)} holders for {credited}",
+                expected,
+                lambda: world.issuer.reclaimExpired(
+                    coin.contract, holders, credited or ZERO_ADDRESS, {"from": world.master_minter}
+                ),
+            )
+            if tx:
+                total = 0
+                for holder in holders:
+                    total += model.balance(coin, holder)
+                    model.balances[coin.contract.address][str(holder)] = 0
+                if credited is not None:
+                    model.allowances[str(credited)] += total
+                assert tx.return_value == total
+
+        # -- minters and verifiers -----------------------------------------------------------------
+
+        @rule(allowance=st.integers(0, 2 * SMALL_BUDGET))
+        def configure_small_minter(self, allowance):
+            """M1, M5: the master minter sets the small minter's budget (replacing what was left)."""
+            if self.attempt(
+                f"configure the small minter with {allowance}",
+                set(),
+                lambda: world.issuer.configureMinter(small_minter, allowance, {"from": world.master_minter}),
+            ):
+                self.model.minters.add(str(small_minter))
+                self.model.allowances[str(small_minter)] = allowance
+                self.model.given[str(small_minter)] = self.model.given.get(str(small_minter), 0) + allowance
+
+        @rule()
+        def remove_small_minter(self):
+            expected = set() if str(small_minter) in self.model.minters else {"IssuerNotAMinter"}
+            if self.attempt(
+                "remove the small minter",
+                expected,
+                lambda: world.issuer.removeMinter(small_minter, {"from": world.master_minter}),
+            ):
+                self.model.minters.discard(str(small_minter))
+                self.model.allowances[str(small_minter)] = 0
+
+        @rule(coin=coin_choice, authorized=st.booleans())
+        def set_verifier(self, coin, authorized):
+            """M2."""
+            if self.attempt(
+                f"{'authorise' if authorized else 'withdraw'} the verifier for {coin.label}",
+                set(),
+                lambda: world.issuer.setVerifier(
+                    coin.contract, world.verifier, authorized, {"from": world.registrar}
+                ),
+            ):
+                self.model.verifier_for[coin.contract.address] = authorized
+
+        # -- what nobody without a role may do -----------------------------------------------------
+
+        @rule(
+            action=st.sampled_from(
+                ["pause", "register", "freeze", "recover", "configure", "admin mint", "coin mint", "reclaim"]
+            ),
+            coin=coin_choice,
+        )
+        def stranger_tries(self, action, coin):
+            """R1, G2, G3, M1, M10: the stranger holds no role and is refused whatever the state."""
+            stranger, target = world.stranger, world.newcomers[0]
+            sends = {
+                "pause": lambda: world.registry.pause({"from": stranger}),
+                "register": lambda: world.registry.register(
+                    (target.address, int(Kind.RESIDENT), to_bytes8(WIJK), 0, ref("r")), {"from": stranger}
+                ),
+                "freeze": lambda: world.registry.freeze([world.actors[0]], {"from": stranger}),
+                "recover": lambda: world.registry.recover(world.actors[0], target, {"from": stranger}),
+                "configure": lambda: world.issuer.configureMinter(stranger, 10**9, {"from": stranger}),
+                "admin mint": lambda: world.issuer.adminMint(
+                    coin.contract, world.actors[0], 100, ref("r"), {"from": stranger}
+                ),
+                "coin mint": lambda: coin.contract.mint(world.actors[0], 100, {"from": stranger}),
+                "reclaim": lambda: world.issuer.reclaimExpired(
+                    coin.contract, [world.actors[0]], ZERO_ADDRESS, {"from": stranger}
+                ),
+            }
+            expected = (
+                {"CoinUnauthorizedCaller"} if action == "coin mint" else {"AccessControlUnauthorizedAccount"}
+            )
+            self.attempt(f"the stranger tries to {action}", expected, sends[action])
+
+        # -- the books -----------------------------------------------------------------------------
+
+        @invariant()
+        def books_agree(self):
+            model = self.model
+            answers = iter(world.read(calls))
+            for coin in world.coins:
+                address = coin.contract.address
+                supply = next(answers)
+                balances = {str(a): next(answers) for a in world.actors}
+                # I1: the holders' balances add up to the supply.
+                assert sum(balances.values()) == supply, (
+                    f"I1 {coin.label}: balances {balances}, supply {supply}"
+                )
+                # I2: minted minus burned, from the events, is the supply.
+                assert model.minted[address] - model.burned[address] == supply, (
+                    f"I2 {coin.label}: minted {model.minted[address]} - burned {model.burned[address]} "
+                    f"!= supply {supply}"
+                )
+                # I3: every balance is the one the model's transfer rule allowed.
+                expected = {str(a): model.balance(coin, a) for a in world.actors}
+                assert balances == expected, f"I3 {coin.label}: chain {balances}, model {expected}"
+            for minter in world.minters:
+                allowance = next(answers)
+                assert allowance == model.allowances.get(str(minter), 0), (
+                    f"allowance of {minter}: {allowance}"
+                )
+                # I5: no minter minted more than its allowances (configured and credited back) gave it.
+                assert model.spent.get(str(minter), 0) <= model.given.get(str(minter), 0), (
+                    f"I5 {minter}: spent {model.spent.get(str(minter), 0)} "
+                    f"of {model.given.get(str(minter), 0)} given"
+                )
+            assert bool(next(answers)) == model.paused
+            for account in world.actors:
+                word = next(answers)
+                member = model.members.get(str(account))
+                if member is None:
+                    assert word == 0, f"{account} should be unregistered"
+                else:
+                    area = (word & (2**64 - 1)).to_bytes(8, "big").rstrip(b"\0").decode()
+                    assert (
+                        Kind((word >> 128) & 0xFF),
+                        area,
+                        (word >> 64) & (2**64 - 1),
+                        bool(word >> 136 & 1),
+                    ) == (
+                        member.kind,
+                        member.area,
+                        member.purposes,
+                        member.frozen,
+                    ), f"{account}: registry word {word:#x}, model {member}"
+            # I4: no claim id minted twice.
+            assert len(model.minted_claims) == len(set(model.minted_claims)), "I4: a claim id minted twice"
+            assert set(model.minted_claims) == model.claims
+
+    calls = world.book_calls()
+    return Machine
+
+
+# ------------------------------------------------------------------------------------------------
+# Fixtures and the test
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reader_code():
+    """The StaticReads constructor's code (compiled here; solcjs takes a few seconds)."""
+    project = compile_source(STATIC_READS_SOURCE, solc_version="0.8.28")
+    return "0x" + project.StaticReads.bytecode.removeprefix("0x")
+
+
+@pytest.fixture(scope="module")
+def world(
+    registry,
+    issuer,
+    make_coin,
+    wijk_coin,
+    debt_coin,
+    funded_minter,
+    master_minter,
+    registrar,
+    pauser,
+    compliance,
+    relayer,
+    stranger,
+    verifier,
+    resident,
+    neighbour,
+    outsider,
+    merchant,
+    distant_merchant,
+    organisation,
+    municipality,
+    reader_code,
+):
+    sport_coin = make_coin(
+        Purpose.SPORT_CULTURE, GEMEENTE, p2p=True, name="Socialcoin Arnhem - Sport", symbol="ASP"
+    )
+    expiring_coin = make_coin(
+        Purpose.MOBILITY,
+        WIJK,
+        expiry=chain.time() + COIN_LIFETIME,
+        p2p=True,
+        name="Socialcoin OV",
+        symbol="GKO",
+    )
+    coins = [
+        CoinSpec("wijk", wijk_coin, Purpose.LOCAL_SPENDING, digits(WIJK), False, 0),
+        CoinSpec("debt", debt_coin, Purpose.DEBT_SETTLEMENT, digits(GEMEENTE), False, 0),
+        CoinSpec("sport", sport_coin, Purpose.SPORT_CULTURE, digits(GEMEENTE), True, 0),
+        CoinSpec("mobility", expiring_coin, Purpose.MOBILITY, digits(WIJK), True, expiring_coin.expiry()),
+    ]
+    for coin in coins:  # the model's view of each coin is what it was created with (C3)
+        contract = coin.contract
+        assert (contract.purposeId(), contract.area(), contract.personToPerson()) == (
+            coin.purpose,
+            "0x" + coin.area.encode().ljust(8, b"\0").hex(),
+            coin.p2p,
+        )
+        issuer.setVerifier(contract, verifier, True, {"from": registrar})
+    assert expiring_coin.expiry() > chain.time() + COIN_LIFETIME - 600
+
+    small_minter = accounts[7]
+    issuer.configureMinter(small_minter, SMALL_BUDGET, {"from": master_minter})
+    newcomers = [local_account(f"stateful newcomer {i}") for i in range(6)]
+    signers = [resident, neighbour, outsider, merchant, distant_merchant, organisation, *newcomers]
+    members = {
+        str(resident): Member(Kind.RESIDENT, digits(BUURT), 0),
+        str(neighbour): Member(Kind.RESIDENT, digits(WIJK), 0),
+        str(outsider): Member(Kind.RESIDENT, digits(OTHER_WIJK), 0),
+        str(merchant): Member(
+            Kind.MERCHANT, digits(WIJK), purpose_set(Purpose.LOCAL_SPENDING, Purpose.SPORT_CULTURE)
+        ),
+        str(distant_merchant): Member(Kind.MERCHANT, digits(OTHER_WIJK), purpose_set(Purpose.LOCAL_SPENDING)),
+        str(organisation): Member(Kind.ORGANISATION, digits(GEMEENTE), 0),
+        str(municipality): Member(Kind.MUNICIPALITY, digits(GEMEENTE), 0),
+    }
+    minters = [funded_minter, small_minter]
+    return World(
+        registry=registry,
+        issuer=issuer,
+        coins=coins,
+        actors=[*signers, municipality, stranger],
+        signers=signers,
+        newcomers=[*newcomers, stranger],
+        initial_members=members,
+        minters=minters,
+        initial_allowances={str(m): issuer.minterAllowance(m) for m in minters},
+        verifier=verifier,
+        impostor=local_account("stateful impostor"),
+        registrar=registrar,
+        pauser=pauser,
+        compliance=compliance,
+        master_minter=master_minter,
+        relayer=relayer,
+        stranger=stranger,
+        reader_code=reader_code,
+    )
+
+
+def test_random_operations_keep_the_books_and_the_transfer_rule(world):
+    """spec: I1, I2, I3, I4, I5
+
+    Random sequences of every operation, allowed or not; after each step the supply, every balance,
+    the minters' allowances, the registry and the used claim ids agree with the model."""
+    run_state_machine_as_test(
+        build_machine(world),
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            database=None,
+            suppress_health_check=HealthCheck.all(),
+        ),
+    )
+
+
+def test_the_model_refuses_what_the_spec_refuses(world):
+    """spec: I3
+
+    The model itself, on cases the spec spells out (no chain involved)."""
+    wijk, debt, sport, mobility = world.coins
+    members = {
+        "resident": Member(Kind.RESIDENT, digits(BUURT), 0),
+        "neighbour": Member(Kind.RESIDENT, digits(WIJK), 0),
+        "outsider": Member(Kind.RESIDENT, digits(OTHER_WIJK), 0),
+        "merchant": Member(Kind.MERCHANT, digits(WIJK), purpose_set(Purpose.LOCAL_SPENDING)),
+        "far merchant": Member(Kind.MERCHANT, digits(OTHER_WIJK), purpose_set(Purpose.LOCAL_SPENDING)),
+        "municipality": Member(Kind.MUNICIPALITY, digits(OTHER_GEMEENTE), 0),
+        "frozen": Member(Kind.RESIDENT, digits(WIJK), 0, frozen=True),
+    }
+    model = Model(
+        members=members,
+        balances={coin.contract.address: {} for coin in world.coins},
+        allowances={},
+        minters=set(),
+        verifier_for={},
+    )
+    assert model.rule_refusals(wijk, "resident", "merchant") == set()  # T1
+    assert model.rule_refusals(wijk, "resident", "far merchant") == {
+        refused(TransferRefusal.RECEIVER_OUTSIDE_AREA)
+    }
+    assert model.rule_refusals(sport, "resident", "merchant") == {
+        refused(TransferRefusal.PURPOSE_NOT_ACCEPTED)
+    }
+    assert model.rule_refusals(wijk, "resident", "neighbour") == {
+        refused(TransferRefusal.PERSON_TO_PERSON_NOT_ALLOWED)
+    }
+    assert model.rule_refusals(mobility, "resident", "neighbour") == set()  # T4
+    assert model.rule_refusals(debt, "resident", "municipality") == set()  # T5
+    assert model.rule_refusals(wijk, "nobody", "merchant") == {refused(TransferRefusal.SENDER_NOT_REGISTERED)}
+    assert model.rule_refusals(wijk, "frozen", "merchant") == {refused(TransferRefusal.SENDER_FROZEN)}
+    assert model.rule_refusals(wijk, None, "neighbour") == set()  # T12
+    assert model.rule_refusals(wijk, None, "outsider") == {refused(TransferRefusal.RECEIVER_OUTSIDE_AREA)}
+    model.paused, model.expired = True, True
+    assert model.rule_refusals(mobility, "resident", "neighbour") == {
+        refused(TransferRefusal.SYSTEM_PAUSED),
+        refused(TransferRefusal.COIN_EXPIRED),
+    }
+    assert model.burn_refusals(debt, "resident", BurnReason.SERVICE_REDEMPTION, 5, ref("x")) >= {
+        "CoinBurnNotAllowed"
+    }
