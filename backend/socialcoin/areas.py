@@ -11,7 +11,7 @@ import re
 
 # Prefix of each CBS level, by the number of digits it has.
 _LEVELS = {0: "NL", 4: "GM", 6: "WK", 8: "BU"}
-_CODE = re.compile(r"^(NL|GM\d{4}|WK\d{6}|BU\d{8})$")
+_CODE = re.compile(r"^(NL|GM[0-9]{4}|WK[0-9]{6}|BU[0-9]{8})$")
 
 
 class InvalidAreaCode(ValueError):
