@@ -841,7 +841,6 @@ def build_machine(world: World):
 
         @invariant()
         def books_agree(self):
-            print("DEBUG invariant")
             model = self.model
             answers = iter(world.read(calls))
             for coin in world.coins:
