@@ -87,11 +87,11 @@ class Bench:
 
     def __init__(self) -> None:
         from brownie import BaselineERC20, SocialCoin, accounts, chain, web3
+
+        from scripts.deploy import deploy_system
         from socialcoin.areas import to_bytes8
         from socialcoin.chain.constants import Kind, Purpose, purpose_set
         from socialcoin.chain.typed_data import ISSUER_DOMAIN_NAME, Domain
-
-        from scripts.deploy import deploy_system
 
         self.accounts, self.chain, self.web3 = accounts, chain, web3
         self.kind, self.to_bytes8 = Kind, to_bytes8

@@ -43,8 +43,13 @@ class Runtime:
             "registrar": Account.from_key(settings.registrar_key.get_secret_value()),
             "relayer": Account.from_key(settings.relayer_key.get_secret_value()),
         }
-        outbox = Outbox(sessions, gateway, signers, batch_size=settings.mint_batch_size,
-                        confirmations=settings.confirmations)
+        outbox = Outbox(
+            sessions,
+            gateway,
+            signers,
+            batch_size=settings.mint_batch_size,
+            confirmations=settings.confirmations,
+        )
         indexer = Indexer(sessions, gateway, confirmations=settings.confirmations)
         return cls(settings, engine, sessions, gateway, outbox, indexer)
 

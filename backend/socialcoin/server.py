@@ -36,7 +36,9 @@ def work() -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m socialcoin.server", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    api = commands.add_parser("serve", help="serve the API (and, unless --no-workers, the outbox and indexer)")
+    api = commands.add_parser(
+        "serve", help="serve the API (and, unless --no-workers, the outbox and indexer)"
+    )
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
     api.add_argument("--no-workers", action="store_true", help="leave the chain work to a `worker` process")

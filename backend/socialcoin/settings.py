@@ -49,9 +49,13 @@ class Settings(BaseModel):
                 "SOCIALCOIN_REGISTRAR_KEY": (self.registrar_key, DEVELOPMENT_REGISTRAR_KEY),
                 "SOCIALCOIN_SECRET_KEY": (self.secret_key, DEVELOPMENT_SECRET),
             }
-            unsafe = [name for name, (value, default) in defaults.items() if value.get_secret_value() == default]
+            unsafe = [
+                name for name, (value, default) in defaults.items() if value.get_secret_value() == default
+            ]
             if unsafe:
-                raise SettingsError(f"set {', '.join(unsafe)}: development defaults are refused in production")
+                raise SettingsError(
+                    f"set {', '.join(unsafe)}: development defaults are refused in production"
+                )
             if len(self.secret_key.get_secret_value()) < 32:
                 raise SettingsError("SOCIALCOIN_SECRET_KEY must be at least 32 characters in production")
         return self

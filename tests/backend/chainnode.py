@@ -41,8 +41,20 @@ class ChainNode:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, load_state: Path | None = None) -> None:
-        command = [str(ROOT / "tools" / "bin" / "anvil"), "--port", str(self.port), "--chain-id", "31337",
-                   "--base-fee", "0", "--gas-limit", "300000000", "--accounts", "20", "--silent"]
+        command = [
+            str(ROOT / "tools" / "bin" / "anvil"),
+            "--port",
+            str(self.port),
+            "--chain-id",
+            "31337",
+            "--base-fee",
+            "0",
+            "--gas-limit",
+            "300000000",
+            "--accounts",
+            "20",
+            "--silent",
+        ]
         if load_state is not None:
             command += ["--load-state", str(load_state)]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -55,8 +67,9 @@ class ChainNode:
             self.process = None
 
     def rpc(self, method: str, params: list | None = None):
-        answer = requests.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method,
-                                               "params": params or []}, timeout=30).json()
+        answer = requests.post(
+            self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}, timeout=30
+        ).json()
         if "error" in answer:
             raise RuntimeError(answer["error"])
         return answer["result"]
@@ -80,10 +93,19 @@ class ChainNode:
 
 def deploy_demo(node: ChainNode) -> Path:
     """Deploys the contracts and the demo municipality with the project's brownie scripts."""
-    env = dict(os.environ, PYTHONWARNINGS="ignore::FutureWarning", SOCIALCOIN_ADMIN_DELAY="3600",
-               SOLCX_BINARY_PATH=str(ROOT / ".solcx"),
-               PATH=f"{ROOT / 'tools' / 'bin'}:{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}")
+    env = dict(
+        os.environ,
+        PYTHONWARNINGS="ignore::FutureWarning",
+        SOCIALCOIN_ADMIN_DELAY="3600",
+        SOLCX_BINARY_PATH=str(ROOT / ".solcx"),
+        PATH=f"{ROOT / 'tools' / 'bin'}:{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+    )
     for script in ("scripts/deploy.py", "scripts/demo.py"):
-        subprocess.run([str(ROOT / ".venv" / "bin" / "brownie"), "run", script, "--network", NETWORK, "--silent"],
-                       cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "brownie"), "run", script, "--network", NETWORK, "--silent"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return ROOT / "deployments" / f"{NETWORK}.json"

@@ -8,11 +8,10 @@ import os
 import uuid
 
 import pytest
-from chainnode import PORT, ChainNode, deploy_demo
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from fastapi.testclient import TestClient
-
+from chainnode import PORT, ChainNode, deploy_demo
 from socialcoin.api.app import create_app
 from socialcoin.db import models  # noqa: F401 - registers the tables
 from socialcoin.db.base import Base, transaction

@@ -11,8 +11,11 @@ from socialcoin.db.models import Balance, OutboxItem
 
 
 def admin_mint(coin: str, to: str, amount: int, reason: str) -> dict:
-    return {"contract": "ActivityIssuer", "function": "adminMint",
-            "args": [coin, to, amount, "0x" + keccak(text=reason).hex()]}
+    return {
+        "contract": "ActivityIssuer",
+        "function": "adminMint",
+        "args": [coin, to, amount, "0x" + keccak(text=reason).hex()],
+    }
 
 
 def test_an_enqueued_mint_is_sent_once_and_indexed(runtime, demo):

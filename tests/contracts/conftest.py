@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import pytest
 from brownie import SocialCoin, accounts
-from support import ADMIN_DELAY, BUURT, GEMEENTE, ONE_EURO, OTHER_WIJK, WIJK, local_account, ref
 
 from scripts.deploy import deploy_system
 from socialcoin.areas import to_bytes8
 from socialcoin.chain.constants import Kind, Purpose, purpose_set
+from support import ADMIN_DELAY, BUURT, GEMEENTE, ONE_EURO, OTHER_WIJK, WIJK, local_account, ref
 
 
 @pytest.fixture(autouse=True)

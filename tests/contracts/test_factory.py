@@ -7,13 +7,13 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from brownie import ZERO_ADDRESS, SocialCoin, accounts, chain, web3
+from brownie import ZERO_ADDRESS, CoinFactory, SocialCoin, accounts, chain, web3
 from brownie.exceptions import VirtualMachineError
 from eth_utils import keccak
-from support import BUURT, GEMEENTE, OTHER_GEMEENTE, OTHER_WIJK, WIJK, reverts_with
 
 from socialcoin.areas import to_bytes8
 from socialcoin.chain.constants import Purpose
+from support import BUURT, GEMEENTE, OTHER_GEMEENTE, OTHER_WIJK, WIJK, reverts_with
 
 DEFAULT_ADMIN_ROLE = b"\0" * 32
 IMMUTABLE_SETTINGS = ("purposeId", "area", "expiry", "personToPerson")
@@ -359,3 +359,10 @@ def test_the_zero_address_is_never_listed_as_a_coin(registry, coin_factory_accou
     with reverts_with("RegistryZeroAddress"):
         registry.addCoin(ZERO_ADDRESS, {"from": coin_factory_account})
     assert registry.coins() == before
+
+
+def test_a_factory_needs_a_registry_and_an_issuer(registry, issuer, admin):
+    """spec: C8"""
+    for registry_address, issuer_address in ((ZERO_ADDRESS, issuer), (registry, ZERO_ADDRESS)):
+        with reverts_with("FactoryZeroAddress"):
+            CoinFactory.deploy(registry_address, issuer_address, 3600, admin, {"from": admin})

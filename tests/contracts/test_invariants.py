@@ -324,6 +324,7 @@ def build_machine(world: World):
 
         @initialize()
         def take_snapshot(self):
+            print("STAT EXAMPLE")
             chain.snapshot()
 
         def teardown(self):
@@ -361,6 +362,7 @@ def build_machine(world: World):
                 tx = send()
             except VirtualMachineError as exc:
                 got = error_key(exc.revert_msg)
+                print("STAT", label.split(" ")[1] if label.startswith("0x") else label.split(" ")[0], "REFUSED", got)
                 assert expected, f"{label}: the model expected success; the chain refused: {exc.revert_msg}"
                 assert got in expected, (
                     f"{label}: the chain refused with {exc.revert_msg}; "
@@ -371,6 +373,7 @@ def build_machine(world: World):
                 f"{label}: the model expected a refusal ({sorted(expected)}); the chain accepted it"
             )
             self.record(tx)
+            print("STAT", label.split(" ")[1] if label.startswith("0x") else label.split(" ")[0], "OK", label)
             return tx
 
         def record(self, tx) -> None:

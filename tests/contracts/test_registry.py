@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from brownie import ZERO_ADDRESS
-from support import BUURT, GEMEENTE, OTHER_GEMEENTE, OTHER_WIJK, WIJK, local_account, ref, reverts_with
 
 from socialcoin.areas import is_within, to_bytes8
 from socialcoin.chain.constants import BurnReason, Kind, Purpose, purpose_set
+from support import BUURT, GEMEENTE, OTHER_GEMEENTE, OTHER_WIJK, WIJK, local_account, ref, reverts_with
 
 ZERO_BYTES32 = b"\0" * 32
 DEFAULT_ADMIN_ROLE = ZERO_BYTES32

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from brownie import ZERO_ADDRESS, accounts, chain, web3
 from eth_utils import keccak
-from support import ADMIN_DELAY, GEMEENTE, local_account, reverts_with
 
 from socialcoin.chain.constants import Purpose, TransferRefusal
+from support import ADMIN_DELAY, GEMEENTE, local_account, reverts_with
 
 DEFAULT_ADMIN_ROLE = b"\0" * 32
 AUDITOR_ROLE = keccak(text="AUDITOR_ROLE")

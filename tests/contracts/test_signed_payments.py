@@ -12,6 +12,7 @@ import pytest
 from brownie import chain, web3
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+
 from socialcoin.chain.constants import Purpose
 from socialcoin.chain.constants import TransferRefusal as Refusal
 from socialcoin.chain.typed_data import TYPES, Signature, typed_message

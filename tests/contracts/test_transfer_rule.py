@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from brownie import ZERO_ADDRESS, chain
+
 from socialcoin.chain.constants import Kind, Purpose
 from socialcoin.chain.constants import TransferRefusal as Refusal
 from support import OTHER_GEMEENTE, WIJK, local_account, ref, reverts_with

@@ -20,8 +20,9 @@ Every error is `application/problem+json` with a machine `code`, a Dutch `detail
 """
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
-               run_workers: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, run_workers: bool = True
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.runtime = runtime or Runtime.start(settings or Settings.from_env())

@@ -25,10 +25,19 @@ class Problem(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-def problem_response(status: int, code: str, nl: str, en: str, field: str | None = None,
-                     details: dict[str, Any] | None = None) -> JSONResponse:
-    body = Problem(type=f"https://socialcoin.example/problems/{code}", title=code, status=status, code=code,
-                   detail=nl, detail_en=en, field=field, details=details or {})
+def problem_response(
+    status: int, code: str, nl: str, en: str, field: str | None = None, details: dict[str, Any] | None = None
+) -> JSONResponse:
+    body = Problem(
+        type=f"https://socialcoin.example/problems/{code}",
+        title=code,
+        status=status,
+        code=code,
+        detail=nl,
+        detail_en=en,
+        field=field,
+        details=details or {},
+    )
     return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM)
 
 
@@ -49,20 +58,31 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(exc.status, exc.code, exc.message_nl, exc.message_en, exc.field,
-                                {k: v for k, v in exc.details.items() if _jsonable(v)})
+        return problem_response(
+            exc.status,
+            exc.code,
+            exc.message_nl,
+            exc.message_en,
+            exc.field,
+            {k: v for k, v in exc.details.items() if _jsonable(v)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": [], "msg": "invalid"}
         field = ".".join(str(part) for part in first.get("loc", []) if part not in ("body", "query", "path"))
         return problem_response(
-            422, "invalid_field",
+            422,
+            "invalid_field",
             f"Het veld '{field}' klopt niet: {first.get('msg')}. Pas het aan en probeer het opnieuw.",
             f"Field '{field}' is invalid: {first.get('msg')}. Correct it and try again.",
             field or None,
-            {"errors": [{"field": ".".join(map(str, e.get("loc", []))), "message": e.get("msg")}
-                        for e in exc.errors()]},
+            {
+                "errors": [
+                    {"field": ".".join(map(str, e.get("loc", []))), "message": e.get("msg")}
+                    for e in exc.errors()
+                ]
+            },
         )
 
 

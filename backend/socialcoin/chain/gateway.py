@@ -41,7 +41,9 @@ class Deployment:
             registry=to_checksum_address(contracts["ParticipantRegistry"]),
             issuer=to_checksum_address(contracts["ActivityIssuer"]),
             factory=to_checksum_address(contracts["CoinFactory"]),
-            coins={str(k): to_checksum_address(v) for k, v in coins.items()} if isinstance(coins, dict) else {},
+            coins={str(k): to_checksum_address(v) for k, v in coins.items()}
+            if isinstance(coins, dict)
+            else {},
         )
 
 

@@ -36,8 +36,13 @@ class Principal:
 
     def require(self, *roles: Role) -> Principal:
         if self.role not in roles:
-            raise NotAllowed("role_not_allowed", "Uw rol mag dit niet doen.", "Your role may not do this.",
-                             role=str(self.role), allowed=[str(r) for r in roles])
+            raise NotAllowed(
+                "role_not_allowed",
+                "Uw rol mag dit niet doen.",
+                "Your role may not do this.",
+                role=str(self.role),
+                allowed=[str(r) for r in roles],
+            )
         return self
 
 
@@ -45,26 +50,44 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, role: Role, subject_id: int | None, ttl_seconds: int, label: str = "") -> str:
+def issue_token(
+    session: Session, role: Role, subject_id: int | None, ttl_seconds: int, label: str = ""
+) -> str:
     """Creates a token and returns it; only its hash is kept, so it can be shown this once only."""
     if (role in SUBJECT_ROLES) != (subject_id is not None):
         raise ValueError(f"role {role} {'needs' if role in SUBJECT_ROLES else 'takes no'} subject id")
     token = "sc_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(token_hash=_digest(token), role=str(role), subject_id=subject_id, label=label,
-                         expires_at=utcnow() + timedelta(seconds=ttl_seconds)))
+    session.add(
+        ApiToken(
+            token_hash=_digest(token),
+            role=str(role),
+            subject_id=subject_id,
+            label=label,
+            expires_at=utcnow() + timedelta(seconds=ttl_seconds),
+        )
+    )
     session.flush()
     return token
 
 
 def authenticate(session: Session, token: str | None) -> Principal:
     if not token:
-        raise NotAuthenticated("token_missing", "Log eerst in: er is geen token meegestuurd.",
-                               "Sign in first: no bearer token was sent.")
+        raise NotAuthenticated(
+            "token_missing",
+            "Log eerst in: er is geen token meegestuurd.",
+            "Sign in first: no bearer token was sent.",
+        )
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
     if row is None or row.revoked_at is not None:
-        raise NotAuthenticated("token_invalid", "Dit token is onbekend of ingetrokken. Log opnieuw in.",
-                               "This token is unknown or revoked. Sign in again.")
+        raise NotAuthenticated(
+            "token_invalid",
+            "Dit token is onbekend of ingetrokken. Log opnieuw in.",
+            "This token is unknown or revoked. Sign in again.",
+        )
     if row.expires_at <= utcnow():
-        raise NotAuthenticated("token_expired", "Uw sessie is verlopen. Log opnieuw in.",
-                               "Your session has expired. Sign in again.")
+        raise NotAuthenticated(
+            "token_expired",
+            "Uw sessie is verlopen. Log opnieuw in.",
+            "Your session has expired. Sign in again.",
+        )
     return Principal(role=Role(row.role), subject_id=row.subject_id, token_id=row.id)

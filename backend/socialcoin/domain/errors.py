@@ -11,8 +11,16 @@ from typing import Any
 class DomainError(Exception):
     status = 400
 
-    def __init__(self, code: str, nl: str, en: str, *, field: str | None = None, status: int | None = None,
-                 **details: Any):
+    def __init__(
+        self,
+        code: str,
+        nl: str,
+        en: str,
+        *,
+        field: str | None = None,
+        status: int | None = None,
+        **details: Any,
+    ):
         super().__init__(en)
         self.code = code
         self.message_nl = nl
@@ -44,5 +52,9 @@ class NotAuthenticated(DomainError):
 
 
 def not_found(what_nl: str, what_en: str, ident: Any) -> NotFound:
-    return NotFound(f"{what_en.replace(' ', '_')}_not_found", f"{what_nl} {ident} bestaat niet.",
-                    f"{what_en.capitalize()} {ident} does not exist.", id=ident)
+    return NotFound(
+        f"{what_en.replace(' ', '_')}_not_found",
+        f"{what_nl} {ident} bestaat niet.",
+        f"{what_en.capitalize()} {ident} does not exist.",
+        id=ident,
+    )

@@ -24,8 +24,9 @@ _NONCE = 12
 
 def check_pin(pin: str) -> None:
     if not (pin.isdigit() and 5 <= len(pin) <= 8):
-        raise InvalidInput("pin_invalid", "Een pincode bestaat uit 5 tot 8 cijfers.",
-                           "A PIN has 5 to 8 digits.", field="pin")
+        raise InvalidInput(
+            "pin_invalid", "Een pincode bestaat uit 5 tot 8 cijfers.", "A PIN has 5 to 8 digits.", field="pin"
+        )
 
 
 def _key(pin: str, salt: bytes, secret: str) -> bytes:
@@ -42,11 +43,13 @@ def create_wallet(pin: str, secret: str) -> tuple[str, bytes]:
 
 
 def open_wallet(address: str, ciphertext: bytes, pin: str, secret: str) -> LocalAccount:
-    salt, nonce, body = ciphertext[:_SALT], ciphertext[_SALT:_SALT + _NONCE], ciphertext[_SALT + _NONCE:]
+    salt, nonce, body = ciphertext[:_SALT], ciphertext[_SALT : _SALT + _NONCE], ciphertext[_SALT + _NONCE :]
     try:
         key = AESGCM(_key(pin, salt, secret)).decrypt(nonce, body, address.encode())
     except InvalidTag:
-        raise NotAllowed("pin_wrong", "De pincode klopt niet.", "The PIN is not correct.", field="pin") from None
+        raise NotAllowed(
+            "pin_wrong", "De pincode klopt niet.", "The PIN is not correct.", field="pin"
+        ) from None
     return Account.from_key(key)
 
 

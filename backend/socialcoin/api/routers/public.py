@@ -38,22 +38,34 @@ def status(session: SessionDep, runtime: RuntimeDep) -> Status:
     pending = session.scalar(
         select(func.count()).select_from(OutboxItem).where(OutboxItem.status.in_(("pending", "submitted")))
     )
-    return Status(chain_head=head, indexed_block=indexed, indexer_lag_blocks=max(0, head - indexed),
-                  pending_writes=pending or 0)
+    return Status(
+        chain_head=head,
+        indexed_block=indexed,
+        indexer_lag_blocks=max(0, head - indexed),
+        pending_writes=pending or 0,
+    )
 
 
 @router.get("/coins", response_model=list[CoinOut], summary="Every coin the municipality created")
 def coins(session: SessionDep) -> list[CoinOut]:
-    events = session.scalars(select(ChainEvent).where(ChainEvent.event == "CoinCreated")
-                             .order_by(ChainEvent.block_number, ChainEvent.log_index)).all()
+    events = session.scalars(
+        select(ChainEvent)
+        .where(ChainEvent.event == "CoinCreated")
+        .order_by(ChainEvent.block_number, ChainEvent.log_index)
+    ).all()
     result = []
     for event in events:
         args = event.args
         purpose = int(args["purposeId"])
-        result.append(CoinOut(
-            address=args["coin"], name=args["name"], symbol=args["symbol"],
-            purpose=Purpose(purpose).name if purpose in Purpose._value2member_map_ else str(purpose),
-            area=from_bytes8(bytes.fromhex(args["area"][2:])), expiry=int(args["expiry"]),
-            person_to_person=bool(args["personToPerson"]),
-        ))
+        result.append(
+            CoinOut(
+                address=args["coin"],
+                name=args["name"],
+                symbol=args["symbol"],
+                purpose=Purpose(purpose).name if purpose in Purpose._value2member_map_ else str(purpose),
+                area=from_bytes8(bytes.fromhex(args["area"][2:])),
+                expiry=int(args["expiry"]),
+                person_to_person=bool(args["personToPerson"]),
+            )
+        )
     return result

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from socialcoin.db.base import Base
 from socialcoin.db import models  # noqa: F401 - registers the tables
+from socialcoin.db.base import Base
 from socialcoin.settings import Settings
 
 config = context.config
