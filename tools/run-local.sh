@@ -23,6 +23,18 @@ export PYTHONWARNINGS=ignore::FutureWarning
 SOCIALCOIN_ADMIN_DELAY="${SOCIALCOIN_ADMIN_DELAY:-3600}" brownie run scripts/deploy.py --network "$network" --silent
 brownie run scripts/demo.py --network "$network" --silent
 
+# The backend, against this chain and a local SQLite file that starts empty with every run.
+mkdir -p var
+rm -f var/socialcoin.db var/socialcoin.db-wal var/socialcoin.db-shm
+export SOCIALCOIN_ENVIRONMENT=development
+export SOCIALCOIN_RPC_URL="http://127.0.0.1:$port"
+export SOCIALCOIN_DEPLOYMENT_FILE="$PWD/deployments/$network.json"
+export SOCIALCOIN_DATABASE_URL="sqlite:///$PWD/var/socialcoin.db"
+admin_token="$(python -m socialcoin.server token --role municipality_admin --label "make run")"
+
 echo
-echo "Chain: http://127.0.0.1:$port (chain id 31337). Ctrl-C stops it."
-wait "$anvil_pid"
+echo "Chain:   http://127.0.0.1:$port (chain id 31337)"
+echo "Backend: http://127.0.0.1:${API_PORT:-8000}  (API documentation: /docs)"
+echo "Admin token for this run: $admin_token"
+echo "Ctrl-C stops everything."
+python -m socialcoin.server serve --port "${API_PORT:-8000}"

@@ -14,6 +14,9 @@ import threading
 import uvicorn
 
 from .api.app import create_app
+from .db.base import make_engine, make_sessions, transaction
+from .db.migrate import upgrade
+from .domain.access import Role, issue_token
 from .runtime import Runtime
 from .settings import Settings
 
@@ -33,6 +36,16 @@ def work() -> None:
     runtime.close()
 
 
+def token(role: Role, subject_id: int | None, label: str) -> None:
+    """Prints a new bearer token (for the first admin, or a script)."""
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with transaction(make_sessions(engine)) as session:
+        print(issue_token(session, role, subject_id, settings.token_ttl_seconds, label=label))
+    engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m socialcoin.server", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -43,10 +56,16 @@ def main(argv: list[str] | None = None) -> None:
     api.add_argument("--port", type=int, default=8000)
     api.add_argument("--no-workers", action="store_true", help="leave the chain work to a `worker` process")
     commands.add_parser("worker", help="run only the outbox and the indexer")
+    new_token = commands.add_parser("token", help="print a new bearer token, e.g. for the first admin")
+    new_token.add_argument("--role", type=Role, choices=list(Role), default=Role.ADMIN)
+    new_token.add_argument("--subject-id", type=int, default=None)
+    new_token.add_argument("--label", default="command line")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         serve(args.host, args.port, workers=not args.no_workers)
+    elif args.command == "token":
+        token(args.role, args.subject_id, args.label)
     else:
         work()
 

@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 81114e848306
+Revision ID: 0001
 Revises:
 Create Date: 2026-11-23 01:49:58.863528
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import socialcoin.db.types
 
-revision = "81114e848306"
+revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
