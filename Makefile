@@ -76,12 +76,19 @@ test-python: setup
 	$(VENV)/bin/python -m pytest -p no:pytest-brownie tests/python -q
 
 BACKEND_TESTS := $(VENV)/bin/python -m pytest -p no:pytest-brownie tests/backend -q
+SCHEMATHESIS_VENV := .tools/schemathesis
 
-test-backend: setup
+$(SCHEMATHESIS_VENV)/.installed: requirements-schemathesis.txt
+	test -x $(SCHEMATHESIS_VENV)/bin/python || $(PYTHON) -m venv $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet -r requirements-schemathesis.txt
+	touch $@
+
+test-backend: setup $(SCHEMATHESIS_VENV)/.installed
 	$(BACKEND_TESTS)
 
 # The same suite against PostgreSQL (Debian's, installed and started on loopback if needed).
-test-backend-postgres: setup
+test-backend-postgres: setup $(SCHEMATHESIS_VENV)/.installed
 	url="$$(bash tools/postgres.sh)" && SOCIALCOIN_TEST_DATABASE_URL="$$url" $(BACKEND_TESTS)
 
 bench: setup

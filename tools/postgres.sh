@@ -24,8 +24,11 @@ for _ in $(seq 1 100); do
 done
 pg_isready -q -h 127.0.0.1 -p "$port" || { echo "PostgreSQL did not start on port $port" >&2; exit 1; }
 
+# Tests create and drop a database each; dropping one that a finished test still holds a
+# connection to needs the right to end other sessions (this cluster is for tests only).
 role_exists="$(psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "select 1 from pg_roles where rolname='socialcoin'")"
 if [ "$role_exists" != "1" ]; then
   psql -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "create role socialcoin login createdb password 'socialcoin'" >&2
 fi
+psql -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "grant pg_signal_backend to socialcoin" >&2
 echo "postgresql+psycopg://socialcoin:socialcoin@127.0.0.1:$port/postgres"

@@ -15,6 +15,9 @@ from .chain.indexer import Indexer
 from .chain.outbox import Outbox
 from .db.base import make_engine, make_sessions
 from .db.migrate import upgrade
+from .domain.claims import on_outbox_item as on_claim_minted
+from .domain.signing import on_outbox_item as on_coins_out
+from .domain.tasks import run_reminders
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,13 +53,21 @@ class Runtime:
             batch_size=settings.mint_batch_size,
             confirmations=settings.confirmations,
         )
+        outbox.listeners.append(on_claim_minted)
+        outbox.listeners.append(on_coins_out)
         indexer = Indexer(sessions, gateway, confirmations=settings.confirmations)
         return cls(settings, engine, sessions, gateway, outbox, indexer)
 
-    def start_workers(self, interval: float = 0.2) -> None:
-        """The outbox and the indexer, each in a loop of its own, until `stop_workers`."""
-        for name, step in (("outbox", self.outbox.run_once), ("indexer", self.indexer.run_once)):
-            thread = threading.Thread(target=self._loop, args=(name, step, interval), daemon=True, name=name)
+    def start_workers(self, interval: float = 0.2, reminder_interval: float = 60.0) -> None:
+        """The outbox, the indexer and the task reminders, each in a loop of its own, until
+        `stop_workers`."""
+        loops = (
+            ("outbox", self.outbox.run_once, interval),
+            ("indexer", self.indexer.run_once, interval),
+            ("reminders", lambda: run_reminders(self.sessions), reminder_interval),
+        )
+        for name, step, pause in loops:
+            thread = threading.Thread(target=self._loop, args=(name, step, pause), daemon=True, name=name)
             thread.start()
             self._threads.append(thread)
 

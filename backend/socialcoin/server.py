@@ -42,7 +42,8 @@ def token(role: Role, subject_id: int | None, label: str) -> None:
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     with transaction(make_sessions(engine)) as session:
-        print(issue_token(session, role, subject_id, settings.token_ttl_seconds, label=label))
+        _row, new_token = issue_token(session, role, subject_id, settings.token_ttl_seconds, label=label)
+        print(new_token)
     engine.dispose()
 
 

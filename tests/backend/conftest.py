@@ -98,7 +98,7 @@ def auth(runtime):
 
     def headers(role: Role, subject_id: int | None = None) -> dict[str, str]:
         with transaction(runtime.sessions) as session:
-            token = issue_token(session, role, subject_id, ttl_seconds=3600, label="test")
+            _row, token = issue_token(session, role, subject_id, ttl_seconds=3600, label="test")
         return {"Authorization": f"Bearer {token}"}
 
     return headers

@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 from ..domain.access import Principal, Role, authenticate
 from ..runtime import Runtime
 
+# Ids are positive and fit a JavaScript number and every database's integer column: a larger one is
+# refused as input instead of failing in the database.
+MAX_ID = 2**53
+
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login or from the municipality")
 
 

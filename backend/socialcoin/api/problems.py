@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from ..domain.errors import DomainError
 
@@ -67,6 +68,17 @@ def install(app: FastAPI) -> None:
             {k: v for k, v in exc.details.items() if _jsonable(v)},
         )
 
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        # Errors raised by the framework itself (an unreadable body, an unknown path, a wrong method).
+        nl, en = _FRAMEWORK_MESSAGES.get(
+            exc.status_code, ("Dit verzoek kan niet worden uitgevoerd.", str(exc.detail))
+        )
+        response = problem_response(exc.status_code, f"http_{exc.status_code}", nl, en)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": [], "msg": "invalid"}
@@ -84,6 +96,16 @@ def install(app: FastAPI) -> None:
                 ]
             },
         )
+
+
+_FRAMEWORK_MESSAGES = {
+    400: (
+        "De inhoud van het verzoek is niet te lezen. Stuur geldige JSON.",
+        "The request body cannot be read. Send valid JSON.",
+    ),
+    404: ("Dit adres bestaat niet.", "This path does not exist."),
+    405: ("Deze methode kan hier niet.", "This method is not allowed here."),
+}
 
 
 def _jsonable(value: Any) -> bool:

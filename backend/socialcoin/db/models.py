@@ -122,6 +122,7 @@ class ApiToken(Base):
     """A bearer token. Only its SHA-256 is stored; the token itself is shown once."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_role_subject", "role", "subject_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -132,6 +133,8 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The token that issued this one (None for a login, or a token made on the command line).
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -153,6 +156,9 @@ class Resident(Timestamped, Base):
     wallet_custody: Mapped[str] = mapped_column(String(10))
     wallet_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     pin_hash: Mapped[str | None] = mapped_column(String(200))
+    # Wrong PINs in a row; at domain.people.MAX_PIN_FAILURES the PIN is locked until pin_locked_until.
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     record_hash: Mapped[str] = mapped_column(String(66))
     consent_at: Mapped[datetime] = mapped_column(UtcDateTime)
     registration_key: Mapped[str] = mapped_column(String(200))
@@ -199,11 +205,16 @@ class Merchant(Timestamped, Base):
 
 
 class Notification(Base):
+    """A message to a resident (a reminder, a decision, a payment); shown in the app, in both languages."""
+
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
+    # What the message is about, when it is about a task or a suggested activity.
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
     message_nl: Mapped[str] = mapped_column(Text)
     message_en: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -227,20 +238,24 @@ class Programme(Timestamped, Base):
 
 
 class Activity(Timestamped, Base):
+    """An activity of the catalogue. A resident's suggestion is a row too (status "suggested"): it has
+    only a title, a description, a unit and an area until the municipality approves it and fills in
+    the programme, the organisation that verifies, the value, the time frame and the cap."""
+
     __tablename__ = "activities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
-    value_cents_per_unit: Mapped[int] = mapped_column(Integer)
+    value_cents_per_unit: Mapped[int | None] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(10))
-    starts_on: Mapped[datetime] = mapped_column(UtcDateTime)
-    ends_on: Mapped[datetime] = mapped_column(UtcDateTime)
-    task_days: Mapped[int] = mapped_column(Integer)
+    starts_on: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ends_on: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    task_days: Mapped[int | None] = mapped_column(Integer)
     area: Mapped[str] = mapped_column(String(10))
-    cap_units_per_month: Mapped[int] = mapped_column(Integer)
+    cap_units_per_month: Mapped[int | None] = mapped_column(Integer)
     # active | suggested | rejected
     status: Mapped[str] = mapped_column(String(12), default="active")
     suggested_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
@@ -253,9 +268,13 @@ class Task(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
-    # assigned -> started -> finished -> approved -> minted; or rejected
-    status: Mapped[str] = mapped_column(String(12), default="assigned")
+    # assigned -> started -> finished -> attested -> approved -> minted; or rejected, or failed (on chain)
+    status: Mapped[str] = mapped_column(String(12), default="assigned", index=True)
+    # The task's time frame runs from opens_at (assignment, or the activity's start if later) to due_at;
+    # remind_at lies at 75% of it: a task not started by then gets a reminder.
+    opens_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    remind_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     units: Mapped[int | None] = mapped_column(Integer)
@@ -291,6 +310,8 @@ class Claim(Timestamped, Base):
 
 class DebtCase(Timestamped, Base):
     __tablename__ = "debt_cases"
+    # A creditor's reference names one debt: recording it twice is a mistake.
+    __table_args__ = (UniqueConstraint("creditor", "creditor_reference"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
@@ -325,6 +346,7 @@ class Service(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="", server_default="")
     price_cents: Mapped[int] = mapped_column(BigInteger)
     purposes: Mapped[int] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(default=True)
@@ -343,6 +365,7 @@ class Order(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66))
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class PayoutBatch(Base):
@@ -370,4 +393,5 @@ class Payout(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("payout_batches.id"))
+    burned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("payout_batches.id"), index=True)

@@ -51,23 +51,28 @@ def _digest(token: str) -> str:
 
 
 def issue_token(
-    session: Session, role: Role, subject_id: int | None, ttl_seconds: int, label: str = ""
-) -> str:
-    """Creates a token and returns it; only its hash is kept, so it can be shown this once only."""
+    session: Session,
+    role: Role,
+    subject_id: int | None,
+    ttl_seconds: int,
+    label: str = "",
+    issued_by: int | None = None,
+) -> tuple[ApiToken, str]:
+    """Creates a token: (its row, the token). Only the hash is kept, so the token shows this once only."""
     if (role in SUBJECT_ROLES) != (subject_id is not None):
         raise ValueError(f"role {role} {'needs' if role in SUBJECT_ROLES else 'takes no'} subject id")
     token = "sc_" + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            token_hash=_digest(token),
-            role=str(role),
-            subject_id=subject_id,
-            label=label,
-            expires_at=utcnow() + timedelta(seconds=ttl_seconds),
-        )
+    row = ApiToken(
+        token_hash=_digest(token),
+        role=str(role),
+        subject_id=subject_id,
+        label=label,
+        issued_by=issued_by,
+        expires_at=utcnow() + timedelta(seconds=ttl_seconds),
     )
+    session.add(row)
     session.flush()
-    return token
+    return row, token
 
 
 def authenticate(session: Session, token: str | None) -> Principal:

@@ -33,13 +33,17 @@ def _key(pin: str, salt: bytes, secret: str) -> bytes:
     return hashlib.scrypt(pin.encode() + b"|" + secret.encode(), salt=salt, **_SCRYPT)
 
 
+def seal_key(private_key: bytes, address: str, pin: str, secret: str) -> bytes:
+    """Encrypts a wallet key under a PIN: the form `open_wallet` reads."""
+    salt, nonce = os.urandom(_SALT), os.urandom(_NONCE)
+    return salt + nonce + AESGCM(_key(pin, salt, secret)).encrypt(nonce, bytes(private_key), address.encode())
+
+
 def create_wallet(pin: str, secret: str) -> tuple[str, bytes]:
     """A new key: (address, ciphertext to store)."""
     check_pin(pin)
     account = Account.create()
-    salt, nonce = os.urandom(_SALT), os.urandom(_NONCE)
-    ciphertext = AESGCM(_key(pin, salt, secret)).encrypt(nonce, bytes(account.key), account.address.encode())
-    return account.address, salt + nonce + ciphertext
+    return account.address, seal_key(account.key, account.address, pin, secret)
 
 
 def open_wallet(address: str, ciphertext: bytes, pin: str, secret: str) -> LocalAccount:

@@ -1,19 +1,22 @@
-"""Signing in."""
+"""Signing in and out, and who the token is for."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from ...db.models import Resident
-from ...domain.access import Role, issue_token
-from ...domain.errors import NotAuthenticated
-from ...domain.wallets import pin_matches
-from ..deps import RuntimeDep, SessionDep
-from ..problems import PROBLEM_RESPONSES
+from ...domain import people
+from ...domain.access import Role
+from ..deps import MAX_ID, PrincipalDep, RuntimeDep, SessionDep
+from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
 
-router = APIRouter(prefix="/auth", tags=["auth"], responses={401: PROBLEM_RESPONSES[401], 422: PROBLEM_RESPONSES[422]})
+router = APIRouter(
+    prefix="/auth", tags=["auth"], responses={401: PROBLEM_RESPONSES[401], 422: PROBLEM_RESPONSES[422]}
+)
+
+TOO_MANY = {429: {"model": Problem, "content": {PROBLEM: {}}, "description": "Too many wrong PINs: wait"}}
 
 
 class ResidentLogin(BaseModel):
@@ -23,18 +26,45 @@ class ResidentLogin(BaseModel):
 
 class TokenOut(BaseModel):
     token: str = Field(examples=["sc_3q2..."])
-    role: Role
-    subject_id: int | None = Field(examples=[1])
-    expires_in: int = Field(examples=[28800])
+    role: Role = Field(examples=[Role.RESIDENT])
+    subject_id: int | None = Field(ge=1, le=MAX_ID, examples=[1])
+    expires_in: int = Field(description="Seconds", examples=[28800])
 
 
-@router.post("/login", response_model=TokenOut, summary="Sign in as a resident with case number and PIN")
+class SessionInfo(BaseModel):
+    role: Role = Field(examples=[Role.RESIDENT])
+    subject_id: int | None = Field(
+        ge=1,
+        le=MAX_ID,
+        description="The resident, merchant or organisation the token speaks for",
+        examples=[1],
+    )
+    label: str = Field(examples=["login"])
+    expires_at: datetime = Field(examples=["2026-03-02T17:30:00Z"])
+
+
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    responses=TOO_MANY,
+    summary="Sign in as a resident with case number and PIN",
+    description=f"After {people.MAX_PIN_FAILURES} wrong PINs in a row the PIN is locked for "
+    f"{int(people.PIN_LOCK.total_seconds() // 60)} minutes (429).",
+)
 def resident_login(body: ResidentLogin, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
-    resident = session.scalar(select(Resident).where(Resident.case_number == body.case_number))
-    secret = runtime.settings.secret_key.get_secret_value()
-    if resident is None or resident.pin_hash is None or not pin_matches(body.pin, resident.pin_hash, secret):
-        raise NotAuthenticated("login_failed", "Dossiernummer of pincode klopt niet.",
-                               "Case number or PIN is not correct.")
+    resident, token = people.login_resident(session, runtime.settings, body.case_number, body.pin)
     ttl = runtime.settings.token_ttl_seconds
-    token = issue_token(session, Role.RESIDENT, resident.id, ttl, label="login")
     return TokenOut(token=token, role=Role.RESIDENT, subject_id=resident.id, expires_in=ttl)
+
+
+@router.get("/me", response_model=SessionInfo, summary="Who this token is for, and until when")
+def whoami(principal: PrincipalDep, session: SessionDep) -> SessionInfo:
+    token = people.token_of(session, principal)
+    return SessionInfo(
+        role=principal.role, subject_id=principal.subject_id, label=token.label, expires_at=token.expires_at
+    )
+
+
+@router.post("/logout", status_code=204, summary="Sign out: this token stops working")
+def logout(principal: PrincipalDep, session: SessionDep) -> None:
+    people.revoke_token(session, principal.token_id)

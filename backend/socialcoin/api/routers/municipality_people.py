@@ -1,9 +1,500 @@
-"""Routes of the municipality group (municipality_people)."""
+"""The municipality's people desk: admitting residents, registering organisations (and their verifier
+keys) and merchants, and handing out and revoking bearer tokens. Only a municipal admin may."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Literal
 
-from ..problems import PROBLEM_RESPONSES
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from ...db.models import ApiToken, Merchant, Organisation, Resident, Verifier
+from ...domain import admission, people
+from ...domain.access import Role
+from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep
+from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
 
 router = APIRouter(prefix="/municipality", tags=["municipality"], responses=PROBLEM_RESPONSES)
+
+CHAIN_DOWN = {503: {"model": Problem, "content": {PROBLEM: {}}, "description": "The chain does not answer"}}
+
+ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+WHEN = "2026-03-02T09:30:00Z"
+
+Limit = Annotated[int, Query(ge=1, le=500, description="At most this many", examples=[100])]
+Offset = Annotated[int, Query(ge=0, description="Skip this many first", examples=[0])]
+AreaFilter = Annotated[
+    str | None, Query(max_length=10, description="Only those within this CBS area", examples=["WK020201"])
+]
+
+
+class Create(BaseModel):
+    """A request body: unknown fields (a BSN, say) are refused rather than ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------------------------------
+# Chain status
+# --------------------------------------------------------------------------------------------------
+
+
+class ChainStatusPublic(BaseModel):
+    """Where the record's write to the chain stands (from the outbox)."""
+
+    status: Literal["none", "pending", "done", "failed"] = Field(
+        description="pending: queued or sent; done: confirmed on chain; failed: refused (see error_code)",
+        examples=["done"],
+    )
+    error_code: str | None = Field(
+        default=None, description="The contract's reason when failed", examples=["RegistryAlreadyRegistered"]
+    )
+    tx_hash: str | None = Field(
+        default=None,
+        description="The transaction that carries the write, once signed",
+        examples=["0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"],
+    )
+
+    @classmethod
+    def of(cls, write: people.ChainWrite) -> ChainStatusPublic:
+        return cls(status=write.status, error_code=write.error_code, tx_hash=write.tx_hash)
+
+
+# --------------------------------------------------------------------------------------------------
+# Residents
+# --------------------------------------------------------------------------------------------------
+
+
+class ResidentCreate(Create):
+    name: str = Field(min_length=1, max_length=200, examples=["Eva de Vries"])
+    email: str | None = Field(default=None, max_length=200, examples=["eva.devries@example.nl"])
+    phone: str | None = Field(default=None, max_length=40, examples=["06 12345678"])
+    case_number: str = Field(
+        min_length=1,
+        max_length=60,
+        description="The municipality's case number. Never a BSN: one is refused.",
+        examples=["2026-0042"],
+    )
+    area: str = Field(
+        max_length=10, description="CBS code of where the resident lives", examples=["BU02020101"]
+    )
+    wallet_address: str | None = Field(
+        default=None,
+        max_length=42,
+        description="The resident's own wallet; or give a PIN instead",
+        examples=[None],
+    )
+    pin: str | None = Field(
+        default=None,
+        max_length=8,
+        description="5 to 8 digits, not easy to guess: the service creates a wallet and keeps it encrypted "
+        "under this PIN; or give wallet_address instead",
+        examples=["24680"],
+    )
+    consent: bool = Field(
+        description="The resident agreed to take part and to the use of their data for it", examples=[True]
+    )
+
+
+class ResidentPublic(BaseModel):
+    id: int = Field(examples=[1])
+    name: str = Field(examples=["Eva de Vries"])
+    email: str | None = Field(examples=["eva.devries@example.nl"])
+    phone: str | None = Field(examples=["06 12345678"])
+    case_number: str = Field(examples=["2026-0042"])
+    area: str = Field(examples=["BU02020101"])
+    wallet_address: str = Field(examples=[ADDRESS])
+    wallet_custody: Literal["own", "custodial"] = Field(
+        description="own: the resident holds the key; custodial: the service keeps it under the PIN",
+        examples=["custodial"],
+    )
+    consent_at: datetime = Field(examples=[WHEN])
+    created_at: datetime = Field(examples=[WHEN])
+    registration: ChainStatusPublic = Field(description="The registration on chain")
+
+    @classmethod
+    def of(cls, resident: Resident, write: people.ChainWrite) -> ResidentPublic:
+        return cls(
+            id=resident.id,
+            name=resident.name,
+            email=resident.email,
+            phone=resident.phone,
+            case_number=resident.case_number,
+            area=resident.area,
+            wallet_address=resident.wallet_address,
+            wallet_custody=resident.wallet_custody,
+            consent_at=resident.consent_at,
+            created_at=resident.created_at,
+            registration=ChainStatusPublic.of(write),
+        )
+
+    @classmethod
+    def one(cls, session: Session, resident: Resident) -> ResidentPublic:
+        return cls.of(resident, people.chain_write(session, resident.registration_key))
+
+    @classmethod
+    def many(cls, session: Session, residents: list[Resident]) -> list[ResidentPublic]:
+        writes = people.chain_writes(session, (r.registration_key for r in residents))
+        return [cls.of(r, writes.get(r.registration_key, people.ChainWrite("none"))) for r in residents]
+
+
+@router.post(
+    "/residents",
+    status_code=201,
+    response_model=ResidentPublic,
+    summary="Admit a resident",
+    description="Stores the resident's data here and queues their registration on chain (address, kind, "
+    "area and a salted hash only). Give an own wallet address, or a PIN for a custodial wallet. "
+    "A case number or wallet address that is already admitted is refused (409).",
+)
+def admit_resident(
+    body: ResidentCreate, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> ResidentPublic:
+    resident = admission.admit_resident(session, runtime.settings, chain=runtime.gateway, **body.model_dump())
+    return ResidentPublic.one(session, resident)
+
+
+@router.get("/residents", response_model=list[ResidentPublic], summary="List residents")
+def list_residents(
+    _: Admin,
+    session: SessionDep,
+    area: AreaFilter = None,
+    case_number: Annotated[str | None, Query(max_length=60, examples=["2026-0042"])] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[ResidentPublic]:
+    found = people.list_residents(session, area=area, case_number=case_number, limit=limit, offset=offset)
+    return ResidentPublic.many(session, found)
+
+
+@router.get("/residents/{resident_id}", response_model=ResidentPublic, summary="One resident")
+def get_resident(
+    resident_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])], _: Admin, session: SessionDep
+) -> ResidentPublic:
+    return ResidentPublic.one(session, people.get_resident(session, resident_id))
+
+
+# --------------------------------------------------------------------------------------------------
+# Organisations and verifiers
+# --------------------------------------------------------------------------------------------------
+
+
+class VerifierCreate(Create):
+    address: str = Field(
+        max_length=42,
+        description="The organisation's verifier key (its address; the key itself never reaches us)",
+        examples=["0x976EA74026E726554dB657fA54763abd0C3a0aa9"],
+    )
+    coin: str = Field(
+        max_length=42, description="The coin it may attest for: its address or its symbol", examples=["GKW"]
+    )
+
+
+class VerifierPublic(BaseModel):
+    id: int = Field(examples=[1])
+    organisation_id: int = Field(ge=1, le=MAX_ID, examples=[1])
+    address: str = Field(examples=["0x976EA74026E726554dB657fA54763abd0C3a0aa9"])
+    coin: str = Field(examples=["0x5FbDB2315678afecb367f032d93F642f64180aa3"])
+    created_at: datetime = Field(examples=[WHEN])
+    authorisation: ChainStatusPublic = Field(description="The authorisation on chain")
+
+    @classmethod
+    def of(cls, verifier: Verifier, write: people.ChainWrite) -> VerifierPublic:
+        return cls(
+            id=verifier.id,
+            organisation_id=verifier.organisation_id,
+            address=verifier.address,
+            coin=verifier.coin,
+            created_at=verifier.created_at,
+            authorisation=ChainStatusPublic.of(write),
+        )
+
+
+class OrganisationCreate(Create):
+    name: str = Field(min_length=1, max_length=200, examples=["Buurtcentrum Geitenkamp"])
+    area: str = Field(max_length=10, description="CBS code of where it works", examples=["WK020201"])
+    wallet_address: str = Field(max_length=42, examples=["0x90F79bf6EB2c4f870365E785982E1f101E93b906"])
+
+
+class OrganisationPublic(BaseModel):
+    id: int = Field(examples=[1])
+    name: str = Field(examples=["Buurtcentrum Geitenkamp"])
+    area: str = Field(examples=["WK020201"])
+    wallet_address: str = Field(examples=["0x90F79bf6EB2c4f870365E785982E1f101E93b906"])
+    created_at: datetime = Field(examples=[WHEN])
+    registration: ChainStatusPublic = Field(description="The registration on chain")
+    verifiers: list[VerifierPublic] = Field(description="Its verifier keys, per coin")
+
+    @classmethod
+    def many(cls, session: Session, organisations: list[Organisation]) -> list[OrganisationPublic]:
+        verifiers = people.verifiers_of(session, (o.id for o in organisations))
+        keys = [o.registration_key for o in organisations] + [
+            v.outbox_key for vs in verifiers.values() for v in vs
+        ]
+        writes = people.chain_writes(session, keys)
+        none = people.ChainWrite("none")
+        return [
+            cls(
+                id=o.id,
+                name=o.name,
+                area=o.area,
+                wallet_address=o.wallet_address,
+                created_at=o.created_at,
+                registration=ChainStatusPublic.of(writes.get(o.registration_key, none)),
+                verifiers=[VerifierPublic.of(v, writes.get(v.outbox_key, none)) for v in verifiers[o.id]],
+            )
+            for o in organisations
+        ]
+
+
+OrganisationId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
+
+
+@router.post(
+    "/organisations",
+    status_code=201,
+    response_model=OrganisationPublic,
+    summary="Register an organisation",
+    description="Queues its registration on chain (address, kind, area and a salted hash).",
+)
+def register_organisation(
+    body: OrganisationCreate, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> OrganisationPublic:
+    organisation = admission.register_organisation(
+        session, runtime.settings, chain=runtime.gateway, **body.model_dump()
+    )
+    return OrganisationPublic.many(session, [organisation])[0]
+
+
+@router.get("/organisations", response_model=list[OrganisationPublic], summary="List organisations")
+def list_organisations(
+    _: Admin, session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> list[OrganisationPublic]:
+    return OrganisationPublic.many(session, people.list_organisations(session, limit=limit, offset=offset))
+
+
+@router.get("/organisations/{organisation_id}", response_model=OrganisationPublic, summary="One organisation")
+def get_organisation(organisation_id: OrganisationId, _: Admin, session: SessionDep) -> OrganisationPublic:
+    return OrganisationPublic.many(session, [people.get_organisation(session, organisation_id)])[0]
+
+
+@router.post(
+    "/organisations/{organisation_id}/verifiers",
+    status_code=201,
+    response_model=VerifierPublic,
+    responses=CHAIN_DOWN,
+    summary="Authorise an organisation's verifier key for a coin",
+    description="Queues ActivityIssuer.setVerifier(coin, address, true). A key already authorised for "
+    "the coin is refused (409), as is a resident's or merchant's wallet.",
+)
+def authorise_verifier(
+    organisation_id: OrganisationId, body: VerifierCreate, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> VerifierPublic:
+    verifier = admission.authorise_verifier(
+        session, organisation_id, body.address, body.coin, runtime.gateway
+    )
+    return VerifierPublic.of(verifier, people.chain_write(session, verifier.outbox_key))
+
+
+# --------------------------------------------------------------------------------------------------
+# Merchants
+# --------------------------------------------------------------------------------------------------
+
+
+class MerchantCreate(Create):
+    name: str = Field(min_length=1, max_length=200, examples=["Bakkerij Geitenkamp"])
+    iban: str = Field(
+        max_length=42,
+        description="Where payouts go (a SEPA account; spaces allowed)",
+        examples=["NL91ABNA0417164300"],
+    )
+    bic: str | None = Field(
+        default=None, max_length=11, description="8 or 11 characters", examples=["ABNANL2A"]
+    )
+    area: str = Field(max_length=10, description="CBS code of where the shop is", examples=["WK020201"])
+    purposes: list[str] = Field(
+        min_length=1,
+        max_length=64,
+        description="The purposes of the coins it accepts, by name",
+        examples=[["LOCAL_SPENDING"]],
+    )
+    wallet_address: str | None = Field(
+        default=None,
+        max_length=42,
+        description="The merchant's own wallet; or give a PIN instead",
+        examples=[None],
+    )
+    pin: str | None = Field(
+        default=None,
+        max_length=8,
+        description="5 to 8 digits: the service creates a wallet and keeps it encrypted under this PIN",
+        examples=["97531"],
+    )
+
+
+class MerchantPublic(BaseModel):
+    id: int = Field(examples=[1])
+    name: str = Field(examples=["Bakkerij Geitenkamp"])
+    iban: str = Field(examples=["NL91ABNA0417164300"])
+    bic: str | None = Field(examples=["ABNANL2A"])
+    area: str = Field(examples=["WK020201"])
+    purposes: list[str] = Field(examples=[["LOCAL_SPENDING"]])
+    wallet_address: str = Field(examples=["0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"])
+    wallet_custody: Literal["own", "custodial"] = Field(examples=["own"])
+    created_at: datetime = Field(examples=[WHEN])
+    registration: ChainStatusPublic = Field(description="The registration on chain")
+
+    @classmethod
+    def many(cls, session: Session, merchants: list[Merchant]) -> list[MerchantPublic]:
+        writes = people.chain_writes(session, (m.registration_key for m in merchants))
+        return [
+            cls(
+                id=m.id,
+                name=m.name,
+                iban=m.iban,
+                bic=m.bic,
+                area=m.area,
+                purposes=admission.purpose_names(m.purposes),
+                wallet_address=m.wallet_address,
+                wallet_custody=m.wallet_custody,
+                created_at=m.created_at,
+                registration=ChainStatusPublic.of(writes.get(m.registration_key, people.ChainWrite("none"))),
+            )
+            for m in merchants
+        ]
+
+
+@router.post(
+    "/merchants",
+    status_code=201,
+    response_model=MerchantPublic,
+    summary="Register a merchant",
+    description="Checks the IBAN, stores it here and queues the registration on chain (address, kind, area, "
+    "accepted purposes and a salted hash).",
+)
+def register_merchant(
+    body: MerchantCreate, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> MerchantPublic:
+    merchant = admission.register_merchant(
+        session, runtime.settings, chain=runtime.gateway, **body.model_dump()
+    )
+    return MerchantPublic.many(session, [merchant])[0]
+
+
+@router.get("/merchants", response_model=list[MerchantPublic], summary="List merchants")
+def list_merchants(
+    _: Admin, session: SessionDep, area: AreaFilter = None, limit: Limit = 100, offset: Offset = 0
+) -> list[MerchantPublic]:
+    return MerchantPublic.many(session, people.list_merchants(session, area=area, limit=limit, offset=offset))
+
+
+@router.get("/merchants/{merchant_id}", response_model=MerchantPublic, summary="One merchant")
+def get_merchant(
+    merchant_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])], _: Admin, session: SessionDep
+) -> MerchantPublic:
+    return MerchantPublic.many(session, [people.get_merchant(session, merchant_id)])[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# Tokens
+# --------------------------------------------------------------------------------------------------
+
+
+class TokenCreate(Create):
+    role: Role = Field(description="Whom the token is for", examples=[Role.DEBT_COUNSELLOR])
+    subject_id: int | None = Field(
+        ge=1,
+        le=MAX_ID,
+        default=None,
+        description="The resident's, merchant's or (for a verifier) organisation's id; none for staff",
+        examples=[None],
+    )
+    label: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Who holds it, for the record",
+        examples=["J. Jansen, schuldhulp"],
+    )
+    ttl_seconds: int | None = Field(
+        default=None,
+        description="How long it stays valid (60 s to 90 days); the service's default when left out",
+        examples=[28800],
+    )
+
+
+class TokenPublic(BaseModel):
+    id: int = Field(examples=[7])
+    role: Role = Field(examples=[Role.DEBT_COUNSELLOR])
+    subject_id: int | None = Field(ge=1, le=MAX_ID, examples=[None])
+    label: str = Field(examples=["J. Jansen, schuldhulp"])
+    created_at: datetime = Field(examples=[WHEN])
+    expires_at: datetime = Field(examples=["2026-03-02T17:30:00Z"])
+    revoked_at: datetime | None = Field(examples=[None])
+    issued_by: int | None = Field(description="The token that issued this one", examples=[1])
+    status: Literal["active", "expired", "revoked"] = Field(examples=["active"])
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenPublic:
+        return cls(
+            id=token.id,
+            role=Role(token.role),
+            subject_id=token.subject_id,
+            label=token.label,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            revoked_at=token.revoked_at,
+            issued_by=token.issued_by,
+            status=people.token_status(token),
+        )
+
+
+class TokenIssued(TokenPublic):
+    token: str = Field(
+        description="The bearer token. Shown this once: only its SHA-256 is kept.",
+        examples=["sc_Jx8m2Q0V3k1n6bq4dH7sXwP9yE5tLrUaZcGfNvKoBiM"],
+    )
+
+
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=TokenIssued,
+    summary="Issue a bearer token",
+    description="For staff (municipality_admin, debt_counsellor: no subject_id) or for one resident, "
+    "merchant or organisation's verifier (subject_id). The token is in this answer only.",
+)
+def issue_token(body: TokenCreate, principal: Admin, session: SessionDep, runtime: RuntimeDep) -> TokenIssued:
+    row, token = people.issue_api_token(
+        session, runtime.settings, issued_by=principal.token_id, **body.model_dump()
+    )
+    return TokenIssued(token=token, **TokenPublic.of(row).model_dump())
+
+
+@router.get("/tokens", response_model=list[TokenPublic], summary="List tokens (never the tokens themselves)")
+def list_tokens(
+    _: Admin,
+    session: SessionDep,
+    role: Annotated[Role | None, Query(examples=[Role.RESIDENT])] = None,
+    subject_id: Annotated[int | None, Query(ge=1, le=MAX_ID, examples=[1])] = None,
+    active_only: Annotated[bool, Query(examples=[True])] = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[TokenPublic]:
+    found = people.list_tokens(
+        session, role=role, subject_id=subject_id, active_only=active_only, limit=limit, offset=offset
+    )
+    return [TokenPublic.of(token) for token in found]
+
+
+@router.post(
+    "/tokens/{token_id}/revoke",
+    response_model=TokenPublic,
+    summary="Revoke a token",
+    description="From now on the token is refused (401). Revoking it again changes nothing.",
+)
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[7])], _: Admin, session: SessionDep
+) -> TokenPublic:
+    return TokenPublic.of(people.revoke_token(session, token_id))

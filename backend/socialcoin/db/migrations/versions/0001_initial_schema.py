@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 01:49:58.863528
+Create Date: 2026-11-23 02:29:41.099103
 """
 
 from __future__ import annotations
@@ -30,9 +30,17 @@ def upgrade() -> None:
         sa.Column("expires_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("issued_by", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["issued_by"],
+            ["api_tokens.id"],
+        ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.create_index("ix_api_tokens_role_subject", ["role", "subject_id"], unique=False)
+
     op.create_table(
         "balances",
         sa.Column("coin", sa.String(length=42), nullable=False),
@@ -150,6 +158,8 @@ def upgrade() -> None:
         sa.Column("wallet_custody", sa.String(length=10), nullable=False),
         sa.Column("wallet_ciphertext", sa.LargeBinary(), nullable=True),
         sa.Column("pin_hash", sa.String(length=200), nullable=True),
+        sa.Column("pin_failures", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("pin_locked_until", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("record_hash", sa.String(length=66), nullable=False),
         sa.Column("consent_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("registration_key", sa.String(length=200), nullable=False),
@@ -163,6 +173,7 @@ def upgrade() -> None:
         "services",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.String(length=500), server_default="", nullable=False),
         sa.Column("price_cents", sa.BigInteger(), nullable=False),
         sa.Column("purposes", sa.BigInteger(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
@@ -174,17 +185,17 @@ def upgrade() -> None:
     op.create_table(
         "activities",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("programme_id", sa.Integer(), nullable=False),
+        sa.Column("programme_id", sa.Integer(), nullable=True),
         sa.Column("organisation_id", sa.Integer(), nullable=True),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("value_cents_per_unit", sa.Integer(), nullable=False),
+        sa.Column("value_cents_per_unit", sa.Integer(), nullable=True),
         sa.Column("unit", sa.String(length=10), nullable=False),
-        sa.Column("starts_on", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("ends_on", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("task_days", sa.Integer(), nullable=False),
+        sa.Column("starts_on", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("ends_on", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("task_days", sa.Integer(), nullable=True),
         sa.Column("area", sa.String(length=10), nullable=False),
-        sa.Column("cap_units_per_month", sa.Integer(), nullable=False),
+        sa.Column("cap_units_per_month", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("suggested_by", sa.Integer(), nullable=True),
         sa.Column("decision_reason", sa.Text(), nullable=True),
@@ -223,27 +234,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("chain_reference"),
+        sa.UniqueConstraint("creditor", "creditor_reference"),
     )
     with op.batch_alter_table("debt_cases", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_debt_cases_resident_id"), ["resident_id"], unique=False)
-
-    op.create_table(
-        "notifications",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("resident_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=40), nullable=False),
-        sa.Column("message_nl", sa.Text(), nullable=False),
-        sa.Column("message_en", sa.Text(), nullable=False),
-        sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("read_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["resident_id"],
-            ["residents.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_notifications_resident_id"), ["resident_id"], unique=False)
 
     op.create_table(
         "orders",
@@ -256,6 +250,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("outbox_key", sa.String(length=200), nullable=False),
         sa.Column("tx_hash", sa.String(length=66), nullable=True),
+        sa.Column("paid_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -308,6 +303,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("outbox_key", sa.String(length=200), nullable=False),
         sa.Column("tx_hash", sa.String(length=66), nullable=True),
+        sa.Column("burned_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("batch_id", sa.Integer(), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
@@ -324,6 +320,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("outbox_key"),
     )
     with op.batch_alter_table("payouts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payouts_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_payouts_merchant_id"), ["merchant_id"], unique=False)
 
     op.create_table(
@@ -370,7 +367,9 @@ def upgrade() -> None:
         sa.Column("activity_id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("opens_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("due_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("remind_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("started_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("units", sa.Integer(), nullable=True),
@@ -392,7 +391,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tasks_activity_id"), ["activity_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_tasks_remind_at"), ["remind_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_resident_id"), ["resident_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_tasks_status"), ["status"], unique=False)
 
     op.create_table(
         "claims",
@@ -420,17 +421,51 @@ def upgrade() -> None:
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_claims_status"), ["status"], unique=False)
 
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("activity_id", sa.Integer(), nullable=True),
+        sa.Column("message_nl", sa.Text(), nullable=False),
+        sa.Column("message_en", sa.Text(), nullable=False),
+        sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["activity_id"],
+            ["activities.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"],
+            ["residents.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["tasks.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_notifications_resident_id"), ["resident_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notifications_resident_id"))
+
+    op.drop_table("notifications")
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_claims_status"))
 
     op.drop_table("claims")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tasks_status"))
         batch_op.drop_index(batch_op.f("ix_tasks_resident_id"))
+        batch_op.drop_index(batch_op.f("ix_tasks_remind_at"))
         batch_op.drop_index(batch_op.f("ix_tasks_activity_id"))
 
     op.drop_table("tasks")
@@ -441,6 +476,7 @@ def downgrade() -> None:
     op.drop_table("verifiers")
     with op.batch_alter_table("payouts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payouts_merchant_id"))
+        batch_op.drop_index(batch_op.f("ix_payouts_batch_id"))
 
     op.drop_table("payouts")
     with op.batch_alter_table("outbox_items", schema=None) as batch_op:
@@ -452,10 +488,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_orders_resident_id"))
 
     op.drop_table("orders")
-    with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_notifications_resident_id"))
-
-    op.drop_table("notifications")
     with op.batch_alter_table("debt_cases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_debt_cases_resident_id"))
 
@@ -479,5 +511,8 @@ def downgrade() -> None:
 
     op.drop_table("chain_events")
     op.drop_table("balances")
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.drop_index("ix_api_tokens_role_subject")
+
     op.drop_table("api_tokens")
     # ### end Alembic commands ###

@@ -1,0 +1,361 @@
+"""The activity catalogue: what residents can do, what it is worth, and the municipality's guidelines.
+
+Every value an activity carries must lie within GUIDELINES (the one place for the bounds); a refusal
+names the field and the bound. Residents may suggest activities; the municipality approves them
+(filling in programme, organisation, value and time frame, under the same rules) or rejects them
+with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..areas import is_within
+from ..chain.gateway import Gateway
+from ..db.models import Activity, Organisation, Resident
+from ..db.types import utcnow
+from .admission import checked_area
+from .errors import Conflict, InvalidInput, not_found
+from .notifications import Kind, euros, notify
+from .programmes import coin_facts, get_programme
+
+
+class Unit(StrEnum):
+    HOUR = "hour"
+    TASK = "task"
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    SUGGESTED = "suggested"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Guideline:
+    """The municipality's bounds for activities paid per `unit`."""
+
+    min_value_cents: int
+    max_value_cents: int
+    max_units_per_month: int
+    nl: str  # the unit in Dutch
+    en: str
+
+
+# The municipality's guidelines for social value, per unit. Change them here, and only here.
+GUIDELINES: dict[Unit, Guideline] = {
+    Unit.HOUR: Guideline(
+        min_value_cents=500, max_value_cents=2500, max_units_per_month=40, nl="uur", en="hour"
+    ),
+    Unit.TASK: Guideline(
+        min_value_cents=100, max_value_cents=5000, max_units_per_month=20, nl="taak", en="task"
+    ),
+}
+# Days a resident has for a task, counted from assignment (or the activity's start, if later).
+MIN_TASK_DAYS, MAX_TASK_DAYS = 1, 90
+MIN_REASON_LENGTH = 3
+
+
+def checked_unit(unit: str) -> Unit:
+    try:
+        return Unit(unit)
+    except ValueError:
+        raise InvalidInput(
+            "unit_unknown",
+            f"Eenheid '{unit}' bestaat niet; kies 'hour' (uur) of 'task' (taak).",
+            f"Unit '{unit}' does not exist; choose 'hour' or 'task'.",
+            field="unit",
+            known=[u.value for u in Unit],
+        ) from None
+
+
+def check_guidelines(unit: Unit, value_cents_per_unit: int, cap_units_per_month: int, task_days: int) -> None:
+    """Refuses values outside the municipality's guidelines, naming the field and the bound."""
+    rule = GUIDELINES[unit]
+    if value_cents_per_unit < rule.min_value_cents:
+        raise InvalidInput(
+            "value_below_guideline",
+            f"De sociale waarde per {rule.nl} is te laag: de richtlijn van de gemeente is minstens"
+            f" {euros(rule.min_value_cents)} per {rule.nl}.",
+            f"The social value per {rule.en} is too low: the municipality's guideline is at least"
+            f" {euros(rule.min_value_cents)} per {rule.en}.",
+            field="value_cents_per_unit",
+            bound="minimum",
+            limit=rule.min_value_cents,
+            unit=unit.value,
+        )
+    if value_cents_per_unit > rule.max_value_cents:
+        raise InvalidInput(
+            "value_above_guideline",
+            f"De sociale waarde per {rule.nl} is te hoog: de richtlijn van de gemeente is hoogstens"
+            f" {euros(rule.max_value_cents)} per {rule.nl}.",
+            f"The social value per {rule.en} is too high: the municipality's guideline is at most"
+            f" {euros(rule.max_value_cents)} per {rule.en}.",
+            field="value_cents_per_unit",
+            bound="maximum",
+            limit=rule.max_value_cents,
+            unit=unit.value,
+        )
+    if cap_units_per_month < 1:
+        raise InvalidInput(
+            "cap_below_guideline",
+            "Het maximum per inwoner per maand moet minstens 1 zijn.",
+            "The cap per resident per month must be at least 1.",
+            field="cap_units_per_month",
+            bound="minimum",
+            limit=1,
+            unit=unit.value,
+        )
+    if cap_units_per_month > rule.max_units_per_month:
+        raise InvalidInput(
+            "cap_above_guideline",
+            "Het maximum per inwoner per maand is te hoog: de richtlijn is hoogstens"
+            f" {rule.max_units_per_month} keer per {rule.nl}.",
+            f"The cap per resident per month is too high: the guideline is at most {rule.max_units_per_month}"
+            f" {rule.en}s.",
+            field="cap_units_per_month",
+            bound="maximum",
+            limit=rule.max_units_per_month,
+            unit=unit.value,
+        )
+    if not MIN_TASK_DAYS <= task_days <= MAX_TASK_DAYS:
+        raise InvalidInput(
+            "task_days_outside_guideline",
+            f"Het aantal dagen voor een taak moet tussen {MIN_TASK_DAYS} en {MAX_TASK_DAYS} liggen.",
+            f"The number of days for a task must be between {MIN_TASK_DAYS} and {MAX_TASK_DAYS}.",
+            field="task_days",
+            bound="minimum" if task_days < MIN_TASK_DAYS else "maximum",
+            limit=MIN_TASK_DAYS if task_days < MIN_TASK_DAYS else MAX_TASK_DAYS,
+        )
+
+
+def _checked_text(value: str, field: str, nl: str, en: str, minimum: int = 3) -> str:
+    value = value.strip()
+    if len(value) < minimum:
+        raise InvalidInput(
+            f"{field}_too_short",
+            f"{nl} is te kort: schrijf minstens {minimum} tekens.",
+            f"{en} is too short: write at least {minimum} characters.",
+            field=field,
+            limit=minimum,
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the municipality decides for an activity: everything but its title, description and unit."""
+
+    programme_id: int
+    organisation_id: int
+    value_cents_per_unit: int
+    starts_on: datetime
+    ends_on: datetime
+    task_days: int
+    cap_units_per_month: int
+    area: str | None = None  # None: keep the suggestion's area
+
+
+def _apply_terms(session: Session, gateway: Gateway, activity: Activity, terms: Terms, now: datetime) -> None:
+    """Checks the terms against the guidelines, the programme's coin and the calendar, then sets them."""
+    unit = checked_unit(activity.unit)
+    check_guidelines(unit, terms.value_cents_per_unit, terms.cap_units_per_month, terms.task_days)
+    programme = get_programme(session, terms.programme_id)
+    if session.get(Organisation, terms.organisation_id) is None:
+        error = not_found("Organisatie", "organisation", terms.organisation_id)
+        error.field = "organisation_id"
+        raise error
+    if terms.starts_on.tzinfo is None or terms.ends_on.tzinfo is None:
+        raise InvalidInput(
+            "time_without_zone",
+            "Geef tijden met een tijdzone (zoals 2026-03-01T09:00:00+01:00).",
+            "Give times with a time zone (such as 2026-03-01T09:00:00+01:00).",
+            field="starts_on",
+        )
+    if terms.ends_on <= terms.starts_on:
+        raise InvalidInput(
+            "time_frame_invalid",
+            "Het einde van de activiteit moet na het begin liggen.",
+            "The activity must end after it starts.",
+            field="ends_on",
+        )
+    if terms.ends_on <= now:
+        raise InvalidInput(
+            "time_frame_past",
+            "Het einde van de activiteit ligt in het verleden.",
+            "The activity's end lies in the past.",
+            field="ends_on",
+        )
+    area = checked_area(terms.area if terms.area is not None else activity.area)
+    coin = coin_facts(gateway, programme.coin, field="programme_id")
+    if not is_within(area, coin.area):
+        raise InvalidInput(
+            "area_outside_coin",
+            f"Gebied {area} ligt buiten het gebied van munt {coin.symbol} ({coin.area}): daar kan deze munt"
+            " niet worden uitgegeven.",
+            f"Area {area} lies outside the area of coin {coin.symbol} ({coin.area}): the coin cannot be paid"
+            " there.",
+            field="area",
+            coin_area=coin.area,
+        )
+    if coin.expiry and terms.ends_on.timestamp() > coin.expiry:
+        raise InvalidInput(
+            "ends_after_coin_expiry",
+            f"De activiteit loopt langer dan munt {coin.symbol} geldig is; kies een eerder einde.",
+            f"The activity runs past the expiry of coin {coin.symbol}; choose an earlier end.",
+            field="ends_on",
+            coin_expiry=coin.expiry,
+        )
+    activity.programme_id = programme.id
+    activity.organisation_id = terms.organisation_id
+    activity.value_cents_per_unit = terms.value_cents_per_unit
+    activity.starts_on = terms.starts_on
+    activity.ends_on = terms.ends_on
+    activity.task_days = terms.task_days
+    activity.cap_units_per_month = terms.cap_units_per_month
+    activity.area = area
+
+
+def create_activity(
+    session: Session,
+    gateway: Gateway,
+    *,
+    title: str,
+    description: str,
+    unit: str,
+    terms: Terms,
+    now: datetime | None = None,
+) -> Activity:
+    """Adds an activity to the catalogue (the municipality)."""
+    if terms.area is None:
+        raise InvalidInput(
+            "area_missing",
+            "Kies een gebied voor de activiteit.",
+            "Choose an area for the activity.",
+            field="area",
+        )
+    activity = Activity(
+        title=_checked_text(title, "title", "De titel", "The title"),
+        description=_checked_text(description, "description", "De beschrijving", "The description"),
+        unit=checked_unit(unit).value,
+        area=terms.area,
+        status=Status.ACTIVE.value,
+    )
+    _apply_terms(session, gateway, activity, terms, now or utcnow())
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+def get_activity(session: Session, activity_id: int, field: str | None = "activity_id") -> Activity:
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        error = not_found("Activiteit", "activity", activity_id)
+        error.field = field
+        raise error
+    return activity
+
+
+def list_activities(session: Session, status: str | None = None) -> list[Activity]:
+    query = select(Activity).order_by(Activity.id)
+    if status is not None:
+        query = query.where(Activity.status == status)
+    return list(session.scalars(query))
+
+
+# --------------------------------------------------------------------------------------------------
+# Suggestions by residents
+# --------------------------------------------------------------------------------------------------
+
+
+def suggest_activity(
+    session: Session, resident_id: int, *, title: str, description: str, unit: str
+) -> Activity:
+    """A resident proposes an activity for their own area; the municipality decides on it."""
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise not_found("Inwoner", "resident", resident_id)
+    suggestion = Activity(
+        title=_checked_text(title, "title", "De titel", "The title"),
+        description=_checked_text(
+            description, "description", "De beschrijving", "The description", minimum=10
+        ),
+        unit=checked_unit(unit).value,
+        area=resident.area,
+        status=Status.SUGGESTED.value,
+        suggested_by=resident.id,
+    )
+    session.add(suggestion)
+    session.flush()
+    return suggestion
+
+
+def suggestions_of(session: Session, resident_id: int) -> list[Activity]:
+    return list(
+        session.scalars(select(Activity).where(Activity.suggested_by == resident_id).order_by(Activity.id))
+    )
+
+
+def _open_suggestion(session: Session, activity_id: int) -> Activity:
+    suggestion = get_activity(session, activity_id)
+    if suggestion.status != Status.SUGGESTED:
+        raise Conflict(
+            "suggestion_already_decided",
+            f"Over dit voorstel is al besloten (status: {suggestion.status}).",
+            f"This suggestion has already been decided on (status: {suggestion.status}).",
+            status_now=suggestion.status,
+        )
+    return suggestion
+
+
+def approve_suggestion(
+    session: Session,
+    gateway: Gateway,
+    activity_id: int,
+    terms: Terms,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    now: datetime | None = None,
+) -> Activity:
+    """Takes a suggestion into the catalogue, on the municipality's terms; tells the resident."""
+    suggestion = _open_suggestion(session, activity_id)
+    title = suggestion.title if title is None else _checked_text(title, "title", "De titel", "The title")
+    if description is not None:
+        description = _checked_text(description, "description", "De beschrijving", "The description")
+    _apply_terms(session, gateway, suggestion, terms, now or utcnow())
+    suggestion.title = title
+    suggestion.description = description or suggestion.description
+    suggestion.status = Status.ACTIVE.value
+    suggestion.decision_reason = None
+    notify(
+        session,
+        suggestion.suggested_by,
+        Kind.SUGGESTION_APPROVED,
+        f"Goed nieuws: uw voorstel '{suggestion.title}' staat nu in de lijst met activiteiten.",
+        f"Good news: your suggestion '{suggestion.title}' is now in the list of activities.",
+        activity_id=suggestion.id,
+    )
+    return suggestion
+
+
+def reject_suggestion(session: Session, activity_id: int, reason: str) -> Activity:
+    """Declines a suggestion with a reason the resident reads."""
+    suggestion = _open_suggestion(session, activity_id)
+    reason = _checked_text(reason, "reason", "De reden", "The reason", minimum=MIN_REASON_LENGTH)
+    suggestion.status = Status.REJECTED.value
+    suggestion.decision_reason = reason
+    notify(
+        session,
+        suggestion.suggested_by,
+        Kind.SUGGESTION_REJECTED,
+        f"Uw voorstel '{suggestion.title}' is niet overgenomen. De reden: {reason}",
+        f"Your suggestion '{suggestion.title}' was not taken up. The reason: {reason}",
+        activity_id=suggestion.id,
+    )
+    return suggestion

@@ -1,0 +1,374 @@
+"""Claims: a verifier's signed attestation for a finished task, the municipality's decision, the mint.
+
+1. The organisation's verifier fetches the EIP-712 typed data of the attestation for a finished task
+   and signs it with its own key (which never reaches us); it posts back the signature.
+2. We check that the signature recovers to a verifier of that organisation, authorised on chain for
+   the coin, and that the caps and the programme's budget allow the amount. The claim is "attested".
+3. The municipality approves (the claim goes into the outbox as "mint_attested", key "claim:<claim
+   id>", batched into mintBatch) or rejects it with a reason the resident reads.
+4. When the outbox item is done, `on_outbox_item` marks the claim minted and tells the resident.
+
+A task has one claim id, derived from the task, so a task can be minted once only: by our outbox
+(one item per key) and by the contract (a claim id mints once).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+from hexbytes import HexBytes
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..chain.gateway import Gateway
+from ..chain.outbox import Outbox
+from ..chain.typed_data import ISSUER_DOMAIN_NAME, Domain, typed_message
+from ..db.models import Activity, Claim, OutboxItem, Resident, Task, Verifier
+from ..db.types import utcnow
+from .activities import MIN_REASON_LENGTH
+from .admission import onchain_status
+from .errors import Conflict, InvalidInput, NotAllowed, not_found
+from .notifications import Kind, euros, notify
+from .programmes import chain_read, ensure_within_budget, ensure_within_minter_allowance, get_programme
+from .tasks import TaskStatus, ensure_within_cap, task_of_organisation
+
+# How long a verifier's signature stays valid: the municipality decides within this time.
+ATTESTATION_TTL = timedelta(days=14)
+# A signature must leave at least this much time; an approval leaves the outbox at least APPROVAL_MARGIN.
+MIN_DEADLINE_MARGIN = timedelta(hours=1)
+APPROVAL_MARGIN = timedelta(minutes=10)
+_DEADLINE_SLACK = timedelta(minutes=5)  # clock differences between us and the verifier
+_SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+
+
+class ClaimStatus:
+    ATTESTED = "attested"
+    APPROVED = "approved"
+    MINTED = "minted"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+def issuer_domain(gateway: Gateway) -> Domain:
+    deployment = gateway.deployment
+    return Domain(name=ISSUER_DOMAIN_NAME, chain_id=deployment.chain_id, verifying_contract=deployment.issuer)
+
+
+def claim_id_for(gateway: Gateway, task: Task) -> str:
+    """The task's claim id: one per task (and its proof), on this chain and issuer."""
+    deployment = gateway.deployment
+    text = f"socialcoin|claim|{deployment.chain_id}|{deployment.issuer}|task {task.id}|{task.evidence_hash}"
+    return "0x" + keccak(text=text).hex()
+
+
+def activity_id_for(activity_id: int) -> str:
+    """The activity's number as bytes32, so ActivityMinted events point back to the catalogue."""
+    return "0x" + activity_id.to_bytes(32, "big").hex()
+
+
+def attestation_for(session: Session, gateway: Gateway, task: Task, deadline: int) -> dict[str, Any]:
+    """The Attestation message for a finished task, with hex strings for bytes (as the outbox stores it)."""
+    activity = session.get(Activity, task.activity_id)
+    programme = get_programme(session, activity.programme_id, field=None)
+    resident = session.get(Resident, task.resident_id)
+    return {
+        "resident": resident.wallet_address,
+        "coin": programme.coin,
+        "amount": task.units * activity.value_cents_per_unit,
+        "activityId": activity_id_for(activity.id),
+        "claimId": claim_id_for(gateway, task),
+        "evidenceHash": task.evidence_hash,
+        "deadline": deadline,
+    }
+
+
+def _signable_task(session: Session, organisation_id: int, task_id: int, *, lock: bool = False) -> Task:
+    task = task_of_organisation(session, organisation_id, task_id, lock=lock)
+    if task.status in (TaskStatus.ASSIGNED, TaskStatus.STARTED):
+        raise Conflict(
+            "task_not_finished",
+            "Deze taak is nog niet afgerond met bewijs; er valt nog niets te bevestigen.",
+            "This task has not been finished with proof yet; there is nothing to attest.",
+            status_now=task.status,
+        )
+    if task.status not in (TaskStatus.FINISHED, TaskStatus.ATTESTED):
+        raise Conflict(
+            "claim_already_decided",
+            f"Over deze taak is al besloten (status: {task.status}).",
+            f"This task has already been decided on (status: {task.status}).",
+            status_now=task.status,
+        )
+    return task
+
+
+def typed_data(
+    session: Session, gateway: Gateway, organisation_id: int, task_id: int, now: datetime | None = None
+) -> tuple[Task, dict[str, Any]]:
+    """The EIP-712 structure the verifier signs (eth_signTypedData_v4), with a deadline of now + TTL."""
+    now = now or utcnow()
+    task = _signable_task(session, organisation_id, task_id)
+    deadline = int((now + ATTESTATION_TTL).timestamp())
+    message = attestation_for(session, gateway, task, deadline)
+    return task, typed_message(issuer_domain(gateway), "Attestation", message)
+
+
+def _signature_bytes(signature: str) -> bytes:
+    invalid = InvalidInput(
+        "signature_invalid",
+        "De handtekening is geen geldige handtekening (65 bytes, hex).",
+        "The signature is not a valid signature (65 bytes, hex).",
+        field="signature",
+    )
+    try:
+        raw = bytes(HexBytes(signature))
+    except (ValueError, TypeError):
+        raise invalid from None
+    if len(raw) != 65:
+        raise invalid
+    v = raw[64] + 27 if raw[64] in (0, 1) else raw[64]
+    if v not in (27, 28) or int.from_bytes(raw[32:64], "big") > _SECP256K1_HALF_N:
+        raise invalid  # the contract (OpenZeppelin ECDSA) refuses these too
+    return raw[:64] + bytes([v])
+
+
+def attest(
+    session: Session,
+    gateway: Gateway,
+    organisation_id: int,
+    task_id: int,
+    *,
+    deadline: int,
+    signature: str,
+    now: datetime | None = None,
+) -> Claim:
+    """Records the verifier's signed attestation for a finished task, after checking who signed it."""
+    now = now or utcnow()
+    task = _signable_task(session, organisation_id, task_id, lock=True)
+    earliest, latest = now + MIN_DEADLINE_MARGIN, now + ATTESTATION_TTL + _DEADLINE_SLACK
+    if not earliest.timestamp() <= deadline <= latest.timestamp():
+        raise InvalidInput(
+            "deadline_out_of_range",
+            "De geldigheid van de handtekening (deadline) klopt niet: vraag de gegevens opnieuw op"
+            " en onderteken die.",
+            "The signature's deadline is out of range: fetch the typed data again and sign that.",
+            field="deadline",
+            earliest=int(earliest.timestamp()),
+            latest=int(latest.timestamp()),
+        )
+    raw = _signature_bytes(signature)
+    message = attestation_for(session, gateway, task, deadline)
+    signable = encode_typed_data(full_message=typed_message(issuer_domain(gateway), "Attestation", message))
+    try:
+        signer = Account.recover_message(signable, signature=raw)
+    except Exception:  # noqa: BLE001 - eth-keys raises several kinds for an unrecoverable signature
+        raise InvalidInput(
+            "signature_invalid",
+            "De handtekening is geen geldige handtekening.",
+            "The signature is not a valid signature.",
+            field="signature",
+        ) from None
+    coin = message["coin"]
+    verifier = session.scalar(select(Verifier).where(Verifier.address == signer, Verifier.coin == coin))
+    if verifier is None or verifier.organisation_id != organisation_id:
+        raise NotAllowed(
+            "signature_not_from_verifier",
+            f"Deze handtekening is gezet door {signer}, en dat is geen controleur van uw organisatie voor"
+            " deze munt. Onderteken precies de gegevens van de taak, met de sleutel die de gemeente erkende.",
+            f"This signature was made by {signer}, which is not a verifier of your organisation for this"
+            " coin. Sign exactly the task's typed data, with the key the municipality authorised.",
+            field="signature",
+            signer=signer,
+            coin=coin,
+        )
+    with chain_read():
+        active = gateway.issuer.functions.isVerifier(coin, signer).call()
+    if not active:
+        raise Conflict(
+            "verifier_not_active",
+            "Uw controleursleutel is nog niet (of niet meer) erkend op de blockchain. Probeer het later.",
+            "Your verifier key is not (or no longer) authorised on chain. Try again later.",
+            field="signature",
+            signer=signer,
+            coin=coin,
+        )
+    activity = session.get(Activity, task.activity_id)
+    ensure_within_cap(session, task, activity, task.units, task.finished_at)
+    ensure_within_budget(
+        session, get_programme(session, activity.programme_id, field=None), message["amount"]
+    )
+
+    claim = session.scalar(select(Claim).where(Claim.task_id == task.id))
+    if claim is None:
+        claim = Claim(task_id=task.id, claim_id=message["claimId"], status=ClaimStatus.ATTESTED)
+        session.add(claim)
+    claim.coin = coin
+    claim.amount_cents = message["amount"]
+    claim.attestation = message
+    claim.signature = "0x" + raw.hex()
+    claim.verifier = signer
+    task.status = TaskStatus.ATTESTED.value
+    session.flush()
+    return claim
+
+
+def get_claim(session: Session, claim_id: int, *, lock: bool = False) -> Claim:
+    claim = session.get(Claim, claim_id, with_for_update=lock)
+    if claim is None:
+        raise not_found("Claim", "claim", claim_id)
+    return claim
+
+
+def list_claims(
+    session: Session, *, status: str | None = None, organisation_id: int | None = None
+) -> list[Claim]:
+    query = select(Claim).order_by(Claim.id)
+    if status is not None:
+        query = query.where(Claim.status == status)
+    if organisation_id is not None:
+        query = (
+            query.join(Task, Task.id == Claim.task_id)
+            .join(Activity, Activity.id == Task.activity_id)
+            .where(Activity.organisation_id == organisation_id)
+        )
+    return list(session.scalars(query))
+
+
+def approve(
+    session: Session, gateway: Gateway, minter: str, claim_id: int, now: datetime | None = None
+) -> Claim:
+    """Sends the claim to the chain through the outbox. Approving again changes nothing (it mints once)."""
+    now = now or utcnow()
+    claim = get_claim(session, claim_id, lock=True)
+    if claim.status in (ClaimStatus.APPROVED, ClaimStatus.MINTED):
+        return claim
+    if claim.status != ClaimStatus.ATTESTED:
+        raise Conflict(
+            "claim_already_decided",
+            f"Over deze claim is al besloten (status: {claim.status}).",
+            f"This claim has already been decided on (status: {claim.status}).",
+            status_now=claim.status,
+        )
+    if int(claim.attestation["deadline"]) <= (now + APPROVAL_MARGIN).timestamp():
+        raise Conflict(
+            "attestation_expired",
+            "De handtekening van de organisatie is verlopen. Vraag de organisatie opnieuw te ondertekenen.",
+            "The organisation's signature has expired. Ask the organisation to sign again.",
+            deadline=int(claim.attestation["deadline"]),
+        )
+    task = session.get(Task, claim.task_id)
+    resident = session.get(Resident, task.resident_id)
+    if onchain_status(session, resident.registration_key) != "done":
+        raise Conflict(
+            "resident_not_on_chain",
+            "De inwoner is nog niet ingeschreven op de blockchain; probeer het over enkele minuten opnieuw.",
+            "The resident is not yet registered on chain; try again in a few minutes.",
+            resident_id=resident.id,
+        )
+    activity = session.get(Activity, task.activity_id)
+    ensure_within_cap(
+        session,
+        task,
+        activity,
+        task.units,
+        task.finished_at,
+        statuses=(TaskStatus.APPROVED, TaskStatus.MINTED),
+    )
+    programme = get_programme(session, activity.programme_id, lock=True, field=None)
+    ensure_within_budget(session, programme, claim.amount_cents)
+    ensure_within_minter_allowance(session, gateway, minter, claim.amount_cents)
+
+    key = f"claim:{claim.claim_id}"
+    Outbox.enqueue(
+        session,
+        key,
+        "mint_attested",
+        "minter",
+        {"attestation": claim.attestation, "signature": claim.signature},
+    )
+    claim.status = ClaimStatus.APPROVED
+    claim.outbox_key = key
+    claim.decision_reason = None
+    task.status = TaskStatus.APPROVED.value
+    return claim
+
+
+def reject(session: Session, claim_id: int, reason: str) -> Claim:
+    """Declines a claim with a reason the resident reads; a rejected claim is never minted."""
+    claim = get_claim(session, claim_id, lock=True)
+    if claim.status != ClaimStatus.ATTESTED:
+        raise Conflict(
+            "claim_already_decided",
+            f"Over deze claim is al besloten (status: {claim.status}).",
+            f"This claim has already been decided on (status: {claim.status}).",
+            status_now=claim.status,
+        )
+    reason = reason.strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise InvalidInput(
+            "reason_too_short",
+            "Schrijf een reden die de inwoner kan begrijpen.",
+            "Write a reason the resident can understand.",
+            field="reason",
+            limit=MIN_REASON_LENGTH,
+        )
+    task = session.get(Task, claim.task_id)
+    activity = session.get(Activity, task.activity_id)
+    claim.status = ClaimStatus.REJECTED
+    claim.decision_reason = reason
+    task.status = TaskStatus.REJECTED.value
+    notify(
+        session,
+        task.resident_id,
+        Kind.CLAIM_REJECTED,
+        f"Uw taak '{activity.title}' is niet goedgekeurd. De reden: {reason}",
+        f"Your task '{activity.title}' was not approved. The reason: {reason}",
+        task_id=task.id,
+        activity_id=activity.id,
+    )
+    return claim
+
+
+def mint_error(session: Session, claim: Claim) -> str | None:
+    """The chain's refusal, when the claim's mint failed."""
+    if claim.outbox_key is None:
+        return None
+    return session.scalar(select(OutboxItem.error_code).where(OutboxItem.idempotency_key == claim.outbox_key))
+
+
+def on_outbox_item(session: Session, item: OutboxItem) -> None:
+    """Outbox listener: a claim's mint is done (minted, the resident is told) or failed."""
+    if item.kind != "mint_attested" or not item.idempotency_key.startswith("claim:"):
+        return
+    claim = session.scalar(select(Claim).where(Claim.outbox_key == item.idempotency_key))
+    if claim is None or claim.status != ClaimStatus.APPROVED:
+        return
+    task = session.get(Task, claim.task_id)
+    activity = session.get(Activity, task.activity_id)
+    if item.status == "done":
+        claim.status = ClaimStatus.MINTED
+        task.status = TaskStatus.MINTED.value
+        notify(
+            session,
+            task.resident_id,
+            Kind.COINS_MINTED,
+            f"U heeft {euros(claim.amount_cents)} ontvangen voor '{activity.title}'. Dank u wel!",
+            f"You received {euros(claim.amount_cents)} for '{activity.title}'. Thank you!",
+            task_id=task.id,
+            activity_id=activity.id,
+        )
+    elif item.status == "failed":
+        claim.status = ClaimStatus.FAILED
+        task.status = TaskStatus.FAILED.value
+        notify(
+            session,
+            task.resident_id,
+            Kind.MINT_FAILED,
+            f"Het uitbetalen voor '{activity.title}' is niet gelukt. De gemeente kijkt ernaar.",
+            f"Paying out for '{activity.title}' did not work. The municipality is looking into it.",
+            task_id=task.id,
+            activity_id=activity.id,
+        )

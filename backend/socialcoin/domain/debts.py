@@ -1,0 +1,366 @@
+"""Debts: the debt counsellor records a resident's debt to a creditor (CJIB, Belastingdienst, a housing
+corporation); the resident pays it off, in parts or at once, with coins whose purpose allows debt
+settlement. Each payment is a relayed burn (reason DebtSettlement) against the case's on-chain
+reference; the remaining debt goes down when the burn is confirmed, and a paid-off case closes.
+
+The chain sees only the case's reference (random bytes), never the creditor, the resident or the debt.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..chain.constants import BurnReason
+from ..db.models import DebtCase, OutboxItem, Resident, Settlement
+from ..db.types import utcnow
+from .errors import Conflict, InvalidInput, NotFound
+from .signing import (
+    Holder,
+    Intent,
+    Refused,
+    SignedAuthorization,
+    coin_catalogue,
+    euro,
+    euro_en,
+    key_reused,
+    load_resident,
+    notify,
+    prepare,
+    purpose_allows,
+    relay,
+    resolve_coin,
+    tx_hash_of,
+)
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+KEY_PREFIX = "debt-settlement"
+
+
+def _text(value: str, field: str, nl: str, en: str, longest: int) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > longest:
+        raise InvalidInput(
+            f"{field}_invalid",
+            f"Vul {nl} in (hoogstens {longest} tekens).",
+            f"Fill in {en} (at most {longest} characters).",
+            field=field,
+        )
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------------------------------
+
+
+def create_case(
+    session: Session, *, resident_id: int, creditor: str, creditor_reference: str, amount_cents: int
+) -> DebtCase:
+    """Records a debt; the same creditor reference at the same creditor is refused a second time."""
+    load_resident(session, resident_id)
+    creditor = _text(creditor, "creditor", "de schuldeiser", "the creditor", 200)
+    creditor_reference = _text(
+        creditor_reference,
+        "creditor_reference",
+        "het kenmerk van de schuldeiser",
+        "the creditor's reference",
+        100,
+    )
+    if amount_cents <= 0:
+        raise InvalidInput(
+            "amount_invalid",
+            "Het bedrag moet meer dan € 0,00 zijn.",
+            "The amount must be more than EUR 0.00.",
+            field="amount_cents",
+        )
+    existing = session.scalar(
+        select(DebtCase).where(
+            DebtCase.creditor == creditor, DebtCase.creditor_reference == creditor_reference
+        )
+    )
+    if existing is not None:
+        raise Conflict(
+            "debt_case_exists",
+            f"Schuld {creditor_reference} bij {creditor} staat er al in (zaak {existing.id}).",
+            f"Debt {creditor_reference} at {creditor} was already recorded (case {existing.id}).",
+            field="creditor_reference",
+            debt_case_id=existing.id,
+        )
+    case = DebtCase(
+        resident_id=resident_id,
+        creditor=creditor,
+        creditor_reference=creditor_reference,
+        amount_cents=amount_cents,
+        remaining_cents=amount_cents,
+        chain_reference="0x" + secrets.token_hex(32),
+        status="open",
+    )
+    session.add(case)
+    session.flush()
+    return case
+
+
+def list_cases(
+    session: Session,
+    *,
+    resident_id: int | None = None,
+    creditor: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[DebtCase]:
+    query = select(DebtCase)
+    if resident_id is not None:
+        query = query.where(DebtCase.resident_id == resident_id)
+    if creditor:
+        query = query.where(DebtCase.creditor == creditor.strip())
+    if status:
+        query = query.where(DebtCase.status == status)
+    return list(session.scalars(query.order_by(DebtCase.id).limit(limit).offset(offset)))
+
+
+def get_case(session: Session, case_id: int, *, resident_id: int | None = None) -> DebtCase:
+    """A case; for a resident only one of their own (another's is 'not found', not 'forbidden')."""
+    case = session.get(DebtCase, case_id)
+    if case is None or (resident_id is not None and case.resident_id != resident_id):
+        raise NotFound(
+            "debt_case_not_found",
+            f"Schuld {case_id} bestaat niet.",
+            f"Debt case {case_id} does not exist.",
+            field="case_id",
+            id=case_id,
+        )
+    return case
+
+
+def settlements_of(session: Session, case_ids: list[int]) -> dict[int, list[Settlement]]:
+    found: dict[int, list[Settlement]] = defaultdict(list)
+    if case_ids:
+        for settlement in session.scalars(
+            select(Settlement).where(Settlement.debt_case_id.in_(case_ids)).order_by(Settlement.id)
+        ):
+            found[settlement.debt_case_id].append(settlement)
+    return found
+
+
+def pending_cents(session: Session, case_id: int) -> int:
+    """What is on its way to this case (sent, not yet confirmed)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Settlement.amount_cents), 0)).where(
+                Settlement.debt_case_id == case_id, Settlement.status == "pending"
+            )
+        )
+        or 0
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Settling
+# --------------------------------------------------------------------------------------------------
+
+
+def _intent(
+    runtime: Runtime, session: Session, resident: Resident, case: DebtCase, coin_ref: str, amount_cents: int
+) -> Intent:
+    """The burn that settles `amount_cents` of the case, after the case's own rules."""
+    if case.status != "open":
+        raise Conflict(
+            "debt_closed",
+            "Deze schuld is al helemaal betaald. U hoeft niets meer te doen.",
+            "This debt has been paid off already. Nothing more to do.",
+            field="case_id",
+        )
+    coin = resolve_coin(session, coin_ref)
+    if not purpose_allows(runtime.gateway, coin.purpose, BurnReason.DEBT_SETTLEMENT):
+        debt_coins = [
+            c.symbol
+            for c in coin_catalogue(session).values()
+            if purpose_allows(runtime.gateway, c.purpose, BurnReason.DEBT_SETTLEMENT)
+        ]
+        hint = f" Gebruik daarvoor {' of '.join(debt_coins)}." if debt_coins else ""
+        hint_en = f" Use {' or '.join(debt_coins)} instead." if debt_coins else ""
+        raise Refused(
+            "coin_not_for_debts",
+            f"Met {coin.symbol} kunt u geen schuld aflossen: {coin.symbol} is voor {coin.purpose_nl}." + hint,
+            f"{coin.symbol} cannot pay off a debt: it is for {coin.purpose_en}." + hint_en,
+            field="coin",
+            coin=coin.symbol,
+        )
+    on_the_way = pending_cents(session, case.id)
+    still_open = case.remaining_cents - on_the_way
+    if amount_cents > still_open:
+        extra = f" Er is al {euro(on_the_way)} onderweg." if on_the_way else ""
+        extra_en = f" {euro_en(on_the_way)} is already on its way." if on_the_way else ""
+        raise Refused(
+            "debt_overpaid",
+            f"Dat is meer dan u nog moet betalen. U moet nog {euro(max(0, still_open))} betalen.{extra}",
+            f"That is more than you still owe: {euro_en(max(0, still_open))}.{extra_en}",
+            field="amount_cents",
+            remaining_cents=case.remaining_cents,
+            pending_cents=on_the_way,
+        )
+    return Intent(
+        coin=coin,
+        sender=resident.wallet_address,
+        value=amount_cents,
+        reference=case.chain_reference,
+        reason=BurnReason.DEBT_SETTLEMENT,
+    )
+
+
+def settlement_typed_data(
+    runtime: Runtime, session: Session, resident: Resident, case_id: int, coin: str, amount_cents: int
+) -> dict[str, Any]:
+    """For an own wallet: what to sign to settle `amount_cents` of the case."""
+    case = get_case(session, case_id, resident_id=resident.id)
+    return prepare(
+        runtime, session, Holder.of(resident), _intent(runtime, session, resident, case, coin, amount_cents)
+    )
+
+
+def settle(
+    runtime: Runtime,
+    session: Session,
+    resident: Resident,
+    case_id: int,
+    *,
+    coin: str,
+    amount_cents: int,
+    key: str,
+    pin: str | None = None,
+    signed: SignedAuthorization | None = None,
+) -> Settlement:
+    """Pays off part or all of a debt. The same idempotency key returns the same settlement."""
+    outbox_key = f"{KEY_PREFIX}:{resident.id}:{key}"
+    case = get_case(session, case_id, resident_id=resident.id)
+    existing = session.scalar(select(Settlement).where(Settlement.outbox_key == outbox_key))
+    if existing is not None:
+        coin_address = resolve_coin(session, coin).address
+        if (existing.debt_case_id, existing.amount_cents, existing.coin) != (
+            case.id,
+            amount_cents,
+            coin_address,
+        ):
+            raise key_reused()
+        return existing
+    intent = _intent(runtime, session, resident, case, coin, amount_cents)
+    relay(runtime, session, Holder.of(resident), intent, outbox_key, pin=pin, signed=signed)
+    settlement = Settlement(
+        debt_case_id=case.id,
+        amount_cents=amount_cents,
+        coin=intent.coin.address,
+        status="pending",
+        outbox_key=outbox_key,
+    )
+    session.add(settlement)
+    session.flush()
+    return settlement
+
+
+def on_burn_finished(session: Session, item: OutboxItem) -> None:
+    """The burn was confirmed: the debt goes down (and closes at zero); or it failed: nothing changes."""
+    settlement = session.scalar(select(Settlement).where(Settlement.outbox_key == item.idempotency_key))
+    if settlement is None or settlement.status != "pending":
+        return
+    case = session.get(DebtCase, settlement.debt_case_id)
+    amount = euro(settlement.amount_cents)
+    if item.status == "failed":
+        settlement.status = "failed"
+        notify(
+            session,
+            case.resident_id,
+            "debt_settlement_failed",
+            f"Uw betaling van {amount} aan {case.creditor} is niet gelukt. Uw schuld is niet veranderd. "
+            "Probeer het opnieuw of vraag uw schuldhulpverlener om hulp.",
+            f"Your payment of {euro_en(settlement.amount_cents)} to {case.creditor} did not go through. "
+            "Your debt has not changed.",
+        )
+        return
+    settlement.status = "settled"
+    settlement.tx_hash = tx_hash_of(session, item)
+    settlement.settled_at = utcnow()
+    case.remaining_cents = max(0, case.remaining_cents - settlement.amount_cents)
+    if case.remaining_cents == 0:
+        case.status = "closed"
+        case.closed_at = settlement.settled_at
+        nl = f"U heeft {amount} betaald aan {case.creditor}. Deze schuld is nu helemaal afgelost!"
+        en = f"You paid {euro_en(settlement.amount_cents)} to {case.creditor}. This debt is now paid off."
+    else:
+        nl = (
+            f"U heeft {amount} betaald aan {case.creditor}. U moet nog {euro(case.remaining_cents)} betalen "
+            "voor deze schuld."
+        )
+        en = (
+            f"You paid {euro_en(settlement.amount_cents)} to {case.creditor}. "
+            f"{euro_en(case.remaining_cents)} of this debt remains."
+        )
+    notify(session, case.resident_id, "debt_settled", nl, en)
+
+
+# --------------------------------------------------------------------------------------------------
+# What creditors learn
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    settled_at: datetime
+    debt_case_id: int
+    creditor: str
+    creditor_reference: str
+    amount_cents: int
+    remaining_after_cents: int
+    coin: str
+    tx_hash: str
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A moment without a time zone is Dutch time."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=ZoneInfo("Europe/Amsterdam"))
+
+
+def settlement_report(
+    session: Session, creditor: str, *, since: datetime | None = None, until: datetime | None = None
+) -> list[ReportLine]:
+    """Every confirmed settlement for `creditor` (in [since, until) when given), oldest first, with
+    what remained of the debt after it and the transaction that burned the coins. No names."""
+    creditor = creditor.strip()
+    since, until = _aware(since), _aware(until)
+    cases = {c.id: c for c in session.scalars(select(DebtCase).where(DebtCase.creditor == creditor))}
+    symbols = {address: info.symbol for address, info in coin_catalogue(session).items()}
+    lines = []
+    for case_id, settled in settlements_of(session, list(cases)).items():
+        case = cases[case_id]
+        remaining = case.amount_cents
+        for settlement in sorted(
+            (s for s in settled if s.status == "settled"), key=lambda s: (s.settled_at, s.id)
+        ):
+            remaining -= settlement.amount_cents
+            if (since and settlement.settled_at < since) or (until and settlement.settled_at >= until):
+                continue
+            lines.append(
+                ReportLine(
+                    settlement.settled_at,
+                    case.id,
+                    case.creditor,
+                    case.creditor_reference,
+                    settlement.amount_cents,
+                    remaining,
+                    symbols.get(settlement.coin, settlement.coin),
+                    settlement.tx_hash or "",
+                )
+            )
+    return sorted(lines, key=lambda line: (line.settled_at, line.debt_case_id))

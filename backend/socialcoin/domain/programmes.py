@@ -1,0 +1,348 @@
+"""Programmes: a budget in cents for one coin, and what has become of it.
+
+A programme's budget binds before the chain: an approved claim reserves its amount, and approval is
+refused when the programme's reserved and minted amounts would exceed the budget. The overview reads
+what happened on chain from the indexed events: ActivityMinted and AdminMinted on the issuer, and the
+burn events of the coins (DebtSettled, ServiceRedeemed, PayoutRedeemed, ExpiredReclaimed).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from eth_utils import is_address, to_checksum_address
+from requests.exceptions import RequestException
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..areas import from_bytes8
+from ..chain.constants import Purpose
+from ..chain.gateway import Gateway
+from ..db.models import Activity, ChainEvent, Claim, OutboxItem, Programme, Task
+from ..db.types import utcnow
+from .admission import ChainUnavailable
+from .errors import Conflict, InvalidInput, not_found
+from .notifications import euros
+
+# Claims whose amount counts against their programme's budget.
+COMMITTED = ("approved", "minted")
+BURN_EVENTS = ("DebtSettled", "ServiceRedeemed", "PayoutRedeemed", "ExpiredReclaimed")
+MAX_BUDGET_CENTS = 10**12  # ten billion euro: a typo guard, not a policy
+
+
+@contextmanager
+def chain_read() -> Iterator[None]:
+    """Reads from the node; a node that does not answer is a 503 the client may retry."""
+    try:
+        yield
+    except RequestException as exc:
+        raise ChainUnavailable(
+            "chain_unavailable",
+            "Het systeem van de munt is nu niet bereikbaar. Probeer het over een paar minuten opnieuw.",
+            "The coin's chain cannot be reached right now. Try again in a few minutes.",
+        ) from exc
+
+
+@dataclass(frozen=True)
+class CoinFacts:
+    """What the chain says about a coin (read from the coin itself)."""
+
+    address: str
+    symbol: str
+    area: str
+    purpose: str
+    expiry: int  # unix time, 0 for none
+
+
+def coin_facts(gateway: Gateway, coin: str, field: str = "coin") -> CoinFacts:
+    """The coin's symbol, area, purpose and expiry; refuses an address that is not one of our coins."""
+    if not is_address(coin):
+        raise InvalidInput(
+            "address_invalid",
+            f"'{coin}' is geen geldig adres van een munt.",
+            f"'{coin}' is not a valid coin address.",
+            field=field,
+        )
+    address = to_checksum_address(coin)
+    with chain_read():
+        if not gateway.registry.functions.isCoin(address).call():
+            raise InvalidInput(
+                "coin_unknown",
+                f"Munt {address} is geen munt van deze gemeente.",
+                f"Coin {address} is not one of this municipality's coins.",
+                field=field,
+            )
+        contract = gateway.coin(address)
+        purpose = contract.functions.purposeId().call()
+        return CoinFacts(
+            address=address,
+            symbol=contract.functions.symbol().call(),
+            area=from_bytes8(contract.functions.area().call()),
+            purpose=Purpose(purpose).name if purpose in Purpose._value2member_map_ else str(purpose),
+            expiry=contract.functions.expiry().call(),
+        )
+
+
+def _checked_budget(budget_cents: int) -> int:
+    if not 0 < budget_cents <= MAX_BUDGET_CENTS:
+        raise InvalidInput(
+            "budget_out_of_range",
+            "Het budget moet meer dan € 0 zijn (en minder dan € 10 miljard).",
+            "The budget must be more than €0 (and less than €10 billion).",
+            field="budget_cents",
+            minimum=1,
+            maximum=MAX_BUDGET_CENTS,
+        )
+    return budget_cents
+
+
+def create_programme(
+    session: Session,
+    gateway: Gateway,
+    *,
+    name: str,
+    coin: str,
+    budget_cents: int,
+    now: datetime | None = None,
+) -> Programme:
+    name = name.strip()
+    if len(name) < 3:
+        raise InvalidInput(
+            "name_too_short",
+            "Geef het programma een naam van minstens 3 tekens.",
+            "Give the programme a name of at least 3 characters.",
+            field="name",
+            limit=3,
+        )
+    facts = coin_facts(gateway, coin)
+    if facts.expiry and facts.expiry <= (now or utcnow()).timestamp():
+        raise InvalidInput(
+            "coin_expired",
+            f"Munt {facts.symbol} is verlopen; kies een munt die nog geldt.",
+            f"Coin {facts.symbol} has expired; choose a coin that is still valid.",
+            field="coin",
+        )
+    _checked_budget(budget_cents)
+    if session.scalar(select(Programme).where(Programme.name == name)) is not None:
+        raise Conflict(
+            "programme_exists",
+            f"Er is al een programma '{name}'.",
+            f"A programme named '{name}' already exists.",
+            field="name",
+        )
+    programme = Programme(name=name, coin=facts.address, budget_cents=budget_cents)
+    session.add(programme)
+    session.flush()
+    return programme
+
+
+def list_programmes(session: Session) -> list[Programme]:
+    return list(session.scalars(select(Programme).order_by(Programme.id)))
+
+
+def get_programme(
+    session: Session, programme_id: int, *, lock: bool = False, field: str | None = "programme_id"
+) -> Programme:
+    programme = session.get(Programme, programme_id, with_for_update=lock)
+    if programme is None:
+        error = not_found("Programma", "programme", programme_id)
+        error.field = field
+        raise error
+    return programme
+
+
+def committed_cents(session: Session, programme_id: int) -> int:
+    """What approved and minted claims take from the programme's budget."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Claim.amount_cents), 0))
+        .join(Task, Task.id == Claim.task_id)
+        .join(Activity, Activity.id == Task.activity_id)
+        .where(Activity.programme_id == programme_id, Claim.status.in_(COMMITTED))
+    )
+    return int(total or 0)
+
+
+def set_budget(session: Session, programme_id: int, budget_cents: int) -> Programme:
+    """Raises or lowers a budget; never below what approved and minted claims already took."""
+    programme = get_programme(session, programme_id, lock=True)
+    _checked_budget(budget_cents)
+    committed = committed_cents(session, programme.id)
+    if budget_cents < committed:
+        raise Conflict(
+            "budget_below_committed",
+            f"Het budget kan niet lager dan {euros(committed)}: zoveel is al goedgekeurd of uitgegeven.",
+            f"The budget cannot go below {euros(committed)}: that much is already approved or minted.",
+            field="budget_cents",
+            committed_cents=committed,
+        )
+    programme.budget_cents = budget_cents
+    return programme
+
+
+def ensure_within_budget(session: Session, programme: Programme, amount_cents: int) -> None:
+    """Refuses `amount_cents` when the programme's approved and minted claims leave less than that."""
+    committed = committed_cents(session, programme.id)
+    available = programme.budget_cents - committed
+    if amount_cents > available:
+        raise Conflict(
+            "budget_exceeded",
+            f"Het budget van programma '{programme.name}' is niet genoeg: er is nog"
+            f" {euros(max(available, 0))} over en er is {euros(amount_cents)} nodig.",
+            f"Programme '{programme.name}' does not have enough budget left: {euros(max(available, 0))} is"
+            f" left and {euros(amount_cents)} is needed.",
+            field="amount_cents",
+            programme_id=programme.id,
+            available_cents=available,
+            needed_cents=amount_cents,
+        )
+
+
+def ensure_within_minter_allowance(
+    session: Session, gateway: Gateway, minter: str, amount_cents: int
+) -> None:
+    """Refuses a mint the minter's on-chain allowance cannot pay, counting mints still in the outbox."""
+    with chain_read():
+        allowance = gateway.issuer.functions.minterAllowance(minter).call()
+    queued = session.scalars(
+        select(OutboxItem.payload).where(
+            OutboxItem.kind == "mint_attested", OutboxItem.status.in_(("pending", "submitted"))
+        )
+    ).all()
+    in_flight = sum(int(payload["attestation"]["amount"]) for payload in queued)
+    if amount_cents > allowance - in_flight:
+        raise Conflict(
+            "minter_allowance_exceeded",
+            "Het muntbudget dat de gemeente de backend op de blockchain gaf is op. Vraag de beheerder om het"
+            " op te hogen.",
+            "The minting allowance the municipality gave the backend on chain is used up. Ask the"
+            " administrator to raise it.",
+            field="amount_cents",
+            allowance_cents=allowance - in_flight,
+            needed_cents=amount_cents,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# The overview: budgeted, reserved and minted per programme; budgeted, minted, burned, outstanding per coin
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgrammeBudget:
+    programme: Programme
+    symbol: str
+    reserved_cents: int  # approved claims whose mint the index does not show yet
+    minted_cents: int  # from indexed ActivityMinted events of the programme's claims
+
+    @property
+    def available_cents(self) -> int:
+        return self.programme.budget_cents - self.reserved_cents - self.minted_cents
+
+
+@dataclass(frozen=True)
+class CoinBudget:
+    coin: str
+    symbol: str
+    budgeted_cents: int
+    minted_cents: int
+    burned_cents: int
+
+    @property
+    def outstanding_cents(self) -> int:
+        """Coins in circulation: what the municipality owes in euro."""
+        return self.minted_cents - self.burned_cents
+
+
+@dataclass(frozen=True)
+class BudgetOverview:
+    programmes: list[ProgrammeBudget]
+    coins: list[CoinBudget]
+    minter_allowance_cents: int
+
+
+def _symbols(session: Session) -> dict[str, str]:
+    created = session.scalars(select(ChainEvent.args).where(ChainEvent.event == "CoinCreated")).all()
+    return {to_checksum_address(args["coin"]): args["symbol"] for args in created}
+
+
+def budget_overview(session: Session, gateway: Gateway, minter: str) -> BudgetOverview:
+    deployment = gateway.deployment
+    symbols = _symbols(session)
+    programmes = session.scalars(select(Programme).order_by(Programme.id)).all()
+
+    # Claim id -> programme, for the claims this service made.
+    claim_programme = {
+        claim.lower(): programme_id
+        for claim, programme_id in session.execute(
+            select(Claim.claim_id, Activity.programme_id)
+            .join(Task, Task.id == Claim.task_id)
+            .join(Activity, Activity.id == Task.activity_id)
+        ).all()
+    }
+
+    minted_by_programme: dict[int, int] = defaultdict(int)
+    minted_by_coin: dict[str, int] = defaultdict(int)
+    minted_claims: set[str] = set()
+    for event, args in session.execute(
+        select(ChainEvent.event, ChainEvent.args).where(
+            ChainEvent.contract == deployment.issuer, ChainEvent.event.in_(("ActivityMinted", "AdminMinted"))
+        )
+    ).all():
+        coin, amount = to_checksum_address(args["coin"]), int(args["amount"])
+        minted_by_coin[coin] += amount
+        if event == "ActivityMinted":
+            claim = str(args["claimId"]).lower()
+            minted_claims.add(claim)
+            if claim in claim_programme:
+                minted_by_programme[claim_programme[claim]] += amount
+    # An approved claim is reserved until the index shows its mint; then it counts as minted, once.
+    reserved: dict[int, int] = defaultdict(int)
+    for claim_id, programme_id, amount in session.execute(
+        select(Claim.claim_id, Activity.programme_id, Claim.amount_cents)
+        .join(Task, Task.id == Claim.task_id)
+        .join(Activity, Activity.id == Task.activity_id)
+        .where(Claim.status.in_(COMMITTED))
+    ).all():
+        if claim_id.lower() not in minted_claims:
+            reserved[programme_id] += int(amount)
+
+    burned_by_coin: dict[str, int] = defaultdict(int)
+    for contract, args in session.execute(
+        select(ChainEvent.contract, ChainEvent.args).where(ChainEvent.event.in_(BURN_EVENTS))
+    ).all():
+        if contract in symbols:
+            burned_by_coin[contract] += int(args["value"])
+
+    budgeted_by_coin: dict[str, int] = defaultdict(int)
+    for programme in programmes:
+        budgeted_by_coin[programme.coin] += programme.budget_cents
+
+    coins = sorted(set(symbols) | set(budgeted_by_coin), key=lambda c: (symbols.get(c, "~"), c))
+    with chain_read():
+        allowance = gateway.issuer.functions.minterAllowance(minter).call()
+    return BudgetOverview(
+        programmes=[
+            ProgrammeBudget(
+                programme=p,
+                symbol=symbols.get(p.coin, ""),
+                reserved_cents=reserved[p.id],
+                minted_cents=minted_by_programme[p.id],
+            )
+            for p in programmes
+        ],
+        coins=[
+            CoinBudget(
+                coin=c,
+                symbol=symbols.get(c, ""),
+                budgeted_cents=budgeted_by_coin[c],
+                minted_cents=minted_by_coin[c],
+                burned_cents=burned_by_coin[c],
+            )
+            for c in coins
+        ],
+        minter_allowance_cents=allowance,
+    )
