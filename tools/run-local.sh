@@ -31,6 +31,7 @@ export SOCIALCOIN_RPC_URL="http://127.0.0.1:$port"
 export SOCIALCOIN_DEPLOYMENT_FILE="$PWD/deployments/$network.json"
 export SOCIALCOIN_DATABASE_URL="sqlite:///$PWD/var/socialcoin.db"
 admin_token="$(python -m socialcoin.server token --role municipality_admin --label "make run")"
+python -m socialcoin.demo
 
 echo
 echo "Chain:   http://127.0.0.1:$port (chain id 31337)"

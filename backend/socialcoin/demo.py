@@ -1,0 +1,159 @@
+"""Loads the backend's demo data (`make run`): residents, a merchant, an organisation with its
+verifier, programmes, activities, tasks, a debt and a service, on top of scripts/demo.py's chain.
+
+    python -m socialcoin.demo
+
+Settings come from SOCIALCOIN_* variables, as for the server. The demo verifier's key is anvil's
+well-known test account 6, so that the whole flow can be tried by hand; never use it elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from eth_account import Account
+from eth_utils import keccak
+
+from .chain.outbox import Outbox
+from .db.base import transaction
+from .db.types import utcnow
+from .domain import activities, debts, programmes, services, tasks
+from .domain.admission import admit_resident, authorise_verifier, register_merchant, register_organisation
+from .runtime import Runtime
+from .settings import Settings
+
+RESIDENTS = [
+    ("Anna de Vries", "DEMO-0001", "BU02020101", "38271"),
+    ("Bram Jansen", "DEMO-0002", "BU02020102", "49382"),
+    ("Chaima El Amrani", "DEMO-0003", "BU02020103", "50493"),
+]
+MERCHANT_PIN = "61504"
+
+
+def load(runtime: Runtime) -> dict:
+    deployment = json.loads(runtime.settings.deployment_file.read_text())
+    coins, people = deployment["coins"], deployment["demo"]
+    gateway, settings = runtime.gateway, runtime.settings
+    now = utcnow()
+    with transaction(runtime.sessions) as session:
+        residents = [
+            admit_resident(session, settings, name=name, case_number=case, area=area, pin=pin)
+            for name, case, area, pin in RESIDENTS
+        ]
+        merchant = register_merchant(
+            session,
+            settings,
+            name="Bakkerij De Geitenkamp",
+            iban="NL91ABNA0417164300",
+            area="WK020201",
+            purposes=["LOCAL_SPENDING"],
+            pin=MERCHANT_PIN,
+        )
+        organisation = register_organisation(
+            session,
+            settings,
+            name="Vrijwilligerscentrale Arnhem",
+            area="GM0202",
+            wallet_address=Account.create().address,
+        )
+        for symbol in ("GKW", "ARS"):
+            authorise_verifier(session, organisation.id, people["verifier"], coins[symbol])
+        wijk = programmes.create_programme(
+            session, gateway, name="Wijkmunt Geitenkamp 2026", coin=coins["GKW"], budget_cents=10_000_00
+        )
+        debt = programmes.create_programme(
+            session, gateway, name="Schuldhulp Arnhem 2026", coin=coins["ARS"], budget_cents=20_000_00
+        )
+        garden = activities.create_activity(
+            session,
+            gateway,
+            title="Buurtmoestuin onderhouden",
+            description="Wieden, water geven en oogsten in de moestuin aan de Kemperbergerweg.",
+            unit="hour",
+            terms=activities.Terms(
+                programme_id=wijk.id,
+                organisation_id=organisation.id,
+                value_cents_per_unit=800,
+                starts_on=now,
+                ends_on=now + timedelta(days=180),
+                task_days=30,
+                cap_units_per_month=20,
+                area="WK020201",
+            ),
+        )
+        activities.create_activity(
+            session,
+            gateway,
+            title="Taalcafé begeleiden",
+            description="Nieuwe Arnhemmers helpen Nederlands te oefenen, elke dinsdagmiddag.",
+            unit="hour",
+            terms=activities.Terms(
+                programme_id=debt.id,
+                organisation_id=organisation.id,
+                value_cents_per_unit=1000,
+                starts_on=now,
+                ends_on=now + timedelta(days=180),
+                task_days=30,
+                cap_units_per_month=16,
+                area="GM0202",
+            ),
+        )
+        tasks.assign(session, garden.id, [residents[0].id, residents[1].id])
+        debts.create_case(
+            session,
+            resident_id=residents[0].id,
+            creditor="CJIB",
+            creditor_reference="CJIB-2026-118877",
+            amount_cents=120_00,
+        )
+        services.create_service(
+            session,
+            gateway,
+            name="Sportpas Arnhem",
+            price_cents=25_00,
+            purposes=["SPORT_CULTURE", "MUNICIPAL_SERVICES"],
+            description="Een jaar sporten bij de gemeentelijke sportcentra.",
+        )
+        # A start bonus, so that the first resident can pay at the bakery right away.
+        Outbox.enqueue(
+            session,
+            "demo:start-bonus",
+            "call",
+            "minter",
+            {
+                "contract": "ActivityIssuer",
+                "function": "adminMint",
+                "args": [
+                    coins["GKW"],
+                    residents[0].wallet_address,
+                    15_00,
+                    "0x" + keccak(text="demo start bonus").hex(),
+                ],
+            },
+        )
+        logins = [
+            (r.name, r.case_number, pin) for r, (_, _, _, pin) in zip(residents, RESIDENTS, strict=True)
+        ]
+        merchant_id = merchant.id
+    runtime.outbox.run_until_idle()
+    runtime.indexer.run_until_caught_up()
+    return {"residents": logins, "merchant_id": merchant_id}
+
+
+def main() -> None:
+    runtime = Runtime.start(Settings.from_env())
+    try:
+        loaded = load(runtime)
+    finally:
+        runtime.close()
+    print("Demo residents (sign in with POST /auth/login):")
+    for name, case, pin in loaded["residents"]:
+        print(f"  {name:<20} case number {case}  PIN {pin}")
+    print(
+        f"Demo merchant id {loaded['merchant_id']} (PIN {MERCHANT_PIN}); tokens via POST /municipality/tokens"
+    )
+
+
+if __name__ == "__main__":
+    main()
