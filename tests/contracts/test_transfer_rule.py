@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from brownie import ZERO_ADDRESS, chain
 
-from socialcoin.chain.constants import Kind, Purpose
+from socialcoin.areas import to_bytes8
+from socialcoin.chain.constants import Kind, Purpose, purpose_set
 from socialcoin.chain.constants import TransferRefusal as Refusal
 from support import OTHER_GEMEENTE, WIJK, local_account, ref, reverts_with
 
@@ -167,6 +168,25 @@ def test_resident_cannot_pay_neighbour_without_person_to_person(funded, resident
     """spec: T4, T10"""
     assert not funded.personToPerson()
     assert_transfer_refused(funded, resident, neighbour, 400, Refusal.PERSON_TO_PERSON_NOT_ALLOWED)
+
+
+def test_resident_who_accepts_the_purpose_receives_without_person_to_person(
+    funded, resident, neighbour, registry, registrar
+):
+    """spec: T4, T10"""
+    assert not funded.personToPerson()
+    registry.update(
+        (
+            neighbour.address,
+            int(Kind.RESIDENT),
+            to_bytes8(WIJK),
+            purpose_set(Purpose.LOCAL_SPENDING),
+            ref("n"),
+        ),
+        {"from": registrar},
+    )
+    assert_transfer_allowed(funded, resident, neighbour, 400)
+    assert balances(funded, resident, neighbour) == [TEN_EUROS - 400, 400]
 
 
 def test_municipality_receives_any_coin_wherever_registered(
