@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from ...chain.typed_data import ISSUER_DOMAIN_NAME, Domain, typed_message
 from ...db.models import Activity, Resident, Task
 from ...domain import claims, tasks
 from ..deps import MAX_ID, RuntimeDep, SessionDep, Verifier
@@ -23,32 +24,10 @@ router = APIRouter(prefix="/organisations", tags=["organisations"], responses=PR
 
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="The task's number", examples=[17])]
 ISSUER = "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9"
-TYPED_DATA_EXAMPLE = {
-    "types": {
-        "EIP712Domain": [
-            {"name": "name", "type": "string"},
-            {"name": "version", "type": "string"},
-            {"name": "chainId", "type": "uint256"},
-            {"name": "verifyingContract", "type": "address"},
-        ],
-        "Attestation": [
-            {"name": "resident", "type": "address"},
-            {"name": "coin", "type": "address"},
-            {"name": "amount", "type": "uint256"},
-            {"name": "activityId", "type": "bytes32"},
-            {"name": "claimId", "type": "bytes32"},
-            {"name": "evidenceHash", "type": "bytes32"},
-            {"name": "deadline", "type": "uint256"},
-        ],
-    },
-    "primaryType": "Attestation",
-    "domain": {
-        "name": "Socialcoin ActivityIssuer",
-        "version": "1",
-        "chainId": 31337,
-        "verifyingContract": ISSUER,
-    },
-    "message": {
+TYPED_DATA_EXAMPLE = typed_message(
+    Domain(name=ISSUER_DOMAIN_NAME, chain_id=31337, verifying_contract=ISSUER),
+    "Attestation",
+    {
         "resident": RESIDENT_ADDRESS,
         "coin": COIN,
         "amount": 3000,
@@ -57,7 +36,7 @@ TYPED_DATA_EXAMPLE = {
         "evidenceHash": HASH,
         "deadline": 1774000000,
     },
-}
+)
 
 
 class OrganisationTask(BaseModel):
