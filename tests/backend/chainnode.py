@@ -41,6 +41,9 @@ class ChainNode:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, load_state: Path | None = None) -> None:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise RuntimeError(f"port {self.port} is taken (a leftover anvil?): free it before testing")
         command = [
             str(ROOT / "tools" / "bin" / "anvil"),
             "--port",

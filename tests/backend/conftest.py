@@ -25,10 +25,11 @@ from socialcoin.settings import Settings
 def node():
     chain_node = ChainNode(PORT)
     chain_node.start()
-    deployment = deploy_demo(chain_node)
-    chain_node.deployment_file = deployment
-    yield chain_node
-    chain_node.stop()
+    try:
+        chain_node.deployment_file = deploy_demo(chain_node)
+        yield chain_node
+    finally:
+        chain_node.stop()
 
 
 @pytest.fixture(scope="session")
