@@ -56,6 +56,9 @@ networks: $(VENV)/.installed
 	@$(BROWNIE) networks delete socialcoin-backend >/dev/null 2>&1 || true
 	@$(BROWNIE) networks add Development socialcoin-backend cmd=anvil host=http://127.0.0.1 \
 		port=$(BACKEND_TEST_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
+	@$(BROWNIE) networks delete socialcoin-bench-service >/dev/null 2>&1 || true
+	@$(BROWNIE) networks add Development socialcoin-bench-service cmd=anvil host=http://127.0.0.1 \
+		port=8592 accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
 	@$(BROWNIE) networks delete socialcoin-local >/dev/null 2>&1 || true
 	@$(BROWNIE) networks add Development socialcoin-local cmd=anvil host=http://127.0.0.1 \
 		port=$(RUN_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
@@ -93,6 +96,7 @@ test-backend-postgres: setup $(SCHEMATHESIS_VENV)/.installed
 
 bench: setup
 	$(VENV)/bin/python bench/gas.py --network $(TEST_NETWORK)
+	$(VENV)/bin/python bench/service.py
 
 $(LINT_VENV)/.installed: requirements-lint.txt
 	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import gzip
 import os
 import socket
 import subprocess
@@ -86,10 +86,15 @@ class ChainNode:
     def mine(self, blocks: int = 1) -> None:
         self.rpc("anvil_mine", [hex(blocks)])
 
+    def dump_state(self, path: Path) -> Path:
+        """Saves the state where --load-state reads it (anvil_dumpState answers gzipped JSON in hex)."""
+        answer = self.rpc("anvil_dumpState")
+        path.write_bytes(gzip.decompress(bytes.fromhex(answer.removeprefix("0x"))))
+        return path
+
     def dump_and_restart(self, path: Path) -> None:
-        """Stops the node after saving its state, and starts it again from that state."""
-        state = self.rpc("anvil_dumpState")
-        path.write_text(json.dumps(state))
+        """Saves the node's state, stops it and starts a new anvil from that state (its pool is lost)."""
+        self.dump_state(path)
         self.stop()
         self.start(load_state=path)
 

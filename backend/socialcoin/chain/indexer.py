@@ -28,6 +28,10 @@ ZERO = "0x0000000000000000000000000000000000000000"
 KEEP_BLOCK_HASHES = 1024
 
 
+def _hash(data: Any, field: str = "hash") -> str:
+    return "0x" + bytes(HexBytes(data[field])).hex()
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return "0x" + value.hex()
@@ -39,8 +43,14 @@ def _plain(value: Any) -> Any:
 
 
 class Indexer:
-    def __init__(self, sessions: sessionmaker[Session], gateway: Gateway, *, confirmations: int = 0,
-                 max_blocks_per_round: int = 2_000):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        gateway: Gateway,
+        *,
+        confirmations: int = 0,
+        max_blocks_per_round: int = 2_000,
+    ):
         self.sessions = sessions
         self.gateway = gateway
         self.web3 = gateway.web3
@@ -53,8 +63,12 @@ class Indexer:
     def _event_abis(self) -> dict[tuple[str, bytes], dict[str, Any]]:
         """(contract kind, topic0) -> event ABI"""
         found = {}
-        for kind, name in (("registry", "ParticipantRegistry"), ("issuer", "ActivityIssuer"),
-                           ("factory", "CoinFactory"), ("coin", "SocialCoin")):
+        for kind, name in (
+            ("registry", "ParticipantRegistry"),
+            ("issuer", "ActivityIssuer"),
+            ("factory", "CoinFactory"),
+            ("coin", "SocialCoin"),
+        ):
             for item in self.gateway.abis[name]:
                 if item["type"] == "event":
                     found[(kind, event_abi_to_log_topic(item))] = item
@@ -68,8 +82,9 @@ class Indexer:
 
     def known_coins(self, session: Session) -> set[str]:
         rows = session.scalars(
-            select(ChainEvent.args).where(ChainEvent.contract == self.gateway.deployment.registry,
-                                          ChainEvent.event == "CoinAdded")
+            select(ChainEvent.args).where(
+                ChainEvent.contract == self.gateway.deployment.registry, ChainEvent.event == "CoinAdded"
+            )
         ).all()
         return {to_checksum_address(args["coin"]) for args in rows}
 
@@ -85,12 +100,23 @@ class Indexer:
         if head <= last:
             return 0
         first, end = last + 1, min(head, last + self.max_blocks)
-        logs = self.web3.eth.get_logs({"fromBlock": first, "toBlock": end})
         end_block = self.web3.eth.get_block(end)
-        times: dict[int, datetime] = {end: datetime.fromtimestamp(end_block["timestamp"], UTC)}
+        logs = self.web3.eth.get_logs({"fromBlock": first, "toBlock": end})
+        blocks = {end: end_block}
+        for entry in logs:
+            if entry["blockNumber"] not in blocks:
+                blocks[entry["blockNumber"]] = self.web3.eth.get_block(entry["blockNumber"])
+        # The chain can switch branches while this round reads (between the end block, the logs and their
+        # blocks): then the logs may come from blocks the chain no longer has, or miss the new branch's.
+        # The range is stored only if its last block did not change and every log's block is the chain's.
+        if self._chain_hash(end) != _hash(end_block) or any(
+            _hash(entry, "blockHash") != _hash(blocks[entry["blockNumber"]]) for entry in logs
+        ):
+            log.warning("the chain changed while blocks %s-%s were read; reading them again", first, end)
+            return 0
         stored = 0
         with transaction(self.sessions) as session:
-            hashes = {end: "0x" + bytes(end_block["hash"]).hex()}
+            hashes = {end: _hash(end_block)}
             for entry in logs:
                 address = to_checksum_address(entry["address"])
                 kind = self._kind(address, coins)
@@ -101,9 +127,7 @@ class Indexer:
                     continue
                 decoded = get_event_data(self.web3.codec, abi, entry)
                 number = entry["blockNumber"]
-                if number not in times:
-                    times[number] = datetime.fromtimestamp(self.web3.eth.get_block(number)["timestamp"], UTC)
-                hashes[number] = "0x" + bytes(entry["blockHash"]).hex()
+                hashes[number] = _hash(entry, "blockHash")
                 event = ChainEvent(
                     block_number=number,
                     block_hash=hashes[number],
@@ -112,7 +136,7 @@ class Indexer:
                     contract=address,
                     event=decoded["event"],
                     args=_plain(dict(decoded["args"])),
-                    block_time=times[number],
+                    block_time=datetime.fromtimestamp(blocks[number]["timestamp"], UTC),
                 )
                 session.add(event)
                 stored += 1
@@ -122,8 +146,12 @@ class Indexer:
                     self._apply_transfer(session, address, event.args)
             for number, block_hash in hashes.items():
                 session.merge(IndexedBlock(number=number, block_hash=block_hash))
-            session.execute(delete(IndexedBlock).where(IndexedBlock.number < end - KEEP_BLOCK_HASHES,
-                                                       IndexedBlock.number != self.last_block(session)))
+            session.execute(
+                delete(IndexedBlock).where(
+                    IndexedBlock.number < end - KEEP_BLOCK_HASHES,
+                    IndexedBlock.number != self.last_block(session),
+                )
+            )
         return stored
 
     def run_until_caught_up(self) -> None:
@@ -163,8 +191,9 @@ class Indexer:
         session.execute(delete(Balance))
         session.flush()
         transfers = session.scalars(
-            select(ChainEvent).where(ChainEvent.event == "Transfer").order_by(ChainEvent.block_number,
-                                                                             ChainEvent.log_index)
+            select(ChainEvent)
+            .where(ChainEvent.event == "Transfer")
+            .order_by(ChainEvent.block_number, ChainEvent.log_index)
         ).all()
         for event in transfers:
             self._apply_transfer(session, event.contract, event.args)
@@ -172,14 +201,17 @@ class Indexer:
     # -- reorganisations -------------------------------------------------------------------------------------
 
     def _rewind_if_reorganised(self, session: Session) -> None:
-        stored = session.scalars(select(IndexedBlock).order_by(IndexedBlock.number.desc())).all()
-        if not stored:
+        # Every round checks the newest stored hash only; the older ones are read after a mismatch.
+        newest = session.scalars(select(IndexedBlock).order_by(IndexedBlock.number.desc()).limit(1)).first()
+        if newest is None or self._chain_hash(newest.number) == newest.block_hash:
             return
-        newest = stored[0]
-        if self._chain_hash(newest.number) == newest.block_hash:
-            return
+        older = session.scalars(
+            select(IndexedBlock)
+            .where(IndexedBlock.number < newest.number)
+            .order_by(IndexedBlock.number.desc())
+        ).all()
         keep = self.gateway.deployment.start_block - 1
-        for block in stored[1:]:
+        for block in older:
             if self._chain_hash(block.number) == block.block_hash:
                 keep = block.number
                 break
@@ -194,4 +226,4 @@ class Indexer:
             block = self.web3.eth.get_block(number)
         except Exception:  # noqa: BLE001 - a block the chain no longer has
             return None
-        return "0x" + bytes(HexBytes(block["hash"])).hex()
+        return _hash(block)

@@ -5,26 +5,43 @@
 2. `submit` takes pending items per signing key, groups the batchable ones (attested mints,
    registrations) into one call, simulates it (a refusal fails only the item it names), signs it with
    the next nonce, and stores the signed transaction and the items' link to it in one database
-   transaction *before* sending.
+   transaction *before* sending. It does not wait for one batch to be mined before sending the next.
 3. `confirm` reads receipts; after `confirmations` blocks the items are done and listeners run (in the
    same database transaction).
 4. `reconcile` (run first, every round) makes a crash at any point harmless: a stored transaction that
-   the chain does not know is sent again as the same bytes, so it can be mined at most once.
+   the chain does not know is sent again as the same bytes, so it can be mined at most once. That
+   includes one seen mined whose block then left the chain (a reorganisation, a node restarted from
+   older state).
+
+Speed: calls are ABI-encoded with (faster_)eth_abi directly (web3's contract layer took ~0.4 s to
+encode one batch of 200 attestations); a batch is simulated with one eth_call under a gas limit that the call
+itself proves sufficient (eth_estimateGas runs the batch a dozen times over); the nonce is read from
+the node once per round; item rows are updated in bulk.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import function_abi_to_4byte_selector, get_abi_input_types
 from hexbytes import HexBytes
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
-from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.types import RPCEndpoint
+
+try:  # the compiled eth_abi (it comes with eth-brownie): ~7x faster on a batch of 200 attestations
+    from faster_eth_abi import encode as abi_encode
+except ImportError:  # pragma: no cover
+    from eth_abi import encode as abi_encode
 
 from ..db.base import transaction
 from ..db.models import ChainTx, OutboxItem
@@ -35,17 +52,44 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[Session, OutboxItem], None]
 MAX_ATTEMPTS = 3
+# A batch's gas limit: BASE_GAS plus its kind's gas_per_item for each item, used when a simulation
+# under that limit succeeds (otherwise eth_estimateGas decides).
+BASE_GAS = 100_000
+OPEN_TX = ("signed", "sent", "mined")
 
 
 class OutboxConflict(Exception):
     """The idempotency key is taken by an item with a different request."""
 
 
+_crash_counts: dict[str, int] = {}
+
+
+def _crash_point(point: str) -> None:
+    """Test-only hook: SOCIALCOIN_TEST_CRASH_AT=<point>:<n> kills this process (SIGKILL) the n-th time it
+    passes `point` ("stored": a signed transaction committed, not yet sent; "sent": sent, not yet noted)."""
+    target = os.environ.get("SOCIALCOIN_TEST_CRASH_AT", "")
+    if target.partition(":")[0] == point:
+        _crash_counts[point] = _crash_counts.get(point, 0) + 1
+        if _crash_counts[point] >= int(target.partition(":")[2] or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 @dataclass(frozen=True)
 class Call:
-    """A contract call ready to sign."""
+    """A contract call ready to sign: the contract's address and the ABI-encoded calldata."""
 
-    function: Any  # web3 ContractFunction
+    to: str
+    data: bytes
+
+
+def encode_call(contract: Contract, name: str, args: list[Any]) -> Call:
+    """`contract.name(*args)` encoded with eth_abi (arguments already in their ABI types)."""
+    found = [e for e in contract.abi if e.get("type") == "function" and e.get("name") == name]
+    if len(found) != 1:
+        raise ValueError(f"{name!r}: {len(found)} functions of that name")
+    selector = function_abi_to_4byte_selector(found[0])
+    return Call(contract.address, selector + abi_encode(get_abi_input_types(found[0]), args))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -54,6 +98,8 @@ class Call:
 
 
 def _bytes(value: str | bytes) -> bytes:
+    if isinstance(value, str) and value[:2] in ("0x", "0X"):
+        return bytes.fromhex(value[2:])  # the usual case, and ~10x faster than HexBytes
     return bytes(HexBytes(value))
 
 
@@ -84,6 +130,8 @@ class Kind:
     """How items of one kind become a contract call, and which item a refusal points at."""
 
     batchable = False
+    # An upper bound of the gas one item takes in a batch; None: always ask eth_estimateGas.
+    gas_per_item: int | None = None
 
     def call(self, gateway: Gateway, payloads: list[dict[str, Any]]) -> Call:
         raise NotImplementedError
@@ -95,12 +143,13 @@ class Kind:
 
 class MintAttested(Kind):
     batchable = True
+    gas_per_item = 100_000  # measured ~43,000 (fresh claim id), ~60,000 for a resident's first coins
 
     def call(self, gateway, payloads):
-        return Call(
-            gateway.issuer.functions.mintBatch(
-                [_attestation(p) for p in payloads], [_bytes(p["signature"]) for p in payloads]
-            )
+        return encode_call(
+            gateway.issuer,
+            "mintBatch",
+            [[_attestation(p) for p in payloads], [_bytes(p["signature"]) for p in payloads]],
         )
 
     def culprit(self, revert, payloads):
@@ -119,9 +168,10 @@ class MintAttested(Kind):
 
 class Register(Kind):
     batchable = True
+    gas_per_item = 150_000
 
     def call(self, gateway, payloads):
-        return Call(gateway.registry.functions.registerBatch([_registration(p) for p in payloads]))
+        return encode_call(gateway.registry, "registerBatch", [[_registration(p) for p in payloads]])
 
     def culprit(self, revert, payloads):
         account = revert.arguments.get("account")
@@ -144,10 +194,9 @@ class ContractCall(Kind):
             "ActivityIssuer": gateway.issuer,
             "CoinFactory": gateway.factory,
         }.get(target) or gateway.coin(target)
-        function = contract.get_function_by_name(payload["function"])
-        inputs = function.abi["inputs"]
+        inputs = contract.get_function_by_name(payload["function"]).abi["inputs"]
         args = [_convert(arg, spec) for arg, spec in zip(payload["args"], inputs, strict=True)]
-        return Call(function(*args))
+        return encode_call(contract, payload["function"], args)
 
 
 def _convert(value: Any, spec: dict[str, Any]) -> Any:
@@ -190,6 +239,7 @@ class Outbox:
         self.confirmations = confirmations
         self.listeners: list[Listener] = []
         self._chain_id = gateway.web3.eth.chain_id
+        self._nonces: dict[str, int] = {}  # next nonce per sender, read from the node once per round
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -208,6 +258,38 @@ class Outbox:
         session.flush()
         return item
 
+    @staticmethod
+    def enqueue_many(session: Session, items: Iterable[tuple[str, str, str, dict[str, Any]]]) -> int:
+        """`enqueue` for many (key, kind, signer, payload) at once (a CSV of approvals, a programme's
+        mints): one query for the keys already taken, one insert for the rest. Returns how many
+        items it added; a key taken with a different request raises OutboxConflict."""
+        wanted: dict[str, tuple[str, str, dict[str, Any]]] = {}
+        for key, kind, signer, payload in items:
+            if kind not in KINDS:
+                raise ValueError(f"unknown outbox kind {kind!r}")
+            if wanted.setdefault(key, (kind, signer, payload)) != (kind, signer, payload):
+                raise OutboxConflict(key)
+        keys = list(wanted)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            for existing in session.execute(
+                select(OutboxItem.idempotency_key, OutboxItem.kind, OutboxItem.payload).where(
+                    OutboxItem.idempotency_key.in_(chunk)
+                )
+            ):
+                kind, _, payload = wanted.pop(existing.idempotency_key)
+                if existing.kind != kind or existing.payload != payload:
+                    raise OutboxConflict(existing.idempotency_key)
+        if wanted:
+            session.execute(
+                insert(OutboxItem),
+                [
+                    {"idempotency_key": key, "kind": kind, "signer": signer, "payload": payload}
+                    for key, (kind, signer, payload) in wanted.items()
+                ],
+            )
+        return len(wanted)
+
     # -- the work loop -------------------------------------------------------------------------------
 
     def run_once(self) -> int:
@@ -222,7 +304,9 @@ class Outbox:
             self.run_once()
             with self.sessions() as session:
                 open_items = session.scalar(
-                    select(func.count()).select_from(OutboxItem).where(OutboxItem.status.in_(("pending", "submitted")))
+                    select(func.count())
+                    .select_from(OutboxItem)
+                    .where(OutboxItem.status.in_(("pending", "submitted")))
                 )
             if not open_items:
                 return
@@ -231,12 +315,22 @@ class Outbox:
     # -- 1. reconcile ---------------------------------------------------------------------------------
 
     def reconcile(self) -> None:
-        """Sends again every stored transaction the node does not know (after a crash, a node restart)."""
+        """Sends again every stored transaction the node does not know (after a crash, a node restart, or
+        a reorganisation that took away the block it was mined in), in nonce order."""
         with self.sessions() as session:
-            unsent = session.scalars(select(ChainTx).where(ChainTx.status.in_(("signed", "sent")))).all()
+            unsent = session.scalars(
+                select(ChainTx).where(ChainTx.status.in_(OPEN_TX)).order_by(ChainTx.sender, ChainTx.nonce)
+            ).all()
         for tx in unsent:
-            if tx.status == "sent" and self._receipt(tx.tx_hash) is not None:
+            if tx.status != "signed" and self._receipt(tx.tx_hash) is not None:
                 continue
+            if tx.status == "mined":
+                # Its block is gone: unconfirmed again, and the items wait for it as before.
+                log.warning(
+                    "transaction %s (nonce %s) left the chain; sending it again", tx.tx_hash, tx.nonce
+                )
+                with transaction(self.sessions) as session:
+                    session.get(ChainTx, tx.id).status = "sent"
             if self._known(tx.tx_hash):
                 continue
             self._send(tx)
@@ -244,6 +338,7 @@ class Outbox:
     # -- 2. submit ------------------------------------------------------------------------------------
 
     def submit(self) -> None:
+        """Signs and sends every pending item, batch after batch, without waiting for any to be mined."""
         with self.sessions() as session:
             pending = session.scalars(
                 select(OutboxItem).where(OutboxItem.status == "pending").order_by(OutboxItem.id)
@@ -251,6 +346,7 @@ class Outbox:
         groups: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
         for item in pending:
             groups[(item.signer, item.kind)].append(item)
+        self._nonces.clear()
         for (signer, kind_name), items in groups.items():
             kind = KINDS[kind_name]
             size = self.batch_size if kind.batchable else 1
@@ -263,7 +359,7 @@ class Outbox:
             payloads = [item.payload for item in items]
             call = kind.call(self.gateway, payloads)
             try:
-                gas = call.function.estimate_gas({"from": account.address, "gasPrice": 0})
+                gas = self._gas(account.address, call, kind, len(items))
             except (ContractCustomError, ContractLogicError) as exc:
                 revert = self._revert(exc)
                 culprit = kind.culprit(revert, payloads)
@@ -276,19 +372,37 @@ class Outbox:
             self._sign_and_send(account, call, gas, items)
             return
 
+    def _gas(self, sender: str, call: Call, kind: Kind, count: int) -> int:
+        """Simulates the call and returns the gas limit to sign it with; a refusal raises."""
+        request = {"from": sender, "to": call.to, "data": call.data, "gasPrice": 0}
+        if kind.gas_per_item is not None:
+            limit = BASE_GAS + kind.gas_per_item * count
+            try:
+                self.web3.eth.call({**request, "gas": limit})
+                return limit  # the very call ran within `limit` on the current state
+            except (ContractCustomError, ContractLogicError, Web3RPCError) as exc:
+                data = getattr(exc, "data", None)
+                if isinstance(data, str) and len(data) > 2:
+                    raise  # a refusal with the contract's reason: no need to run it again
+                # Out of gas under the bound ("execution reverted", data 0x), or a refusal without a
+                # reason: eth_estimateGas decides (and raises the refusal again if it is one).
+        gas = self.web3.eth.estimate_gas(request)
+        return gas + gas // 5 + 50_000
+
     def _sign_and_send(self, account: LocalAccount, call: Call, gas: int, items: list[OutboxItem]) -> None:
         with transaction(self.sessions) as session:
             nonce = self._next_nonce(session, account.address)
-            unsigned = call.function.build_transaction(
+            signed = account.sign_transaction(
                 {
-                    "from": account.address,
+                    "to": call.to,
+                    "data": call.data,
+                    "value": 0,
                     "nonce": nonce,
-                    "gas": gas + gas // 5 + 50_000,
+                    "gas": gas,
                     "gasPrice": 0,
                     "chainId": self._chain_id,
                 }
             )
-            signed = account.sign_transaction(unsigned)
             tx = ChainTx(
                 sender=account.address,
                 nonce=nonce,
@@ -297,17 +411,20 @@ class Outbox:
             )
             session.add(tx)
             session.flush()
-            for item in items:
-                stored = session.get(OutboxItem, item.id)
-                stored.status = "submitted"
-                stored.tx_id = tx.id
-                stored.attempts += 1
+            session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_([item.id for item in items]))
+                .values(status="submitted", tx_id=tx.id, attempts=OutboxItem.attempts + 1)
+            )
+        self._nonces[account.address] = nonce + 1
+        _crash_point("stored")
         self._send(tx)
 
     def _next_nonce(self, session: Session, sender: str) -> int:
         stored = session.scalar(select(func.max(ChainTx.nonce)).where(ChainTx.sender == sender))
-        on_chain = self.web3.eth.get_transaction_count(sender, "pending")
-        return max(on_chain, -1 if stored is None else stored + 1)
+        if sender not in self._nonces:
+            self._nonces[sender] = self.web3.eth.get_transaction_count(sender, "pending")
+        return max(self._nonces[sender], -1 if stored is None else stored + 1)
 
     def _send(self, tx: ChainTx) -> None:
         try:
@@ -315,6 +432,7 @@ class Outbox:
         except (Web3RPCError, ValueError) as exc:
             # "already known" / "nonce too low": the node has it, or mined it; confirm() will tell.
             log.info("send of %s answered %s", tx.tx_hash, exc)
+        _crash_point("sent")
         with transaction(self.sessions) as session:
             stored = session.get(ChainTx, tx.id)
             if stored.status == "signed":
@@ -347,17 +465,22 @@ class Outbox:
                         item.status = "pending" if item.attempts < MAX_ATTEMPTS else "failed"
                         item.error_code = "TransactionReverted"
                         item.tx_id = None if item.status == "pending" else item.tx_id
-                        if item.status == "failed":
-                            finished += 1
-                            self._notify(session, item)
+                    finished += self._notify_all(session, [item for item in items if item.status == "failed"])
                     continue
                 stored.status = "confirmed" if deep_enough else "mined"
                 if deep_enough:
                     for item in items:
                         item.status = "done"
-                        finished += 1
-                        self._notify(session, item)
+                    finished += self._notify_all(session, items)
         return finished
+
+    def _notify_all(self, session: Session, items: list[OutboxItem]) -> int:
+        """Runs the listeners for items that reached an end state. The items' rows are written first, in
+        one statement: a listener's first query would otherwise flush them one by one."""
+        session.flush()
+        for item in items:
+            self._notify(session, item)
+        return len(items)
 
     # -- helpers ----------------------------------------------------------------------------------------
 
@@ -380,15 +503,20 @@ class Outbox:
             return self.gateway.abis.decode_revert(bytes(HexBytes(data)))
         return ChainRevert("ContractLogicError", {"message": str(exc)})
 
-    def _receipt(self, tx_hash: str):
-        try:
-            return self.web3.eth.get_transaction_receipt(tx_hash)
-        except TransactionNotFound:
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        """A raw JSON-RPC answer: web3's formatting of a 200-mint receipt (400 logs) took ~0.15 s."""
+        answer = self.web3.provider.make_request(RPCEndpoint(method), params)
+        if answer.get("error"):
+            raise Web3RPCError(str(answer["error"]))
+        return answer.get("result")
+
+    def _receipt(self, tx_hash: str) -> dict[str, int] | None:
+        """blockNumber, gasUsed and status of a mined transaction; None while it is not mined."""
+        receipt = self._rpc("eth_getTransactionReceipt", [tx_hash])
+        if not receipt or receipt.get("blockNumber") is None:
             return None
+        return {name: int(receipt[name], 16) for name in ("blockNumber", "gasUsed", "status")}
 
     def _known(self, tx_hash: str) -> bool:
-        try:
-            self.web3.eth.get_transaction(tx_hash)
-            return True
-        except TransactionNotFound:
-            return False
+        """Whether the node has the transaction (in its pool or mined)."""
+        return self._rpc("eth_getTransactionByHash", [tx_hash]) is not None

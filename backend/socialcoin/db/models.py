@@ -300,7 +300,7 @@ class Claim(Timestamped, Base):
     # attested -> approved -> minted | failed; or rejected
     status: Mapped[str] = mapped_column(String(12), default="attested", index=True)
     decision_reason: Mapped[str | None] = mapped_column(Text)
-    outbox_key: Mapped[str | None] = mapped_column(String(200))
+    outbox_key: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
 # --------------------------------------------------------------------------------------------------

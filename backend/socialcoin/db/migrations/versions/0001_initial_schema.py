@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 02:29:41.099103
+Create Date: 2026-11-23 03:04:27.563364
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import socialcoin.db.types
+
 
 revision = "0001"
 down_revision = None
@@ -419,6 +420,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("task_id"),
     )
     with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_claims_outbox_key"), ["outbox_key"], unique=False)
         batch_op.create_index(batch_op.f("ix_claims_status"), ["status"], unique=False)
 
     op.create_table(
@@ -460,6 +462,7 @@ def downgrade() -> None:
     op.drop_table("notifications")
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_claims_status"))
+        batch_op.drop_index(batch_op.f("ix_claims_outbox_key"))
 
     op.drop_table("claims")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
