@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from ..domain.access import Principal, Role, authenticate
 from ..runtime import Runtime
 
-# Ids are positive and fit a JavaScript number and every database's integer column: a larger one is
-# refused as input instead of failing in the database.
-MAX_ID = 2**53
+# Ids are positive and fit the 32-bit integer columns they live in (PostgreSQL's INTEGER): a larger one
+# is refused as input instead of failing in the database.
+MAX_ID = 2**31 - 1
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login or from the municipality")
 
