@@ -24,7 +24,7 @@ library Participants {
     uint256 private constant _AREA_MASK = type(uint64).max;
     uint256 private constant _PURPOSES_SHIFT = 64;
     uint256 private constant _KIND_SHIFT = 128;
-    /// `word >> STATUS_SHIFT` is the word's status (see `status`).
+    /// `word >> STATUS_SHIFT` is the word's status (see FROZEN and PAUSED below).
     uint256 internal constant STATUS_SHIFT = _KIND_SHIFT;
     uint256 private constant _FROZEN_BIT = 1 << 136;
 
@@ -33,16 +33,12 @@ library Participants {
         if (frozen) word |= _FROZEN_BIT;
     }
 
-    /// `status(word)`: the kind's number (0 when unregistered) plus FROZEN when frozen, plus PAUSED
-    /// when the word came from ParticipantRecords with the system paused. So a status from 1 up to
-    /// MAX_KIND means "registered, not frozen, not paused".
+    /// A word's status is `word >> STATUS_SHIFT`: the kind's number (0 when unregistered) plus FROZEN
+    /// when frozen, plus PAUSED when the word came from ParticipantRecords with the system paused. So a
+    /// status from 1 up to MAX_KIND means "registered, not frozen, not paused".
     uint256 internal constant FROZEN = 1 << 8;
     uint256 internal constant PAUSED = 1 << 9;
     uint256 internal constant MAX_KIND = uint256(type(Kind).max);
-
-    function status(uint256 word) internal pure returns (uint256) {
-        return word >> _KIND_SHIFT;
-    }
 
     /// @dev True for a status from 1 up to MAX_KIND: registered, not frozen, not paused.
     function isClear(uint256 participantStatus) internal pure returns (bool) {

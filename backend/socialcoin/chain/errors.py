@@ -12,7 +12,3 @@ class ChainRevert(Exception):
         super().__init__(f"{name}({', '.join(f'{k}={v}' for k, v in args.items())})")
         self.name = name
         self.arguments = args
-
-
-class ChainUnavailable(Exception):
-    """The node did not answer."""
