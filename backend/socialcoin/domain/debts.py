@@ -28,9 +28,9 @@ from .signing import (
     Refused,
     SignedAuthorization,
     coin_catalogue,
+    earlier_request,
     euro,
     euro_en,
-    key_reused,
     load_resident,
     notify,
     prepare,
@@ -244,15 +244,16 @@ def settle(
     """Pays off part or all of a debt. The same idempotency key returns the same settlement."""
     outbox_key = f"{KEY_PREFIX}:{resident.id}:{key}"
     case = get_case(session, case_id, resident_id=resident.id)
-    existing = session.scalar(select(Settlement).where(Settlement.outbox_key == outbox_key))
+    existing = earlier_request(
+        session,
+        Settlement,
+        outbox_key,
+        lambda earlier: (
+            (earlier.debt_case_id, earlier.amount_cents, earlier.coin)
+            == (case.id, amount_cents, resolve_coin(session, coin).address)
+        ),
+    )
     if existing is not None:
-        coin_address = resolve_coin(session, coin).address
-        if (existing.debt_case_id, existing.amount_cents, existing.coin) != (
-            case.id,
-            amount_cents,
-            coin_address,
-        ):
-            raise key_reused()
         return existing
     intent = _intent(runtime, session, resident, case, coin, amount_cents)
     relay(runtime, session, Holder.of(resident), intent, outbox_key, pin=pin, signed=signed)

@@ -27,7 +27,7 @@ from .signing import (
     SignedAuthorization,
     coin_catalogue,
     derived_reference,
-    key_reused,
+    earlier_request,
     prepare,
     relay,
     resolve_coin,
@@ -80,10 +80,15 @@ def request_payout(
 ) -> Payout:
     """Burns the merchant's coins for euros. The same idempotency key returns the same payout."""
     outbox_key = f"{KEY_PREFIX}:{merchant.id}:{key}"
-    existing = session.scalar(select(Payout).where(Payout.outbox_key == outbox_key))
+    existing = earlier_request(
+        session,
+        Payout,
+        outbox_key,
+        lambda earlier: (
+            (earlier.coin, earlier.amount_cents) == (resolve_coin(session, coin).address, amount_cents)
+        ),
+    )
     if existing is not None:
-        if (existing.coin, existing.amount_cents) != (resolve_coin(session, coin).address, amount_cents):
-            raise key_reused()
         return existing
     intent = _intent(runtime, session, merchant, coin, amount_cents, key)
     relay(runtime, session, Holder.of(merchant), intent, outbox_key, pin=pin, signed=signed)

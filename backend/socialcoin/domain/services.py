@@ -23,9 +23,9 @@ from .signing import (
     Refused,
     SignedAuthorization,
     derived_reference,
+    earlier_request,
     euro,
     euro_en,
-    key_reused,
     notify,
     prepare,
     purpose_allows,
@@ -238,10 +238,15 @@ def place_order(
 ) -> Order:
     """Orders a service at its current price. The same idempotency key returns the same order."""
     outbox_key = f"{KEY_PREFIX}:{resident.id}:{key}"
-    existing = session.scalar(select(Order).where(Order.outbox_key == outbox_key))
+    existing = earlier_request(
+        session,
+        Order,
+        outbox_key,
+        lambda earlier: (
+            (earlier.service_id, earlier.coin) == (service_id, resolve_coin(session, coin).address)
+        ),
+    )
     if existing is not None:
-        if (existing.service_id, existing.coin) != (service_id, resolve_coin(session, coin).address):
-            raise key_reused()
         return existing
     service = get_service(session, service_id, active_only=True)
     intent = _intent(runtime, session, resident, service, coin, key)

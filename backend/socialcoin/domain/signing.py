@@ -20,8 +20,9 @@ import hashlib
 import hmac
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -701,6 +702,20 @@ def key_reused() -> Conflict:
         "This Idempotency-Key was already used for a different request. Use a new one.",
         field="Idempotency-Key",
     )
+
+
+T = TypeVar("T")
+
+
+def earlier_request(
+    session: Session, model: type[T], outbox_key: str, same_request: Callable[[T], bool]
+) -> T | None:
+    """The row an earlier request under this idempotency key made (None for a new key); a different
+    request under the same key is refused."""
+    existing = session.scalar(select(model).where(model.outbox_key == outbox_key))
+    if existing is not None and not same_request(existing):
+        raise key_reused()
+    return existing
 
 
 def notify(session: Session, resident_id: int, kind: str, nl: str, en: str) -> None:
