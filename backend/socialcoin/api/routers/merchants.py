@@ -20,7 +20,9 @@ from .residents_money import (
     PIN,
     AuthorizationIn,
     BalanceOut,
+    BeforeId,
     HistoryEntryOut,
+    HistoryLimit,
     IdempotencyKey,
     TypedDataOut,
     signed_of,
@@ -107,10 +109,8 @@ def incoming_payments(
 def my_history(
     principal: MerchantUser,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 50,
-    before_id: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="For the next page", examples=[812])
-    ] = None,
+    limit: HistoryLimit = 50,
+    before_id: BeforeId = None,
 ) -> list[HistoryEntryOut]:
     merchant = load_merchant(session, principal.subject_id)
     return [

@@ -360,16 +360,19 @@ def my_balances(principal: ResidentUser, session: SessionDep) -> list[BalanceOut
     return [BalanceOut.of(v) for v in payments.balances(session, resident.wallet_address)]
 
 
+# Paging of a history, for residents and merchants alike.
+HistoryLimit = Annotated[int, Query(ge=1, le=500, examples=[50])]
+BeforeId = Annotated[int | None, Query(ge=0, le=MAX_ID, description="For the next page", examples=[812])]
+
+
 @router.get(
     "/history", response_model=list[HistoryEntryOut], summary="What came in and went out, newest first"
 )
 def my_history(
     principal: ResidentUser,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 50,
-    before_id: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="For the next page", examples=[812])
-    ] = None,
+    limit: HistoryLimit = 50,
+    before_id: BeforeId = None,
 ) -> list[HistoryEntryOut]:
     resident = load_resident(session, principal.subject_id)
     return [
