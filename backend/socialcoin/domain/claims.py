@@ -34,7 +34,7 @@ from .admission import onchain_status
 from .errors import Conflict, InvalidInput, NotAllowed, not_found
 from .notifications import Kind, euros, notify
 from .programmes import chain_read, ensure_within_budget, ensure_within_minter_allowance, get_programme
-from .tasks import TaskStatus, ensure_within_cap, task_of_organisation
+from .tasks import TaskStatus, ensure_within_cap, reward_cents, task_of_organisation
 
 # How long a verifier's signature stays valid: the municipality decides within this time.
 ATTESTATION_TTL = timedelta(days=14)
@@ -78,7 +78,7 @@ def attestation_for(session: Session, gateway: Gateway, task: Task, deadline: in
     return {
         "resident": resident.wallet_address,
         "coin": programme.coin,
-        "amount": task.units * activity.value_cents_per_unit,
+        "amount": reward_cents(task, activity),
         "activityId": activity_id_for(activity.id),
         "claimId": claim_id_for(gateway, task),
         "evidenceHash": task.evidence_hash,

@@ -64,6 +64,11 @@ def local(moment: datetime) -> str:
     return moment.astimezone(LOCAL_TIME).strftime("%d-%m-%Y %H:%M")
 
 
+def reward_cents(task: Task, activity: Activity) -> int | None:
+    """What a finished task earns: units done times the activity's value per unit (None before)."""
+    return task.units * activity.value_cents_per_unit if task.units else None
+
+
 def remaining_seconds(task: Task, now: datetime | None = None) -> int:
     """Seconds left until the task is due (0 when it is due)."""
     return max(0, int((task.due_at - (now or utcnow())).total_seconds()))

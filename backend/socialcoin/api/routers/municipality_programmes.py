@@ -481,7 +481,7 @@ class TaskPublic(BaseModel):
             started_at=task.started_at,
             finished_at=task.finished_at,
             units=task.units,
-            amount_cents=task.units * activity.value_cents_per_unit if task.units else None,
+            amount_cents=tasks.reward_cents(task, activity),
             evidence_name=task.evidence_name,
             evidence_hash=task.evidence_hash,
         )

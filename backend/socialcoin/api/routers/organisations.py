@@ -66,7 +66,7 @@ class OrganisationTask(BaseModel):
             due_at=task.due_at,
             finished_at=task.finished_at,
             units=task.units,
-            amount_cents=task.units * activity.value_cents_per_unit if task.units else None,
+            amount_cents=tasks.reward_cents(task, activity),
             evidence_name=task.evidence_name,
             evidence_hash=task.evidence_hash,
         )
