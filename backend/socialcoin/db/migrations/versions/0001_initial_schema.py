@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 03:04:27.563364
+Create Date: 2026-11-23 03:59:22.822535
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import socialcoin.db.types
+
 
 revision = "0001"
 down_revision = None
