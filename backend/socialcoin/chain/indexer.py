@@ -128,6 +128,7 @@ class Indexer:
                 decoded = get_event_data(self.web3.codec, abi, entry)
                 number = entry["blockNumber"]
                 hashes[number] = _hash(entry, "blockHash")
+                args = _plain(dict(decoded["args"]))
                 event = ChainEvent(
                     block_number=number,
                     block_hash=hashes[number],
@@ -135,8 +136,10 @@ class Indexer:
                     log_index=entry["logIndex"],
                     contract=address,
                     event=decoded["event"],
-                    args=_plain(dict(decoded["args"])),
+                    args=args,
                     block_time=datetime.fromtimestamp(blocks[number]["timestamp"], UTC),
+                    from_account=args.get("from"),
+                    to_account=args.get("to"),
                 )
                 session.add(event)
                 stored += 1

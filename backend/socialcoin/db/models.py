@@ -81,6 +81,10 @@ class ChainEvent(Base):
     __table_args__ = (
         UniqueConstraint("tx_hash", "log_index"),
         Index("ix_chain_events_contract_event", "contract", "event"),
+        Index("ix_chain_events_event_id", "event", "id"),
+        # A wallet's history and a till's incoming payments: newest (or after an id) first, by index.
+        Index("ix_chain_events_from_id", "from_account", "id"),
+        Index("ix_chain_events_to_id", "to_account", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,6 +96,10 @@ class ChainEvent(Base):
     event: Mapped[str] = mapped_column(String(60))
     args: Mapped[dict[str, Any]] = mapped_column(JSON)
     block_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    # args["from"] and args["to"] of the events that have them (Transfer, PaymentMade), as columns so
+    # that a wallet's events are found by index rather than by reading every event's JSON.
+    from_account: Mapped[str | None] = mapped_column(String(42))
+    to_account: Mapped[str | None] = mapped_column(String(42))
 
 
 class IndexedBlock(Base):

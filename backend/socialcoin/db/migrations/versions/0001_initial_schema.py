@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 03:59:22.822535
+Create Date: 2026-11-23 03:59:31.394027
 """
 
 from __future__ import annotations
@@ -60,12 +60,17 @@ def upgrade() -> None:
         sa.Column("event", sa.String(length=60), nullable=False),
         sa.Column("args", sa.JSON(), nullable=False),
         sa.Column("block_time", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("from_account", sa.String(length=42), nullable=True),
+        sa.Column("to_account", sa.String(length=42), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("tx_hash", "log_index"),
     )
     with op.batch_alter_table("chain_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_chain_events_block_number"), ["block_number"], unique=False)
         batch_op.create_index("ix_chain_events_contract_event", ["contract", "event"], unique=False)
+        batch_op.create_index("ix_chain_events_event_id", ["event", "id"], unique=False)
+        batch_op.create_index("ix_chain_events_from_id", ["from_account", "id"], unique=False)
+        batch_op.create_index("ix_chain_events_to_id", ["to_account", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_chain_events_tx_hash"), ["tx_hash"], unique=False)
 
     op.create_table(
@@ -509,6 +514,9 @@ def downgrade() -> None:
     op.drop_table("chain_txs")
     with op.batch_alter_table("chain_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_chain_events_tx_hash"))
+        batch_op.drop_index("ix_chain_events_to_id")
+        batch_op.drop_index("ix_chain_events_from_id")
+        batch_op.drop_index("ix_chain_events_event_id")
         batch_op.drop_index("ix_chain_events_contract_event")
         batch_op.drop_index(batch_op.f("ix_chain_events_block_number"))
 
