@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from ..domain.batch import BatchInvalid
 from ..domain.errors import DomainError
 
 PROBLEM = "application/problem+json"
@@ -26,10 +27,50 @@ class Problem(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class RowProblem(BaseModel):
+    """One fault of one row of a batch request."""
+
+    line: int = Field(description="The line of the file the row came from", examples=[7])
+    field: str | None = Field(description="The row's field at fault, if one is", examples=["case_number"])
+    code: str = Field(examples=["case_number_looks_like_bsn"])
+    detail: str = Field(
+        examples=["Dit lijkt op een BSN. Gebruik het dossiernummer van de gemeente, nooit een BSN."]
+    )
+    detail_en: str = Field(
+        examples=[
+            "This looks like a BSN (citizen service number). Use the municipal case number, never a BSN."
+        ]
+    )
+
+
+class BatchProblem(Problem):
+    """code batch_invalid: some rows are at fault and nothing was changed; `errors` names every fault."""
+
+    errors: list[RowProblem] = Field(description="Every fault of every row, in line order")
+
+
+# The answer of a batch endpoint when rows are at fault.
+BATCH_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {
+        "model": BatchProblem,
+        "content": {PROBLEM: {}},
+        "description": "A field is invalid; or (code batch_invalid) rows are at fault, listed in `errors`",
+    }
+}
+
+
 def problem_response(
-    status: int, code: str, nl: str, en: str, field: str | None = None, details: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    nl: str,
+    en: str,
+    field: str | None = None,
+    details: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
-    body = Problem(
+    problem = Problem if errors is None else BatchProblem
+    extra = {} if errors is None else {"errors": errors}
+    body = problem(
         type=f"https://socialcoin.example/problems/{code}",
         title=code,
         status=status,
@@ -38,6 +79,7 @@ def problem_response(
         detail_en=en,
         field=field,
         details=details or {},
+        **extra,
     )
     return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM)
 
@@ -66,6 +108,7 @@ def install(app: FastAPI) -> None:
             exc.message_en,
             exc.field,
             {k: v for k, v in exc.details.items() if _jsonable(v)},
+            [error.as_dict() for error in exc.errors] if isinstance(exc, BatchInvalid) else None,
         )
 
     @app.exception_handler(HTTPException)

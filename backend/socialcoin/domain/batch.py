@@ -1,0 +1,94 @@
+"""Batch requests (rows read from a spreadsheet): every row is checked before anything changes, every
+fault of every row is collected, and one 422 `batch_invalid` answer names them all by line and field.
+
+Use:
+
+    errors = RowErrors()
+    for row in rows:
+        with errors.row(row.line):          # a DomainError raised inside is recorded for this line
+            name = checked_text(row.name, ...)
+        errors.add(row.line, Conflict(...))  # or record one directly (several per line are fine)
+    errors.raise_if_any()                    # BatchInvalid when any row is at fault; else nothing
+
+The API renders BatchInvalid as a problem whose `errors` list holds
+{line, field, code, detail (Dutch), detail_en} per fault, in line order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import DomainError, InvalidInput
+
+MAX_ROWS = 10_000  # rows in one batch request
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str | None
+    code: str
+    nl: str
+    en: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "field": self.field,
+            "code": self.code,
+            "detail": self.nl,
+            "detail_en": self.en,
+        }
+
+
+class BatchInvalid(InvalidInput):
+    """Some rows of a batch are at fault: nothing of the batch was applied. `errors` lists them."""
+
+    def __init__(self, errors: list[RowError]):
+        lines = sorted({error.line for error in errors})
+        shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
+        super().__init__(
+            "batch_invalid",
+            f"{len(lines)} {'regel klopt' if len(lines) == 1 else 'regels kloppen'} niet (regel {shown}). "
+            "Er is niets veranderd: verbeter de regels en stuur het bestand opnieuw.",
+            f"{len(lines)} {'line is' if len(lines) == 1 else 'lines are'} invalid (line {shown}). "
+            "Nothing was changed: correct them and send the file again.",
+        )
+        self.errors = sorted(errors, key=lambda error: error.line)
+
+
+class RowErrors:
+    """Collects the faults of a batch's rows, so that all of them are reported at once."""
+
+    def __init__(self) -> None:
+        self._errors: list[RowError] = []
+        self._lines: set[int] = set()
+
+    def add(self, line: int, error: DomainError, field: str | None = None) -> None:
+        """Records `error` against `line` (and `field`, when the error names none or another)."""
+        self._errors.append(
+            RowError(line, field or error.field, error.code, error.message_nl, error.message_en)
+        )
+        self._lines.add(line)
+
+    @contextmanager
+    def row(self, line: int, field: str | None = None) -> Iterator[None]:
+        """Records a DomainError raised inside the block against `line` instead of letting it through."""
+        try:
+            yield
+        except DomainError as error:
+            self.add(line, error, field)
+
+    def __contains__(self, line: int) -> bool:
+        """Whether `line` has a fault already (to skip checks that need its earlier fields)."""
+        return line in self._lines
+
+    def __len__(self) -> int:
+        return len(self._errors)
+
+    def raise_if_any(self) -> None:
+        if self._errors:
+            raise BatchInvalid(list(self._errors))
