@@ -167,6 +167,9 @@ class Resident(Timestamped, Base):
     # Wrong PINs in a row; at domain.people.MAX_PIN_FAILURES the PIN is locked until pin_locked_until.
     pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pin_locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Admitted in a batch without a PIN: the custodial key is sealed under a key of the service until
+    # the resident sets a PIN with the activation code from their letter (domain.people.activate_resident).
+    activation_pending: Mapped[bool] = mapped_column(default=False, server_default="0")
     record_hash: Mapped[str] = mapped_column(String(66))
     consent_at: Mapped[datetime] = mapped_column(UtcDateTime)
     registration_key: Mapped[str] = mapped_column(String(200))

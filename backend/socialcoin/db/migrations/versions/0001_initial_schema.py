@@ -166,6 +166,7 @@ def upgrade() -> None:
         sa.Column("pin_hash", sa.String(length=200), nullable=True),
         sa.Column("pin_failures", sa.Integer(), server_default="0", nullable=False),
         sa.Column("pin_locked_until", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("activation_pending", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("record_hash", sa.String(length=66), nullable=False),
         sa.Column("consent_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("registration_key", sa.String(length=200), nullable=False),
