@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEVELOPMENT_MINTER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 DEVELOPMENT_RELAYER_KEY = "0x701b615bbdfb9de65240bc28bd21bbc0d996645a3dd57e7b12bc2bdf6f192c82"
 DEVELOPMENT_REGISTRAR_KEY = "0xa267530f49f8280200edf313ee7af6b827f2a8bce2897751d06a843f644967b1"
+# The demo's admin account (index 0), which scripts/demo.py gives the operator's roles.
+DEVELOPMENT_OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 
 
@@ -33,12 +35,25 @@ class Settings(BaseModel):
     minter_key: SecretStr = SecretStr(DEVELOPMENT_MINTER_KEY)
     registrar_key: SecretStr = SecretStr(DEVELOPMENT_REGISTRAR_KEY)
     relayer_key: SecretStr = SecretStr(DEVELOPMENT_RELAYER_KEY)
+    # Optional: the operator key for chain administration through the API (pause, recover, reclaim,
+    # create coins, the minter's allowance). Development and test default to the demo admin's key;
+    # production has none unless SOCIALCOIN_OPERATOR_KEY is set (an empty value turns it off anywhere),
+    # and those endpoints then answer 503 and point to the brownie scripts.
+    operator_key: SecretStr | None = None
     # Encrypts custodial wallets at rest and salts record hashes.
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     confirmations: int = Field(default=0, ge=0)
     token_ttl_seconds: int = Field(default=8 * 3600, gt=0)
     mint_batch_size: int = Field(default=200, ge=1, le=1000)
     evidence_dir: Path = ROOT / "var" / "evidence"
+
+    @model_validator(mode="after")
+    def _operator_key_by_environment(self) -> Settings:
+        if self.operator_key is not None and not self.operator_key.get_secret_value():
+            self.operator_key = None
+        elif "operator_key" not in self.model_fields_set and self.environment != "production":
+            self.operator_key = SecretStr(DEVELOPMENT_OPERATOR_KEY)
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> Settings:
@@ -48,9 +63,12 @@ class Settings(BaseModel):
                 "SOCIALCOIN_RELAYER_KEY": (self.relayer_key, DEVELOPMENT_RELAYER_KEY),
                 "SOCIALCOIN_REGISTRAR_KEY": (self.registrar_key, DEVELOPMENT_REGISTRAR_KEY),
                 "SOCIALCOIN_SECRET_KEY": (self.secret_key, DEVELOPMENT_SECRET),
+                "SOCIALCOIN_OPERATOR_KEY": (self.operator_key, DEVELOPMENT_OPERATOR_KEY),
             }
             unsafe = [
-                name for name, (value, default) in defaults.items() if value.get_secret_value() == default
+                name
+                for name, (value, default) in defaults.items()
+                if value is not None and value.get_secret_value() == default
             ]
             if unsafe:
                 raise SettingsError(
