@@ -73,6 +73,20 @@ class ChainTx(Timestamped, Base):
     gas_used: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class ChainOperation(Timestamped, Base):
+    """An administrative chain write an admin asked for (pause, freeze, recover, reclaim, a new coin, the
+    minter's allowance): who asked, why (the reason never goes on chain) and its outbox items."""
+
+    __tablename__ = "chain_operations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outbox_keys: Mapped[list[str]] = mapped_column(JSON)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+
+
 class ChainEvent(Base):
     """A log of one of our contracts, decoded. Everything the pages and reports show derives from
     these rows, which the indexer keeps equal to the chain (confirmations, restarts, reorgs)."""

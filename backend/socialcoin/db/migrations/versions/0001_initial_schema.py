@@ -223,6 +223,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
+        "chain_operations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=False),
+        sa.Column("request", sa.JSON(), nullable=False),
+        sa.Column("outbox_keys", sa.JSON(), nullable=False),
+        sa.Column("requested_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["requested_by"],
+            ["api_tokens.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("idempotency_key"),
+    )
+    op.create_table(
         "debt_cases",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=False),
@@ -501,6 +518,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_debt_cases_resident_id"))
 
     op.drop_table("debt_cases")
+    op.drop_table("chain_operations")
     op.drop_table("activities")
     op.drop_table("services")
     op.drop_table("residents")
