@@ -16,14 +16,29 @@ The API renders BatchInvalid as a problem whose `errors` list holds
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import DomainError, InvalidInput
 
 MAX_ROWS = 10_000  # rows in one batch request
+CHUNK = 1_000  # values in one SQL IN (...): well below every database's limit on parameters
+
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """`values` in slices of at most `size`: for IN (...) queries over a whole batch."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def status_counts(statuses: Iterable[str]) -> dict[str, int]:
+    """How many rows ended in each status: the `counts` of a batch answer."""
+    return dict(Counter(statuses))
 
 
 @dataclass(frozen=True)
