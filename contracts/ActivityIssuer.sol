@@ -110,6 +110,29 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
         _spendAllowance(msg.sender, total);
     }
 
+    /// @notice Mints rewards the municipality decided without an attestation (a month's rewards from a
+    ///         spreadsheet), all or none. Requires MINTER_ROLE; each grant must be for a coin the
+    ///         registry lists, a non-zero amount, a non-zero claim id that has not minted before (by this
+    ///         path or an attested one: the ids share `claimUsed`) and a registered resident. The total is
+    ///         spent from the minter's allowance once. Emits Transfer (on the coin) and RewardGranted
+    ///         per grant.
+    function grantBatch(Grant[] calldata grants) external onlyRole(MINTER_ROLE) {
+        if (grants.length == 0) revert IssuerEmptyBatch();
+        uint256 total = 0;
+        // The last coin the registry listed, so that a batch of one coin asks once. It starts unset
+        // (address(0), never a coin), and then the grant's coin is always asked about.
+        address listedCoin = address(0);
+        for (uint256 i = 0; i < grants.length; ++i) {
+            Grant calldata grant = grants[i];
+            if (grant.coin != listedCoin || listedCoin == address(0)) {
+                if (!registry.isCoin(grant.coin)) revert IssuerUnknownCoin(grant.coin);
+                listedCoin = grant.coin;
+            }
+            total += _grant(grant);
+        }
+        _spendAllowance(msg.sender, total);
+    }
+
     /// @notice Mints for a programme without activities (a start bonus, a pilot), with a reason.
     ///         Requires MINTER_ROLE and allowance. Emits Transfer (on the coin) and AdminMinted.
     function adminMint(address coin, address to, uint256 amount, bytes32 reason) external onlyRole(MINTER_ROLE) {
@@ -180,6 +203,21 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
         // The coin is one the municipality authorised the verifier for, so a factory coin.
         ISocialCoin(attestation.coin).mint(attestation.resident, attestation.amount);
         return attestation.amount;
+    }
+
+    /// @dev Checks one grant (its coin is checked by the caller), marks its claim used and mints; returns
+    ///      the amount minted.
+    function _grant(Grant calldata grant) private returns (uint256) {
+        bytes32 claimId = grant.claimId;
+        if (grant.amount == 0) revert IssuerZeroAmount();
+        if (claimId == bytes32(0)) revert IssuerMissingClaimId();
+        if (claimUsed[claimId]) revert IssuerClaimAlreadyUsed(claimId);
+        if (_records.wordOf(grant.to).kindOf() != Participants.Kind.Resident) revert IssuerNotAResident(grant.to);
+
+        claimUsed[claimId] = true;
+        emit RewardGranted(grant.to, grant.coin, claimId, grant.amount, msg.sender);
+        ISocialCoin(grant.coin).mint(grant.to, grant.amount);
+        return grant.amount;
     }
 
     function _spendAllowance(address minter, uint256 amount) private {

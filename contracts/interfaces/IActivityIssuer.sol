@@ -16,6 +16,15 @@ interface IActivityIssuer {
         uint256 deadline;
     }
 
+    /// A reward the municipality decided itself (a row of a month's spreadsheet): no verifier signs it;
+    /// its claim id (a keyed hash of the municipality's reference, never the reference) mints once.
+    struct Grant {
+        address coin;
+        address to;
+        uint256 amount;
+        bytes32 claimId;
+    }
+
     event ActivityMinted(
         address indexed resident,
         address indexed coin,
@@ -26,6 +35,9 @@ interface IActivityIssuer {
         address verifier,
         address minter
     );
+    event RewardGranted(
+        address indexed to, address indexed coin, bytes32 indexed claimId, uint256 amount, address minter
+    );
     event AdminMinted(address indexed to, address indexed coin, uint256 amount, bytes32 reason, address minter);
     event ExpiredCoinsReclaimed(address indexed coin, uint256 amount, uint256 holders, address creditedMinter);
     event MinterConfigured(address indexed minter, uint256 allowance);
@@ -35,6 +47,7 @@ interface IActivityIssuer {
     error IssuerZeroAddress();
     error IssuerZeroAmount();
     error IssuerMissingReason();
+    error IssuerMissingClaimId();
     error IssuerUnknownCoin(address coin);
     error IssuerNotAResident(address account);
     error IssuerAttestationExpired(bytes32 claimId, uint256 deadline);

@@ -1,4 +1,4 @@
-"""ActivityIssuer: minters and their allowances, verifiers, attested and admin mints (rules M1–M10)."""
+"""ActivityIssuer: minters and their allowances, verifiers, attested and admin mints, grants (M1–M13)."""
 
 from __future__ import annotations
 
@@ -90,6 +90,12 @@ def small_minter(issuer, master_minter):
     return minter
 
 
+def grant(coin, to, amount, claim) -> tuple:
+    """A Grant (coin, to, amount, claimId); `claim` is a label or the claim id itself."""
+    claim_id = ref(claim) if isinstance(claim, str) else claim
+    return (getattr(coin, "address", coin), getattr(to, "address", to), amount, claim_id)
+
+
 def mint_one(issuer, attester, signer, minter, resident, coin, amount, claim, **fields):
     attestation, signature = attester.signed(
         signer, attester.message(resident, coin, amount, claim, **fields)
@@ -117,6 +123,8 @@ def test_only_a_minter_may_mint_with_an_attestation_a_batch_or_an_admin_mint(
             issuer.mintBatch([attestation], [signature], {"from": caller})
         with reverts_with("AccessControlUnauthorizedAccount", caller, b32(role)):
             issuer.adminMint(wijk_coin, resident, 500, ref("start bonus"), {"from": caller})
+        with reverts_with("AccessControlUnauthorizedAccount", caller, b32(role)):
+            issuer.grantBatch([grant(wijk_coin, resident, 500, "not a minter")], {"from": caller})
     assert wijk_coin.totalSupply() == 0
 
 
@@ -728,3 +736,140 @@ def test_the_coins_issuer_is_the_activity_issuer(wijk_coin, debt_coin, issuer):
     """spec: M10"""
     assert wijk_coin.issuer() == issuer.address
     assert debt_coin.issuer() == issuer.address
+
+
+# ------------------------------------------------------------------------------------------------
+# M11-M13: grant batches (rewards the municipality decided, without an attestation)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_a_grant_batch_mints_every_grant_and_emits_reward_granted_with_every_argument(
+    issuer, wijk_coin, sport_coin, resident, neighbour, funded_minter
+):
+    """spec: M11, M13"""
+    grants = [
+        grant(wijk_coin, resident, 100, "reward a"),
+        grant(wijk_coin, neighbour, 200, "reward b"),
+        grant(sport_coin, resident, 300, "reward c"),
+    ]
+    allowance = issuer.minterAllowance(funded_minter)
+    tx = issuer.grantBatch(grants, {"from": funded_minter})
+
+    events = tx.events["RewardGranted"]
+    assert all(event.address == issuer.address for event in events)
+    assert [(e["to"], e["coin"], as_bytes(e["claimId"]), e["amount"], e["minter"]) for e in events] == [
+        (resident.address, wijk_coin.address, ref("reward a"), 100, funded_minter.address),
+        (neighbour.address, wijk_coin.address, ref("reward b"), 200, funded_minter.address),
+        (resident.address, sport_coin.address, ref("reward c"), 300, funded_minter.address),
+    ]
+    assert [(t.address, t["from"], t["to"], t["value"]) for t in tx.events["Transfer"]] == [
+        (wijk_coin.address, ZERO_ADDRESS, resident.address, 100),
+        (wijk_coin.address, ZERO_ADDRESS, neighbour.address, 200),
+        (sport_coin.address, ZERO_ADDRESS, resident.address, 300),
+    ]
+    assert "ActivityMinted" not in tx.events and "AdminMinted" not in tx.events
+    assert (wijk_coin.balanceOf(resident), wijk_coin.balanceOf(neighbour)) == (100, 200)
+    assert sport_coin.balanceOf(resident) == 300
+    assert issuer.minterAllowance(funded_minter) == allowance - 600
+    assert all(issuer.claimUsed(ref(c)) for c in ("reward a", "reward b", "reward c"))
+
+
+def test_a_grant_batch_with_one_invalid_grant_mints_nothing_and_names_the_fault(
+    issuer, registry, wijk_coin, resident, neighbour, merchant, stranger, funded_minter
+):
+    """spec: M11, M12"""
+    good = [grant(wijk_coin, resident, 100, "good 1"), grant(wijk_coin, neighbour, 200, "good 2")]
+    allowance = issuer.minterAllowance(funded_minter)
+    for bad, error, args in (
+        (grant(registry, resident, 5, "bad coin"), "IssuerUnknownCoin", (registry,)),
+        (grant(ZERO_ADDRESS, resident, 5, "no coin"), "IssuerUnknownCoin", (ZERO_ADDRESS,)),
+        (grant(wijk_coin, resident, 0, "bad amount"), "IssuerZeroAmount", ()),
+        (grant(wijk_coin, resident, 5, b"\x00" * 32), "IssuerMissingClaimId", ()),
+        (grant(wijk_coin, merchant, 5, "to a merchant"), "IssuerNotAResident", (merchant,)),
+        (grant(wijk_coin, stranger, 5, "to a stranger"), "IssuerNotAResident", (stranger,)),
+        (grant(wijk_coin, neighbour, 7, "good 1"), "IssuerClaimAlreadyUsed", (b32(ref("good 1")),)),
+    ):
+        # The fault first, in the middle and last: a batch is checked whole wherever the fault lies.
+        for batch in ([bad, *good], [good[0], bad, good[1]], [*good, bad]):
+            with reverts_with(error, *args):
+                issuer.grantBatch(batch, {"from": funded_minter})
+    assert wijk_coin.totalSupply() == 0
+    assert not issuer.claimUsed(ref("good 1"))
+    assert not issuer.claimUsed(ref("good 2"))
+    assert issuer.minterAllowance(funded_minter) == allowance
+
+
+def test_an_empty_grant_batch_fails(issuer, funded_minter):
+    """spec: M11"""
+    with reverts_with("IssuerEmptyBatch"):
+        issuer.grantBatch([], {"from": funded_minter})
+
+
+def test_a_grant_follows_the_transfer_rule_on_the_receivers_side(
+    issuer, registry, registrar, wijk_coin, resident, outsider, funded_minter
+):
+    """spec: M11, T12"""
+    with reverts_with(
+        "CoinTransferRefused", ZERO_ADDRESS, outsider, 500, TransferRefusal.RECEIVER_OUTSIDE_AREA
+    ):
+        issuer.grantBatch([grant(wijk_coin, outsider, 500, "outside")], {"from": funded_minter})
+    registry.freeze([resident], {"from": registrar})
+    with reverts_with("CoinTransferRefused", ZERO_ADDRESS, resident, 500, TransferRefusal.RECEIVER_FROZEN):
+        issuer.grantBatch([grant(wijk_coin, resident, 500, "frozen")], {"from": funded_minter})
+    assert not issuer.claimUsed(ref("outside")) and not issuer.claimUsed(ref("frozen"))
+    assert wijk_coin.totalSupply() == 0
+
+
+def test_a_granted_claim_id_sent_again_is_refused_and_mints_nothing_more(
+    issuer, wijk_coin, resident, neighbour, funded_minter
+):
+    """spec: M12, I4"""
+    batch = [grant(wijk_coin, resident, 400, "march 0001"), grant(wijk_coin, neighbour, 300, "march 0002")]
+    issuer.grantBatch(batch, {"from": funded_minter})
+    allowance = issuer.minterAllowance(funded_minter)
+
+    # The whole batch again (a re-run after a crash), and the one claim id with other data.
+    with reverts_with("IssuerClaimAlreadyUsed", b32(ref("march 0001"))):
+        issuer.grantBatch(batch, {"from": funded_minter})
+    with reverts_with("IssuerClaimAlreadyUsed", b32(ref("march 0002"))):
+        issuer.grantBatch(
+            [grant(wijk_coin, resident, 5, "march 0003"), grant(wijk_coin, resident, 999, "march 0002")],
+            {"from": funded_minter},
+        )
+    assert (wijk_coin.balanceOf(resident), wijk_coin.balanceOf(neighbour)) == (400, 300)
+    assert not issuer.claimUsed(ref("march 0003"))
+    assert issuer.minterAllowance(funded_minter) == allowance
+
+
+def test_grants_and_attested_mints_share_the_used_claim_ids(
+    issuer, attester, authorised, wijk_coin, resident, neighbour, funded_minter
+):
+    """spec: M12, M4, I4"""
+    attested = ref("attested first")
+    mint_one(issuer, attester, authorised, funded_minter, resident, wijk_coin, 500, attested)
+    with reverts_with("IssuerClaimAlreadyUsed", b32(attested)):
+        issuer.grantBatch([grant(wijk_coin, neighbour, 500, attested)], {"from": funded_minter})
+
+    granted = ref("granted first")
+    issuer.grantBatch([grant(wijk_coin, neighbour, 250, granted)], {"from": funded_minter})
+    with reverts_with("IssuerClaimAlreadyUsed", b32(granted)):
+        mint_one(issuer, attester, authorised, funded_minter, resident, wijk_coin, 250, granted)
+    assert (wijk_coin.balanceOf(resident), wijk_coin.balanceOf(neighbour)) == (500, 250)
+
+
+def test_a_grant_batch_spends_its_total_from_the_allowance_and_beyond_it_mints_nothing(
+    issuer, wijk_coin, resident, neighbour, small_minter
+):
+    """spec: M13, M5, I5"""
+    too_much = [grant(wijk_coin, resident, 600, "part 1"), grant(wijk_coin, neighbour, 500, "part 2")]
+    with reverts_with("IssuerAllowanceExceeded", small_minter, 1000, 1100):
+        issuer.grantBatch(too_much, {"from": small_minter})
+    assert wijk_coin.totalSupply() == 0
+    assert not issuer.claimUsed(ref("part 1"))
+
+    exactly = [grant(wijk_coin, resident, 600, "part 1"), grant(wijk_coin, neighbour, 400, "part 3")]
+    issuer.grantBatch(exactly, {"from": small_minter})
+    assert issuer.minterAllowance(small_minter) == 0
+    with reverts_with("IssuerAllowanceExceeded", small_minter, 0, 1):
+        issuer.grantBatch([grant(wijk_coin, resident, 1, "one more")], {"from": small_minter})
+    assert wijk_coin.totalSupply() == 1000
