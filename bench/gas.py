@@ -12,9 +12,11 @@ the median of three transactions made under the same storage conditions, checked
 
 Relayed payments are measured twice: with the nonce in a fresh 256-bit nonce word (the first of every
 256 payments of a wallet that counts its nonces up) and in a word already used (the other 255; the
-usual case, used for the ratio lines). Activity mints go to residents that already hold the coin;
-batch figures are the batch transaction's gas divided by its size, each attestation for a different
-resident. Targets are reported, not asserted: the script exits 0 whether they are met or not.
+usual case, used for the ratio lines). Activity mints, admin mints and grants go to residents that
+already hold the coin; batch figures are the batch transaction's gas divided by its size, each
+attestation (or grant) for a different resident. Grant batches (grantBatch: rewards without an
+attestation) are compared with a single adminMint, the other mint without a signature. Targets are
+reported, not asserted: the script exits 0 whether they are met or not.
 """
 
 from __future__ import annotations
@@ -364,6 +366,29 @@ class Bench:
                 "mint single warm",
             )
 
+    def grants(self, results: Results) -> None:
+        """A single adminMint (the baseline), and grantBatch per grant at each batch size."""
+        issuer, coin = self.system.issuer, self.wijk_coin
+        residents = self.residents(SAMPLES, warm=True)
+        gas = self.measure(
+            lambda i: issuer.adminMint(coin, residents[i], AMOUNT, _ref(f"bonus {i}"), self.tx(self.minter)),
+            lambda i: self.expect(coin.balanceOf(residents[i]) > 0, "admin mint resident holds the coin"),
+        )
+        results.add("admin mint warm", "admin mint adminMint() (single), resident holding the coin", gas)
+
+        for size in BATCH_SIZES:
+            residents = self.residents(size, warm=True)
+            self.expect(all(coin.balanceOf(r) > 0 for r in residents), "grant residents hold the coin")
+            grants = [(coin.address, r.address, AMOUNT, _ref(f"grant {size} {r.address}")) for r in residents]
+            tx = issuer.grantBatch(grants, self.tx(self.minter))
+            self.expect(tx.status == 1, "grant batch succeeded")
+            results.add(
+                f"grant batch {size}",
+                f"grant batch grantBatch(), {size} grant(s), gas per grant",
+                tx.gas_used // size,
+                "admin mint warm",
+            )
+
     def burns(self, results: Results) -> None:
         debt, coin = self.debt_coin, self.wijk_coin
 
@@ -396,6 +421,7 @@ BASELINE_NAMES = {
     "erc20 fresh": "ERC-20 fresh",
     "erc20 warm": "ERC-20 warm",
     "mint single warm": "single mint",
+    "admin mint warm": "admin mint",
 }
 
 
@@ -428,6 +454,8 @@ def print_ratios_and_targets(results: Results) -> None:
     batch, single = gas["batch 100"], gas["mint single warm"]
     print(f"batch mint 100 / single mint gas ratio: {batch / single:.2f}")
     checks.append(("batch mint 100 per attestation / single mint", batch, single, BATCH_TARGET))
+    grant, admin_mint = gas["grant batch 100"], gas["admin mint warm"]
+    print(f"grant batch 100 / admin mint gas ratio: {grant / admin_mint:.2f}")
 
     print()
     print("Targets:")
@@ -481,6 +509,7 @@ def run(network_name: str) -> Results:
                 bench.payments(results)
                 bench.relayed(results)
                 bench.mints(results)
+                bench.grants(results)
                 bench.burns(results)
             finally:
                 _settle_background_threads()
