@@ -1,0 +1,433 @@
+"""The batch runner behind `admit`, `mint` and `debts import`: check the whole file, apply it in chunks,
+wait for the chain.
+
+1. Client checks (csvfile: formats, negatives, duplicates within the file), then the server's checks
+   with `dry_run` in slices of up to 10,000 rows; its row errors are mapped back to file, line, column.
+2. Any fault: print every one and apply nothing (exit 1), unless --skip-invalid: then the valid rows go
+   on and the rejected ones are written, with their reasons, to a rejects file.
+3. Apply in chunks (500 rows per request); each row is idempotent on the server (`exists` the second
+   time), so a re-run after a crash or Ctrl-C skips what was done and finishes the rest.
+4. For residents and rewards, poll the lookup endpoint until the chain work is done (unless --no-wait).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .client import Api, ApiError, Unreachable
+from .csvfile import Column, Fault, Row, Table, claim_reference, euro_cents, positive_integer, read_table
+from .csvfile import write_rows as write_csv
+from .output import progress
+
+MAX_ROWS = 10_000  # rows in one batch or lookup request (the API's limit)
+CHUNK_ROWS = 500  # rows per applying request: small enough for a steady progress bar
+POLL_SECONDS = 0.5
+STALL_SECONDS = 300.0  # no chain progress for this long: give up waiting (a re-run waits again)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """How to see a batch's chain work finish: POST `path` {request_field: [keys]} answers items with
+    `key` and `state`; `done` and `failed` are final."""
+
+    path: str
+    request_field: str
+    key: str
+    state: str
+    done: str
+    nl: str  # what `done` is called, in Dutch and English
+    en: str
+    failed: str = "failed"
+
+
+@dataclass(frozen=True)
+class BatchKind:
+    name: str
+    path: str
+    columns: list[Column]
+    keys: list[tuple[str, ...]]  # field tuples unique within a file
+    new_status: str  # the status of a row applied now (the other one is "exists")
+    lookup: Lookup | None = None
+
+
+RESIDENTS = BatchKind(
+    name="residents",
+    path="/municipality/residents/batch",
+    columns=[
+        Column("case_number", ("dossiernummer", "case_number", "dossier")),
+        Column("name", ("naam", "name")),
+        Column("area", ("wijk", "area", "gebied")),
+        Column("email", ("email", "e-mail", "e_mail"), required=False),
+        Column("phone", ("telefoon", "phone", "telefoonnummer"), required=False),
+        Column("wallet_address", ("wallet", "wallet_address", "walletadres"), required=False),
+    ],
+    keys=[("case_number",), ("wallet_address",)],
+    new_status="admitted",
+    lookup=Lookup(
+        "/municipality/residents/lookup",
+        "case_numbers",
+        "case_number",
+        "onchain",
+        "done",
+        "geregistreerd",
+        "registered",
+    ),
+)
+
+REWARDS = BatchKind(
+    name="rewards",
+    path="/municipality/rewards/batch",
+    columns=[
+        Column("case_number", ("dossiernummer", "case_number", "dossier")),
+        Column("activity_id", ("activiteit", "activity_id", "activity"), positive_integer),
+        Column("units", ("eenheden", "units"), positive_integer),
+        Column("claim_reference", ("claimkenmerk", "claim_reference"), claim_reference),
+    ],
+    keys=[("claim_reference",)],
+    new_status="queued",
+    lookup=Lookup(
+        "/municipality/rewards/lookup",
+        "claim_references",
+        "claim_reference",
+        "mint",
+        "minted",
+        "gemunt",
+        "minted",
+    ),
+)
+
+DEBTS = BatchKind(
+    name="debts",
+    path="/municipality/debts/batch",
+    columns=[
+        Column("case_number", ("dossiernummer", "case_number", "dossier")),
+        Column("creditor", ("schuldeiser", "creditor")),
+        Column("creditor_reference", ("kenmerk", "creditor_reference")),
+        Column("amount_cents", ("bedrag", "amount"), euro_cents),
+    ],
+    keys=[("creditor", "creditor_reference")],
+    new_status="recorded",
+)
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    skip_invalid: bool = False
+    rejects: Path | None = None  # default FILE.rejects.csv
+    codes: Path | None = None  # default FILE.activation-codes.csv (residents only)
+    chunk_rows: int = CHUNK_ROWS
+    wait: bool = True
+    show_progress: bool = True
+    stall_seconds: float = STALL_SECONDS
+
+
+@dataclass
+class Outcome:
+    """What a run did, for the summary (and --json)."""
+
+    kind: BatchKind
+    path: Path
+    dry_run: bool
+    faults: list[Fault] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    chain: dict[str, str] = field(default_factory=dict)  # lookup key -> final (or last) state
+    rejects_file: Path | None = None
+    codes_file: Path | None = None
+    applied_rows: int = 0
+    stopped: bool = False  # refused while applying: the rows before stay applied
+
+    @property
+    def rejected_lines(self) -> set[int]:
+        return {f.line for f in self.faults if f.line is not None}
+
+    def counts(self) -> dict[str, int]:
+        statuses = Counter(str(r.get("status")) for r in self.results)
+        counts = {"new": statuses.pop(self.kind.new_status, 0), "exists": statuses.pop("exists", 0)}
+        counts.update(statuses)  # a status this client does not know yet: shown as is
+        counts["rejected"] = len(self.rejected_lines) or (1 if self.faults else 0)
+        if self.kind.lookup and not self.dry_run:
+            states = Counter(self.chain.values())
+            counts[self.kind.lookup.done] = states[self.kind.lookup.done]
+            counts["failed"] = states[self.kind.lookup.failed]
+            counts["pending"] = sum(states.values()) - counts[self.kind.lookup.done] - counts["failed"]
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults and not self.stopped and self.counts().get("failed", 0) == 0
+
+
+def chunks(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def sibling(path: Path, suffix: str) -> Path:
+    """FILE.csv -> FILE.<suffix>.csv beside it."""
+    return path.with_name(f"{path.stem}.{suffix}.csv")
+
+
+class BatchRun:
+    def __init__(self, api: Api, kind: BatchKind, path: Path, options: Options):
+        self.api = api
+        self.kind = kind
+        self.options = options
+        self.table: Table = read_table(path, kind.columns, kind.keys)
+        self.outcome = Outcome(kind, path, options.dry_run, faults=list(self.table.faults))
+
+    # ----------------------------------------------------------------------------------------------
+    # checking
+
+    def _payload(self, row: Row) -> dict[str, Any]:
+        return {"line": row.line, **row.values}
+
+    def _server_faults(self, error: ApiError, rows: Sequence[Row]) -> list[Fault]:
+        """The server's refusal of these rows as faults at file, line and column."""
+        if error.code == "batch_invalid" and error.errors:
+            return [
+                self.table.fault(e.get("line"), e.get("field"), e.get("detail", ""), e.get("detail_en", ""))
+                for e in error.errors
+            ]
+        if error.status == 422 and error.details.get("errors"):
+            # The request's shape was refused (e.g. a name too long): loc body.rows.<index>.<field>.
+            faults = []
+            for e in error.details["errors"]:
+                parts = str(e.get("field", "")).split(".")
+                if (
+                    len(parts) >= 3
+                    and parts[-3] == "rows"
+                    and parts[-2].isdigit()
+                    and int(parts[-2]) < len(rows)
+                ):
+                    line = rows[int(parts[-2])].line
+                    message = e.get("message", "")
+                    faults.append(
+                        self.table.fault(line, parts[-1], f"Klopt niet: {message}.", f"Invalid: {message}.")
+                    )
+            if faults:
+                return faults
+        raise error
+
+    def _check(self, rows: Sequence[Row]) -> tuple[list[dict[str, Any]], list[Fault]]:
+        """The server's dry run of `rows`, slice by slice: (would-be results, faults)."""
+        results: list[dict[str, Any]] = []
+        faults: list[Fault] = []
+        for part in chunks(rows, MAX_ROWS):
+            try:
+                answer = self.api.post(
+                    self.kind.path, {"dry_run": True, "rows": [self._payload(r) for r in part]}
+                )
+                results.extend(answer.get("results", []))
+            except ApiError as error:
+                faults.extend(self._server_faults(error, part))
+        return results, faults
+
+    def check(self) -> list[Row]:
+        """Every fault of the file into the outcome; the rows that may be applied."""
+        rows = self.table.valid_rows()
+        if not self.table.rows:
+            return []
+        for _round in range(5):  # dropping rejected rows can (rarely) make others fail: check again
+            results, faults = self._check(rows) if rows else ([], [])
+            self.outcome.faults.extend(faults)
+            if not faults or not self.options.skip_invalid:
+                break
+            rejected = {f.line for f in faults}
+            rows = [row for row in rows if row.line not in rejected]
+        self.outcome.faults.sort(key=lambda f: (f.line or 0, f.column or 0))
+        if self.options.dry_run:
+            self.outcome.results = results
+        return rows
+
+    # ----------------------------------------------------------------------------------------------
+    # applying
+
+    def apply(self, rows: Sequence[Row]) -> None:
+        codes = self._codes_file() if self.kind is RESIDENTS else None
+        bar = progress(len(rows), "toepassen", "applying", self.options.show_progress)
+        try:
+            for chunk in chunks(rows, self.options.chunk_rows):
+                results = self._apply_chunk(list(chunk))
+                if results is None:
+                    return
+                self.outcome.results.extend(results)
+                self.outcome.applied_rows += len(results)
+                if codes is not None:
+                    codes.add(results, {row.line: row for row in chunk})
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+            if codes is not None:
+                codes.close()
+
+    def _apply_chunk(self, chunk: list[Row]) -> list[dict[str, Any]] | None:
+        while chunk:
+            try:
+                answer = self.api.post(
+                    self.kind.path, {"dry_run": False, "rows": [self._payload(r) for r in chunk]}
+                )
+                return answer.get("results", [])
+            except ApiError as error:
+                faults = self._server_faults(error, chunk)
+                self.outcome.faults.extend(faults)
+                if not self.options.skip_invalid:
+                    self.outcome.stopped = True
+                    return None
+                rejected = {f.line for f in faults}
+                chunk = [row for row in chunk if row.line not in rejected]
+        return []
+
+    def _codes_file(self) -> CodesFile:
+        path = self.options.codes or sibling(self.outcome.path, "activation-codes")
+        self.outcome.codes_file = path
+        return CodesFile(path, self.table)
+
+    def write_rejects(self) -> None:
+        lines = self.outcome.rejected_lines
+        if not lines or not self.options.skip_invalid or self.options.dry_run:
+            return
+        path = self.options.rejects or sibling(self.outcome.path, "rejects")
+        reasons: dict[int, list[Fault]] = {}
+        for f in self.outcome.faults:
+            if f.line is not None:
+                reasons.setdefault(f.line, []).append(f)
+        width = len(self.table.header)
+        rows = []
+        for row in self.table.rows:
+            if row.line in lines:
+                faults = reasons[row.line]
+                cells = (row.cells + [""] * width)[:width]
+                rows.append(
+                    cells
+                    + [
+                        str(row.line),
+                        "; ".join(f"{f.column_name or ''}: {f.nl}".lstrip(": ") for f in faults),
+                        "; ".join(f"{f.column_name or ''}: {f.en}".lstrip(": ") for f in faults),
+                    ]
+                )
+        write_csv(path, self.table.header + ["regel", "reden", "reason"], rows, self.table.separator)
+        self.outcome.rejects_file = path
+
+    # ----------------------------------------------------------------------------------------------
+    # waiting for the chain
+
+    def wait(self) -> None:
+        lookup = self.kind.lookup
+        if lookup is None:
+            return
+        chain = self.outcome.chain
+        for result in self.outcome.results:
+            key = result.get(lookup.key) or self._sent_value(result.get("line"), lookup.key)
+            if key is not None:
+                chain[str(key)] = str(result.get(lookup.state) or "pending")
+        final = (lookup.done, lookup.failed)
+        pending = [key for key, state in chain.items() if state not in final]
+        if not self.options.wait or not pending:
+            return
+        bar = progress(len(chain), "op de blockchain", "on chain", self.options.show_progress)
+        bar.update(len(chain) - len(pending))
+        last_progress = time.monotonic()
+        try:
+            while pending:
+                settled = 0
+                for part in chunks(pending, MAX_ROWS):
+                    answer = self.api.post(lookup.path, {lookup.request_field: list(part)})
+                    items = answer.get("results", answer) if isinstance(answer, dict) else answer
+                    # Answers come in the order asked (keys the server normalised still match).
+                    keys = list(part) if len(items) == len(part) else [str(i.get(lookup.key)) for i in items]
+                    for key, item in zip(keys, items, strict=True):
+                        state = str(item.get(lookup.state))
+                        if key in chain:
+                            settled += chain[key] not in final and state in final
+                            chain[key] = state
+                pending = [key for key in pending if chain[key] not in final]
+                bar.update(settled)
+                if settled:
+                    last_progress = time.monotonic()
+                elif time.monotonic() - last_progress > self.options.stall_seconds:
+                    raise Unreachable(
+                        f"De blockchain verwerkt al {self.options.stall_seconds:.0f} s niets meer; "
+                        f"{len(pending)} regels wachten nog. Kijk met 'socialcoin status' en voer dit "
+                        "commando later opnieuw uit: het wacht dan verder.",
+                        f"The chain has processed nothing for {self.options.stall_seconds:.0f} s; "
+                        f"{len(pending)} lines still wait. Look with 'socialcoin status' and run this "
+                        "command again later: it waits on.",
+                    )
+                if pending:
+                    time.sleep(POLL_SECONDS)
+        finally:
+            bar.close()
+
+    def _sent_value(self, line: int | None, field_name: str) -> Any:
+        for row in self.table.rows:
+            if row.line == line:
+                return row.values.get(field_name)
+        return None
+
+    def failed_lines(self) -> list[int]:
+        """Lines whose chain work failed."""
+        lookup = self.kind.lookup
+        if lookup is None:
+            return []
+        by_key = {str(row.values.get(lookup.key)): row.line for row in self.table.rows}
+        return sorted(
+            by_key[k] for k, state in self.outcome.chain.items() if state == lookup.failed and k in by_key
+        )
+
+    # ----------------------------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        rows = self.check()
+        if self.outcome.faults and not self.options.skip_invalid:
+            return self.outcome
+        if not self.options.dry_run and rows:
+            self.apply(rows)
+            if not self.outcome.stopped:
+                self.wait()
+        self.write_rejects()
+        return self.outcome
+
+
+class CodesFile:
+    """The activation codes of new custodial wallets, for the letters to residents: a file only its owner
+    can read (mode 0600), rewritten complete on every run (the server gives the same codes again)."""
+
+    HEADER = ["dossiernummer", "naam", "wijk", "wallet", "activeringscode"]
+
+    def __init__(self, path: Path, table: Table):
+        self.path = path
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # also when the file was there with a looser mode
+        self._file = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._file, delimiter=table.separator)
+        self._writer.writerow(self.HEADER)
+        self.count = 0
+
+    def add(self, results: list[dict[str, Any]], rows: dict[int, Row]) -> None:
+        for result in results:
+            code = result.get("activation_code")
+            row = rows.get(result.get("line"))
+            if code and row is not None:
+                values = row.values
+                self._writer.writerow(
+                    [
+                        values.get("case_number"),
+                        values.get("name"),
+                        values.get("area"),
+                        result.get("wallet_address"),
+                        code,
+                    ]
+                )
+                self.count += 1
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()

@@ -1,0 +1,869 @@
+"""The `socialcoin` command for municipal staff: batches from spreadsheets, reports and chain
+administration, all through the backend's HTTP API (so it works the same against production).
+
+Exit codes: 0 ok, 1 refused or invalid input, 2 wrong use of the command, 3 backend or chain unreachable
+(130 after Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .batch import DEBTS, RESIDENTS, REWARDS, BatchKind, BatchRun, Options
+from .client import DEFAULT_API, Api, ApiError, Unreachable
+from .csvfile import CellInvalid, euro_cents
+from .output import dump_json, euro, pairs, say, table
+
+OK, REFUSED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
+OPERATION_FINAL = ("done", "failed")
+OPERATION_POLL_SECONDS = 0.5
+OPERATION_WAIT_SECONDS = 300.0
+SHOWN_ROWS = 10  # rows a dry run shows
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+class Settings:
+    """What every command gets from its common options."""
+
+    def __init__(self, api_url: str, token: str | None, as_json: bool):
+        self.api_url = api_url
+        self.token = token
+        self.as_json = as_json
+
+    def api(self, need_token: bool = True) -> Api:
+        if need_token and not self.token:
+            raise click.UsageError(
+                "Geen token: geef --token of zet SOCIALCOIN_TOKEN (een beheerderstoken van de gemeente). / "
+                "No token: give --token or set SOCIALCOIN_TOKEN (a municipal admin token)."
+            )
+        return Api(self.api_url, self.token)
+
+
+def common(function: Callable) -> Callable:
+    """--api, --token and --json on every command, and one way to end: the exit codes above."""
+
+    @click.option(
+        "--api",
+        "api_url",
+        envvar="SOCIALCOIN_API_URL",
+        default=DEFAULT_API,
+        show_default=True,
+        help="Adres van de backend / the backend's URL (SOCIALCOIN_API_URL).",
+    )
+    @click.option(
+        "--token",
+        envvar="SOCIALCOIN_TOKEN",
+        help="Beheerderstoken / admin bearer token (SOCIALCOIN_TOKEN).",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Uitvoer als JSON / output as JSON.")
+    @functools.wraps(function)
+    def command(api_url: str, token: str | None, as_json: bool, **kwargs: Any) -> None:
+        settings = Settings(api_url, token, as_json)
+        try:
+            code = function(settings, **kwargs)
+        except Unreachable as exc:
+            _fail(settings, "unreachable", exc.nl, exc.en)
+            code = UNREACHABLE
+        except ApiError as exc:
+            _fail(settings, exc.code, exc.nl, exc.en, exc.status)
+            code = REFUSED
+        except KeyboardInterrupt:
+            say(
+                "\nOnderbroken. Voer hetzelfde commando opnieuw uit om af te maken: wat klaar is, wordt "
+                "overgeslagen.",
+                "Interrupted. Run the same command again to finish: what is done is skipped.",
+            )
+            code = INTERRUPTED
+        sys.exit(code or OK)
+
+    return command
+
+
+def _fail(settings: Settings, code: str, nl: str, en: str, status: int | None = None) -> None:
+    say(f"Fout: {nl}", f"Error: {en}")
+    if settings.as_json:
+        dump_json({"error": {"code": code, "status": status, "detail": nl, "detail_en": en}})
+
+
+def helptext(nl: str, en: str, example: str) -> str:
+    """Dutch first, English beside, and an example (kept as written)."""
+    lines = "\n".join(f"  {line}" for line in example.strip().splitlines())
+    return f"{nl}\n\n{en}\n\n\b\nVoorbeeld / example:\n{lines}"
+
+
+@click.group(
+    context_settings=CONTEXT,
+    help=helptext(
+        "Socialcoin voor medewerkers van de gemeente: bewoners toelaten en beloningen munten uit een "
+        "spreadsheet (CSV), schulden inlezen, uitbetalingen exporteren, rapporten, en het beheer van de "
+        "blockchain, alles via de API van de backend. Elk commando heeft --help. Afsluitcodes: 0 gelukt, "
+        "1 geweigerd of ongeldige invoer, 2 verkeerd gebruik, 3 backend of blockchain onbereikbaar.",
+        "Socialcoin for municipal staff: admit residents and mint rewards from a spreadsheet (CSV), import "
+        "debts, export payouts, reports, and chain administration, all through the backend's API. Every "
+        "command has --help. Exit codes: 0 ok, 1 refused or invalid input, 2 wrong use, 3 backend or chain "
+        "unreachable.",
+        """
+export SOCIALCOIN_API_URL=https://socialcoin.arnhem.example SOCIALCOIN_TOKEN=sc_...
+socialcoin status
+socialcoin admit bewoners.csv --dry-run
+""",
+    ),
+)
+@click.version_option(package_name="socialcoin", prog_name="socialcoin")
+def cli() -> None:
+    pass
+
+
+# --------------------------------------------------------------------------------------------------
+# Batches from CSV files
+
+
+def batch_options(function: Callable) -> Callable:
+    for decorator in reversed(
+        [
+            click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
+            click.option(
+                "--dry-run",
+                is_flag=True,
+                help="Alleen controleren en laten zien wat er zou gebeuren; er verandert niets. / "
+                "Only check and show what would happen; nothing changes.",
+            ),
+            click.option(
+                "--skip-invalid",
+                is_flag=True,
+                help="Foute regels overslaan en de goede toepassen; de foute gaan naar het "
+                "afwijzingenbestand. / Skip invalid lines and apply the valid ones; the invalid ones go "
+                "to the rejects file.",
+            ),
+            click.option(
+                "--rejects",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Afwijzingenbestand / rejects file [default: FILE.rejects.csv].",
+            ),
+            click.option(
+                "--chunk-size",
+                type=click.IntRange(1, 10_000),
+                default=500,
+                show_default=True,
+                help="Regels per verzoek / rows per request.",
+            ),
+        ]
+    ):
+        function = decorator(function)
+    return function
+
+
+def wait_option(function: Callable) -> Callable:
+    return click.option(
+        "--no-wait",
+        is_flag=True,
+        help="Niet wachten tot de blockchain klaar is. / Do not wait for the chain to finish.",
+    )(function)
+
+
+def run_batch(settings: Settings, kind: BatchKind, file: Path, options: Options) -> int:
+    options.show_progress = not settings.as_json
+    with settings.api() as api:
+        run = BatchRun(api, kind, file, options)
+        outcome = run.run()
+    counts = outcome.counts()
+    failed = run.failed_lines()
+    if settings.as_json:
+        dump_json(
+            {
+                "file": str(file),
+                "command": kind.name,
+                "dry_run": outcome.dry_run,
+                "ok": outcome.ok,
+                "counts": counts,
+                "faults": [f.as_dict() for f in outcome.faults],
+                "failed_lines": failed,
+                "rejects_file": str(outcome.rejects_file) if outcome.rejects_file else None,
+                "codes_file": str(outcome.codes_file) if outcome.codes_file else None,
+                "results": outcome.results,
+            }
+        )
+    else:
+        for fault in outcome.faults:
+            print(fault, file=sys.stderr)
+        _summary(kind, outcome, counts, failed)
+    return OK if outcome.ok else REFUSED
+
+
+STATUS_LABELS = {
+    "new": ("nieuw", "new"),
+    "exists": ("bestond al", "exists"),
+    "rejected": ("afgewezen", "rejected"),
+    "failed": ("mislukt op de blockchain", "failed on chain"),
+    "pending": ("wacht op de blockchain", "pending on chain"),
+}
+
+
+def _summary(kind: BatchKind, outcome, counts: dict[str, int], failed: list[int]) -> None:
+    labels = dict(STATUS_LABELS)
+    if kind.lookup:
+        labels[kind.lookup.done] = (kind.lookup.nl, kind.lookup.en)
+    rows = [(" / ".join(labels.get(status, (status, status))), count) for status, count in counts.items()]
+    total = len(outcome.results) + len(outcome.rejected_lines)
+    if outcome.dry_run:
+        print(
+            f"{outcome.path}: proef, er is niets veranderd / dry run, nothing was changed "
+            f"({total} regels / lines)"
+        )
+    else:
+        print(f"{outcome.path}: {total} regels / lines")
+    table(["status", "aantal / count"], rows)
+    if outcome.dry_run and outcome.results:
+        shown = outcome.results[:SHOWN_ROWS]
+        keys = [k for k in shown[0] if k not in ("line", "status")]
+        print(f"\nEerste regels / first lines ({len(shown)} van / of {len(outcome.results)}):")
+        table(
+            ["regel / line", "status", *keys],
+            [[r.get("line"), r.get("status")] + [r.get(k) for k in keys] for r in shown],
+        )
+    if failed:
+        say(
+            f"Mislukt op de blockchain: regel {', '.join(map(str, failed[:50]))}",
+            "failed on chain: see these lines",
+        )
+    if outcome.codes_file is not None:
+        say(
+            f"Activeringscodes voor de brieven staan in {outcome.codes_file} (alleen voor u leesbaar)",
+            "activation codes for the letters are in that file (readable by you only)",
+        )
+    if outcome.rejects_file is not None:
+        say(
+            f"Afgewezen regels met de reden staan in {outcome.rejects_file}",
+            "rejected lines with their reason are in that file",
+        )
+    if outcome.stopped:
+        say(
+            f"Gestopt: de backend weigerde regels tijdens het toepassen; {outcome.applied_rows} regels "
+            "waren al toegepast en blijven staan. Verbeter de regels en voer het commando opnieuw uit: wat "
+            "klaar is, wordt overgeslagen.",
+            f"Stopped: the backend refused lines while applying; {outcome.applied_rows} lines were applied "
+            "already and stay. Correct the lines and run the command again: what is done is skipped.",
+        )
+    elif outcome.faults and not outcome.rejects_file:
+        invalid = len(outcome.rejected_lines) or 1
+        if outcome.dry_run:
+            say(
+                f"{invalid} regel(s) kloppen niet; zo zou er niets worden toegepast.",
+                f"{invalid} line(s) are invalid; as it is, nothing would be applied.",
+            )
+        else:
+            say(
+                f"{invalid} regel(s) kloppen niet; er is niets toegepast.",
+                f"{invalid} line(s) are invalid; nothing was applied.",
+            )
+    if counts.get("pending"):
+        say(
+            "Nog niet alles staat op de blockchain; kijk later met hetzelfde commando (het slaat over wat "
+            "klaar is).",
+            "Not everything is on chain yet; look later with the same command (it skips what is done).",
+        )
+
+
+@cli.command(
+    context_settings=CONTEXT,
+    help=helptext(
+        "Bewoners toelaten uit een CSV-bestand (kolommen dossiernummer, naam, wijk, en eventueel email, "
+        "telefoon, wallet). Een bewoner zonder wallet krijgt een bewaarde wallet; de activeringscodes "
+        "voor de brieven komen in een bestand dat alleen u kunt lezen. Eerst wordt het hele bestand "
+        "gecontroleerd; bij een fout wordt niets toegepast. Opnieuw uitvoeren na een onderbreking is "
+        "veilig: wat klaar is, wordt overgeslagen.",
+        "Admit residents from a CSV file (columns case_number, name, area, and optionally email, phone, "
+        "wallet_address). A resident without a wallet gets a custodial one; the activation codes for the "
+        "letters go to a file only you can read. The whole file is checked first; on any fault nothing "
+        "is applied. Running it again after an interruption is safe: what is done is skipped.",
+        """
+dossiernummer;naam;wijk;email
+2026-0042;Eva de Vries;BU02020101;eva@example.nl
+
+socialcoin admit bewoners.csv --dry-run
+socialcoin admit bewoners.csv --codes brieven/codes.csv
+""",
+    ),
+)
+@batch_options
+@click.option(
+    "--codes",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Bestand voor de activeringscodes / activation codes file "
+    "[default: FILE.activation-codes.csv, mode 0600].",
+)
+@wait_option
+@common
+def admit(settings: Settings, file: Path, codes: Path | None, no_wait: bool, **batch: Any) -> int:
+    return run_batch(
+        settings, RESIDENTS, file, Options(codes=codes, wait=not no_wait, **_batch_options(batch))
+    )
+
+
+@cli.command(
+    context_settings=CONTEXT,
+    help=helptext(
+        "Beloningen munten uit een CSV-bestand (kolommen dossiernummer, activiteit, eenheden, "
+        "claimkenmerk). Het bedrag is eenheden maal de waarde per eenheid van de activiteit. Elk "
+        "claimkenmerk wordt hoogstens één keer gemunt, ook als u het bestand twee keer uitvoert.",
+        "Mint rewards from a CSV file (columns case_number, activity_id, units, claim_reference). The "
+        "amount is units times the activity's value per unit. Each claim reference is minted at most "
+        "once, also when you run the file twice.",
+        """
+dossiernummer;activiteit;eenheden;claimkenmerk
+2026-0042;4;3;2026-03/moestuin/0042
+
+socialcoin mint maart.csv --dry-run
+socialcoin mint maart.csv --skip-invalid --rejects maart-fout.csv
+""",
+    ),
+)
+@batch_options
+@wait_option
+@common
+def mint(settings: Settings, file: Path, no_wait: bool, **batch: Any) -> int:
+    return run_batch(settings, REWARDS, file, Options(wait=not no_wait, **_batch_options(batch)))
+
+
+def _batch_options(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "dry_run": values["dry_run"],
+        "skip_invalid": values["skip_invalid"],
+        "rejects": values["rejects"],
+        "chunk_rows": values["chunk_size"],
+    }
+
+
+@cli.group(
+    context_settings=CONTEXT,
+    help="Schulden van bewoners / residents' debts. Zie / see: socialcoin debts import --help",
+)
+def debts() -> None:
+    pass
+
+
+@debts.command(
+    "import",
+    context_settings=CONTEXT,
+    help=helptext(
+        "Schulden inlezen uit een CSV-bestand (kolommen dossiernummer, schuldeiser, kenmerk, bedrag in "
+        "euro zoals Excel het schrijft: 1.234,56 of 12,50). Een schuld die er al is (zelfde schuldeiser "
+        "en kenmerk, zelfde gegevens) wordt overgeslagen.",
+        "Import debts from a CSV file (columns case_number, creditor, creditor_reference, amount in euro "
+        "as Excel writes it: 1.234,56 or 12.50). A debt already recorded (same creditor and reference, "
+        "same data) is skipped.",
+        """
+dossiernummer;schuldeiser;kenmerk;bedrag
+2026-0042;CJIB;CJIB-2026-000123;1.234,56
+
+socialcoin debts import schulden.csv
+""",
+    ),
+)
+@batch_options
+@common
+def debts_import(settings: Settings, file: Path, **batch: Any) -> int:
+    return run_batch(settings, DEBTS, file, Options(wait=False, **_batch_options(batch)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Payouts, report, status
+
+
+@cli.group(context_settings=CONTEXT, help="Uitbetalingen aan ondernemers / merchant payouts.")
+def payouts() -> None:
+    pass
+
+
+@payouts.command(
+    "export",
+    context_settings=CONTEXT,
+    help=helptext(
+        "Zet alle wachtende uitbetalingen aan ondernemers in één SEPA-bestand (pain.001.001.03) voor de "
+        "bank, en sla het op. Met --batch haalt u een eerder bestand opnieuw op.",
+        "Put every waiting merchant payout into one SEPA credit-transfer file (pain.001.001.03) for the "
+        "bank, and save it. With --batch, fetch an earlier file again.",
+        """
+socialcoin payouts export --debtor-name "Gemeente Arnhem" --debtor-iban NL91ABNA0417164300 -o maart.xml
+socialcoin payouts export --batch 3 -o -
+""",
+    ),
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Waar het bestand heen gaat ('-': standaarduitvoer) / where the file goes ('-': stdout) "
+    "[default: socialcoin-<MsgId>.xml].",
+)
+@click.option(
+    "--batch", "batch_id", type=click.IntRange(min=1), help="Een bestaand bestand / an existing batch."
+)
+@click.option(
+    "--debtor-name",
+    envvar="SOCIALCOIN_DEBTOR_NAME",
+    help="Rekeninghouder / account holder (SOCIALCOIN_DEBTOR_NAME).",
+)
+@click.option(
+    "--debtor-iban", envvar="SOCIALCOIN_DEBTOR_IBAN", help="IBAN van de gemeente / the municipality's IBAN."
+)
+@click.option("--debtor-bic", envvar="SOCIALCOIN_DEBTOR_BIC", help="BIC (optional).")
+@click.option(
+    "--execution-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Uitvoerdatum / execution date (YYYY-MM-DD) [default: today].",
+)
+@common
+def payouts_export(
+    settings: Settings,
+    output: Path | None,
+    batch_id: int | None,
+    debtor_name: str | None,
+    debtor_iban: str | None,
+    debtor_bic: str | None,
+    execution_date: datetime | None,
+) -> int:
+    with settings.api() as api:
+        if batch_id is None:
+            if not debtor_name or not debtor_iban:
+                raise click.UsageError(
+                    "Geef --debtor-name en --debtor-iban (of --batch). / "
+                    "Give --debtor-name and --debtor-iban (or --batch)."
+                )
+            body = {"debtor_name": debtor_name, "debtor_iban": debtor_iban, "debtor_bic": debtor_bic}
+            if execution_date:
+                body["execution_date"] = execution_date.date().isoformat()
+            batch = api.post("/municipality/payout-batches", body)
+        else:
+            batch = api.get(f"/municipality/payout-batches/{batch_id}")
+        xml = api.get_bytes(f"/municipality/payout-batches/{batch['id']}/pain.001.xml")
+    target = output or Path(f"socialcoin-{batch['message_id']}.xml")
+    if str(target) == "-":
+        sys.stdout.buffer.write(xml)
+        sys.stdout.flush()
+    else:
+        target.write_bytes(xml)
+    if settings.as_json and str(target) != "-":
+        dump_json({**batch, "file": str(target)})
+    elif str(target) != "-":
+        pairs(
+            [
+                ("batch", batch["id"]),
+                ("MsgId", batch["message_id"]),
+                ("uitbetalingen / payouts", batch["payout_count"]),
+                ("totaal / total", euro(batch["total_cents"])),
+                ("bestand / file", str(target)),
+            ]
+        )
+    return OK
+
+
+@cli.command(
+    context_settings=CONTEXT,
+    help=helptext(
+        "Budget, gemunt, verbrand en uitstaand per programma en per munt, en wat de minter van de "
+        "backend nog mag munten. Gemunt en verbrand komen van de geïndexeerde blockchain.",
+        "Budget, minted, burned and outstanding per programme and per coin, and what the backend's "
+        "minter may still mint. Minted and burned come from the indexed chain.",
+        "socialcoin report\nsocialcoin report --json | jq .coins",
+    ),
+)
+@common
+def report(settings: Settings) -> int:
+    with settings.api() as api:
+        budgets = api.get("/municipality/budgets")
+    if settings.as_json:
+        dump_json(budgets)
+        return OK
+    print("Programma's / programmes")
+    table(
+        [
+            "id",
+            "naam / name",
+            "munt / coin",
+            "budget",
+            "gereserveerd / reserved",
+            "gemunt / minted",
+            "beschikbaar / available",
+        ],
+        [
+            [
+                p["programme_id"],
+                p["name"],
+                p["symbol"],
+                euro(p["budgeted_cents"]),
+                euro(p["reserved_cents"]),
+                euro(p["minted_cents"]),
+                euro(p["available_cents"]),
+            ]
+            for p in budgets["programmes"]
+        ],
+    )
+    print("\nMunten / coins")
+    table(
+        [
+            "munt / coin",
+            "adres / address",
+            "budget",
+            "gemunt / minted",
+            "verbrand / burned",
+            "uitstaand / outstanding",
+        ],
+        [
+            [
+                c["symbol"],
+                c["coin"],
+                euro(c["budgeted_cents"]),
+                euro(c["minted_cents"]),
+                euro(c["burned_cents"]),
+                euro(c["outstanding_cents"]),
+            ]
+            for c in budgets["coins"]
+        ],
+    )
+    print(f"\nRuimte van de minter / minter allowance: {euro(budgets['minter_allowance_cents'])}")
+    return OK
+
+
+@cli.command(
+    context_settings=CONTEXT,
+    help=helptext(
+        "Of de backend en de blockchain antwoorden: laatste blok, wat de indexer gelezen heeft, hoeveel "
+        "blokken hij achterloopt en hoeveel schrijfacties naar de blockchain nog wachten. Geen token nodig.",
+        "Whether the backend and the chain answer: the chain head, what the indexer has read, how many "
+        "blocks it lags, and how many writes to the chain still wait. Needs no token.",
+        "socialcoin status --api http://127.0.0.1:8000",
+    ),
+)
+@common
+def status(settings: Settings) -> int:
+    started = time.perf_counter()
+    with settings.api(need_token=False) as api:
+        answer = api.get("/public/status")
+    answer = {
+        "api": settings.api_url,
+        "answer_ms": round((time.perf_counter() - started) * 1000, 1),
+        **answer,
+    }
+    if settings.as_json:
+        dump_json(answer)
+        return OK
+    pairs(
+        [
+            ("backend", f"{settings.api_url} (antwoordt / answers, {answer['answer_ms']} ms)"),
+            ("blockchain: laatste blok / chain head", answer.get("chain_head")),
+            ("indexer: gelezen tot / indexed block", answer.get("indexed_block")),
+            ("indexer: achterstand / lag (blocks)", answer.get("indexer_lag_blocks")),
+            ("wachtende schrijfacties / pending writes", answer.get("pending_writes")),
+        ]
+    )
+    return OK
+
+
+# --------------------------------------------------------------------------------------------------
+# Chain administration (the backend signs with its operator key)
+
+
+def operation(settings: Settings, method: str, path: str, body: Any, wait: bool) -> int:
+    """Sends an operator request and, unless told not to, waits until its chain write is done."""
+    with settings.api() as api:
+        answer = api.request(method, path, json=body)
+        item = _operation_item(answer)
+        started = time.monotonic()
+        while wait and item.get("id") is not None and item.get("status") not in OPERATION_FINAL:
+            if time.monotonic() - started > OPERATION_WAIT_SECONDS:
+                raise Unreachable(
+                    f"De blockchain heeft de opdracht na {OPERATION_WAIT_SECONDS:.0f} s nog niet verwerkt "
+                    f"(operatie {item['id']}, status {item.get('status')}).",
+                    f"The chain has not processed the request after {OPERATION_WAIT_SECONDS:.0f} s "
+                    f"(operation {item['id']}, status {item.get('status')}).",
+                )
+            time.sleep(OPERATION_POLL_SECONDS)
+            item = _operation_item(api.get(f"/municipality/chain/operations/{item['id']}"))
+    if settings.as_json:
+        dump_json(answer if item is answer else {**answer, "operation": item})
+    else:
+        pairs([(str(k), v) for k, v in item.items() if not isinstance(v, dict | list)])
+    if item.get("status") == "failed":
+        say(
+            f"Mislukt op de blockchain: {item.get('error_code') or item.get('error') or 'onbekende reden'}",
+            "failed on chain",
+        )
+        return REFUSED
+    return OK
+
+
+def _operation_item(answer: Any) -> dict[str, Any]:
+    """The outbox item in an operator endpoint's answer (the answer itself, or its `operation`)."""
+    if isinstance(answer, dict) and isinstance(answer.get("operation"), dict):
+        return answer["operation"]
+    return answer if isinstance(answer, dict) else {"answer": answer}
+
+
+def no_wait_option(function: Callable) -> Callable:
+    return click.option(
+        "--no-wait",
+        is_flag=True,
+        help="Niet wachten tot de transactie bevestigd is. / "
+        "Do not wait for the transaction to be confirmed.",
+    )(function)
+
+
+def reason_option(function: Callable) -> Callable:
+    return click.option(
+        "--reason",
+        required=True,
+        help="Waarom (voor het dossier) / why (for the record).",
+    )(function)
+
+
+@cli.group(context_settings=CONTEXT, help="Munten / coins. Zie / see: socialcoin coin create --help")
+def coin() -> None:
+    pass
+
+
+def _expiry(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            "geef een datum (JJJJ-MM-DD) of unix-tijd / give a date (YYYY-MM-DD) or unix time"
+        ) from None
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+@coin.command(
+    "create",
+    context_settings=CONTEXT,
+    help=helptext(
+        "Een nieuwe munt maken voor een doel en een gebied (CBS-code van gemeente of wijk). Doel, "
+        "gebied, vervaldatum en of bewoners elkaar mogen betalen liggen daarna voorgoed vast.",
+        "Create a new coin for a purpose and an area (CBS code of a gemeente or wijk). Purpose, area, "
+        "expiry and whether residents may pay each other are fixed for good afterwards.",
+        'socialcoin coin create --name "Socialcoin Presikhaaf - Wijkmunt" --symbol PHW \\\n'
+        "    --purpose LOCAL_SPENDING --area WK020205 --expiry 2027-12-31",
+    ),
+)
+@click.option("--name", required=True, help="Naam / name.")
+@click.option("--symbol", required=True, help="Symbool / symbol (e.g. GKW).")
+@click.option("--purpose", required=True, help="Doel / purpose (e.g. LOCAL_SPENDING, DEBT_SETTLEMENT).")
+@click.option("--area", required=True, help="CBS-code / CBS code (GM0202, WK020201).")
+@click.option("--expiry", help="Vervaldatum JJJJ-MM-DD of unix-tijd / expiry YYYY-MM-DD or unix time.")
+@click.option(
+    "--person-to-person/--no-person-to-person",
+    default=False,
+    show_default=True,
+    help="Mogen bewoners elkaar betalen / may residents pay each other.",
+)
+@no_wait_option
+@common
+def coin_create(
+    settings: Settings,
+    name: str,
+    symbol: str,
+    purpose: str,
+    area: str,
+    expiry: str | None,
+    person_to_person: bool,
+    no_wait: bool,
+) -> int:
+    body = {
+        "name": name,
+        "symbol": symbol,
+        "purpose": purpose,
+        "area": area,
+        "person_to_person": person_to_person,
+    }
+    if expiry is not None:
+        body["expiry"] = _expiry(expiry)
+    return operation(settings, "POST", "/municipality/chain/coins", body, not no_wait)
+
+
+@cli.group(
+    "minter-allowance", context_settings=CONTEXT, help="De ruimte van de minter / the minter's allowance."
+)
+def minter_allowance() -> None:
+    pass
+
+
+def _allowance_cents(value: str) -> int:
+    if value.strip() in ("0", "0,00", "0.00"):
+        return 0
+    try:
+        return euro_cents(value)
+    except CellInvalid as exc:
+        raise click.BadParameter(f"{exc.nl} / {exc.en}") from None
+
+
+@minter_allowance.command(
+    "set",
+    context_settings=CONTEXT,
+    help=helptext(
+        "Zet wat de minter-sleutel van de backend in totaal nog mag munten (in euro). Niet optellen: "
+        "het nieuwe bedrag vervangt het oude. 0 stopt het munten.",
+        "Set what the backend's minter key may still mint in total (in euro). Not added: the new amount "
+        "replaces the old one. 0 stops minting.",
+        "socialcoin minter-allowance set 250.000,00",
+    ),
+)
+@click.argument("amount")
+@no_wait_option
+@common
+def minter_allowance_set(settings: Settings, amount: str, no_wait: bool) -> int:
+    body = {"allowance_cents": _allowance_cents(amount)}
+    return operation(settings, "PUT", "/municipality/chain/minter-allowance", body, not no_wait)
+
+
+@cli.group(context_settings=CONTEXT, help="Verifiers van organisaties / organisations' verifiers.")
+def verifier() -> None:
+    pass
+
+
+@verifier.command(
+    "add",
+    context_settings=CONTEXT,
+    help=helptext(
+        "Geef de verifier-sleutel (ADDRESS) van organisatie ORG het recht om activiteiten te bevestigen "
+        "voor munt COIN (adres of symbool).",
+        "Authorise organisation ORG's verifier key (ADDRESS) to attest activities for coin COIN (its "
+        "address or symbol).",
+        "socialcoin verifier add 2 GKW 0x976EA74026E726554dB657fA54763abd0C3a0aa9",
+    ),
+)
+@click.argument("org", type=click.IntRange(min=1))
+@click.argument("coin_")
+@click.argument("address")
+@common
+def verifier_add(settings: Settings, org: int, coin_: str, address: str) -> int:
+    with settings.api() as api:
+        answer = api.post(f"/municipality/organisations/{org}/verifiers", {"address": address, "coin": coin_})
+    if settings.as_json:
+        dump_json(answer)
+    else:
+        registration = answer.get("authorisation") or {}
+        pairs(
+            [
+                ("verifier", answer["id"]),
+                ("organisatie / organisation", answer["organisation_id"]),
+                ("adres / address", answer["address"]),
+                ("munt / coin", answer["coin"]),
+                ("op de blockchain / on chain", registration.get("status")),
+            ]
+        )
+    return OK
+
+
+@cli.command(
+    context_settings=CONTEXT,
+    help=helptext(
+        "Zet het hele systeem stil: geen enkele betaling, munting of verbranding gaat nog door, tot "
+        "'socialcoin unpause'.",
+        "Pause the whole system: no payment, mint or burn goes through until 'socialcoin unpause'.",
+        "socialcoin pause",
+    ),
+)
+@no_wait_option
+@common
+def pause(settings: Settings, no_wait: bool) -> int:
+    return operation(settings, "POST", "/municipality/chain/pause", {}, not no_wait)
+
+
+@cli.command(
+    context_settings=CONTEXT,
+    help=helptext("Het systeem weer laten werken.", "Let the system work again.", "socialcoin unpause"),
+)
+@no_wait_option
+@common
+def unpause(settings: Settings, no_wait: bool) -> int:
+    return operation(settings, "POST", "/municipality/chain/unpause", {}, not no_wait)
+
+
+@cli.command(
+    context_settings=CONTEXT,
+    help=helptext(
+        "Bevries wallets: ze kunnen niets meer ontvangen of uitgeven tot 'socialcoin unfreeze'.",
+        "Freeze wallets: they can neither receive nor spend until 'socialcoin unfreeze'.",
+        'socialcoin freeze 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 --reason "fraudemelding 2026-17"',
+    ),
+)
+@click.argument("addresses", metavar="ADDRESS...", nargs=-1, required=True)
+@reason_option
+@no_wait_option
+@common
+def freeze(settings: Settings, addresses: tuple[str, ...], reason: str, no_wait: bool) -> int:
+    body = {"wallet_addresses": list(addresses), "reason": reason}
+    return operation(settings, "POST", "/municipality/chain/freeze", body, not no_wait)
+
+
+@cli.command(
+    context_settings=CONTEXT,
+    help=helptext(
+        "Ontdooi bevroren wallets.",
+        "Unfreeze frozen wallets.",
+        'socialcoin unfreeze 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 --reason "melding onterecht"',
+    ),
+)
+@click.argument("addresses", metavar="ADDRESS...", nargs=-1, required=True)
+@reason_option
+@no_wait_option
+@common
+def unfreeze(settings: Settings, addresses: tuple[str, ...], reason: str, no_wait: bool) -> int:
+    body = {"wallet_addresses": list(addresses), "reason": reason}
+    return operation(settings, "POST", "/municipality/chain/unfreeze", body, not no_wait)
+
+
+@cli.command(
+    context_settings=CONTEXT,
+    help=helptext(
+        "Herstel een verloren wallet: de munten gaan van LOST naar NEW en de bewoner of ondernemer krijgt "
+        "de nieuwe wallet. Alleen na een nieuwe identiteitscontrole.",
+        "Recover a lost wallet: the coins move from LOST to NEW and the resident or merchant gets the new "
+        "wallet. Only after checking their identity again.",
+        "socialcoin recover 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 \\\n"
+        '    0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f --reason "telefoon kwijt, ID gecontroleerd"',
+    ),
+)
+@click.argument("lost")
+@click.argument("new")
+@reason_option
+@no_wait_option
+@common
+def recover(settings: Settings, lost: str, new: str, reason: str, no_wait: bool) -> int:
+    body = {"lost_wallet": lost, "new_wallet": new, "reason": reason}
+    return operation(settings, "POST", "/municipality/chain/recover", body, not no_wait)
+
+
+@cli.command(
+    context_settings=CONTEXT,
+    help=helptext(
+        "Haal na de vervaldatum van munt COIN de resterende munten terug (het budget komt vrij); zonder "
+        "--holder bij iedereen die ze volgens de index heeft.",
+        "After coin COIN's expiry, reclaim what is left (the budget returns); without --holder from "
+        "everyone who holds it according to the index.",
+        "socialcoin reclaim 0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    ),
+)
+@click.argument("coin_", metavar="COIN")
+@click.option("--holder", "holders", multiple=True, help="Alleen deze houder(s) / only these holder(s).")
+@no_wait_option
+@common
+def reclaim(settings: Settings, coin_: str, holders: tuple[str, ...], no_wait: bool) -> int:
+    body = {"coin": coin_, "holders": list(holders) or None}
+    return operation(settings, "POST", "/municipality/chain/reclaim-expired", body, not no_wait)
+
+
+def main() -> None:
+    cli(prog_name="socialcoin")
