@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -574,12 +575,12 @@ def status(settings: Settings) -> int:
 
 
 def operation(settings: Settings, method: str, path: str, body: Any, wait: bool) -> int:
-    """Sends an operator request and, unless told not to, waits until its chain write is done."""
+    """Sends an operator request (once: under an idempotency key of its own) and, unless told not to,
+    waits until its chain write is done or failed."""
     with settings.api() as api:
-        answer = api.request(method, path, json=body)
-        item = _operation_item(answer)
+        item = api.request(method, path, json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
         started = time.monotonic()
-        while wait and item.get("id") is not None and item.get("status") not in OPERATION_FINAL:
+        while wait and item.get("status") not in OPERATION_FINAL:
             if time.monotonic() - started > OPERATION_WAIT_SECONDS:
                 raise Unreachable(
                     f"De blockchain heeft de opdracht na {OPERATION_WAIT_SECONDS:.0f} s nog niet verwerkt "
@@ -588,25 +589,33 @@ def operation(settings: Settings, method: str, path: str, body: Any, wait: bool)
                     f"(operation {item['id']}, status {item.get('status')}).",
                 )
             time.sleep(OPERATION_POLL_SECONDS)
-            item = _operation_item(api.get(f"/municipality/chain/operations/{item['id']}"))
+            item = api.get(f"/municipality/chain/operations/{item['id']}")
     if settings.as_json:
-        dump_json(answer if item is answer else {**answer, "operation": item})
+        dump_json(item)
     else:
-        pairs([(str(k), v) for k, v in item.items() if not isinstance(v, dict | list)])
+        result = item.get("result") or {}
+        pairs(
+            [
+                ("operatie / operation", item.get("id")),
+                ("soort / kind", item.get("kind")),
+                ("status", item.get("status")),
+                ("transactie / transaction", item.get("tx_hash") or "-"),
+            ]
+            + [(str(key), value) for key, value in result.items()]
+        )
     if item.get("status") == "failed":
         say(
-            f"Mislukt op de blockchain: {item.get('error_code') or item.get('error') or 'onbekende reden'}",
-            "failed on chain",
+            f"Mislukt op de blockchain: {item.get('error_message') or item.get('error_code')}",
+            f"failed on chain: {item.get('error_message_en') or item.get('error_code')}",
         )
         return REFUSED
+    if item.get("status") != "done":
+        say(
+            f"De opdracht staat klaar (status {item.get('status')}); volg hem met GET "
+            f"/municipality/chain/operations/{item.get('id')}.",
+            "the request is queued; follow it with that endpoint.",
+        )
     return OK
-
-
-def _operation_item(answer: Any) -> dict[str, Any]:
-    """The outbox item in an operator endpoint's answer (the answer itself, or its `operation`)."""
-    if isinstance(answer, dict) and isinstance(answer.get("operation"), dict):
-        return answer["operation"]
-    return answer if isinstance(answer, dict) else {"answer": answer}
 
 
 def no_wait_option(function: Callable) -> Callable:
@@ -775,20 +784,22 @@ def verifier_add(settings: Settings, org: int, coin_: str, address: str) -> int:
         "socialcoin pause",
     ),
 )
+@click.option("--reason", help="Waarom (voor het dossier) / why (for the record).")
 @no_wait_option
 @common
-def pause(settings: Settings, no_wait: bool) -> int:
-    return operation(settings, "POST", "/municipality/chain/pause", {}, not no_wait)
+def pause(settings: Settings, reason: str | None, no_wait: bool) -> int:
+    return operation(settings, "POST", "/municipality/chain/pause", {"reason": reason}, not no_wait)
 
 
 @cli.command(
     context_settings=CONTEXT,
     help=helptext("Het systeem weer laten werken.", "Let the system work again.", "socialcoin unpause"),
 )
+@click.option("--reason", help="Waarom (voor het dossier) / why (for the record).")
 @no_wait_option
 @common
-def unpause(settings: Settings, no_wait: bool) -> int:
-    return operation(settings, "POST", "/municipality/chain/unpause", {}, not no_wait)
+def unpause(settings: Settings, reason: str | None, no_wait: bool) -> int:
+    return operation(settings, "POST", "/municipality/chain/unpause", {"reason": reason}, not no_wait)
 
 
 @cli.command(
@@ -858,10 +869,18 @@ def recover(settings: Settings, lost: str, new: str, reason: str, no_wait: bool)
 )
 @click.argument("coin_", metavar="COIN")
 @click.option("--holder", "holders", multiple=True, help="Alleen deze houder(s) / only these holder(s).")
+@click.option(
+    "--credit-minter/--no-credit-minter",
+    default=True,
+    show_default=True,
+    help="Het bedrag terug naar de ruimte van de minter / return the amount to the minter's allowance.",
+)
 @no_wait_option
 @common
-def reclaim(settings: Settings, coin_: str, holders: tuple[str, ...], no_wait: bool) -> int:
-    body = {"coin": coin_, "holders": list(holders) or None}
+def reclaim(
+    settings: Settings, coin_: str, holders: tuple[str, ...], credit_minter: bool, no_wait: bool
+) -> int:
+    body = {"coin": coin_, "holders": list(holders) or None, "credit_minter": credit_minter}
     return operation(settings, "POST", "/municipality/chain/reclaim-expired", body, not no_wait)
 
 

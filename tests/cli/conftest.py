@@ -1,0 +1,192 @@
+"""The `socialcoin` command against a real backend (`python -m socialcoin.server serve`, SQLite) on a real
+anvil with the contracts and the demo municipality deployed (scripts/deploy.py, scripts/demo.py and
+socialcoin.demo). One chain and one backend serve the whole session: each test uses case numbers and
+references of its own, and checks through the API that what it refused changed nothing.
+
+Ports and brownie network: SOCIALCOIN_CLI_TEST_NETWORK (default socialcoin-cli, declared by `make
+networks`), SOCIALCOIN_CLI_TEST_CHAIN_PORT (8557) and SOCIALCOIN_CLI_TEST_API_PORT (8558).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from socialcoin.cli.main import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+NETWORK = os.environ.get("SOCIALCOIN_CLI_TEST_NETWORK", "socialcoin-cli")
+CHAIN_PORT = int(os.environ.get("SOCIALCOIN_CLI_TEST_CHAIN_PORT", "8557"))
+API_PORT = int(os.environ.get("SOCIALCOIN_CLI_TEST_API_PORT", "8558"))
+
+
+def load_chainnode():
+    """tests/backend/chainnode.py by path (the backend tests' anvil and deployment), on our network."""
+    spec = importlib.util.spec_from_file_location(
+        "socialcoin_cli_chainnode", ROOT / "tests/backend/chainnode.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    module.NETWORK = NETWORK
+    return module
+
+
+@dataclass
+class Service:
+    url: str
+    token: str
+    env: dict[str, str]  # the backend's SOCIALCOIN_* settings (and the CLI's)
+    node: Any
+    demo: dict
+    work: Path
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=120)
+
+
+def backend_env(work: Path, rpc_url: str, deployment: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCOIN_")}
+    env.update(
+        PYTHONWARNINGS="ignore::FutureWarning",
+        PYTHONPATH=str(ROOT / "backend"),
+        SOCIALCOIN_ENVIRONMENT="test",
+        SOCIALCOIN_DATABASE_URL=f"sqlite:///{work / 'cli.db'}",
+        SOCIALCOIN_RPC_URL=rpc_url,
+        SOCIALCOIN_DEPLOYMENT_FILE=str(deployment),
+        SOCIALCOIN_EVIDENCE_DIR=str(work / "evidence"),
+    )
+    return env
+
+
+def create_tables(url: str) -> None:
+    """The tables from the models, stamped as migrated, as the backend tests make them
+    (tests/backend/test_migrations.py checks that the migrations build the same)."""
+    from sqlalchemy import create_engine
+
+    from socialcoin.db import models  # noqa: F401 - registers the tables
+    from socialcoin.db.base import Base
+    from socialcoin.db.migrate import stamp_head
+
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    stamp_head(url)
+
+
+def start_backend(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} is taken: free it before testing")
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "socialcoin.server", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the backend ended: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/public/status", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("the backend did not answer within 60 s")
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory) -> Service:
+    chainnode = load_chainnode()
+    work = tmp_path_factory.mktemp("cli-backend")
+    node = chainnode.ChainNode(CHAIN_PORT)
+    node.start()
+    server = None
+    try:
+        deployment = chainnode.deploy_demo(node)
+        env = backend_env(work, node.url, deployment)
+        create_tables(env["SOCIALCOIN_DATABASE_URL"])
+        subprocess.run(
+            [sys.executable, "-m", "socialcoin.demo"], env=env, cwd=ROOT, check=True, capture_output=True
+        )
+        token = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "socialcoin.server",
+                "token",
+                "--role",
+                "municipality_admin",
+                "--label",
+                "cli tests",
+            ],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        server = start_backend(env, API_PORT, work / "backend.log")
+        url = f"http://127.0.0.1:{API_PORT}"
+        env = {**env, "SOCIALCOIN_API_URL": url, "SOCIALCOIN_TOKEN": token}
+        yield Service(url, token, env, node, json.loads(deployment.read_text()), work)
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def api(service):
+    """An admin's HTTP client, for setting up and for checking what the command did."""
+    with service.http() as client:
+        yield client
+
+
+@pytest.fixture
+def cli_run(service):
+    """cli_run("admit", path, ...) -> click Result: the command in this process, with the backend's URL
+    and an admin token in its environment (as staff would set them)."""
+
+    def run(*args: Any, token: str | None = None) -> Result:
+        env = {"SOCIALCOIN_API_URL": service.url, "SOCIALCOIN_TOKEN": token or service.token}
+        result = CliRunner().invoke(cli, [str(a) for a in args], env=env, prog_name="socialcoin")
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+    return run
+
+
+@pytest.fixture
+def unique() -> str:
+    """A prefix for this test's case numbers and references."""
+    return uuid.uuid4().hex[:8].upper()
+
+
+def write(path: Path, text: str, encoding: str = "utf-8-sig") -> Path:
+    """A CSV as Excel saves it: UTF-8 with BOM and CRLF line ends unless told otherwise."""
+    path.write_bytes(text.replace("\n", "\r\n").encode(encoding))
+    return path

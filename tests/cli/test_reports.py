@@ -1,0 +1,124 @@
+"""status, report, payouts export and verifier add: the commands over the API that was there before."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import xml.etree.ElementTree as ET
+
+from eth_account import Account
+
+DEBTOR = ("--debtor-name", "Gemeente Arnhem", "--debtor-iban", "NL91ABNA0417164300")
+NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
+
+
+def test_status_shows_chain_indexer_and_outbox_without_a_token(cli_run, service):
+    result = cli_run("status", "--json", token="")
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.stdout)
+    assert status["api"] == service.url and status["chain_head"] >= status["indexed_block"] > 0
+    table = cli_run("status")
+    assert "blockchain: laatste blok / chain head" in table.stdout
+    assert "wachtende schrijfacties / pending writes" in table.stdout
+
+
+def test_an_unreachable_backend_is_exit_code_3(cli_run):
+    result = cli_run("status", "--api", "http://127.0.0.1:9")
+    assert result.exit_code == 3
+    assert "is niet bereikbaar" in result.stderr and "cannot be reached" in result.stderr
+
+
+def test_a_missing_token_is_a_usage_error_and_a_wrong_one_a_refusal(cli_run, service):
+    from click.testing import CliRunner
+
+    from socialcoin.cli.main import cli
+
+    env = {"SOCIALCOIN_API_URL": service.url, "SOCIALCOIN_TOKEN": ""}
+    missing = CliRunner().invoke(cli, ["report"], env=env)
+    assert missing.exit_code == 2 and "SOCIALCOIN_TOKEN" in missing.stderr
+    wrong = cli_run("report", token="sc_not-a-token")
+    assert wrong.exit_code == 1 and wrong.stderr.startswith("Fout: ") and " / Error: " in wrong.stderr
+
+
+def test_report_shows_budgets_per_programme_and_coin(cli_run, api):
+    budgets = api.get("/municipality/budgets").json()
+    result = cli_run("report", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == budgets
+    table = cli_run("report").stdout
+    assert "Wijkmunt Geitenkamp 2026" in table and "GKW" in table
+    assert "€ 10.000,00" in table  # the demo programme's budget, in Dutch notation
+
+
+def test_verifier_add_authorises_an_organisations_key(cli_run, api, service):
+    wallet = Account.create().address
+    organisation = api.post(
+        "/municipality/organisations",
+        json={"name": f"Wijkteam {uuid.uuid4().hex[:6]}", "area": "GM0202", "wallet_address": wallet},
+    ).json()
+    key = Account.create().address
+    result = cli_run("verifier", "add", organisation["id"], "GKW", key, "--json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert (answer["organisation_id"], answer["address"], answer["coin"]) == (
+        organisation["id"],
+        key,
+        service.demo["coins"]["GKW"],
+    )
+    again = cli_run("verifier", "add", organisation["id"], "GKW", key)
+    assert again.exit_code == 1 and "/ Error:" in again.stderr  # the same key twice is refused (409)
+
+
+def test_payouts_export_writes_the_pain001_file(cli_run, api, service, tmp_path):
+    merchant_id = _burned_payout(api, service, 7_50)
+    nothing_before = len(api.get("/municipality/payouts", params={"status": "burned"}).json())
+    assert nothing_before >= 1
+    target = tmp_path / "maart.xml"
+    result = cli_run("payouts", "export", "-o", target, *DEBTOR)
+    assert result.exit_code == 0, result.output
+    document = ET.parse(target).getroot()
+    assert document.find(".//p:Dbtr/p:Nm", NS).text == "Gemeente Arnhem"
+    amounts = [a.text for a in document.findall(".//p:CdtTrfTxInf/p:Amt/p:InstdAmt", NS)]
+    assert "7.50" in amounts and "MsgId" in result.stdout
+    assert api.get("/municipality/payouts", params={"status": "burned"}).json() == []
+    batch_id = next(line.split()[-1] for line in result.stdout.splitlines() if line.startswith("batch"))
+    again = cli_run("payouts", "export", "--batch", batch_id, "-o", "-")
+    assert again.exit_code == 0 and again.stdout_bytes == target.read_bytes()
+    nothing = cli_run("payouts", "export", *DEBTOR)
+    assert nothing.exit_code == 1
+    assert "Er staan geen uitbetalingen klaar. / Error: No payouts are waiting." in nothing.stderr
+    assert merchant_id
+
+
+def _burned_payout(api, service, cents: int) -> int:
+    """The demo resident Anna pays the demo bakery (from her start bonus); the bakery redeems it."""
+    import time
+
+    resident = api.post("/auth/login", json={"case_number": "DEMO-0001", "pin": "38271"}).json()["token"]
+    merchant_id = api.get("/municipality/merchants").json()[0]["id"]
+    merchant = api.post(
+        "/municipality/tokens", json={"role": "merchant", "subject_id": merchant_id, "label": "cli test"}
+    ).json()["token"]
+    paid = api.post(
+        "/residents/me/payments",
+        headers={"Authorization": f"Bearer {resident}", "Idempotency-Key": str(uuid.uuid4())},
+        json={"merchant_id": merchant_id, "coin": "GKW", "amount_cents": cents, "pin": "38271"},
+    )
+    assert paid.status_code == 202, paid.text
+    merchant_headers = {"Authorization": f"Bearer {merchant}"}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        balances = api.get("/merchants/me/balances", headers=merchant_headers).json()
+        if sum(b["amount_cents"] for b in balances if b["symbol"] == "GKW") >= cents:
+            break
+        time.sleep(0.2)
+    redeemed = api.post(
+        "/merchants/me/payouts",
+        headers={**merchant_headers, "Idempotency-Key": str(uuid.uuid4())},
+        json={"coin": "GKW", "amount_cents": cents, "pin": "61504"},
+    )
+    assert redeemed.status_code == 202, redeemed.text
+    while time.monotonic() < deadline:
+        if api.get("/municipality/payouts", params={"status": "burned"}).json():
+            return merchant_id
+        time.sleep(0.2)
+    raise AssertionError("the payout was not burned within 30 s")
