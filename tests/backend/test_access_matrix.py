@@ -23,6 +23,7 @@ SIGNED_IN = "signed in"  # any valid token
 INTENDED: list[tuple[str, str, object]] = [
     ("*", r"^/public/", EVERYONE),
     ("POST", r"^/auth/login$", EVERYONE),
+    ("POST", r"^/auth/activate$", EVERYONE),
     ("*", r"^/auth/", SIGNED_IN),
     ("*", r"^/residents/me", {Role.RESIDENT}),
     ("*", r"^/merchants/me", {Role.MERCHANT}),
@@ -35,6 +36,10 @@ INTENDED: list[tuple[str, str, object]] = [
     ("GET", r"^/municipality/activities", STAFF),
     ("GET", r"^/municipality/services$", STAFF),
     ("*", r"^/municipality/tasks", STAFF),
+    # Chain administration (pause, freeze, recover, reclaim, coins, the minter's allowance): admins only.
+    ("*", r"^/municipality/chain/", {ADMIN}),
+    # A month's rewards from a spreadsheet, and where their mints stand: admins only.
+    ("*", r"^/municipality/rewards", {ADMIN}),
     ("*", r"^/municipality/", {ADMIN}),
 ]
 

@@ -15,7 +15,8 @@ import hmac
 import logging
 import os
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import is_address, to_checksum_address
 from requests.exceptions import RequestException
@@ -85,10 +86,19 @@ def checked_address(address: str, field: str) -> str:
     return to_checksum_address(address)
 
 
-def checked_text(value: str, field: str, what_nl: str, what_en: str) -> str:
-    value = value.strip()
+def checked_text(
+    value: str | None, field: str, what_nl: str, what_en: str, longest: int | None = None
+) -> str:
+    value = (value or "").strip()
     if not value:
         raise InvalidInput(f"{field}_missing", f"Vul {what_nl} in.", f"Fill in {what_en}.", field=field)
+    if longest is not None and len(value) > longest:
+        raise InvalidInput(
+            f"{field}_too_long",
+            f"{what_nl[0].upper() + what_nl[1:]} is te lang: hoogstens {longest} tekens.",
+            f"{what_en[0].upper() + what_en[1:]} is too long: at most {longest} characters.",
+            field=field,
+        )
     return value
 
 
@@ -102,7 +112,7 @@ def _elfproef(digits: str) -> bool:
 def checked_case_number(case_number: str) -> str:
     """The municipality's case number. A BSN must never be used in its place: a run of 8 or 9 digits
     that passes the BSN check (elfproef) is refused."""
-    case_number = checked_text(case_number, "case_number", "het dossiernummer", "the case number")
+    case_number = checked_text(case_number, "case_number", "het dossiernummer", "the case number", longest=60)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9./_ -]*", case_number):
         raise InvalidInput(
             "case_number_invalid",
@@ -128,7 +138,7 @@ def checked_email(email: str | None) -> str | None:
     if email is None or not email.strip():
         return None
     email = email.strip()
-    if not _EMAIL.match(email):
+    if len(email) > 200 or not _EMAIL.match(email):
         raise InvalidInput(
             "email_invalid",
             f"'{email}' is geen geldig e-mailadres.",
@@ -272,9 +282,31 @@ def _wallet_choice(wallet_address: str | None, pin: str | None) -> None:
         )
 
 
+def registered_on_chain_among(chain: Gateway | None, addresses: Iterable[str]) -> set[str]:
+    """Those of `addresses` the registry knows, asked in JSON-RPC batches (best effort: none when the
+    node does not answer, in which case the outbox reports RegistryAlreadyRegistered later)."""
+    addresses = list(addresses)
+    if chain is None or not addresses:
+        return set()
+    found = set()
+    try:
+        for start in range(0, len(addresses), 500):
+            chunk = addresses[start : start + 500]
+            with chain.web3.batch_requests() as batch:
+                for address in chunk:
+                    batch.add(chain.registry.functions.participant(address))
+                answers = batch.execute()
+            found.update(
+                address for address, answer in zip(chunk, answers, strict=True) if int(answer[0]) != 0
+            )
+    except RequestException:
+        log.warning("chain unavailable; %d addresses not checked against the registry", len(addresses))
+        return set()
+    return found
+
+
 def registered_on_chain(chain: Gateway | None, address: str) -> bool:
-    """True when the registry knows the address (best effort: False when the node does not answer,
-    in which case the outbox reports RegistryAlreadyRegistered later)."""
+    """True when the registry knows the address (best effort, as `registered_on_chain_among`)."""
     if chain is None:
         return False
     try:
@@ -284,28 +316,39 @@ def registered_on_chain(chain: Gateway | None, address: str) -> bool:
         return False
 
 
+# Who can hold a wallet address, as (table, Dutch, English).
+WALLET_OWNERS = (
+    (Resident, "een inwoner", "a resident"),
+    (Merchant, "een ondernemer", "a merchant"),
+    (Organisation, "een organisatie", "an organisation"),
+)
+
+
+def wallet_in_use(owner_nl: str, owner_en: str) -> Conflict:
+    return Conflict(
+        "wallet_in_use",
+        f"Dit walletadres hoort al bij {owner_nl}. Gebruik een ander adres.",
+        f"This wallet address already belongs to {owner_en}. Use another address.",
+        field="wallet_address",
+    )
+
+
+def wallet_registered() -> Conflict:
+    return Conflict(
+        "wallet_registered",
+        "Dit walletadres is al aangemeld bij de munt. Gebruik een ander adres.",
+        "This wallet address is already registered on chain. Use another address.",
+        field="wallet_address",
+    )
+
+
 def ensure_wallet_free(session: Session, address: str, chain: Gateway | None = None) -> None:
     """Refuses an address that belongs to a resident, merchant or organisation, or is on chain."""
-    owners = (
-        (Resident, "een inwoner", "a resident"),
-        (Merchant, "een ondernemer", "a merchant"),
-        (Organisation, "een organisatie", "an organisation"),
-    )
-    for model, nl, en in owners:
+    for model, nl, en in WALLET_OWNERS:
         if session.scalar(select(model.id).where(model.wallet_address == address)) is not None:
-            raise Conflict(
-                "wallet_in_use",
-                f"Dit walletadres hoort al bij {nl}. Gebruik een ander adres.",
-                f"This wallet address already belongs to {en}. Use another address.",
-                field="wallet_address",
-            )
+            raise wallet_in_use(nl, en)
     if registered_on_chain(chain, address):
-        raise Conflict(
-            "wallet_registered",
-            "Dit walletadres is al aangemeld bij de munt. Gebruik een ander adres.",
-            "This wallet address is already registered on chain. Use another address.",
-            field="wallet_address",
-        )
+        raise wallet_registered()
 
 
 def _wallet(
@@ -328,23 +371,25 @@ def _flush(session: Session, code: str, nl: str, en: str, field: str) -> None:
         raise Conflict(code, nl, en, field=field) from exc
 
 
+def registration(
+    address: str, kind: Kind, area: str, purposes: int, record_hash: str
+) -> tuple[str, str, str, dict[str, Any]]:
+    """The outbox item (key, kind, signer, payload) that registers `address` on chain."""
+    payload = {
+        "account": address,
+        "kind": int(kind),
+        "area": "0x" + to_bytes8(area).hex(),
+        "purposes": purposes,
+        "recordHash": record_hash,
+    }
+    return f"register:{address}", "register", "registrar", payload
+
+
 def _register_on_chain(
     session: Session, address: str, kind: Kind, area: str, purposes: int, record_hash: str
 ) -> str:
-    key = f"register:{address}"
-    Outbox.enqueue(
-        session,
-        key,
-        "register",
-        "registrar",
-        {
-            "account": address,
-            "kind": int(kind),
-            "area": "0x" + to_bytes8(area).hex(),
-            "purposes": purposes,
-            "recordHash": record_hash,
-        },
-    )
+    key, *item = registration(address, kind, area, purposes, record_hash)
+    Outbox.enqueue(session, key, *item)
     return key
 
 
@@ -384,10 +429,11 @@ def admit_resident(
             "Without the resident's consent we cannot admit them.",
             field="consent",
         )
-    name = checked_text(name, "name", "de naam", "the name")
-    case_number = checked_case_number(case_number)
-    area = checked_area(area)
-    email, phone = checked_email(email), checked_phone(phone)
+    checked = {
+        field: check() for field, check in resident_checks(name, case_number, area, email, phone).items()
+    }
+    name, case_number, area = checked["name"], checked["case_number"], checked["area"]
+    email, phone = checked["email"], checked["phone"]
     _wallet_choice(wallet_address, pin)
     if session.scalar(select(Resident.id).where(Resident.case_number == case_number)) is not None:
         raise _resident_exists(case_number)
@@ -412,6 +458,20 @@ def admit_resident(
     exists = _resident_exists(case_number)
     _flush(session, exists.code, exists.message_nl, exists.message_en, "case_number")
     return resident
+
+
+def resident_checks(
+    name: str | None, case_number: str | None, area: str | None, email: str | None, phone: str | None
+) -> dict[str, Callable[[], Any]]:
+    """The checks of a resident's fields, by field, each returning the cleaned value: one admission
+    stops at the first fault, a batch collects every fault of every row."""
+    return {
+        "name": lambda: checked_text(name, "name", "de naam", "the name", longest=200),
+        "case_number": lambda: checked_case_number(case_number),
+        "area": lambda: checked_area(checked_text(area, "area", "het gebied", "the area")),
+        "email": lambda: checked_email(email),
+        "phone": lambda: checked_phone(phone),
+    }
 
 
 def _resident_exists(case_number: str) -> Conflict:

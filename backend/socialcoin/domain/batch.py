@@ -22,7 +22,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .errors import DomainError, InvalidInput
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db.types import utcnow
+from .errors import Conflict, DomainError, InvalidInput
 
 MAX_ROWS = 10_000  # rows in one batch request
 CHUNK = 1_000  # values in one SQL IN (...): well below every database's limit on parameters
@@ -73,6 +78,32 @@ class BatchInvalid(InvalidInput):
             "Nothing was changed: correct them and send the file again.",
         )
         self.errors = sorted(errors, key=lambda error: error.line)
+
+
+def applied_meanwhile(code: str) -> Conflict:
+    """A unique constraint met while applying: another request applied some of the same rows between
+    this one's checks and its insert. Nothing of this one was applied; sending it again skips them."""
+    return Conflict(
+        code,
+        "Een deel van deze regels is net tegelijk door een ander verzoek verwerkt. Er is niets veranderd: "
+        "stuur het bestand opnieuw, dan wordt wat er al is overgeslagen.",
+        "Some of these rows were applied by another request at the same moment. Nothing was changed: send "
+        "the file again and what exists is skipped.",
+    )
+
+
+def insert_rows(
+    session: Session, model: type, columns: list[dict[str, Any]], conflict_code: str
+) -> list[int]:
+    """Inserts the new rows of a batch in one statement (stamped created/updated now) and returns their ids
+    in order. A unique constraint met means another request applied some of the same rows meanwhile:
+    `applied_meanwhile(conflict_code)`."""
+    now = utcnow()
+    stamped = [{"created_at": now, "updated_at": now, **row} for row in columns]
+    try:
+        return list(session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), stamped))
+    except IntegrityError as exc:
+        raise applied_meanwhile(conflict_code) from exc
 
 
 class RowErrors:

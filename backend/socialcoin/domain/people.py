@@ -24,7 +24,7 @@ from . import notifications
 from .access import SUBJECT_ROLES, Principal, Role, issue_token
 from .admission import checked_area, checked_new_pin
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, NotAuthenticated, NotFound
-from .wallets import hash_pin, open_wallet, pin_matches, seal_key
+from .wallets import activate, activation_code_matches, hash_pin, open_wallet, pin_matches, seal_key
 
 MAX_PIN_FAILURES = 5
 PIN_LOCK = timedelta(minutes=15)
@@ -154,13 +154,16 @@ def list_merchants(
 # --------------------------------------------------------------------------------------------------
 
 
-def _locked(until: datetime) -> TooManyAttempts:
+def _locked(until: datetime, field: str = "pin") -> TooManyAttempts:
     minutes = max(1, int((until - utcnow()).total_seconds() + 59) // 60)
+    what_nl, what_en = (
+        ("activeringscode", "activation codes") if field == "activation_code" else ("pincode", "PINs")
+    )
     return TooManyAttempts(
         "pin_locked",
-        f"Te vaak een verkeerde pincode. Probeer het over {minutes} minuten opnieuw.",
-        f"Too many wrong PINs. Try again in {minutes} minutes.",
-        field="pin",
+        f"Te vaak een verkeerde {what_nl}. Probeer het over {minutes} minuten opnieuw.",
+        f"Too many wrong {what_en}. Try again in {minutes} minutes.",
+        field=field,
         retry_after_seconds=max(1, int((until - utcnow()).total_seconds())),
     )
 
@@ -188,6 +191,8 @@ def check_pin_of(session: Session, settings: Settings, resident: Resident, pin: 
     Call it before `session` writes anything: the count is written in a transaction of its own, which
     on SQLite (one writer at a time) would wait for the caller's, and on PostgreSQL for a lock the
     caller holds on the resident's row."""
+    if resident.activation_pending:
+        raise _awaiting_activation()
     if resident.pin_locked_until is not None and resident.pin_locked_until > utcnow():
         raise _locked(resident.pin_locked_until)
     secret = settings.secret_key.get_secret_value()
@@ -219,6 +224,60 @@ def login_resident(session: Session, settings: Settings, case_number: str, pin: 
             "login_failed", "Dossiernummer of pincode klopt niet.", "Case number or PIN is not correct."
         )
     _row, token = issue_token(session, Role.RESIDENT, resident.id, settings.token_ttl_seconds, label="login")
+    return resident, token
+
+
+def _awaiting_activation() -> NotAllowed:
+    return NotAllowed(
+        "activation_pending",
+        "U heeft nog geen pincode. Kies eerst een pincode met de activeringscode uit uw brief "
+        "(POST /auth/activate).",
+        "You have no PIN yet. First choose one with the activation code from your letter "
+        "(POST /auth/activate).",
+        field="pin",
+    )
+
+
+def activate_resident(
+    session: Session, settings: Settings, case_number: str, code: str, pin: str
+) -> tuple[Resident, str]:
+    """A resident admitted in a batch chooses their PIN with the code from their letter: the wallet is
+    sealed under the PIN from then on. Wrong codes count towards the same lock-out as wrong PINs.
+    Returns (resident, a new resident token), like `login_resident`."""
+    pin = checked_new_pin(pin)
+    secret = settings.secret_key.get_secret_value()
+    resident = session.scalar(select(Resident).where(Resident.case_number == case_number.strip()))
+    if (
+        resident is not None
+        and resident.pin_locked_until is not None
+        and resident.pin_locked_until > utcnow()
+    ):
+        raise _locked(resident.pin_locked_until, "activation_code")
+    if resident is None or not activation_code_matches(code, secret, resident.id, resident.wallet_address):
+        if resident is not None:
+            until = _count_failure(session, resident.id)
+            if until is not None:
+                raise _locked(until, "activation_code")
+        raise NotAuthenticated(
+            "activation_failed",
+            "Dossiernummer of activeringscode klopt niet. Controleer ze in uw brief.",
+            "Case number or activation code is not correct. Check them in your letter.",
+            field="activation_code",
+        )
+    if not resident.activation_pending:
+        raise Conflict(
+            "already_activated",
+            "U heeft uw pincode al gekozen. Log in met uw dossiernummer en pincode.",
+            "You have chosen your PIN already. Sign in with your case number and PIN.",
+            field="activation_code",
+        )
+    resident.wallet_ciphertext = activate(resident.wallet_address, resident.wallet_ciphertext, pin, secret)
+    resident.pin_hash = hash_pin(pin, secret)
+    resident.activation_pending = False
+    resident.pin_failures, resident.pin_locked_until = 0, None
+    _row, token = issue_token(
+        session, Role.RESIDENT, resident.id, settings.token_ttl_seconds, label="activation"
+    )
     return resident, token
 
 

@@ -2,6 +2,12 @@
 
 The encryption key is derived with scrypt from the PIN, a random salt and the service's secret, so
 that neither a stolen database nor a stolen secret alone opens a wallet.
+
+A wallet created in a batch admission has no PIN yet (nobody puts PINs in a spreadsheet, and scrypt for
+each of 10,000 rows would take minutes): its key is sealed under a key derived (HKDF) from the service's
+secret until the resident chooses a PIN with the activation code from their letter, and is then sealed
+under the PIN like any other. The activation code is derived from the secret, the resident and the
+address, so the same file run again shows the same code.
 """
 
 from __future__ import annotations
@@ -11,15 +17,23 @@ import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
 
 from .errors import InvalidInput, NotAllowed
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _SALT = 16
 _NONCE = 12
+_AWAITING_ACTIVATION = b"socialcoin wallet awaiting activation"
+# Activation codes: 12 characters (60 bits) from an alphabet without look-alikes (no 0/O, 1/I).
+ACTIVATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+ACTIVATION_LENGTH = 12
 
 
 def check_pin(pin: str) -> None:
@@ -33,28 +47,90 @@ def _key(pin: str, salt: bytes, secret: str) -> bytes:
     return hashlib.scrypt(pin.encode() + b"|" + secret.encode(), salt=salt, **_SCRYPT)
 
 
+def _service_key(salt: bytes, secret: str) -> bytes:
+    """The key a wallet awaiting activation is sealed under: fast, from the service's secret only."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_AWAITING_ACTIVATION).derive(
+        secret.encode()
+    )
+
+
+def _new_key() -> tuple[bytes, str]:
+    """A fresh secp256k1 key and its address (through OpenSSL: several times faster than eth-keys' own
+    Python arithmetic, which counts when a batch creates 10,000)."""
+    key = ec.generate_private_key(ec.SECP256K1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return key.private_numbers().private_value.to_bytes(32, "big"), to_checksum_address(
+        keccak(public[1:])[-20:]
+    )
+
+
+def _seal(encryption_key: bytes, salt: bytes, private_key: bytes, address: str) -> bytes:
+    nonce = os.urandom(_NONCE)
+    return salt + nonce + AESGCM(encryption_key).encrypt(nonce, bytes(private_key), address.encode())
+
+
+def _open(encryption_key_of, address: str, ciphertext: bytes) -> bytes:
+    """The private key; InvalidTag when `encryption_key_of(salt)` is not the key it was sealed under."""
+    salt, nonce, body = ciphertext[:_SALT], ciphertext[_SALT : _SALT + _NONCE], ciphertext[_SALT + _NONCE :]
+    return AESGCM(encryption_key_of(salt)).decrypt(nonce, body, address.encode())
+
+
 def seal_key(private_key: bytes, address: str, pin: str, secret: str) -> bytes:
     """Encrypts a wallet key under a PIN: the form `open_wallet` reads."""
-    salt, nonce = os.urandom(_SALT), os.urandom(_NONCE)
-    return salt + nonce + AESGCM(_key(pin, salt, secret)).encrypt(nonce, bytes(private_key), address.encode())
+    salt = os.urandom(_SALT)
+    return _seal(_key(pin, salt, secret), salt, private_key, address)
 
 
 def create_wallet(pin: str, secret: str) -> tuple[str, bytes]:
     """A new key: (address, ciphertext to store)."""
     check_pin(pin)
-    account = Account.create()
-    return account.address, seal_key(account.key, account.address, pin, secret)
+    private_key, address = _new_key()
+    return address, seal_key(private_key, address, pin, secret)
 
 
 def open_wallet(address: str, ciphertext: bytes, pin: str, secret: str) -> LocalAccount:
-    salt, nonce, body = ciphertext[:_SALT], ciphertext[_SALT : _SALT + _NONCE], ciphertext[_SALT + _NONCE :]
     try:
-        key = AESGCM(_key(pin, salt, secret)).decrypt(nonce, body, address.encode())
+        key = _open(lambda salt: _key(pin, salt, secret), address, ciphertext)
     except InvalidTag:
         raise NotAllowed(
             "pin_wrong", "De pincode klopt niet.", "The PIN is not correct.", field="pin"
         ) from None
     return Account.from_key(key)
+
+
+def create_wallet_awaiting_activation(secret: str) -> tuple[str, bytes]:
+    """A new key sealed under the service's key: (address, ciphertext), to be re-sealed by `activate`."""
+    private_key, address = _new_key()
+    salt = os.urandom(_SALT)
+    return address, _seal(_service_key(salt, secret), salt, private_key, address)
+
+
+def activate(address: str, ciphertext: bytes, pin: str, secret: str) -> bytes:
+    """A wallet awaiting activation, re-sealed under the resident's PIN (the form `open_wallet` reads)."""
+    private_key = _open(lambda salt: _service_key(salt, secret), address, ciphertext)
+    return seal_key(private_key, address, pin, secret)
+
+
+def activation_code(secret: str, resident_id: int, address: str) -> str:
+    """The code on the resident's letter, as XXXX-XXXX-XXXX: the same every time it is derived."""
+    digest = hmac.new(
+        secret.encode(), f"activation|{resident_id}|{address}".encode(), hashlib.sha256
+    ).digest()
+    number = int.from_bytes(digest, "big")
+    chars = []
+    for _ in range(ACTIVATION_LENGTH):
+        number, index = divmod(number, len(ACTIVATION_ALPHABET))
+        chars.append(ACTIVATION_ALPHABET[index])
+    return "-".join("".join(chars[i : i + 4]) for i in range(0, ACTIVATION_LENGTH, 4))
+
+
+def activation_code_matches(given: str, secret: str, resident_id: int, address: str) -> bool:
+    """Whether `given` is the resident's code; spaces, dashes and lower case are forgiven. Constant time."""
+    typed = "".join(ch for ch in given.upper() if ch not in " -")
+    expected = activation_code(secret, resident_id, address).replace("-", "")
+    return hmac.compare_digest(typed.encode(), expected.encode())
 
 
 def hash_pin(pin: str, secret: str) -> str:

@@ -57,6 +57,40 @@ def resident_login(body: ResidentLogin, session: SessionDep, runtime: RuntimeDep
     return TokenOut(token=token, role=Role.RESIDENT, subject_id=resident.id, expires_in=ttl)
 
 
+class Activation(BaseModel):
+    case_number: str = Field(min_length=1, max_length=60, examples=["2026-0042"])
+    activation_code: str = Field(
+        min_length=1,
+        max_length=40,
+        description="From the letter; spaces, dashes and case do not matter",
+        examples=["HGUU-ZLS5-5JRE"],
+    )
+    pin: str = Field(
+        min_length=1,
+        max_length=8,
+        description="The PIN the resident chooses: 5 to 8 digits, not easy to guess",
+        examples=["24680"],
+    )
+
+
+@router.post(
+    "/activate",
+    response_model=TokenOut,
+    responses={**TOO_MANY, 409: PROBLEM_RESPONSES[409]},
+    summary="A resident admitted in a batch chooses a PIN with the code from their letter, and is signed in",
+    description="The wallet the municipality keeps for the resident is sealed under the PIN from then on; "
+    f"after that the resident signs in with POST /auth/login. After {people.MAX_PIN_FAILURES} wrong codes "
+    f"in a row, activation and login are locked for {int(people.PIN_LOCK.total_seconds() // 60)} minutes "
+    "(429). A code for a resident who activated already is refused (409 already_activated).",
+)
+def activate(body: Activation, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
+    resident, token = people.activate_resident(
+        session, runtime.settings, body.case_number, body.activation_code, body.pin
+    )
+    ttl = runtime.settings.token_ttl_seconds
+    return TokenOut(token=token, role=Role.RESIDENT, subject_id=resident.id, expires_in=ttl)
+
+
 @router.get("/me", response_model=SessionInfo, summary="Who this token is for, and until when")
 def whoami(principal: PrincipalDep, session: SessionDep) -> SessionInfo:
     token = people.token_of(session, principal)

@@ -11,10 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from ...db.models import ApiToken, Merchant, Organisation, Resident, Verifier
-from ...domain import admission, people
+from ...domain import admission, admission_batch, people
 from ...domain.access import Role
+from ...domain.batch import MAX_ROWS, status_counts
+from ..batches import Counts, DryRun, Line
 from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep
-from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
+from ..problems import BATCH_INVALID, PROBLEM, PROBLEM_RESPONSES, Problem
 
 router = APIRouter(prefix="/municipality", tags=["municipality"], responses=PROBLEM_RESPONSES)
 
@@ -174,6 +176,118 @@ def get_resident(
     resident_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])], _: Admin, session: SessionDep
 ) -> ResidentPublic:
     return ResidentPublic.one(session, people.get_resident(session, resident_id))
+
+
+# --------------------------------------------------------------------------------------------------
+# Residents in batches (a spreadsheet)
+# --------------------------------------------------------------------------------------------------
+
+OnChain = Literal["pending", "done", "failed"]
+CASE_NUMBER = "2026-0042"
+
+
+class ResidentRow(Create):
+    """One line of the spreadsheet. Fields are checked as for one admission, and faults come back by line."""
+
+    line: Line
+    name: str | None = Field(default=None, max_length=1000, examples=["Eva de Vries"])
+    case_number: str | None = Field(
+        default=None, max_length=1000, description="Never a BSN: one is refused", examples=[CASE_NUMBER]
+    )
+    area: str | None = Field(default=None, max_length=1000, examples=["BU02020101"])
+    email: str | None = Field(default=None, max_length=1000, examples=["eva.devries@example.nl"])
+    phone: str | None = Field(default=None, max_length=1000, examples=["06 12345678"])
+    wallet_address: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="The resident's own wallet; empty: a custodial wallet that waits for the resident's PIN",
+        examples=[None],
+    )
+
+
+class ResidentBatch(Create):
+    dry_run: DryRun = False
+    rows: list[ResidentRow] = Field(min_length=1, max_length=MAX_ROWS)
+
+
+class ResidentBatchResult(BaseModel):
+    line: int = Field(examples=[2])
+    status: Literal["admitted", "exists"] = Field(
+        description="admitted now, or admitted before with the same data (nothing changed)",
+        examples=["admitted"],
+    )
+    case_number: str = Field(examples=[CASE_NUMBER])
+    resident_id: int | None = Field(description="None in a dry run for a new resident", examples=[1])
+    wallet_address: str | None = Field(
+        description="None in a dry run for a new custodial wallet", examples=[ADDRESS]
+    )
+    activation_code: str | None = Field(
+        description="For the letter to the resident, who chooses a PIN with it (POST /auth/activate); the "
+        "same on every run until then; None once activated and for own wallets",
+        examples=["HGUU-ZLS5-5JRE"],
+    )
+    onchain: OnChain | None = Field(
+        description="The registration on chain; None in a dry run for a new resident", examples=["pending"]
+    )
+
+
+class ResidentBatchOut(BaseModel):
+    results: list[ResidentBatchResult]
+    counts: Counts
+
+
+class ResidentLookup(Create):
+    case_numbers: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
+        min_length=1, max_length=MAX_ROWS, examples=[[CASE_NUMBER]]
+    )
+
+
+class ResidentRegistration(BaseModel):
+    case_number: str = Field(examples=[CASE_NUMBER])
+    resident_id: int | None = Field(description="None: no resident has this case number", examples=[1])
+    onchain: OnChain | None = Field(
+        description="The registration on chain; None for an unknown case", examples=["done"]
+    )
+
+
+@router.post(
+    "/residents/batch",
+    response_model=ResidentBatchOut,
+    responses={**BATCH_INVALID, **CHAIN_DOWN},
+    summary="Admit residents from a spreadsheet (up to 10,000 rows)",
+    description="Checks every row as for one admission, and within the request (a case number or wallet "
+    "address twice). When any row is at fault, nothing is admitted: 422 `batch_invalid` lists every fault by "
+    "line and field. Otherwise every row is admitted in one transaction, and registered on chain through the "
+    "outbox. A case number admitted before with the same data is `exists` (nothing changes), so a file can "
+    "be sent again after an interruption; with other data it is a `resident_exists` fault saying what "
+    "differs. A row without a wallet address gets a custodial wallet that waits for the resident's PIN: "
+    "the result carries the activation code for the letter. Sending the file means the residents on it "
+    "consented.",
+)
+def admit_residents_batch(
+    body: ResidentBatch, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> ResidentBatchOut:
+    rows = [admission_batch.ResidentRow(**row.model_dump()) for row in body.rows]
+    results = admission_batch.admit_residents(
+        session, runtime.settings, rows, dry_run=body.dry_run, chain=runtime.gateway
+    )
+    return ResidentBatchOut(
+        results=[ResidentBatchResult(**vars(result)) for result in results],
+        counts=status_counts(result.status for result in results),
+    )
+
+
+@router.post(
+    "/residents/lookup",
+    response_model=list[ResidentRegistration],
+    summary="Where the chain registration of residents stands, by case number (up to 10,000)",
+    description="In the order asked; an unknown case number has resident_id and onchain null.",
+)
+def lookup_residents(body: ResidentLookup, _: Admin, session: SessionDep) -> list[ResidentRegistration]:
+    return [
+        ResidentRegistration(**vars(found))
+        for found in admission_batch.registrations(session, body.case_numbers)
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
