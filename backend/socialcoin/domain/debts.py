@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session
 from ..chain.constants import BurnReason
 from ..db.models import DebtCase, OutboxItem, Resident, Settlement
 from ..db.types import utcnow
+from .admission_batch import residents_by_case_number
+from .batch import RowErrors, chunks, insert_rows
 from .errors import Conflict, InvalidInput, NotFound
 from .signing import (
     Holder,
@@ -44,9 +47,10 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 KEY_PREFIX = "debt-settlement"
+MAX_AMOUNT_CENTS = 10**10  # EUR 100 million: a larger debt is a typing error
 
 
-def _text(value: str, field: str, nl: str, en: str, longest: int) -> str:
+def _text(value: str | None, field: str, nl: str, en: str, longest: int) -> str:
     value = (value or "").strip()
     if not value or len(value) > longest:
         raise InvalidInput(
@@ -63,26 +67,66 @@ def _text(value: str, field: str, nl: str, en: str, longest: int) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def create_case(
-    session: Session, *, resident_id: int, creditor: str, creditor_reference: str, amount_cents: int
-) -> DebtCase:
-    """Records a debt; the same creditor reference at the same creditor is refused a second time."""
-    load_resident(session, resident_id)
-    creditor = _text(creditor, "creditor", "de schuldeiser", "the creditor", 200)
-    creditor_reference = _text(
-        creditor_reference,
-        "creditor_reference",
-        "het kenmerk van de schuldeiser",
-        "the creditor's reference",
-        100,
-    )
-    if amount_cents <= 0:
+def _amount(amount_cents: int | None) -> int:
+    if amount_cents is None or amount_cents <= 0:
         raise InvalidInput(
             "amount_invalid",
             "Het bedrag moet meer dan € 0,00 zijn.",
             "The amount must be more than EUR 0.00.",
             field="amount_cents",
         )
+    if amount_cents > MAX_AMOUNT_CENTS:
+        raise InvalidInput(
+            "amount_invalid",
+            f"Het bedrag mag hoogstens {euro(MAX_AMOUNT_CENTS)} zijn. Staat het in centen?",
+            f"The amount may be at most {euro_en(MAX_AMOUNT_CENTS)}. Is it in cents?",
+            field="amount_cents",
+        )
+    return amount_cents
+
+
+def case_checks(
+    creditor: str | None, creditor_reference: str | None, amount_cents: int | None
+) -> dict[str, Callable[[], Any]]:
+    """The checks of a debt's fields, by field, each returning the cleaned value: one debt stops at the
+    first fault, a batch collects every fault of every row."""
+    return {
+        "creditor": lambda: _text(creditor, "creditor", "de schuldeiser", "the creditor", 200),
+        "creditor_reference": lambda: _text(
+            creditor_reference,
+            "creditor_reference",
+            "het kenmerk van de schuldeiser",
+            "the creditor's reference",
+            100,
+        ),
+        "amount_cents": lambda: _amount(amount_cents),
+    }
+
+
+def _new_case(
+    resident_id: int, creditor: str, creditor_reference: str, amount_cents: int
+) -> dict[str, object]:
+    """The columns of a newly recorded debt."""
+    return {
+        "resident_id": resident_id,
+        "creditor": creditor,
+        "creditor_reference": creditor_reference,
+        "amount_cents": amount_cents,
+        "remaining_cents": amount_cents,
+        "chain_reference": "0x" + secrets.token_hex(32),
+        "status": "open",
+    }
+
+
+def create_case(
+    session: Session, *, resident_id: int, creditor: str, creditor_reference: str, amount_cents: int
+) -> DebtCase:
+    """Records a debt; the same creditor reference at the same creditor is refused a second time."""
+    load_resident(session, resident_id)
+    checked = {
+        field: check() for field, check in case_checks(creditor, creditor_reference, amount_cents).items()
+    }
+    creditor, creditor_reference = checked["creditor"], checked["creditor_reference"]
     existing = session.scalar(
         select(DebtCase).where(
             DebtCase.creditor == creditor, DebtCase.creditor_reference == creditor_reference
@@ -96,18 +140,155 @@ def create_case(
             field="creditor_reference",
             debt_case_id=existing.id,
         )
-    case = DebtCase(
-        resident_id=resident_id,
-        creditor=creditor,
-        creditor_reference=creditor_reference,
-        amount_cents=amount_cents,
-        remaining_cents=amount_cents,
-        chain_reference="0x" + secrets.token_hex(32),
-        status="open",
-    )
+    case = DebtCase(**_new_case(resident_id, creditor, creditor_reference, amount_cents))
     session.add(case)
     session.flush()
     return case
+
+
+# --------------------------------------------------------------------------------------------------
+# Cases from a spreadsheet
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DebtRow:
+    line: int
+    case_number: str | None
+    creditor: str | None
+    creditor_reference: str | None
+    amount_cents: int | None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A row's outcome; in a dry run a new debt has no case_id yet."""
+
+    line: int
+    status: str  # "recorded" | "exists"
+    case_id: int | None
+    resident_id: int
+
+
+def _case_differs(
+    existing: DebtCase, case_number: str, stored_case_number: str, amount_cents: int
+) -> list[Conflict]:
+    """What differs between a recorded debt and a row with the same creditor and reference."""
+    where_nl = (
+        f"Schuld {existing.creditor_reference} bij {existing.creditor} staat er al in (zaak {existing.id})"
+    )
+    where_en = (
+        f"Debt {existing.creditor_reference} at {existing.creditor} was recorded already (case {existing.id})"
+    )
+    differences = []
+    if stored_case_number != case_number:
+        differences.append(
+            Conflict(
+                "debt_case_exists",
+                f"{where_nl}, voor dossier {stored_case_number}, niet {case_number}. Controleer het kenmerk.",
+                f"{where_en}, for case number {stored_case_number}, not {case_number}. Check the reference.",
+                field="case_number",
+            )
+        )
+    if existing.amount_cents != amount_cents:
+        differences.append(
+            Conflict(
+                "debt_case_exists",
+                f"{where_nl}, met bedrag {euro(existing.amount_cents)}, in het bestand {euro(amount_cents)}.",
+                f"{where_en}, for {euro_en(existing.amount_cents)}; the file has {euro_en(amount_cents)}.",
+                field="amount_cents",
+            )
+        )
+    return differences
+
+
+def _checked_rows(rows: list[DebtRow], errors: RowErrors) -> list[dict[str, Any] | None]:
+    """Each row's cleaned fields (None for a row at fault), with every fault recorded in `errors`."""
+    checked: list[dict[str, Any] | None] = []
+    first: dict[tuple[str, str], int] = {}
+    for row in rows:
+        values: dict[str, Any] = {}
+        with errors.row(row.line):
+            values["case_number"] = _text(
+                row.case_number, "case_number", "het dossiernummer", "the case number", 60
+            )
+        for field, check in case_checks(row.creditor, row.creditor_reference, row.amount_cents).items():
+            with errors.row(row.line):
+                values[field] = check()
+        key = (values.get("creditor"), values.get("creditor_reference"))
+        if None not in key and first.setdefault(key, row.line) != row.line:
+            errors.add(
+                row.line,
+                Conflict(
+                    "creditor_reference_duplicate",
+                    f"Schuld {key[1]} bij {key[0]} staat ook op regel {first[key]} van het bestand.",
+                    f"Debt {key[1]} at {key[0]} is on line {first[key]} of the file too.",
+                    field="creditor_reference",
+                ),
+            )
+        checked.append(None if row.line in errors else values)
+    return checked
+
+
+def _recorded(session: Session, references: list[str]) -> dict[tuple[str, str], tuple[DebtCase, str]]:
+    """(creditor, creditor_reference) -> (the recorded debt, its resident's case number)."""
+    found = {}
+    for chunk in chunks(references):
+        query = (
+            select(DebtCase, Resident.case_number)
+            .join(Resident, Resident.id == DebtCase.resident_id)
+            .where(DebtCase.creditor_reference.in_(chunk))
+        )
+        for case, case_number in session.execute(query):
+            found[(case.creditor, case.creditor_reference)] = (case, case_number)
+    return found
+
+
+def record_cases(session: Session, rows: list[DebtRow], *, dry_run: bool = False) -> list[Recorded]:
+    """Records every row's debt, or (when any row is at fault) none: raises BatchInvalid naming every
+    fault. Idempotent by (creditor, creditor_reference): the same debt again is `exists`. With dry_run,
+    checks the same and answers what would happen, changing nothing."""
+    errors = RowErrors()
+    checked = _checked_rows(rows, errors)
+    valid = [values for values in checked if values]
+    residents = residents_by_case_number(session, list({values["case_number"] for values in valid}))
+    recorded = _recorded(session, list({values["creditor_reference"] for values in valid}))
+    for row, values in zip(rows, checked, strict=True):
+        if values is None:
+            continue
+        if values["case_number"] not in residents:
+            errors.add(
+                row.line,
+                InvalidInput(
+                    "resident_unknown",
+                    f"Dossier {values['case_number']} bestaat niet. Meld de inwoner eerst aan.",
+                    f"Case number {values['case_number']} does not exist. Admit the resident first.",
+                    field="case_number",
+                ),
+            )
+        elif (values["creditor"], values["creditor_reference"]) in recorded:
+            case, case_number = recorded[(values["creditor"], values["creditor_reference"])]
+            for difference in _case_differs(case, values["case_number"], case_number, values["amount_cents"]):
+                errors.add(row.line, difference)
+    errors.raise_if_any()
+
+    results: list[Recorded] = []
+    new: list[tuple[int, dict[str, Any]]] = []  # (index in results, the new debt's columns)
+    for row, values in zip(rows, checked, strict=True):
+        resident_id = residents[values["case_number"]].id
+        case, _case_number = recorded.get((values["creditor"], values["creditor_reference"]), (None, None))
+        if case is None and not dry_run:
+            columns = _new_case(
+                resident_id, values["creditor"], values["creditor_reference"], values["amount_cents"]
+            )
+            new.append((len(results), columns))
+        status = "recorded" if case is None else "exists"
+        results.append(Recorded(row.line, status, None if case is None else case.id, resident_id))
+    if new:
+        ids = insert_rows(session, DebtCase, [columns for _index, columns in new], "debt_case_exists")
+        for (index, _columns), case_id in zip(new, ids, strict=True):
+            results[index] = Recorded(results[index].line, "recorded", case_id, results[index].resident_id)
+    return results
 
 
 def list_cases(

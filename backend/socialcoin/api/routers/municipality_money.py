@@ -4,15 +4,17 @@ admins), services residents can pay with coins, orders, and merchant payouts as 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...db.models import PayoutBatch
 from ...domain import debts, payouts, reports, services
+from ...domain.batch import MAX_ROWS, status_counts
+from ..batches import Counts, DryRun, Line
 from ..deps import MAX_ID, Admin, Counsellor, RuntimeDep, SessionDep, Staff
-from ..problems import PROBLEM_RESPONSES
+from ..problems import BATCH_INVALID, PROBLEM_RESPONSES
 from .merchants import PayoutPublic
 from .residents_money import DebtCasePublic, OrderPublic, ServicePublic
 
@@ -37,7 +39,43 @@ class DebtCaseCreate(BaseModel):
         description="The creditor's own reference",
         examples=["CJIB-2026-000123"],
     )
-    amount_cents: int = Field(gt=0, le=10**10, examples=[5000])
+    amount_cents: int = Field(gt=0, le=debts.MAX_AMOUNT_CENTS, examples=[5000])
+
+
+class DebtRow(BaseModel):
+    """One line of the spreadsheet. Fields are checked as for one debt, and faults come back by line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line: Line
+    case_number: str | None = Field(
+        default=None, max_length=1000, description="The resident's case number", examples=["2026-0042"]
+    )
+    creditor: str | None = Field(default=None, max_length=1000, examples=["CJIB"])
+    creditor_reference: str | None = Field(default=None, max_length=1000, examples=["CJIB-2026-000123"])
+    amount_cents: int | None = Field(default=None, description="Integer cents, more than 0", examples=[5000])
+
+
+class DebtBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: DryRun = False
+    rows: list[DebtRow] = Field(min_length=1, max_length=MAX_ROWS)
+
+
+class DebtBatchResult(BaseModel):
+    line: int = Field(examples=[2])
+    status: Literal["recorded", "exists"] = Field(
+        description="recorded now, or recorded before with the same data (nothing changed)",
+        examples=["recorded"],
+    )
+    case_id: int | None = Field(description="The debt case; None in a dry run for a new debt", examples=[2])
+    resident_id: int = Field(examples=[1])
+
+
+class DebtBatchOut(BaseModel):
+    results: list[DebtBatchResult]
+    counts: Counts
 
 
 class ServiceCreate(BaseModel):
@@ -131,6 +169,26 @@ def record_debt(body: DebtCaseCreate, principal: Counsellor, session: SessionDep
         amount_cents=body.amount_cents,
     )
     return DebtCasePublic.of(session, case)
+
+
+@router.post(
+    "/debts/batch",
+    response_model=DebtBatchOut,
+    responses=BATCH_INVALID,
+    summary="Record residents' debts from a spreadsheet (up to 10,000 rows)",
+    description="Checks every row as for one debt (the resident by case number), and within the request (the "
+    "same creditor reference twice). When any row is at fault, nothing is recorded: 422 `batch_invalid` "
+    "lists every fault by line and field. Otherwise every debt is recorded in one transaction. A debt "
+    "recorded before (same creditor and creditor reference) with the same data is `exists`, so a file can be "
+    "sent again; with another resident or amount it is a `debt_case_exists` fault saying what differs.",
+)
+def record_debts_batch(body: DebtBatch, principal: Counsellor, session: SessionDep) -> DebtBatchOut:
+    rows = [debts.DebtRow(**row.model_dump()) for row in body.rows]
+    results = debts.record_cases(session, rows, dry_run=body.dry_run)
+    return DebtBatchOut(
+        results=[DebtBatchResult(**vars(result)) for result in results],
+        counts=status_counts(result.status for result in results),
+    )
 
 
 @router.get("/debts", response_model=list[DebtCasePublic], summary="Debt cases")
