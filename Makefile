@@ -20,9 +20,11 @@ BROWNIE := $(VENV)/bin/brownie
 TEST_NETWORK := socialcoin-test
 TEST_PORT := 8555
 BACKEND_TEST_PORT := 8556
+CLI_TEST_PORT := 8557
+CLI_TEST_API_PORT := 8558
 RUN_PORT ?= 8545
 
-.PHONY: help setup networks compile run test test-contracts test-python test-backend test-backend-postgres bench lint clean
+.PHONY: help setup networks compile run test test-contracts test-python test-backend test-backend-postgres test-cli bench lint clean
 
 help:
 	@echo "make run | test | bench | lint | setup | clean"
@@ -59,6 +61,12 @@ networks: $(VENV)/.installed
 	@$(BROWNIE) networks delete socialcoin-bench-service >/dev/null 2>&1 || true
 	@$(BROWNIE) networks add Development socialcoin-bench-service cmd=anvil host=http://127.0.0.1 \
 		port=8592 accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
+	@$(BROWNIE) networks delete socialcoin-cli >/dev/null 2>&1 || true
+	@$(BROWNIE) networks add Development socialcoin-cli cmd=anvil host=http://127.0.0.1 \
+		port=$(CLI_TEST_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
+	@$(BROWNIE) networks delete socialcoin-bench-csv >/dev/null 2>&1 || true
+	@$(BROWNIE) networks add Development socialcoin-bench-csv cmd=anvil host=http://127.0.0.1 \
+		port=8595 accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
 	@$(BROWNIE) networks delete socialcoin-local >/dev/null 2>&1 || true
 	@$(BROWNIE) networks add Development socialcoin-local cmd=anvil host=http://127.0.0.1 \
 		port=$(RUN_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
@@ -69,7 +77,7 @@ compile: setup
 run: setup
 	RUN_PORT=$(RUN_PORT) bash tools/run-local.sh
 
-test: test-python test-contracts test-backend test-backend-postgres
+test: test-python test-contracts test-backend test-backend-postgres test-cli
 
 test-contracts: setup
 	$(BROWNIE) test tests/contracts --network $(TEST_NETWORK) -W ignore::FutureWarning
@@ -94,9 +102,15 @@ test-backend: setup $(SCHEMATHESIS_VENV)/.installed
 test-backend-postgres: setup $(SCHEMATHESIS_VENV)/.installed
 	url="$$(bash tools/postgres.sh)" && SOCIALCOIN_TEST_DATABASE_URL="$$url" $(BACKEND_TESTS)
 
+# The `socialcoin` command against a backend process and anvil of its own (SQLite), once.
+test-cli: setup
+	SOCIALCOIN_CLI_TEST_NETWORK=socialcoin-cli SOCIALCOIN_CLI_TEST_CHAIN_PORT=$(CLI_TEST_PORT) \
+		SOCIALCOIN_CLI_TEST_API_PORT=$(CLI_TEST_API_PORT) $(VENV)/bin/python -m pytest -p no:pytest-brownie tests/cli -q
+
 bench: setup
 	$(VENV)/bin/python bench/gas.py --network $(TEST_NETWORK)
 	$(VENV)/bin/python bench/service.py
+	$(VENV)/bin/python bench/csv_batches.py
 
 $(LINT_VENV)/.installed: requirements-lint.txt
 	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)

@@ -190,3 +190,10 @@ def write(path: Path, text: str, encoding: str = "utf-8-sig") -> Path:
     """A CSV as Excel saves it: UTF-8 with BOM and CRLF line ends unless told otherwise."""
     path.write_bytes(text.replace("\n", "\r\n").encode(encoding))
     return path
+
+
+def counted(stdout: str, label: str) -> int:
+    """The count on the summary table's line for `label` (e.g. "nieuw / new")."""
+    found = [line.rsplit(maxsplit=1)[-1] for line in stdout.splitlines() if line.startswith(label + "  ")]
+    assert len(found) == 1, f"no line {label!r} in:\n{stdout}"
+    return int(found[0])

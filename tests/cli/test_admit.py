@@ -1,0 +1,120 @@
+"""socialcoin admit: residents from a spreadsheet, activation codes for the letters, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+import stat
+
+from eth_account import Account
+
+from conftest import counted, write
+
+HEADER = "dossiernummer;naam;wijk;email;wallet\n"
+
+
+def lookup(api, case_numbers: list[str]) -> dict[str, dict]:
+    answer = api.post("/municipality/residents/lookup", json={"case_numbers": case_numbers})
+    assert answer.status_code == 200, answer.text
+    return {item["case_number"]: item for item in answer.json()}
+
+
+def read_codes(path) -> list[dict]:
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        return list(csv.DictReader(file, delimiter=";"))
+
+
+def test_admit_registers_on_chain_and_writes_the_activation_codes(cli_run, api, tmp_path, unique):
+    own = Account.create().address
+    path = write(
+        tmp_path / "bewoners.csv",
+        HEADER + f"{unique}-1;Eva de Vries;BU02020101;eva@example.nl;\n"
+        f"{unique}-2;Jan Jansen;BU02020102;;\n"
+        f"{unique}-3;Fatima Yilmaz;BU02020103;;{own}\n",
+    )
+    result = cli_run("admit", path, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["counts"] == {"new": 3, "exists": 0, "rejected": 0, "done": 3, "failed": 0, "pending": 0}
+    found = lookup(api, [f"{unique}-{i}" for i in (1, 2, 3)])
+    assert {item["onchain"] for item in found.values()} == {"done"}
+
+    codes = tmp_path / "bewoners.activation-codes.csv"
+    assert stat.S_IMODE(codes.stat().st_mode) == 0o600
+    letters = read_codes(codes)
+    assert [(row["dossiernummer"], row["naam"]) for row in letters] == [
+        (f"{unique}-1", "Eva de Vries"),
+        (f"{unique}-2", "Jan Jansen"),
+    ]
+    first_codes = codes.read_bytes()
+
+    again = cli_run("admit", path)
+    assert again.exit_code == 0, again.output
+    assert (counted(again.stdout, "nieuw / new"), counted(again.stdout, "bestond al / exists")) == (0, 3)
+    assert codes.read_bytes() == first_codes  # the same codes again, the file complete
+
+    activated = api.post(
+        "/auth/activate",
+        json={"case_number": f"{unique}-2", "activation_code": letters[1]["activeringscode"], "pin": "40615"},
+    )
+    assert activated.status_code == 200, activated.text  # the code on the letter works
+
+
+def test_any_fault_refuses_the_whole_file_naming_line_and_column(cli_run, api, tmp_path, unique):
+    path = write(
+        tmp_path / "bewoners.csv",
+        "dossiernummer;naam;wijk\n"
+        f"{unique}-1;Goed Ingevuld;BU02020101\n"
+        "123456782;Met BSN;BU02020101\n"
+        f"{unique}-3;Verkeerde Wijk;XX0202\n"
+        f"{unique}-1;Dubbel;BU02020101\n",
+    )
+    result = cli_run("admit", path)
+    assert result.exit_code == 1
+    faults = result.stderr.splitlines()
+    assert faults[0].startswith(f"{path}:3:1 (dossiernummer): ") and " / " in faults[0]
+    assert "BSN" in faults[0]
+    assert faults[1].startswith(f"{path}:4:3 (wijk): ")
+    assert faults[2] == (
+        f"{path}:5:1 (dossiernummer): Dubbel: dossiernummer '{unique}-1' staat ook op regel 2. Elke regel "
+        f"moet uniek zijn. / Duplicate: dossiernummer '{unique}-1' is also on line 2. Each line must be "
+        "unique."
+    )
+    assert "3 regel(s) kloppen niet; er is niets toegepast." in result.stderr
+    assert lookup(api, [f"{unique}-1", f"{unique}-3"])[f"{unique}-1"]["resident_id"] is None
+    assert not (tmp_path / "bewoners.activation-codes.csv").exists()
+
+
+def test_dry_run_shows_what_would_happen_and_changes_nothing(cli_run, api, tmp_path, unique):
+    path = write(tmp_path / "b.csv", HEADER + f"{unique}-1;Eva;BU02020101;;\n{unique}-2;Jan;BU02020102;;\n")
+    result = cli_run("admit", path, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "proef, er is niets veranderd / dry run, nothing was changed" in result.stdout
+    assert counted(result.stdout, "nieuw / new") == 2
+    assert f"{unique}-2" in result.stdout  # the first lines are shown
+    assert all(item["resident_id"] is None for item in lookup(api, [f"{unique}-1", f"{unique}-2"]).values())
+    assert not (tmp_path / "b.activation-codes.csv").exists()
+
+
+def test_skip_invalid_applies_the_valid_lines_and_writes_the_rejects(cli_run, api, tmp_path, unique):
+    path = write(
+        tmp_path / "b.csv",
+        HEADER
+        + f"{unique}-1;Eva;BU02020101;;\n{unique}-2;Jan;XX0202;;\n{unique}-3;Piet;BU02020103;geen-email;\n",
+    )
+    rejects = tmp_path / "fout.csv"
+    result = cli_run("admit", path, "--skip-invalid", "--rejects", rejects, "--no-wait", "--json")
+    assert result.exit_code == 1  # some lines were refused
+    summary = json.loads(result.stdout)
+    assert (summary["counts"]["new"], summary["counts"]["rejected"]) == (1, 2)
+    found = lookup(api, [f"{unique}-{i}" for i in (1, 2, 3)])
+    assert [found[f"{unique}-{i}"]["resident_id"] is not None for i in (1, 2, 3)] == [True, False, False]
+    with rejects.open(encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.reader(file, delimiter=";"))
+    assert rows[0] == ["dossiernummer", "naam", "wijk", "email", "wallet", "regel", "reden", "reason"]
+    assert [row[:6] for row in rows[1:]] == [
+        [f"{unique}-2", "Jan", "XX0202", "", "", "3"],
+        [f"{unique}-3", "Piet", "BU02020103", "geen-email", "", "4"],
+    ]
+    assert rows[1][6].startswith("wijk: ") and rows[2][6].startswith("email: ")
+    assert rows[2][7].startswith("email: ") and rows[2][6] != rows[2][7]  # Dutch, then English
