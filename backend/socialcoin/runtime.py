@@ -16,6 +16,7 @@ from .chain.outbox import Outbox
 from .db.base import make_engine, make_sessions
 from .db.migrate import upgrade
 from .domain.claims import on_outbox_item as on_claim_minted
+from .domain.operations import on_outbox_item as on_wallet_recovered
 from .domain.signing import on_outbox_item as on_coins_out
 from .domain.tasks import run_reminders
 from .settings import Settings
@@ -46,6 +47,8 @@ class Runtime:
             "registrar": Account.from_key(settings.registrar_key.get_secret_value()),
             "relayer": Account.from_key(settings.relayer_key.get_secret_value()),
         }
+        if settings.operator_key is not None:  # optional: chain administration through the API
+            signers["operator"] = Account.from_key(settings.operator_key.get_secret_value())
         outbox = Outbox(
             sessions,
             gateway,
@@ -55,6 +58,7 @@ class Runtime:
         )
         outbox.listeners.append(on_claim_minted)
         outbox.listeners.append(on_coins_out)
+        outbox.listeners.append(on_wallet_recovered)
         indexer = Indexer(sessions, gateway, confirmations=settings.confirmations)
         return cls(settings, engine, sessions, gateway, outbox, indexer)
 
