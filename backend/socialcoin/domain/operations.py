@@ -35,7 +35,16 @@ from web3.logs import DISCARD
 from ..areas import to_bytes8
 from ..chain.outbox import Outbox
 from ..db.models import Balance, ChainOperation, ChainTx, Merchant, Organisation, OutboxItem, Resident
-from .admission import checked_address, checked_area, checked_text, registered_on_chain, resolve_coin
+from .admission import (
+    WALLET_OWNERS,
+    checked_address,
+    checked_area,
+    checked_text,
+    ensure_wallet_free,
+    registered_on_chain,
+    resolve_coin,
+    wallet_in_use,
+)
 from .errors import Conflict, DomainError, InvalidInput, not_found
 from .programmes import chain_read, coin_facts
 from .signing import chain_now, checked_key, key_reused
@@ -377,15 +386,15 @@ def set_frozen(
     def plan() -> list[Call]:
         _require_role(runtime, "ParticipantRegistry", "REGISTRAR_ROLE", REGISTRAR)
         unknown, unchanged = [], []
-        with chain_read():
+        with chain_read(), runtime.gateway.web3.batch_requests() as batch:
             for wallet in wallets:
-                kind_, _area, _purposes, is_frozen, _hash = runtime.gateway.registry.functions.participant(
-                    wallet
-                ).call()
-                if int(kind_) == 0:
-                    unknown.append(wallet)
-                elif bool(is_frozen) == frozen:
-                    unchanged.append(wallet)
+                batch.add(runtime.gateway.registry.functions.participant(wallet))
+            answers = batch.execute()
+        for wallet, (kind_, _area, _purposes, is_frozen, _hash) in zip(wallets, answers, strict=True):
+            if int(kind_) == 0:
+                unknown.append(wallet)
+            elif bool(is_frozen) == frozen:
+                unchanged.append(wallet)
         if unknown:
             raise InvalidInput(
                 "wallet_not_registered",
@@ -412,16 +421,10 @@ def set_frozen(
 # Recovery of a lost wallet
 # --------------------------------------------------------------------------------------------------
 
-HOLDERS = (
-    (Resident, "de inwoner", "the resident"),
-    (Merchant, "de ondernemer", "the merchant"),
-    (Organisation, "de organisatie", "the organisation"),
-)
-
 
 def _holder_of(session: Session, address: str) -> tuple[Resident | Merchant | Organisation, str, str] | None:
     """The record holding this wallet address, with how to name its owner (Dutch, English)."""
-    for model, nl, en in HOLDERS:
+    for model, nl, en in WALLET_OWNERS:
         row = session.scalar(select(model).where(model.wallet_address == address))
         if row is not None:
             return row, nl, en
@@ -462,12 +465,12 @@ def recover(
                 "wallet_is_custodial",
                 f"Deze wallet bewaart de gemeente voor {nl}: de sleutel staat versleuteld onder de pincode "
                 "en raakt niet kwijt. Naar een ander adres verplaatsen kan de service niet: van dat adres "
-                f"heeft zij de sleutel niet, en {nl} zou dan niet meer met de pincode kunnen betalen of "
-                "inloggen. Bevries de wallet als dat nodig is (POST /municipality/chain/freeze).",
+                "heeft zij de sleutel niet, en de eigenaar zou dan niet meer met de pincode kunnen betalen "
+                "of inloggen. Bevries de wallet als dat nodig is (POST /municipality/chain/freeze).",
                 f"The municipality keeps this wallet for {en}: its key is stored encrypted under the PIN and "
                 "is not lost. The service cannot move it to another address: it would not hold that "
-                f"address's key, and {en} could no longer pay or sign in with the PIN. Freeze the wallet "
-                "if needed (POST /municipality/chain/freeze).",
+                "address's key, and the owner could no longer pay or sign in with the PIN. Freeze the "
+                "wallet if needed (POST /municipality/chain/freeze).",
                 field="lost_wallet",
             )
         if not registered_on_chain(runtime.gateway, lost):
@@ -478,20 +481,13 @@ def recover(
                 field="lost_wallet",
             )
         service_keys = {account.address for account in runtime.outbox.signers.values()}
-        if _holder_of(session, new) is not None or new in service_keys:
-            raise Conflict(
-                "wallet_in_use",
-                "Het nieuwe walletadres is al in gebruik. Gebruik een nieuw adres.",
-                "The new wallet address is already in use. Use a fresh address.",
-                field="new_wallet",
-            )
-        if registered_on_chain(runtime.gateway, new):
-            raise Conflict(
-                "wallet_registered",
-                "Het nieuwe walletadres is al aangemeld bij de munt. Gebruik een nieuw adres.",
-                "The new wallet address is already registered on chain. Use a fresh address.",
-                field="new_wallet",
-            )
+        try:
+            if new in service_keys:
+                raise wallet_in_use("deze service", "this service")
+            ensure_wallet_free(session, new, runtime.gateway)
+        except Conflict as refusal:
+            refusal.field = "new_wallet"
+            raise
         return [Call(OPERATOR, "ParticipantRegistry", "recover", [lost, new])]
 
     request = {"lost_wallet": lost, "new_wallet": new, "reason": reason}
