@@ -3,6 +3,7 @@
 from . import (
     auth,
     merchants,
+    municipality_chain,
     municipality_money,
     municipality_people,
     municipality_programmes,
@@ -19,6 +20,7 @@ ROUTERS = [
     municipality_people.router,
     municipality_programmes.router,
     municipality_money.router,
+    municipality_chain.router,
     organisations.router,
     residents_profile.router,
     residents_tasks.router,
