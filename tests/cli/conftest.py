@@ -197,3 +197,23 @@ def counted(stdout: str, label: str) -> int:
     found = [line.rsplit(maxsplit=1)[-1] for line in stdout.splitlines() if line.startswith(label + "  ")]
     assert len(found) == 1, f"no line {label!r} in:\n{stdout}"
     return int(found[0])
+
+
+def admit_residents(cli_run, folder: Path, prefix: str, count: int, area: str = "BU02020101") -> list[dict]:
+    """`count` residents with own wallets, admitted with the command and registered on chain."""
+    from eth_account import Account
+
+    residents = [
+        {"case_number": f"{prefix}-{i}", "wallet": Account.create().address} for i in range(1, count + 1)
+    ]
+    lines = "".join(f"{r['case_number']};Bewoner {i};{area};{r['wallet']}\n" for i, r in enumerate(residents))
+    path = write(folder / f"bewoners-{prefix}.csv", "dossiernummer;naam;wijk;wallet\n" + lines)
+    result = cli_run("admit", path)
+    assert result.exit_code == 0, result.output
+    return residents
+
+
+def balance(node, coin: str, holder: str) -> int:
+    """The coin's balanceOf(holder), read from the chain."""
+    data = "0x70a08231" + holder.lower().removeprefix("0x").rjust(64, "0")
+    return int(node.rpc("eth_call", [{"to": coin, "data": data}, "latest"]), 16)

@@ -171,6 +171,8 @@ def _euro_parts(digits: str) -> tuple[str | None, str]:
     return None, ""
 
 
+# The API's rule for claim references (domain/rewards.py REFERENCE), checked here as well so that a whole
+# file is checked before anything is sent; importing the domain would load web3 and take seconds.
 CLAIM_REFERENCE = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
 
 

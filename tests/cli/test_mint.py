@@ -1,0 +1,102 @@
+"""socialcoin mint: a month's rewards from a spreadsheet, each minted once, all or nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import admit_residents, balance, write
+
+HEADER = "dossiernummer;activiteit;eenheden;claimkenmerk\n"
+
+
+@pytest.fixture(scope="module")
+def garden(api) -> dict:
+    """The demo's 'Buurtmoestuin onderhouden': GKW in wijk Geitenkamp, 8 euro an hour, at most 20 a month."""
+    activities = api.get("/municipality/activities").json()
+    return next(a for a in activities if a["title"].startswith("Buurtmoestuin"))
+
+
+def lookup(api, references: list[str]) -> dict[str, dict]:
+    answer = api.post("/municipality/rewards/lookup", json={"claim_references": references})
+    assert answer.status_code == 200, answer.text
+    return {item["claim_reference"]: item for item in answer.json()}
+
+
+def test_mint_grants_each_reward_once_also_when_run_twice(cli_run, api, service, garden, tmp_path, unique):
+    anna, bram = admit_residents(cli_run, tmp_path, unique, 2)
+    path = write(
+        tmp_path / "maart.csv",
+        HEADER
+        + f"{anna['case_number']};{garden['id']};3;{unique}/1\n"
+        + f"{bram['case_number']};{garden['id']};2;{unique}/2\n",
+    )
+    result = cli_run("mint", path, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["counts"] == {"new": 2, "exists": 0, "rejected": 0, "minted": 2, "failed": 0, "pending": 0}
+    assert {r["amount_cents"] for r in summary["results"]} == {3 * 800, 2 * 800}
+    coin = service.demo["coins"]["GKW"]
+    balances = [balance(service.node, coin, resident["wallet"]) for resident in (anna, bram)]
+    assert balances == [2400, 1600]
+
+    again = cli_run("mint", path)
+    assert again.exit_code == 0, again.output
+    assert "bestond al / exists" in again.stdout and "gemunt / minted" in again.stdout
+    assert [balance(service.node, coin, resident["wallet"]) for resident in (anna, bram)] == balances
+    assert {item["mint"] for item in lookup(api, [f"{unique}/1", f"{unique}/2"]).values()} == {"minted"}
+
+
+def test_bad_rows_are_named_by_line_and_column_and_nothing_is_minted(cli_run, api, garden, tmp_path, unique):
+    anna, bram = admit_residents(cli_run, tmp_path, unique, 2)
+    earlier = write(
+        tmp_path / "eerder.csv", HEADER + f"{anna['case_number']};{garden['id']};1;{unique}/eerder\n"
+    )
+    assert cli_run("mint", earlier).exit_code == 0
+    budgets = api.get("/municipality/budgets").json()["programmes"]
+    activity = garden["id"]
+    path = write(
+        tmp_path / "april.csv",
+        HEADER + f"{anna['case_number']};{activity};1;{unique}/goed\n"  # line 2: fine on its own
+        f"ONBEKEND-{unique};{activity};1;{unique}/a\n"  # 3: no such resident
+        f"{bram['case_number']};{activity};-1;{unique}/b\n"  # 4: negative units
+        f"{bram['case_number']};{activity};21;{unique}/c\n"  # 5: over the cap of 20 hours a month
+        f"{bram['case_number']};{activity};1;{unique}/goed\n"  # 6: the reference of line 2 again
+        f"{bram['case_number']};{activity};2;{unique}/eerder\n",  # 7: a reference minted before
+    )
+    result = cli_run("mint", path)
+    assert result.exit_code == 1
+    faults = [line for line in result.stderr.splitlines() if line.startswith(str(path))]
+    places = [fault.split(": ", 1)[0].removeprefix(str(path)) for fault in faults]
+    assert places == [
+        ":3:1 (dossiernummer)",
+        ":4:3 (eenheden)",
+        ":5:3 (eenheden)",
+        ":6:4 (claimkenmerk)",
+        ":7:1 (dossiernummer)",  # the earlier reward's resident and units differ: both are named
+        ":7:3 (eenheden)",
+    ]
+    assert all(" / " in fault for fault in faults)  # Dutch, English beside
+    assert "-1 mag niet; het getal moet groter dan 0 zijn. / -1 is not allowed" in faults[1]
+    assert f"Claimreferentie {unique}/eerder is al gebruikt" in faults[4]
+    assert "5 regel(s) kloppen niet; er is niets toegepast." in result.stderr
+    found = lookup(api, [f"{unique}/goed", f"{unique}/c", f"{unique}/eerder"])
+    assert found[f"{unique}/goed"]["reward_id"] is None and found[f"{unique}/c"]["reward_id"] is None
+    assert found[f"{unique}/eerder"]["amount_cents"] == 800  # the earlier reward is as it was
+    assert api.get("/municipality/budgets").json()["programmes"] == budgets
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding", "message"),
+    [
+        (HEADER + "A-1;1;1;Café/1\n", "cp1252", "'CSV UTF-8 (gescheiden door komma's)'"),
+        ("dossiernummer;activiteit;aantal;claimkenmerk\nA-1;1;1;x/1\n", "utf-8-sig", "Onbekende kolom"),
+        ("", "utf-8", "Het bestand is leeg. / The file is empty."),
+    ],
+)
+def test_unreadable_files_are_refused_before_anything_is_sent(cli_run, tmp_path, content, encoding, message):
+    path = write(tmp_path / "rewards.csv", content, encoding)
+    result = cli_run("mint", path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{path}:") and message in result.stderr
