@@ -522,7 +522,10 @@ MAX_HOLDERS = 10_000
 
 
 def _date(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, ValueError, OSError):  # a uint64 expiry beyond year 9999
+        return f"unix {timestamp}"
 
 
 def _indexed_holders(runtime: Runtime, session: Session, coin: str, expiry: int) -> list[str]:

@@ -32,6 +32,7 @@ NO_OPERATOR = {
 }
 ADDRESS = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 NEW_ADDRESS = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+LAST_EXPIRY = 253_402_300_799  # 9999-12-31 23:59:59 UTC: dates beyond it cannot be written
 TX_HASH = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"
 
 IdempotencyKey = Annotated[
@@ -112,7 +113,7 @@ class CoinCreate(Request):
     expiry: int | None = Field(
         default=None,
         ge=0,
-        le=2**63 - 1,
+        le=LAST_EXPIRY,
         description="Unix time; null or 0: never expires",
         examples=[1830297600],
     )
