@@ -244,15 +244,17 @@ def require_operator(runtime: Runtime, kind: str) -> None:
     operator key."""
     if OPERATOR in runtime.outbox.signers:
         return
-    script = f"brownie run scripts/{SCRIPTS[kind]} --network"
+    script = f"scripts/{SCRIPTS[kind]}"
     raise OperatorKeyMissing(
         "operator_key_missing",
         "Deze service heeft geen beheersleutel (SOCIALCOIN_OPERATOR_KEY) en kan dit daarom niet op de "
-        f"keten doen. Gebruik het brownie-script met de sleutel van de gemeente: `{script} <netwerk>`.",
+        f"keten doen. Gebruik het brownie-script {script} met de sleutel van de gemeente "
+        f"(`brownie run {script} ... --network <netwerk>`, zie docs/scripts.md).",
         "This service has no operator key (SOCIALCOIN_OPERATOR_KEY), so it cannot do this on chain. Use "
-        f"the brownie script with the municipality's key: `{script} <network>`.",
+        f"the brownie script {script} with the municipality's key (`brownie run {script} ... --network "
+        "<network>`, see docs/scripts.md).",
         setting="SOCIALCOIN_OPERATOR_KEY",
-        script=f"scripts/{SCRIPTS[kind]}",
+        script=script,
     )
 
 
