@@ -286,19 +286,13 @@ def _insert(
                 "registration_key": key,
             }
         )
-    ids = insert_rows(session, Resident, columns, "resident_exists")
+    ids = insert_rows(session, Resident, columns, "case_number", "resident_exists")
     Outbox.enqueue_many(session, registrations)
-    for (index, _values), resident_id, resident in zip(new, ids, columns, strict=True):
-        pending = resident["activation_pending"]
-        address = resident["wallet_address"]
+    for (index, _values), resident in zip(new, columns, strict=True):
+        resident_id, address = ids[resident["case_number"]], resident["wallet_address"]
+        code = activation_code(secret, resident_id, address) if resident["activation_pending"] else None
         results[index] = Admitted(
-            rows[index].line,
-            "admitted",
-            resident["case_number"],
-            resident_id,
-            address,
-            activation_code(secret, resident_id, address) if pending else None,
-            "pending",
+            rows[index].line, "admitted", resident["case_number"], resident_id, address, code, "pending"
         )
 
 

@@ -285,9 +285,13 @@ def record_cases(session: Session, rows: list[DebtRow], *, dry_run: bool = False
         status = "recorded" if case is None else "exists"
         results.append(Recorded(row.line, status, None if case is None else case.id, resident_id))
     if new:
-        ids = insert_rows(session, DebtCase, [columns for _index, columns in new], "debt_case_exists")
-        for (index, _columns), case_id in zip(new, ids, strict=True):
-            results[index] = Recorded(results[index].line, "recorded", case_id, results[index].resident_id)
+        ids = insert_rows(
+            session, DebtCase, [columns for _index, columns in new], "chain_reference", "debt_case_exists"
+        )
+        for index, columns in new:
+            results[index] = Recorded(
+                results[index].line, "recorded", ids[columns["chain_reference"]], results[index].resident_id
+            )
     return results
 
 
