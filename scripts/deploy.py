@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from brownie import ActivityIssuer, CoinFactory, ParticipantRegistry, accounts, network, web3
+from brownie import ActivityIssuer, CoinFactory, ParticipantRegistry, SocialCoin, accounts, network, web3
 from brownie.network import rpc
 
 DEPLOYMENTS = Path(__file__).resolve().parent.parent / "deployments"
@@ -64,7 +64,8 @@ def write_deployment(system: System, path: Path | None = None) -> Path:
             "ActivityIssuer": system.issuer.address,
             "CoinFactory": system.factory.address,
         },
-        "coins": {coin: {} for coin in registry.coins()},
+        # By symbol, as scripts/demo.py and create_coin.py add them and the backend reads them.
+        "coins": {SocialCoin.at(coin).symbol(): coin for coin in registry.coins()},
     }
     path.write_text(json.dumps(deployment, indent=2) + "\n")
     return path
