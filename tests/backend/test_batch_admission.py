@@ -210,6 +210,15 @@ def test_a_resident_activates_with_the_code_from_the_letter_and_then_pays_with_t
     login = client.post("/auth/login", json={"case_number": case_number, "pin": PIN})
     assert login.status_code == 403 and login.json()["code"] == "activation_pending"
     assert "activeringscode" in login.json()["detail"] and "activation code" in login.json()["detail_en"]
+    # Nor can a token the municipality issued pay or change the PIN before then.
+    issued = auth(Role.RESIDENT, result["resident_id"])
+    payment = {"merchant_id": bakery_id, "coin": "GKW", "amount_cents": 400, "reference": "bon 1", "pin": PIN}
+    early = client.post("/residents/me/payments", headers={**issued, **key()}, json=payment)
+    assert early.status_code == 403 and early.json()["code"] == "activation_pending"
+    pin_change = client.post(
+        "/residents/me/pin", headers=issued, json={"current_pin": PIN, "new_pin": "97531"}
+    )
+    assert pin_change.status_code == 403 and pin_change.json()["code"] == "activation_pending"
 
     assert activate(client, case_number, code, pin="12345").json()["code"] == "pin_weak"
     wrong = activate(client, case_number, "AAAA-BBBB-CCCC")
@@ -229,11 +238,7 @@ def test_a_resident_activates_with_the_code_from_the_letter_and_then_pays_with_t
     assert (rerun[0]["status"], rerun[0]["activation_code"]) == ("exists", None)
 
     assert client.post("/auth/login", json={"case_number": case_number, "pin": PIN}).status_code == 200
-    paid = client.post(
-        "/residents/me/payments",
-        headers={**headers, **key()},
-        json={"merchant_id": bakery_id, "coin": "GKW", "amount_cents": 400, "reference": "bon 1", "pin": PIN},
-    )
+    paid = client.post("/residents/me/payments", headers={**headers, **key()}, json=payment)
     assert paid.status_code == 202, paid.text
     drive(runtime)
     assert (on_chain(runtime, demo, "GKW", wallet), on_chain(runtime, demo, "GKW", bakery)) == (600, 400)

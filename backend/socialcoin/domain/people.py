@@ -287,6 +287,8 @@ def change_pin(
     """Re-encrypts the resident's custodial wallet under a new PIN (the current one is required) and
     signs out every other session of the resident."""
     resident = get_resident(session, principal.subject_id)
+    if resident.activation_pending:
+        raise _awaiting_activation()
     if (
         resident.wallet_custody != "custodial"
         or resident.wallet_ciphertext is None

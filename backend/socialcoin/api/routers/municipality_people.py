@@ -253,7 +253,7 @@ class ResidentRegistration(BaseModel):
 @router.post(
     "/residents/batch",
     response_model=ResidentBatchOut,
-    responses={**BATCH_INVALID, **CHAIN_DOWN},
+    responses=BATCH_INVALID,
     summary="Admit residents from a spreadsheet (up to 10,000 rows)",
     description="Checks every row as for one admission, and within the request (a case number or wallet "
     "address twice). When any row is at fault, nothing is admitted: 422 `batch_invalid` lists every fault by "
