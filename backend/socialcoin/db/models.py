@@ -328,6 +328,34 @@ class Claim(Timestamped, Base):
     outbox_key: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
+class Reward(Timestamped, Base):
+    """A reward the municipality decided itself (a row of a month's spreadsheet): units of an activity for
+    a resident, minted with grantBatch. The municipality's reference stays here; the chain gets a claim id
+    derived from it with the service's secret. The amount counts against the programme's budget and the
+    units against the activity's cap in the month of created_at."""
+
+    __tablename__ = "rewards"
+    # The cap per resident per month reads a resident's units of an activity in a month by this index.
+    __table_args__ = (
+        Index("ix_rewards_activity_resident_created", "activity_id", "resident_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_reference: Mapped[str] = mapped_column(String(64), unique=True)
+    claim_id: Mapped[str] = mapped_column(String(66), unique=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    coin: Mapped[str] = mapped_column(String(42))
+    units: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # pending -> minted | failed
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    minted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 # --------------------------------------------------------------------------------------------------
 # Debts, services, payouts
 # --------------------------------------------------------------------------------------------------

@@ -364,6 +364,48 @@ def upgrade() -> None:
         sa.UniqueConstraint("address", "coin"),
     )
     op.create_table(
+        "rewards",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("claim_reference", sa.String(length=64), nullable=False),
+        sa.Column("claim_id", sa.String(length=66), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("activity_id", sa.Integer(), nullable=False),
+        sa.Column("programme_id", sa.Integer(), nullable=False),
+        sa.Column("coin", sa.String(length=42), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("outbox_key", sa.String(length=200), nullable=False),
+        sa.Column("tx_hash", sa.String(length=66), nullable=True),
+        sa.Column("minted_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["activity_id"],
+            ["activities.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["programme_id"],
+            ["programmes.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"],
+            ["residents.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("claim_id"),
+        sa.UniqueConstraint("claim_reference"),
+        sa.UniqueConstraint("outbox_key"),
+    )
+    with op.batch_alter_table("rewards", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_rewards_activity_resident_created", ["activity_id", "resident_id", "created_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_rewards_programme_id"), ["programme_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_rewards_resident_id"), ["resident_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_rewards_status"), ["status"], unique=False)
+
+    op.create_table(
         "settlements",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("debt_case_id", sa.Integer(), nullable=False),
@@ -499,6 +541,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_settlements_debt_case_id"))
 
     op.drop_table("settlements")
+    with op.batch_alter_table("rewards", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rewards_status"))
+        batch_op.drop_index(batch_op.f("ix_rewards_resident_id"))
+        batch_op.drop_index(batch_op.f("ix_rewards_programme_id"))
+        batch_op.drop_index("ix_rewards_activity_resident_created")
+
+    op.drop_table("rewards")
     op.drop_table("verifiers")
     with op.batch_alter_table("payouts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payouts_merchant_id"))
