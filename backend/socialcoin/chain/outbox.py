@@ -2,9 +2,9 @@
 
 1. `enqueue` records an OutboxItem under an idempotency key, in the caller's database transaction.
    Calling it again with the same key returns the same item: nothing is ever queued twice.
-2. `submit` takes pending items per signing key, groups the batchable ones (attested mints,
-   registrations) into one call, simulates it (a refusal fails only the item it names), signs it with
-   the next nonce, and stores the signed transaction and the items' link to it in one database
+2. `submit` takes pending items per signing key, groups the batchable ones (attested mints, granted
+   rewards, registrations) into one call, simulates it (a refusal fails only the item it names), signs
+   it with the next nonce, and stores the signed transaction and the items' link to it in one database
    transaction *before* sending. It does not wait for one batch to be mined before sending the next.
 3. `confirm` reads receipts; after `confirmations` blocks the items are done and listeners run (in the
    same database transaction).
@@ -51,6 +51,9 @@ from .gateway import Gateway
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Session, OutboxItem], None]
+# Called once with every item of a transaction (or a failed group) that reached an end state: for
+# listeners that update thousands of rows, where one query per item would take minutes.
+BatchListener = Callable[[Session, list[OutboxItem]], None]
 MAX_ATTEMPTS = 3
 # A batch's gas limit: BASE_GAS plus its kind's gas_per_item for each item, used when a simulation
 # under that limit succeeds (otherwise eth_estimateGas decides).
@@ -116,6 +119,10 @@ def _attestation(payload: dict[str, Any]) -> tuple:
     )
 
 
+def _grant(payload: dict[str, Any]) -> tuple:
+    return (payload["coin"], payload["to"], int(payload["amount"]), _bytes(payload["claimId"]))
+
+
 def _registration(payload: dict[str, Any]) -> tuple:
     return (
         payload["account"],
@@ -153,17 +160,41 @@ class MintAttested(Kind):
         )
 
     def culprit(self, revert, payloads):
-        claim = revert.arguments.get("claimId")
-        if claim is not None:
-            for index, payload in enumerate(payloads):
-                if _bytes(payload["attestation"]["claimId"]) == _bytes(claim):
-                    return index
-        account = revert.arguments.get("account") or revert.arguments.get("to")
-        if account is not None:
-            for index, payload in enumerate(payloads):
-                if payload["attestation"]["resident"].lower() == str(account).lower():
-                    return index
-        return super().culprit(revert, payloads)
+        found = _mint_culprit(revert, [p["attestation"] for p in payloads], "resident")
+        return super().culprit(revert, payloads) if found is None else found
+
+
+class MintGranted(Kind):
+    """Rewards without an attestation, payload {"coin", "to", "amount", "claimId"}: one grantBatch."""
+
+    batchable = True
+    gas_per_item = 80_000  # measured ~40,500 per grant in a batch of 100, more for a resident's first coins
+
+    def call(self, gateway, payloads):
+        return encode_call(gateway.issuer, "grantBatch", [[_grant(p) for p in payloads]])
+
+    def culprit(self, revert, payloads):
+        found = _mint_culprit(revert, payloads, "to")
+        coin = revert.arguments.get("coin")  # IssuerUnknownCoin
+        if found is None and coin is not None:
+            found = next((i for i, p in enumerate(payloads) if p["coin"].lower() == str(coin).lower()), None)
+        return super().culprit(revert, payloads) if found is None else found
+
+
+def _mint_culprit(revert: ChainRevert, mints: list[dict[str, Any]], recipient: str) -> int | None:
+    """The mint a refusal names: by its claim id (IssuerClaimAlreadyUsed), else by its recipient
+    (IssuerNotAResident's account, CoinTransferRefused's to)."""
+    claim = revert.arguments.get("claimId")
+    if claim is not None:
+        for index, mint in enumerate(mints):
+            if _bytes(mint["claimId"]) == _bytes(claim):
+                return index
+    account = revert.arguments.get("account") or revert.arguments.get("to")
+    if account is not None:
+        for index, mint in enumerate(mints):
+            if mint[recipient].lower() == str(account).lower():
+                return index
+    return None
 
 
 class Register(Kind):
@@ -213,7 +244,12 @@ def _convert(value: Any, spec: dict[str, Any]) -> Any:
     return value
 
 
-KINDS: dict[str, Kind] = {"mint_attested": MintAttested(), "register": Register(), "call": ContractCall()}
+KINDS: dict[str, Kind] = {
+    "mint_attested": MintAttested(),
+    "mint_granted": MintGranted(),
+    "register": Register(),
+    "call": ContractCall(),
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -238,6 +274,7 @@ class Outbox:
         self.batch_size = batch_size
         self.confirmations = confirmations
         self.listeners: list[Listener] = []
+        self.batch_listeners: list[BatchListener] = []
         self._chain_id = gateway.web3.eth.chain_id
         self._nonces: dict[str, int] = {}  # next nonce per sender, read from the node once per round
 
@@ -480,18 +517,22 @@ class Outbox:
         session.flush()
         for item in items:
             self._notify(session, item)
+        for batch_listener in self.batch_listeners:
+            batch_listener(session, items)
         return len(items)
 
     # -- helpers ----------------------------------------------------------------------------------------
 
     def _fail(self, items: Iterable[OutboxItem], revert: ChainRevert) -> None:
         with transaction(self.sessions) as session:
+            failed = []
             for item in items:
                 stored = session.get(OutboxItem, item.id)
                 stored.status = "failed"
                 stored.error_code = revert.name
                 stored.error_detail = str(revert)
-                self._notify(session, stored)
+                failed.append(stored)
+            self._notify_all(session, failed)
 
     def _notify(self, session: Session, item: OutboxItem) -> None:
         for listener in self.listeners:
