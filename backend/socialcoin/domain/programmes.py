@@ -1,15 +1,16 @@
 """Programmes: a budget in cents for one coin, and what has become of it.
 
-A programme's budget binds before the chain: an approved claim reserves its amount, and approval is
-refused when the programme's reserved and minted amounts would exceed the budget. The overview reads
-what happened on chain from the indexed events: ActivityMinted and AdminMinted on the issuer, and the
-burn events of the coins (DebtSettled, ServiceRedeemed, PayoutRedeemed, ExpiredReclaimed).
+A programme's budget binds before the chain: an approved claim and a queued reward reserve their
+amount, and approving (or queuing) is refused when the programme's reserved and minted amounts would
+exceed the budget. The overview reads what happened on chain from the indexed events: ActivityMinted,
+RewardGranted and AdminMinted on the issuer, and the burn events of the coins (DebtSettled,
+ServiceRedeemed, PayoutRedeemed, ExpiredReclaimed).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,14 +23,16 @@ from sqlalchemy.orm import Session
 from ..areas import from_bytes8
 from ..chain.constants import Purpose
 from ..chain.gateway import Gateway
-from ..db.models import Activity, ChainEvent, Claim, OutboxItem, Programme, Task
+from ..db.models import Activity, ChainEvent, Claim, OutboxItem, Programme, Reward, Task
 from ..db.types import utcnow
 from .admission import ChainUnavailable
 from .errors import Conflict, InvalidInput, not_found
 from .notifications import euros
 
-# Claims whose amount counts against their programme's budget.
+# Claims and rewards whose amount counts against their programme's budget.
 COMMITTED = ("approved", "minted")
+REWARDS_COMMITTED = ("pending", "minted")
+MINT_EVENTS = ("ActivityMinted", "RewardGranted", "AdminMinted")
 BURN_EVENTS = ("DebtSettled", "ServiceRedeemed", "PayoutRedeemed", "ExpiredReclaimed")
 MAX_BUDGET_CENTS = 10**12  # ten billion euro: a typo guard, not a policy
 
@@ -155,19 +158,35 @@ def get_programme(
     return programme
 
 
-def committed_cents(session: Session, programme_id: int) -> int:
-    """What approved and minted claims take from the programme's budget."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(Claim.amount_cents), 0))
+def committed_cents_by_programme(session: Session, programme_ids: Iterable[int]) -> dict[int, int]:
+    """What approved and minted claims and queued and minted rewards take from each programme's budget."""
+    ids = sorted(set(programme_ids))
+    committed = dict.fromkeys(ids, 0)
+    claims = (
+        select(Activity.programme_id, func.sum(Claim.amount_cents))
         .join(Task, Task.id == Claim.task_id)
         .join(Activity, Activity.id == Task.activity_id)
-        .where(Activity.programme_id == programme_id, Claim.status.in_(COMMITTED))
+        .where(Activity.programme_id.in_(ids), Claim.status.in_(COMMITTED))
+        .group_by(Activity.programme_id)
     )
-    return int(total or 0)
+    rewards = (
+        select(Reward.programme_id, func.sum(Reward.amount_cents))
+        .where(Reward.programme_id.in_(ids), Reward.status.in_(REWARDS_COMMITTED))
+        .group_by(Reward.programme_id)
+    )
+    for query in (claims, rewards):
+        for programme_id, total in session.execute(query):
+            committed[programme_id] += int(total or 0)
+    return committed
+
+
+def committed_cents(session: Session, programme_id: int) -> int:
+    """What approved and minted claims and queued and minted rewards take from the programme's budget."""
+    return committed_cents_by_programme(session, [programme_id])[programme_id]
 
 
 def set_budget(session: Session, programme_id: int, budget_cents: int) -> Programme:
-    """Raises or lowers a budget; never below what approved and minted claims already took."""
+    """Raises or lowers a budget; never below what claims and rewards already took."""
     programme = get_programme(session, programme_id, lock=True)
     _checked_budget(budget_cents)
     committed = committed_cents(session, programme.id)
@@ -183,28 +202,34 @@ def set_budget(session: Session, programme_id: int, budget_cents: int) -> Progra
     return programme
 
 
+def budget_exceeded(programme: Programme, available_cents: int, amount_cents: int) -> Conflict | None:
+    """The refusal when `amount_cents` more pass what the programme's budget has left."""
+    if amount_cents <= available_cents:
+        return None
+    left = euros(max(available_cents, 0))
+    return Conflict(
+        "budget_exceeded",
+        f"Het budget van programma '{programme.name}' is niet genoeg: er is nog {left} over en er is"
+        f" {euros(amount_cents)} nodig.",
+        f"Programme '{programme.name}' does not have enough budget left: {left} is left and"
+        f" {euros(amount_cents)} is needed.",
+        field="amount_cents",
+        programme_id=programme.id,
+        available_cents=available_cents,
+        needed_cents=amount_cents,
+    )
+
+
 def ensure_within_budget(session: Session, programme: Programme, amount_cents: int) -> None:
-    """Refuses `amount_cents` when the programme's approved and minted claims leave less than that."""
-    committed = committed_cents(session, programme.id)
-    available = programme.budget_cents - committed
-    if amount_cents > available:
-        raise Conflict(
-            "budget_exceeded",
-            f"Het budget van programma '{programme.name}' is niet genoeg: er is nog"
-            f" {euros(max(available, 0))} over en er is {euros(amount_cents)} nodig.",
-            f"Programme '{programme.name}' does not have enough budget left: {euros(max(available, 0))} is"
-            f" left and {euros(amount_cents)} is needed.",
-            field="amount_cents",
-            programme_id=programme.id,
-            available_cents=available,
-            needed_cents=amount_cents,
-        )
+    """Refuses `amount_cents` when the programme's claims and rewards leave less than that."""
+    available = programme.budget_cents - committed_cents(session, programme.id)
+    refusal = budget_exceeded(programme, available, amount_cents)
+    if refusal is not None:
+        raise refusal
 
 
-def ensure_within_minter_allowance(
-    session: Session, gateway: Gateway, minter: str, amount_cents: int
-) -> None:
-    """Refuses a mint the minter's on-chain allowance cannot pay, counting mints still in the outbox."""
+def minter_allowance_left(session: Session, gateway: Gateway, minter: str) -> int:
+    """The minter's on-chain allowance less the mints still in the outbox (attested claims and rewards)."""
     with chain_read():
         allowance = gateway.issuer.functions.minterAllowance(minter).call()
     queued = session.scalars(
@@ -212,18 +237,36 @@ def ensure_within_minter_allowance(
             OutboxItem.kind == "mint_attested", OutboxItem.status.in_(("pending", "submitted"))
         )
     ).all()
-    in_flight = sum(int(payload["attestation"]["amount"]) for payload in queued)
-    if amount_cents > allowance - in_flight:
-        raise Conflict(
-            "minter_allowance_exceeded",
-            "Het muntbudget dat de gemeente de backend op de blockchain gaf is op. Vraag de beheerder om het"
-            " op te hogen.",
-            "The minting allowance the municipality gave the backend on chain is used up. Ask the"
-            " administrator to raise it.",
-            field="amount_cents",
-            allowance_cents=allowance - in_flight,
-            needed_cents=amount_cents,
-        )
+    # A reward is pending exactly while its outbox item is open: the listener ends both at once.
+    rewards = session.scalar(
+        select(func.coalesce(func.sum(Reward.amount_cents), 0)).where(Reward.status == "pending")
+    )
+    return allowance - sum(int(payload["attestation"]["amount"]) for payload in queued) - int(rewards or 0)
+
+
+def minter_allowance_exceeded(left_cents: int, amount_cents: int) -> Conflict | None:
+    """The refusal when `amount_cents` more pass what the minter's allowance has left."""
+    if amount_cents <= left_cents:
+        return None
+    return Conflict(
+        "minter_allowance_exceeded",
+        "Het muntbudget dat de gemeente de backend op de blockchain gaf is op. Vraag de beheerder om het"
+        " op te hogen.",
+        "The minting allowance the municipality gave the backend on chain is used up. Ask the"
+        " administrator to raise it.",
+        field="amount_cents",
+        allowance_cents=left_cents,
+        needed_cents=amount_cents,
+    )
+
+
+def ensure_within_minter_allowance(
+    session: Session, gateway: Gateway, minter: str, amount_cents: int
+) -> None:
+    """Refuses a mint the minter's on-chain allowance cannot pay, counting mints still in the outbox."""
+    refusal = minter_allowance_exceeded(minter_allowance_left(session, gateway, minter), amount_cents)
+    if refusal is not None:
+        raise refusal
 
 
 # --------------------------------------------------------------------------------------------------
@@ -235,8 +278,8 @@ def ensure_within_minter_allowance(
 class ProgrammeBudget:
     programme: Programme
     symbol: str
-    reserved_cents: int  # approved claims whose mint the index does not show yet
-    minted_cents: int  # from indexed ActivityMinted events of the programme's claims
+    reserved_cents: int  # approved claims and queued rewards whose mint the index does not show yet
+    minted_cents: int  # from indexed ActivityMinted and RewardGranted events of the programme's claims
 
     @property
     def available_cents(self) -> int:
@@ -274,13 +317,14 @@ def budget_overview(session: Session, gateway: Gateway, minter: str) -> BudgetOv
     symbols = _symbols(session)
     programmes = session.scalars(select(Programme).order_by(Programme.id)).all()
 
-    # Claim id -> programme, for the claims this service made.
+    # Claim id -> programme, for the claims and rewards this service made.
     claim_programme = {
         claim.lower(): programme_id
         for claim, programme_id in session.execute(
             select(Claim.claim_id, Activity.programme_id)
             .join(Task, Task.id == Claim.task_id)
             .join(Activity, Activity.id == Task.activity_id)
+            .union_all(select(Reward.claim_id, Reward.programme_id))
         ).all()
     }
 
@@ -289,23 +333,29 @@ def budget_overview(session: Session, gateway: Gateway, minter: str) -> BudgetOv
     minted_claims: set[str] = set()
     for event, args in session.execute(
         select(ChainEvent.event, ChainEvent.args).where(
-            ChainEvent.contract == deployment.issuer, ChainEvent.event.in_(("ActivityMinted", "AdminMinted"))
+            ChainEvent.contract == deployment.issuer, ChainEvent.event.in_(MINT_EVENTS)
         )
     ).all():
         coin, amount = to_checksum_address(args["coin"]), int(args["amount"])
         minted_by_coin[coin] += amount
-        if event == "ActivityMinted":
+        if event != "AdminMinted":  # AdminMinted has a reason, not a claim id
             claim = str(args["claimId"]).lower()
             minted_claims.add(claim)
             if claim in claim_programme:
                 minted_by_programme[claim_programme[claim]] += amount
-    # An approved claim is reserved until the index shows its mint; then it counts as minted, once.
+    # An approved claim (a queued reward) is reserved until the index shows its mint; then it counts as
+    # minted, once.
     reserved: dict[int, int] = defaultdict(int)
     for claim_id, programme_id, amount in session.execute(
         select(Claim.claim_id, Activity.programme_id, Claim.amount_cents)
         .join(Task, Task.id == Claim.task_id)
         .join(Activity, Activity.id == Task.activity_id)
         .where(Claim.status.in_(COMMITTED))
+        .union_all(
+            select(Reward.claim_id, Reward.programme_id, Reward.amount_cents).where(
+                Reward.status.in_(REWARDS_COMMITTED)
+            )
+        )
     ).all():
         if claim_id.lower() not in minted_claims:
             reserved[programme_id] += int(amount)

@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -26,10 +27,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..areas import is_within
 from ..db.base import transaction
-from ..db.models import Activity, Resident, Task
+from ..db.models import Activity, Resident, Reward, Task
 from ..db.types import utcnow
 from .activities import Status as ActivityStatus
 from .activities import get_activity
+from .batch import chunks
 from .errors import Conflict, InvalidInput, NotFound, not_found
 from .notifications import Kind, notify
 
@@ -255,6 +257,54 @@ def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
     return first.astimezone(UTC), following.astimezone(UTC)
 
 
+def units_used_this_month(
+    session: Session,
+    pairs: Iterable[tuple[int, int]],
+    moment: datetime,
+    *,
+    statuses: tuple[str, ...] = COUNTED,
+    exclude_task_id: int | None = None,
+) -> dict[tuple[int, int], int]:
+    """Units that count against the cap, per (activity id, resident id), in the month of `moment`: tasks
+    finished in it (in `statuses`) and the municipality's rewards granted in it (unless their mint
+    failed). A few queries for any number of pairs."""
+    wanted = set(pairs)
+    used = dict.fromkeys(wanted, 0)
+    start_at, end_at = month_bounds(moment)
+    activity_ids = sorted({activity_id for activity_id, _ in wanted})
+    resident_ids = sorted({resident_id for _, resident_id in wanted})
+    for residents in chunks(resident_ids):
+        task_units = (
+            select(Task.activity_id, Task.resident_id, func.sum(Task.units))
+            .where(
+                Task.activity_id.in_(activity_ids),
+                Task.resident_id.in_(residents),
+                Task.status.in_(statuses),
+                Task.finished_at >= start_at,
+                Task.finished_at < end_at,
+            )
+            .group_by(Task.activity_id, Task.resident_id)
+        )
+        if exclude_task_id is not None:
+            task_units = task_units.where(Task.id != exclude_task_id)
+        reward_units = (
+            select(Reward.activity_id, Reward.resident_id, func.sum(Reward.units))
+            .where(
+                Reward.activity_id.in_(activity_ids),
+                Reward.resident_id.in_(residents),
+                Reward.status != "failed",
+                Reward.created_at >= start_at,
+                Reward.created_at < end_at,
+            )
+            .group_by(Reward.activity_id, Reward.resident_id)
+        )
+        for query in (task_units, reward_units):
+            for activity_id, resident_id, units in session.execute(query):
+                if (activity_id, resident_id) in used:
+                    used[(activity_id, resident_id)] += int(units or 0)
+    return used
+
+
 def units_this_month(
     session: Session,
     activity_id: int,
@@ -264,17 +314,27 @@ def units_this_month(
     statuses: tuple[str, ...] = COUNTED,
     exclude_task_id: int | None = None,
 ) -> int:
-    start_at, end_at = month_bounds(moment)
-    query = select(func.coalesce(func.sum(Task.units), 0)).where(
-        Task.activity_id == activity_id,
-        Task.resident_id == resident_id,
-        Task.status.in_(statuses),
-        Task.finished_at >= start_at,
-        Task.finished_at < end_at,
+    pair = (activity_id, resident_id)
+    used = units_used_this_month(session, [pair], moment, statuses=statuses, exclude_task_id=exclude_task_id)
+    return used[pair]
+
+
+def cap_exceeded(activity: Activity, used: int, units: int) -> Conflict | None:
+    """The refusal when `units` more, after `used` this month, pass the activity's cap per resident."""
+    cap = activity.cap_units_per_month
+    if used + units <= cap:
+        return None
+    left = max(cap - used, 0)
+    return Conflict(
+        "cap_exceeded",
+        f"Dit is meer dan het maximum van {cap} per maand voor '{activity.title}': deze maand kan er nog"
+        f" {left} bij.",
+        f"This is more than the cap of {cap} per month for '{activity.title}': {left} more fit this month.",
+        field="units",
+        cap=cap,
+        used=used,
+        requested=units,
     )
-    if exclude_task_id is not None:
-        query = query.where(Task.id != exclude_task_id)
-    return int(session.scalar(query) or 0)
 
 
 def ensure_within_cap(
@@ -290,20 +350,9 @@ def ensure_within_cap(
     used = units_this_month(
         session, activity.id, task.resident_id, moment, statuses=statuses, exclude_task_id=task.id
     )
-    cap = activity.cap_units_per_month
-    if used + units > cap:
-        left = max(cap - used, 0)
-        raise Conflict(
-            "cap_exceeded",
-            f"Dit is meer dan het maximum van {cap} per maand voor '{activity.title}': deze maand kan er nog"
-            f" {left} bij.",
-            f"This is more than the cap of {cap} per month for '{activity.title}': {left} more fit this"
-            " month.",
-            field="units",
-            cap=cap,
-            used=used,
-            requested=units,
-        )
+    refusal = cap_exceeded(activity, used, units)
+    if refusal is not None:
+        raise refusal
 
 
 @dataclass(frozen=True)
