@@ -17,6 +17,7 @@ from .db.base import make_engine, make_sessions
 from .db.migrate import upgrade
 from .domain.claims import on_outbox_item as on_claim_minted
 from .domain.operations import on_outbox_item as on_wallet_recovered
+from .domain.rewards import on_outbox_items as on_rewards_minted
 from .domain.signing import on_outbox_item as on_coins_out
 from .domain.tasks import run_reminders
 from .settings import Settings
@@ -59,6 +60,7 @@ class Runtime:
         outbox.listeners.append(on_claim_minted)
         outbox.listeners.append(on_coins_out)
         outbox.listeners.append(on_wallet_recovered)
+        outbox.batch_listeners.append(on_rewards_minted)
         indexer = Indexer(sessions, gateway, confirmations=settings.confirmations)
         return cls(settings, engine, sessions, gateway, outbox, indexer)
 

@@ -1,0 +1,193 @@
+"""The municipality's rewards desk: a month's rewards from a spreadsheet, minted through the outbox with
+ActivityIssuer.grantBatch, and where each one stands. Only a municipal admin may."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...db.models import Reward
+from ...domain import rewards
+from ...domain.batch import MAX_ROWS, status_counts
+from ..batches import Counts, DryRun, Line
+from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep
+from ..problems import BATCH_INVALID, PROBLEM, PROBLEM_RESPONSES, Problem
+
+router = APIRouter(prefix="/municipality", tags=["municipality"], responses=PROBLEM_RESPONSES)
+
+CHAIN_DOWN = {503: {"model": Problem, "content": {PROBLEM: {}}, "description": "The chain does not answer"}}
+COIN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+CLAIM_ID = "0x6b1a3f7c0d9e4a25b8c4f0e2d7a9136c5e8f4b2a1d0c9e7f6a5b4c3d2e1f0a9b"
+TX_HASH = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"
+REFERENCE = "2026-03/moestuin/0042"
+WHEN = "2026-03-31T16:00:00Z"
+
+Mint = Literal["pending", "minted", "failed"]
+Reference = Annotated[str, Field(pattern=f"^{rewards.REFERENCE.pattern}$", examples=[REFERENCE])]
+
+
+class RewardRow(BaseModel):
+    """One line of the spreadsheet. A missing or wrong field comes back as a fault of its line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line: Line
+    case_number: str | None = Field(
+        default=None, max_length=1000, description="The resident's case number", examples=["2026-0042"]
+    )
+    activity_id: int | None = Field(
+        default=None, le=MAX_ID, description="The activity's number in the catalogue", examples=[4]
+    )
+    units: int | None = Field(
+        default=None, description="Hours or tasks done: a whole number, at least 1", examples=[3]
+    )
+    claim_reference: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="The municipality's own reference for this reward: 1 to 64 of A-Z a-z 0-9 . _ : / -, "
+        "unique. It stays off chain (the chain gets a keyed hash of it).",
+        examples=[REFERENCE],
+    )
+
+
+class RewardBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: DryRun = False
+    rows: list[RewardRow] = Field(min_length=1, max_length=MAX_ROWS)
+
+
+class RewardBatchResult(BaseModel):
+    line: int = Field(examples=[2])
+    status: Literal["queued", "exists"] = Field(
+        description="queued for minting now, or recorded before with the same data (nothing changed)",
+        examples=["queued"],
+    )
+    claim_reference: str = Field(examples=[REFERENCE])
+    reward_id: int | None = Field(description="The reward; None in a dry run for a new one", examples=[17])
+    amount_cents: int = Field(description="units x the activity's value per unit", examples=[2400])
+    coin: str = Field(description="The coin of the activity's programme", examples=[COIN])
+    mint: Mint = Field(description="Where the mint stands", examples=["pending"])
+
+
+class RewardBatchOut(BaseModel):
+    results: list[RewardBatchResult]
+    counts: Counts
+
+
+class RewardLookup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    claim_references: list[Reference] = Field(min_length=1, max_length=MAX_ROWS, examples=[[REFERENCE]])
+
+
+class RewardMintState(BaseModel):
+    claim_reference: str = Field(examples=[REFERENCE])
+    reward_id: int | None = Field(description="None: no reward has this reference", examples=[17])
+    amount_cents: int | None = Field(examples=[2400])
+    mint: Mint | None = Field(description="None for an unknown reference", examples=["minted"])
+    tx_hash: str | None = Field(description="The grantBatch transaction, once it ended", examples=[TX_HASH])
+
+
+class RewardPublic(BaseModel):
+    id: int = Field(examples=[17])
+    claim_reference: str = Field(examples=[REFERENCE])
+    claim_id: str = Field(
+        description="The claim id on chain: a keyed hash of the reference", examples=[CLAIM_ID]
+    )
+    resident_id: int = Field(ge=1, le=MAX_ID, examples=[12])
+    activity_id: int = Field(ge=1, le=MAX_ID, examples=[4])
+    programme_id: int = Field(ge=1, le=MAX_ID, examples=[1])
+    coin: str = Field(examples=[COIN])
+    units: int = Field(examples=[3])
+    amount_cents: int = Field(examples=[2400])
+    mint: Mint = Field(examples=["minted"])
+    tx_hash: str | None = Field(examples=[TX_HASH])
+    created_at: datetime = Field(description="Counts against the cap of this month", examples=[WHEN])
+    minted_at: datetime | None = Field(examples=["2026-03-31T16:00:05Z"])
+
+    @classmethod
+    def of(cls, reward: Reward) -> RewardPublic:
+        return cls(
+            id=reward.id,
+            claim_reference=reward.claim_reference,
+            claim_id=reward.claim_id,
+            resident_id=reward.resident_id,
+            activity_id=reward.activity_id,
+            programme_id=reward.programme_id,
+            coin=reward.coin,
+            units=reward.units,
+            amount_cents=reward.amount_cents,
+            mint=reward.status,
+            tx_hash=reward.tx_hash,
+            created_at=reward.created_at,
+            minted_at=reward.minted_at,
+        )
+
+
+@router.post(
+    "/rewards/batch",
+    response_model=RewardBatchOut,
+    responses={**BATCH_INVALID, **CHAIN_DOWN},
+    summary="Mint a month's rewards from a spreadsheet (up to 10,000 rows)",
+    description="Each row: a resident (case number, registered on chain), an active activity whose area "
+    "covers the resident, the units done and the municipality's claim reference; the amount is units x "
+    "the activity's value per unit. Checked together: the activity's cap per resident per month (with "
+    "finished tasks, earlier rewards and the other rows), each programme's budget and the minter's "
+    "allowance. When any row is at fault nothing is recorded: 422 `batch_invalid` lists every fault by line "
+    "and field. Otherwise every reward is recorded and queued in one transaction and minted in batches "
+    "(grantBatch, which mints a claim id once). A reference recorded before with the same resident, "
+    "activity and units is `exists`, so a file can be sent again after a crash; with other data it is a "
+    "`claim_reference_reused` fault.",
+)
+def record_rewards(body: RewardBatch, _: Admin, session: SessionDep, runtime: RuntimeDep) -> RewardBatchOut:
+    results = rewards.record_rewards(
+        session,
+        runtime.gateway,
+        runtime.settings.secret_key.get_secret_value(),
+        runtime.outbox.signers["minter"].address,
+        [rewards.RewardRow(**row.model_dump()) for row in body.rows],
+        dry_run=body.dry_run,
+    )
+    return RewardBatchOut(
+        results=[RewardBatchResult(**vars(result)) for result in results],
+        counts=status_counts(result.status for result in results),
+    )
+
+
+@router.post(
+    "/rewards/lookup",
+    response_model=list[RewardMintState],
+    summary="Where the mints of rewards stand, by claim reference (up to 10,000)",
+    description="In the order asked; an unknown reference has reward_id, amount_cents and mint null.",
+)
+def lookup_rewards(body: RewardLookup, _: Admin, session: SessionDep) -> list[RewardMintState]:
+    found = rewards.by_reference(session, body.claim_references)
+    states = []
+    for reference in body.claim_references:
+        reward = found.get(reference)
+        states.append(
+            RewardMintState(
+                claim_reference=reference,
+                reward_id=reward.id if reward else None,
+                amount_cents=reward.amount_cents if reward else None,
+                mint=reward.status if reward else None,
+                tx_hash=reward.tx_hash if reward else None,
+            )
+        )
+    return states
+
+
+@router.get("/rewards", response_model=list[RewardPublic], summary="Rewards, newest first")
+def list_rewards(
+    _: Admin,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many", examples=[100])] = 100,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only rewards before this one (the next page)")
+    ] = None,
+) -> list[RewardPublic]:
+    return [RewardPublic.of(r) for r in rewards.list_rewards(session, limit=limit, before_id=before_id)]
