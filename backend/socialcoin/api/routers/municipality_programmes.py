@@ -84,10 +84,12 @@ class ProgrammeBudgetPublic(BaseModel):
     symbol: str = Field(examples=["GKW"])
     budgeted_cents: int = Field(description="The programme's budget", examples=[2_500_000])
     reserved_cents: int = Field(
-        description="Approved claims whose mint the index does not show yet", examples=[3_000]
+        description="Approved claims and queued rewards whose mint the index does not show yet",
+        examples=[3_000],
     )
     minted_cents: int = Field(
-        description="Minted for the programme's claims (indexed ActivityMinted events)", examples=[120_000]
+        description="Minted for the programme's claims and rewards (indexed ActivityMinted, RewardGranted)",
+        examples=[120_000],
     )
     available_cents: int = Field(
         description="budgeted - reserved - minted: what approvals can still use", examples=[2_377_000]
@@ -101,7 +103,7 @@ class CoinBudgetPublic(BaseModel):
         description="Sum of the budgets of the coin's programmes", examples=[2_500_000]
     )
     minted_cents: int = Field(
-        description="ActivityMinted and AdminMinted on the issuer, all programmes and none",
+        description="ActivityMinted, RewardGranted and AdminMinted on the issuer, all programmes and none",
         examples=[150_000],
     )
     burned_cents: int = Field(
@@ -148,7 +150,7 @@ def list_programmes(_: Admin, session: SessionDep) -> list[ProgrammePublic]:
     "/programmes/{programme_id}/budget",
     response_model=ProgrammePublic,
     summary="Change a programme's budget",
-    description="Refused (409) below what approved and minted claims already take.",
+    description="Refused (409) below what approved and minted claims and queued and minted rewards take.",
 )
 def set_budget(
     programme_id: ProgrammeId, body: BudgetUpdate, _: Admin, session: SessionDep
