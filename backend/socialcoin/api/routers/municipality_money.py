@@ -11,8 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...db.models import PayoutBatch
 from ...domain import debts, payouts, reports, services
-from ...domain.batch import MAX_ROWS, status_counts
-from ..batches import Counts, DryRun, Line
+from ..batches import BatchAnswer, BatchRequest, Line
 from ..deps import MAX_ID, Admin, Counsellor, RuntimeDep, SessionDep, Staff
 from ..problems import BATCH_INVALID, PROBLEM_RESPONSES
 from .merchants import PayoutPublic
@@ -56,11 +55,8 @@ class DebtRow(BaseModel):
     amount_cents: int | None = Field(default=None, description="Integer cents, more than 0", examples=[5000])
 
 
-class DebtBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    dry_run: DryRun = False
-    rows: list[DebtRow] = Field(min_length=1, max_length=MAX_ROWS)
+class DebtBatch(BatchRequest[DebtRow]):
+    """The spreadsheet's rows, to record."""
 
 
 class DebtBatchResult(BaseModel):
@@ -73,9 +69,8 @@ class DebtBatchResult(BaseModel):
     resident_id: int = Field(examples=[1])
 
 
-class DebtBatchOut(BaseModel):
-    results: list[DebtBatchResult]
-    counts: Counts
+class DebtBatchOut(BatchAnswer[DebtBatchResult]):
+    """A result per row: recorded or exists."""
 
 
 class ServiceCreate(BaseModel):
@@ -185,10 +180,7 @@ def record_debt(body: DebtCaseCreate, principal: Counsellor, session: SessionDep
 def record_debts_batch(body: DebtBatch, principal: Counsellor, session: SessionDep) -> DebtBatchOut:
     rows = [debts.DebtRow(**row.model_dump()) for row in body.rows]
     results = debts.record_cases(session, rows, dry_run=body.dry_run)
-    return DebtBatchOut(
-        results=[DebtBatchResult(**vars(result)) for result in results],
-        counts=status_counts(result.status for result in results),
-    )
+    return DebtBatchOut.of(results)
 
 
 @router.get("/debts", response_model=list[DebtCasePublic], summary="Debt cases")

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from ...db.models import ApiToken, Merchant, Organisation, Resident, Verifier
 from ...domain import admission, admission_batch, people
 from ...domain.access import Role
-from ...domain.batch import MAX_ROWS, status_counts
-from ..batches import Counts, DryRun, Line
+from ...domain.batch import MAX_ROWS
+from ..batches import BatchAnswer, BatchRequest, Line
 from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep
 from ..problems import BATCH_INVALID, PROBLEM, PROBLEM_RESPONSES, Problem
 
@@ -205,9 +205,8 @@ class ResidentRow(Create):
     )
 
 
-class ResidentBatch(Create):
-    dry_run: DryRun = False
-    rows: list[ResidentRow] = Field(min_length=1, max_length=MAX_ROWS)
+class ResidentBatch(BatchRequest[ResidentRow]):
+    """The spreadsheet's rows, for admission."""
 
 
 class ResidentBatchResult(BaseModel):
@@ -231,9 +230,8 @@ class ResidentBatchResult(BaseModel):
     )
 
 
-class ResidentBatchOut(BaseModel):
-    results: list[ResidentBatchResult]
-    counts: Counts
+class ResidentBatchOut(BatchAnswer[ResidentBatchResult]):
+    """A result per row: admitted or exists."""
 
 
 class ResidentLookup(Create):
@@ -271,10 +269,7 @@ def admit_residents_batch(
     results = admission_batch.admit_residents(
         session, runtime.settings, rows, dry_run=body.dry_run, chain=runtime.gateway
     )
-    return ResidentBatchOut(
-        results=[ResidentBatchResult(**vars(result)) for result in results],
-        counts=status_counts(result.status for result in results),
-    )
+    return ResidentBatchOut.of(results)
 
 
 @router.post(
