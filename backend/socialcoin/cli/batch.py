@@ -29,6 +29,7 @@ from .output import progress
 MAX_ROWS = 10_000  # rows in one batch or lookup request (the API's limit)
 CHUNK_ROWS = 500  # rows per applying request: small enough for a steady progress bar
 POLL_SECONDS = 0.5
+FIRST_WINDOW = 500  # pending keys asked about per poll at first (see BatchRun.wait)
 STALL_SECONDS = 300.0  # no chain progress for this long: give up waiting (a re-run waits again)
 
 
@@ -143,6 +144,7 @@ class Outcome:
     codes_file: Path | None = None
     applied_rows: int = 0
     stopped: bool = False  # refused while applying: the rows before stay applied
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase: check, apply, chain
 
     @property
     def rejected_lines(self) -> set[int]:
@@ -335,21 +337,29 @@ class BatchRun:
         bar = progress(len(chain), "op de blockchain", "on chain", self.options.show_progress)
         bar.update(len(chain) - len(pending))
         last_progress = time.monotonic()
+        # The chain works through the rows roughly in order: ask about the first `window` pending keys
+        # only, and widen the window (asking again at once) while all of them are done. So waiting costs
+        # the server a small lookup per poll, and catching up after the chain finished takes a few.
+        window = FIRST_WINDOW
         try:
             while pending:
+                part = pending[:window]
+                answer = self.api.post(lookup.path, {lookup.request_field: part})
+                items = answer.get("results", answer) if isinstance(answer, dict) else answer
+                # Answers come in the order asked (so keys the server normalised still match).
+                keys = part if len(items) == len(part) else [str(item.get(lookup.key)) for item in items]
                 settled = 0
-                for part in chunks(pending, MAX_ROWS):
-                    answer = self.api.post(lookup.path, {lookup.request_field: list(part)})
-                    items = answer.get("results", answer) if isinstance(answer, dict) else answer
-                    # Answers come in the order asked (keys the server normalised still match).
-                    keys = list(part) if len(items) == len(part) else [str(i.get(lookup.key)) for i in items]
-                    for key, item in zip(keys, items, strict=True):
-                        state = str(item.get(lookup.state))
-                        if key in chain:
-                            settled += chain[key] not in final and state in final
-                            chain[key] = state
+                for key, item in zip(keys, items, strict=True):
+                    state = str(item.get(lookup.state))
+                    if key in chain:
+                        settled += chain[key] not in final and state in final
+                        chain[key] = state
                 pending = [key for key in pending if chain[key] not in final]
                 bar.update(settled)
+                if settled == len(part):
+                    window = min(MAX_ROWS, window * 2)
+                    last_progress = time.monotonic()
+                    continue
                 if settled:
                     last_progress = time.monotonic()
                 elif time.monotonic() - last_progress > self.options.stall_seconds:
@@ -361,8 +371,7 @@ class BatchRun:
                         f"{len(pending)} lines still wait. Look with 'socialcoin status' and run this "
                         "command again later: it waits on.",
                     )
-                if pending:
-                    time.sleep(POLL_SECONDS)
+                time.sleep(POLL_SECONDS)
         finally:
             bar.close()
 
@@ -385,15 +394,22 @@ class BatchRun:
     # ----------------------------------------------------------------------------------------------
 
     def run(self) -> Outcome:
-        rows = self.check()
+        rows = self._timed("check", self.check)
         if self.outcome.faults and not self.options.skip_invalid:
             return self.outcome
         if not self.options.dry_run and rows:
-            self.apply(rows)
+            self._timed("apply", lambda: self.apply(rows))
             if not self.outcome.stopped:
-                self.wait()
+                self._timed("chain", self.wait)
         self.write_rejects()
         return self.outcome
+
+    def _timed(self, phase: str, step):
+        started = time.monotonic()
+        try:
+            return step()
+        finally:
+            self.outcome.seconds[phase] = round(time.monotonic() - started, 2)
 
 
 class CodesFile:

@@ -190,6 +190,7 @@ def run_batch(settings: Settings, kind: BatchKind, file: Path, options: Options)
                 "failed_lines": failed,
                 "rejects_file": str(outcome.rejects_file) if outcome.rejects_file else None,
                 "codes_file": str(outcome.codes_file) if outcome.codes_file else None,
+                "seconds": outcome.seconds,
                 "results": outcome.results,
             }
         )
