@@ -46,7 +46,9 @@ class RowProblem(BaseModel):
 class BatchProblem(Problem):
     """code batch_invalid: some rows are at fault and nothing was changed; `errors` names every fault."""
 
-    errors: list[RowProblem] = Field(description="Every fault of every row, in line order")
+    errors: list[RowProblem] = Field(
+        default_factory=list, description="code batch_invalid: every fault of every row, in line order"
+    )
 
 
 # The answer of a batch endpoint when rows are at fault.
