@@ -152,17 +152,9 @@ def _onchain(session: Session, residents: list[Resident]) -> dict[str, str]:
     return states
 
 
-def admit_residents(
-    session: Session,
-    settings: Settings,
-    rows: list[ResidentRow],
-    *,
-    dry_run: bool = False,
-    chain: Gateway | None = None,
-) -> list[Admitted]:
-    """Admits every row, or (when any row is at fault) none: raises BatchInvalid naming every fault.
-    With dry_run, checks the same and answers what would happen, changing nothing."""
-    errors = RowErrors()
+def _checked_rows(rows: list[ResidentRow], errors: RowErrors) -> list[dict[str, Any] | None]:
+    """Each row's cleaned fields (None for a row at fault), with every fault recorded in `errors`: the
+    single admission's checks, and a case number or wallet address given twice in the request."""
     checked: list[dict[str, Any] | None] = []
     first_case: dict[str, int] = {}
     first_wallet: dict[str, int] = {}
@@ -187,7 +179,19 @@ def admit_residents(
                 _repeated("wallet_address", "Walletadres", "Wallet address", address, first_wallet[address]),
             )
         checked.append(None if row.line in errors else values)
+    return checked
 
+
+def _check_against_what_exists(
+    session: Session,
+    chain: Gateway | None,
+    rows: list[ResidentRow],
+    checked: list[dict[str, Any] | None],
+    errors: RowErrors,
+) -> dict[str, Resident]:
+    """Records the faults against the database and the registry: a case number admitted with other data,
+    an own wallet that someone holds or that is registered on chain. Returns the residents admitted
+    before, by case number."""
     existing = residents_by_case_number(session, [values["case_number"] for values in checked if values])
     new_wallets = [
         values["wallet_address"]
@@ -213,6 +217,22 @@ def admit_residents(
             errors.add(row.line, wallet_in_use(*owners[address]))
         elif address in on_chain:
             errors.add(row.line, wallet_registered())
+    return existing
+
+
+def admit_residents(
+    session: Session,
+    settings: Settings,
+    rows: list[ResidentRow],
+    *,
+    dry_run: bool = False,
+    chain: Gateway | None = None,
+) -> list[Admitted]:
+    """Admits every row, or (when any row is at fault) none: raises BatchInvalid naming every fault.
+    With dry_run, checks the same and answers what would happen, changing nothing."""
+    errors = RowErrors()
+    checked = _checked_rows(rows, errors)
+    existing = _check_against_what_exists(session, chain, rows, checked, errors)
     errors.raise_if_any()
 
     secret = settings.secret_key.get_secret_value()
