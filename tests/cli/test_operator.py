@@ -1,0 +1,139 @@
+"""The operator commands: chain administration through the backend's operator key, each waiting for its
+operation and checked on chain; refusals come back Dutch and English (exit 1) and change nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from conftest import ROOT, admit_residents, balance, write
+
+
+@pytest.fixture(scope="module")
+def contracts(service):
+    web3 = Web3(Web3.HTTPProvider(service.node.url))
+
+    def contract(name: str):
+        abi = json.loads((ROOT / "build" / "contracts" / f"{name}.json").read_text())["abi"]
+        return web3.eth.contract(address=service.demo["contracts"][name], abi=abi).functions
+
+    return {"registry": contract("ParticipantRegistry"), "issuer": contract("ActivityIssuer"), "web3": web3}
+
+
+def frozen(contracts, address: str) -> bool:
+    return contracts["registry"].participant(address).call()[3]
+
+
+def test_pause_and_unpause(cli_run, contracts):
+    paused = cli_run("pause", "--reason", "storing bij de bank", "--json")
+    assert paused.exit_code == 0, paused.output
+    assert json.loads(paused.stdout)["status"] == "done"
+    assert contracts["registry"].paused().call() is True
+    again = cli_run("pause")
+    assert again.exit_code == 1 and " / Error: " in again.stderr  # already paused: refused
+    unpaused = cli_run("unpause")
+    assert unpaused.exit_code == 0, unpaused.output
+    assert "status                    done" in unpaused.stdout
+    assert contracts["registry"].paused().call() is False
+
+
+def test_freeze_and_unfreeze_wallets(cli_run, contracts, tmp_path, unique):
+    anna, bram = admit_residents(cli_run, tmp_path, unique, 2)
+    wallets = [anna["wallet"], bram["wallet"]]
+    result = cli_run("freeze", *wallets, "--reason", "fraudemelding")
+    assert result.exit_code == 0, result.output
+    assert [frozen(contracts, w) for w in wallets] == [True, True]
+    missing = cli_run("freeze", anna["wallet"])
+    assert missing.exit_code == 2 and "--reason" in missing.stderr
+    result = cli_run("unfreeze", bram["wallet"], "--reason", "melding onterecht")
+    assert result.exit_code == 0, result.output
+    assert [frozen(contracts, w) for w in wallets] == [True, False]
+
+
+def test_recover_moves_a_lost_wallet_and_refuses_a_custodial_one(cli_run, api, tmp_path, unique):
+    (lost,) = admit_residents(cli_run, tmp_path, unique, 1)
+    new = Account.create().address
+    result = cli_run("recover", lost["wallet"], new, "--reason", "telefoon kwijt, ID gecontroleerd")
+    assert result.exit_code == 0, result.output
+    shown = api.get("/municipality/residents", params={"case_number": lost["case_number"]}).json()
+    assert shown[0]["wallet_address"] == new
+
+    path = write(tmp_path / "bewaard.csv", f"dossiernummer;naam;wijk\n{unique}-C;Bewaard;BU02020101\n")
+    assert cli_run("admit", path).exit_code == 0
+    custodial = api.get("/municipality/residents", params={"case_number": f"{unique}-C"}).json()[0]
+    refused = cli_run("recover", custodial["wallet_address"], Account.create().address, "--reason", "kwijt")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("Fout: ") and " / Error: " in refused.stderr
+    after = api.get("/municipality/residents", params={"case_number": f"{unique}-C"}).json()[0]
+    assert after["wallet_address"] == custodial["wallet_address"]
+
+
+def test_minter_allowance_set_replaces_the_allowance(cli_run):
+    before = json.loads(cli_run("report", "--json").stdout)["minter_allowance_cents"]
+    wanted = before + 123_45
+    euros, cents = divmod(wanted, 100)
+    result = cli_run("minter-allowance", "set", f"{euros:,}".replace(",", ".") + f",{cents:02d}")
+    assert result.exit_code == 0, result.output
+    assert json.loads(cli_run("report", "--json").stdout)["minter_allowance_cents"] == wanted
+    bad = cli_run("minter-allowance", "set", "veel")
+    assert bad.exit_code == 2 and "geen bedrag in euro" in bad.stderr
+
+
+def test_a_new_coin_minted_expired_and_reclaimed(cli_run, api, service, contracts, tmp_path, unique):
+    web3 = contracts["web3"]
+    now = web3.eth.get_block("latest")["timestamp"]
+    expiry = now + 120
+    symbol = "V" + unique[:6]
+    result = cli_run(
+        "coin", "create", "--name", f"Socialcoin Vervoer {unique}", "--symbol", symbol,
+        "--purpose", "MOBILITY", "--area", "GM0202", "--expiry", expiry, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    coin = json.loads(result.stdout)["result"]["coin"]
+
+    # Something to reclaim: a reward in the new coin, through the command.
+    organisation = api.get("/municipality/organisations").json()[0]["id"]
+    programme = api.post(
+        "/municipality/programmes", json={"name": f"Vervoer {unique}", "coin": coin, "budget_cents": 100_00}
+    ).json()
+    wall = datetime.now(UTC)
+    activity = api.post(
+        "/municipality/activities",
+        json={
+            "title": f"Meerijden {unique}",
+            "description": "Een buur naar het ziekenhuis rijden.",
+            "unit": "task",
+            "area": "GM0202",
+            "programme_id": programme["id"],
+            "organisation_id": organisation,
+            "value_cents_per_unit": 500,
+            "starts_on": (wall - timedelta(days=1)).isoformat(),
+            "ends_on": (wall + timedelta(seconds=100)).isoformat(),
+            "task_days": 1,
+            "cap_units_per_month": 20,
+        },
+    )
+    assert activity.status_code == 201, activity.text
+    (rider,) = admit_residents(cli_run, tmp_path, unique, 1)
+    rewards = write(
+        tmp_path / "ritten.csv",
+        f"dossiernummer;activiteit;eenheden;claimkenmerk\n{rider['case_number']};{activity.json()['id']};2;{unique}/rit\n",
+    )
+    assert cli_run("mint", rewards).exit_code == 0
+    assert balance(service.node, coin, rider["wallet"]) == 10_00
+
+    early = cli_run("reclaim", symbol)
+    assert early.exit_code == 1 and " / Error: " in early.stderr  # not expired yet: refused
+    assert balance(service.node, coin, rider["wallet"]) == 10_00
+
+    service.node.rpc("evm_setNextBlockTimestamp", [expiry])  # the chain's clock, moved past the expiry
+    service.node.rpc("evm_mine")
+    allowance = json.loads(cli_run("report", "--json").stdout)["minter_allowance_cents"]
+    reclaimed = cli_run("reclaim", coin)
+    assert reclaimed.exit_code == 0, reclaimed.output
+    assert balance(service.node, coin, rider["wallet"]) == 0
+    assert json.loads(cli_run("report", "--json").stdout)["minter_allowance_cents"] == allowance + 10_00
