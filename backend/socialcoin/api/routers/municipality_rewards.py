@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...db.models import Reward
 from ...domain import rewards
-from ...domain.batch import MAX_ROWS, status_counts
-from ..batches import Counts, DryRun, Line
+from ...domain.batch import MAX_ROWS
+from ..batches import BatchAnswer, BatchRequest, Line
 from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep
 from ..problems import BATCH_INVALID, PROBLEM, PROBLEM_RESPONSES, Problem
 
@@ -53,11 +53,8 @@ class RewardRow(BaseModel):
     )
 
 
-class RewardBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    dry_run: DryRun = False
-    rows: list[RewardRow] = Field(min_length=1, max_length=MAX_ROWS)
+class RewardBatch(BatchRequest[RewardRow]):
+    """The spreadsheet's rows, for minting."""
 
 
 class RewardBatchResult(BaseModel):
@@ -73,9 +70,8 @@ class RewardBatchResult(BaseModel):
     mint: Mint = Field(description="Where the mint stands", examples=["pending"])
 
 
-class RewardBatchOut(BaseModel):
-    results: list[RewardBatchResult]
-    counts: Counts
+class RewardBatchOut(BatchAnswer[RewardBatchResult]):
+    """One result per row, and how many rows are queued and exist."""
 
 
 class RewardLookup(BaseModel):
@@ -152,10 +148,7 @@ def record_rewards(body: RewardBatch, _: Admin, session: SessionDep, runtime: Ru
         [rewards.RewardRow(**row.model_dump()) for row in body.rows],
         dry_run=body.dry_run,
     )
-    return RewardBatchOut(
-        results=[RewardBatchResult(**vars(result)) for result in results],
-        counts=status_counts(result.status for result in results),
-    )
+    return RewardBatchOut.of(results)
 
 
 @router.post(
