@@ -277,6 +277,7 @@ def _summary(kind: BatchKind, outcome, counts: dict[str, int], failed: list[int]
 
 @cli.command(
     context_settings=CONTEXT,
+    short_help="Bewoners toelaten uit CSV / admit residents from CSV.",
     help=helptext(
         "Bewoners toelaten uit een CSV-bestand (kolommen dossiernummer, naam, wijk, en eventueel email, "
         "telefoon, wallet). Een bewoner zonder wallet krijgt een bewaarde wallet; de activeringscodes "
@@ -313,6 +314,7 @@ def admit(settings: Settings, file: Path, codes: Path | None, no_wait: bool, **b
 
 @cli.command(
     context_settings=CONTEXT,
+    short_help="Beloningen munten uit CSV / mint rewards from CSV.",
     help=helptext(
         "Beloningen munten uit een CSV-bestand (kolommen dossiernummer, activiteit, eenheden, "
         "claimkenmerk). Het bedrag is eenheden maal de waarde per eenheid van de activiteit. Elk "
@@ -347,7 +349,12 @@ def _batch_options(values: dict[str, Any]) -> dict[str, Any]:
 
 @cli.group(
     context_settings=CONTEXT,
-    help="Schulden van bewoners / residents' debts. Zie / see: socialcoin debts import --help",
+    short_help="Schulden van bewoners / residents' debts.",
+    help=helptext(
+        "Schulden van bewoners: inlezen uit een spreadsheet. Zie socialcoin debts import --help.",
+        "Residents' debts: import them from a spreadsheet. See socialcoin debts import --help.",
+        "socialcoin debts import schulden.csv",
+    ),
 )
 def debts() -> None:
     pass
@@ -356,6 +363,7 @@ def debts() -> None:
 @debts.command(
     "import",
     context_settings=CONTEXT,
+    short_help="Schulden inlezen uit CSV / import debts from CSV.",
     help=helptext(
         "Schulden inlezen uit een CSV-bestand (kolommen dossiernummer, schuldeiser, kenmerk, bedrag in "
         "euro zoals Excel het schrijft: 1.234,56 of 12,50). Een schuld die er al is (zelfde schuldeiser "
@@ -381,7 +389,15 @@ def debts_import(settings: Settings, file: Path, **batch: Any) -> int:
 # Payouts, report, status
 
 
-@cli.group(context_settings=CONTEXT, help="Uitbetalingen aan ondernemers / merchant payouts.")
+@cli.group(
+    context_settings=CONTEXT,
+    short_help="Uitbetalingen aan ondernemers / merchant payouts.",
+    help=helptext(
+        "Uitbetalingen aan ondernemers: het SEPA-bestand voor de bank. Zie socialcoin payouts export --help.",
+        "Merchant payouts: the SEPA file for the bank. See socialcoin payouts export --help.",
+        'socialcoin payouts export --debtor-name "Gemeente Arnhem" --debtor-iban NL91ABNA0417164300',
+    ),
+)
 def payouts() -> None:
     pass
 
@@ -389,6 +405,7 @@ def payouts() -> None:
 @payouts.command(
     "export",
     context_settings=CONTEXT,
+    short_help="SEPA-bestand voor de bank / SEPA file for the bank.",
     help=helptext(
         "Zet alle wachtende uitbetalingen aan ondernemers in één SEPA-bestand (pain.001.001.03) voor de "
         "bank, en sla het op. Met --batch haalt u een eerder bestand opnieuw op.",
@@ -471,6 +488,7 @@ def payouts_export(
 
 @cli.command(
     context_settings=CONTEXT,
+    short_help="Budgetten en munten / budgets and coins.",
     help=helptext(
         "Budget, gemunt, verbrand en uitstaand per programma en per munt, en wat de minter van de "
         "backend nog mag munten. Gemunt en verbrand komen van de geïndexeerde blockchain.",
@@ -538,6 +556,7 @@ def report(settings: Settings) -> int:
 
 @cli.command(
     context_settings=CONTEXT,
+    short_help="Backend, blockchain en indexer / backend, chain and indexer.",
     help=helptext(
         "Of de backend en de blockchain antwoorden: laatste blok, wat de indexer gelezen heeft, hoeveel "
         "blokken hij achterloopt en hoeveel schrijfacties naar de blockchain nog wachten. Geen token nodig.",
@@ -636,7 +655,16 @@ def reason_option(function: Callable) -> Callable:
     )(function)
 
 
-@cli.group(context_settings=CONTEXT, help="Munten / coins. Zie / see: socialcoin coin create --help")
+@cli.group(
+    context_settings=CONTEXT,
+    short_help="Munten / coins.",
+    help=helptext(
+        "Munten: een nieuwe maken. Zie socialcoin coin create --help.",
+        "Coins: create a new one. See socialcoin coin create --help.",
+        'socialcoin coin create --name "Socialcoin Arnhem - Vervoer" --symbol AVV --purpose MOBILITY '
+        "--area GM0202",
+    ),
+)
 def coin() -> None:
     pass
 
@@ -658,6 +686,7 @@ def _expiry(value: str | None) -> int | None:
 @coin.command(
     "create",
     context_settings=CONTEXT,
+    short_help="Een nieuwe munt / a new coin.",
     help=helptext(
         "Een nieuwe munt maken voor een doel en een gebied (CBS-code van gemeente of wijk). Doel, "
         "gebied, vervaldatum en of bewoners elkaar mogen betalen liggen daarna voorgoed vast.",
@@ -703,7 +732,14 @@ def coin_create(
 
 
 @cli.group(
-    "minter-allowance", context_settings=CONTEXT, help="De ruimte van de minter / the minter's allowance."
+    "minter-allowance",
+    context_settings=CONTEXT,
+    short_help="De ruimte van de minter / the minter's allowance.",
+    help=helptext(
+        "Wat de minter van de backend nog mag munten. Zie socialcoin minter-allowance set --help.",
+        "What the backend's minter may still mint. See socialcoin minter-allowance set --help.",
+        "socialcoin minter-allowance set 250.000,00",
+    ),
 )
 def minter_allowance() -> None:
     pass
@@ -721,6 +757,7 @@ def _allowance_cents(value: str) -> int:
 @minter_allowance.command(
     "set",
     context_settings=CONTEXT,
+    short_help="Ruimte van de minter zetten / set the minter's allowance.",
     help=helptext(
         "Zet wat de minter-sleutel van de backend in totaal nog mag munten (in euro). Niet optellen: "
         "het nieuwe bedrag vervangt het oude. 0 stopt het munten.",
@@ -737,7 +774,15 @@ def minter_allowance_set(settings: Settings, amount: str, no_wait: bool) -> int:
     return operation(settings, "PUT", "/municipality/chain/minter-allowance", body, not no_wait)
 
 
-@cli.group(context_settings=CONTEXT, help="Verifiers van organisaties / organisations' verifiers.")
+@cli.group(
+    context_settings=CONTEXT,
+    short_help="Verifiers van organisaties / organisations' verifiers.",
+    help=helptext(
+        "De sleutels waarmee organisaties activiteiten bevestigen. Zie socialcoin verifier add --help.",
+        "The keys organisations attest activities with. See socialcoin verifier add --help.",
+        "socialcoin verifier add 2 GKW 0x976EA74026E726554dB657fA54763abd0C3a0aa9",
+    ),
+)
 def verifier() -> None:
     pass
 
@@ -745,6 +790,7 @@ def verifier() -> None:
 @verifier.command(
     "add",
     context_settings=CONTEXT,
+    short_help="Verifier-sleutel toestaan / authorise a verifier key.",
     help=helptext(
         "Geef de verifier-sleutel (ADDRESS) van organisatie ORG het recht om activiteiten te bevestigen "
         "voor munt COIN (adres of symbool).",
@@ -778,6 +824,7 @@ def verifier_add(settings: Settings, org: int, coin_: str, address: str) -> int:
 
 @cli.command(
     context_settings=CONTEXT,
+    short_help="Alles stilzetten / pause everything.",
     help=helptext(
         "Zet het hele systeem stil: geen enkele betaling, munting of verbranding gaat nog door, tot "
         "'socialcoin unpause'.",
@@ -794,6 +841,7 @@ def pause(settings: Settings, reason: str | None, no_wait: bool) -> int:
 
 @cli.command(
     context_settings=CONTEXT,
+    short_help="Weer laten werken / unpause.",
     help=helptext("Het systeem weer laten werken.", "Let the system work again.", "socialcoin unpause"),
 )
 @click.option("--reason", help="Waarom (voor het dossier) / why (for the record).")
@@ -805,6 +853,7 @@ def unpause(settings: Settings, reason: str | None, no_wait: bool) -> int:
 
 @cli.command(
     context_settings=CONTEXT,
+    short_help="Wallets bevriezen / freeze wallets.",
     help=helptext(
         "Bevries wallets: ze kunnen niets meer ontvangen of uitgeven tot 'socialcoin unfreeze'.",
         "Freeze wallets: they can neither receive nor spend until 'socialcoin unfreeze'.",
@@ -822,6 +871,7 @@ def freeze(settings: Settings, addresses: tuple[str, ...], reason: str, no_wait:
 
 @cli.command(
     context_settings=CONTEXT,
+    short_help="Wallets ontdooien / unfreeze wallets.",
     help=helptext(
         "Ontdooi bevroren wallets.",
         "Unfreeze frozen wallets.",
@@ -839,6 +889,7 @@ def unfreeze(settings: Settings, addresses: tuple[str, ...], reason: str, no_wai
 
 @cli.command(
     context_settings=CONTEXT,
+    short_help="Verloren wallet herstellen / recover a lost wallet.",
     help=helptext(
         "Herstel een verloren wallet: de munten gaan van LOST naar NEW en de bewoner of ondernemer krijgt "
         "de nieuwe wallet. Alleen na een nieuwe identiteitscontrole.",
@@ -860,6 +911,7 @@ def recover(settings: Settings, lost: str, new: str, reason: str, no_wait: bool)
 
 @cli.command(
     context_settings=CONTEXT,
+    short_help="Verlopen munten terughalen / reclaim expired coins.",
     help=helptext(
         "Haal na de vervaldatum van munt COIN de resterende munten terug (het budget komt vrij); zonder "
         "--holder bij iedereen die ze volgens de index heeft.",

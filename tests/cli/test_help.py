@@ -1,0 +1,42 @@
+"""Every command explains itself with an example, Dutch first and English beside; no backend needed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT
+from socialcoin.cli.main import cli
+
+
+def every_command(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += every_command(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+@pytest.mark.parametrize("path", every_command(cli), ids=lambda path: " ".join(path) or "socialcoin")
+def test_help_explains_with_an_example(path):
+    result = CliRunner().invoke(cli, [*path, "--help"], prog_name="socialcoin")
+    assert result.exit_code == 0
+    assert "Voorbeeld / example:\n" in result.stdout
+    example = result.stdout.split("Voorbeeld / example:\n", 1)[1]
+    assert "socialcoin " + " ".join(path) in example
+
+
+def test_wrong_use_is_exit_code_2_and_the_installed_command_runs():
+    result = CliRunner().invoke(cli, ["mint", "--no-such-option", "x.csv"], prog_name="socialcoin")
+    assert result.exit_code == 2 and "No such option" in result.stderr
+    command = str(ROOT / ".venv" / "bin" / "socialcoin")  # installed by make setup
+    installed = subprocess.run([command, "--version"], capture_output=True, text=True)
+    assert installed.returncode == 0 and installed.stdout.startswith("socialcoin, version ")
+    module = subprocess.run([sys.executable, "-m", "socialcoin.cli", "status", "--api", "http://127.0.0.1:9"])
+    assert module.returncode == 3
