@@ -191,7 +191,7 @@ def run_batch(settings: Settings, kind: BatchKind, file: Path, options: Options)
                 "rejects_file": str(outcome.rejects_file) if outcome.rejects_file else None,
                 "codes_file": str(outcome.codes_file) if outcome.codes_file else None,
                 "seconds": outcome.seconds,
-                "results": outcome.results,
+                "results": [_without_secrets(r) for r in outcome.results],
             }
         )
     else:
@@ -199,6 +199,12 @@ def run_batch(settings: Settings, kind: BatchKind, file: Path, options: Options)
             print(fault, file=sys.stderr)
         _summary(kind, outcome, counts, failed)
     return OK if outcome.ok else REFUSED
+
+
+def _without_secrets(result: dict[str, Any]) -> dict[str, Any]:
+    """A result as shown: activation codes only ever go to the codes file (mode 0600), not to a screen
+    or a log."""
+    return {key: value for key, value in result.items() if key != "activation_code"}
 
 
 STATUS_LABELS = {
@@ -225,7 +231,7 @@ def _summary(kind: BatchKind, outcome, counts: dict[str, int], failed: list[int]
         print(f"{outcome.path}: {total} regels / lines")
     table(["status", "aantal / count"], rows)
     if outcome.dry_run and outcome.results:
-        shown = outcome.results[:SHOWN_ROWS]
+        shown = [_without_secrets(r) for r in outcome.results[:SHOWN_ROWS]]
         keys = [k for k in shown[0] if k not in ("line", "status")]
         print(f"\nEerste regels / first lines ({len(shown)} van / of {len(outcome.results)}):")
         table(
