@@ -37,7 +37,6 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,31 +80,15 @@ def write_csv(path: Path, header: str, lines: list[str]) -> Path:
     return path
 
 
-def task_activity(http, coin: str) -> int:
-    organisation = http.get("/municipality/organisations").json()[0]["id"]
-    programme = http.post(
-        "/municipality/programmes", json={"name": "Benchmark 2026", "coin": coin, "budget_cents": 40_000_00}
+def load_cli_test_helpers():
+    """tests/cli/conftest.py by path: the programme and activity set-up the CLI tests use."""
+    spec = importlib.util.spec_from_file_location(
+        "socialcoin_cli_helpers", ROOT / "tests" / "cli" / "conftest.py"
     )
-    programme.raise_for_status()
-    now = datetime.now(UTC)
-    activity = http.post(
-        "/municipality/activities",
-        json={
-            "title": "Klussen in de wijk",
-            "description": "Een klus voor een buur.",
-            "unit": "task",
-            "area": "WK020201",
-            "programme_id": programme.json()["id"],
-            "organisation_id": organisation,
-            "value_cents_per_unit": 100,
-            "starts_on": (now - timedelta(days=1)).isoformat(),
-            "ends_on": (now + timedelta(days=60)).isoformat(),
-            "task_days": 14,
-            "cap_units_per_month": 20,
-        },
-    )
-    activity.raise_for_status()
-    return activity.json()["id"]
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def baseline(http, count: int) -> float:
@@ -212,7 +195,9 @@ def main() -> None:
         print(f"csv admit {n} s: {seconds:.1f}")
         results["admit"] = seconds
 
-        activity = task_activity(http, demo["coins"]["GKW"])
+        (activity,) = load_cli_test_helpers().task_activities(
+            http, demo["coins"]["GKW"], "Klussen in de wijk", budget_cents=40_000_00
+        )
         rewards = write_csv(
             work / "beloningen.csv",
             "dossiernummer;activiteit;eenheden;claimkenmerk",

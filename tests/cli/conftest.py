@@ -217,3 +217,38 @@ def balance(node, coin: str, holder: str) -> int:
     """The coin's balanceOf(holder), read from the chain."""
     data = "0x70a08231" + holder.lower().removeprefix("0x").rjust(64, "0")
     return int(node.rpc("eth_call", [{"to": coin, "data": data}, "latest"]), 16)
+
+
+def task_activities(
+    api, coin: str, title: str, count: int = 1, budget_cents: int = 20_000_00, **terms: Any
+) -> list[int]:
+    """A programme for `coin` with `count` task activities of the demo organisation: 1 euro a task, at
+    most 20 a month, open from yesterday for 60 days, in wijk Geitenkamp, unless `terms` say otherwise.
+    Their ids. (bench/csv_batches.py uses it too.)"""
+    from datetime import UTC, datetime, timedelta
+
+    organisation = api.get("/municipality/organisations").json()[0]["id"]
+    programme = api.post(
+        "/municipality/programmes", json={"name": title, "coin": coin, "budget_cents": budget_cents}
+    )
+    assert programme.status_code == 201, programme.text
+    now = datetime.now(UTC)
+    body = {
+        "description": "Een klus voor een buur.",
+        "unit": "task",
+        "area": "WK020201",
+        "programme_id": programme.json()["id"],
+        "organisation_id": organisation,
+        "value_cents_per_unit": 100,
+        "starts_on": (now - timedelta(days=1)).isoformat(),
+        "ends_on": (now + timedelta(days=60)).isoformat(),
+        "task_days": 14,
+        "cap_units_per_month": 20,
+        **terms,
+    }
+    ids = []
+    for number in range(count):
+        created = api.post("/municipality/activities", json={**body, "title": f"{title} {number}"})
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    return ids

@@ -10,12 +10,11 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 
 import httpx
 from eth_utils import keccak
 
-from conftest import ROOT, admit_residents, write
+from conftest import ROOT, admit_residents, task_activities, write
 
 ROWS = 10_000
 RESIDENTS = 125
@@ -29,37 +28,6 @@ def rpc_batch(node, calls: list[tuple[str, list]]) -> list:
     body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
     answers = sorted(httpx.post(node.url, json=body, timeout=120).json(), key=lambda a: a["id"])
     return [answer["result"] for answer in answers]
-
-
-def bulk_activities(api, service, unique: str) -> list[int]:
-    organisation = api.get("/municipality/organisations").json()[0]["id"]
-    programme = api.post(
-        "/municipality/programmes",
-        json={"name": f"Bulk {unique}", "coin": service.demo["coins"]["GKW"], "budget_cents": 20_000_00},
-    )
-    assert programme.status_code == 201, programme.text
-    now = datetime.now(UTC)
-    ids = []
-    for number in range(ACTIVITIES):
-        created = api.post(
-            "/municipality/activities",
-            json={
-                "title": f"Klus {number} {unique}",
-                "description": "Een klus in de wijk.",
-                "unit": "task",
-                "area": "WK020201",
-                "programme_id": programme.json()["id"],
-                "organisation_id": organisation,
-                "value_cents_per_unit": 100,
-                "starts_on": (now - timedelta(days=1)).isoformat(),
-                "ends_on": (now + timedelta(days=60)).isoformat(),
-                "task_days": 14,
-                "cap_units_per_month": 20,
-            },
-        )
-        assert created.status_code == 201, created.text
-        ids.append(created.json()["id"])
-    return ids
 
 
 def claim_ids(api, references: set[str]) -> dict[str, str]:
@@ -79,7 +47,7 @@ def claim_ids(api, references: set[str]) -> dict[str, str]:
 def test_killed_halfway_and_run_again_every_reward_is_minted_exactly_once(
     cli_run, api, service, tmp_path, unique
 ):
-    activities = bulk_activities(api, service, unique)
+    activities = task_activities(api, service.demo["coins"]["GKW"], f"Klus {unique}", ACTIVITIES)
     residents = admit_residents(cli_run, tmp_path, unique, RESIDENTS)
     references = [f"{unique}/{i}" for i in range(ROWS)]
     # Row i: resident i mod 125, activity (i div 125) mod 4: each pair 20 times, spread over the file.

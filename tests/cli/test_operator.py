@@ -10,7 +10,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from conftest import ROOT, admit_residents, balance, write
+from conftest import ROOT, admit_residents, balance, task_activities, write
 
 
 @pytest.fixture(scope="module")
@@ -96,32 +96,14 @@ def test_a_new_coin_minted_expired_and_reclaimed(cli_run, api, service, contract
     coin = json.loads(result.stdout)["result"]["coin"]
 
     # Something to reclaim: a reward in the new coin, through the command.
-    organisation = api.get("/municipality/organisations").json()[0]["id"]
-    programme = api.post(
-        "/municipality/programmes", json={"name": f"Vervoer {unique}", "coin": coin, "budget_cents": 100_00}
-    ).json()
-    wall = datetime.now(UTC)
-    activity = api.post(
-        "/municipality/activities",
-        json={
-            "title": f"Meerijden {unique}",
-            "description": "Een buur naar het ziekenhuis rijden.",
-            "unit": "task",
-            "area": "GM0202",
-            "programme_id": programme["id"],
-            "organisation_id": organisation,
-            "value_cents_per_unit": 500,
-            "starts_on": (wall - timedelta(days=1)).isoformat(),
-            "ends_on": (wall + timedelta(seconds=100)).isoformat(),
-            "task_days": 1,
-            "cap_units_per_month": 20,
-        },
+    ends = (datetime.now(UTC) + timedelta(seconds=100)).isoformat()  # before the coin's expiry
+    (activity,) = task_activities(
+        api, coin, f"Meerijden {unique}", area="GM0202", value_cents_per_unit=500, ends_on=ends, task_days=1
     )
-    assert activity.status_code == 201, activity.text
     (rider,) = admit_residents(cli_run, tmp_path, unique, 1)
     rewards = write(
         tmp_path / "ritten.csv",
-        f"dossiernummer;activiteit;eenheden;claimkenmerk\n{rider['case_number']};{activity.json()['id']};2;{unique}/rit\n",
+        f"dossiernummer;activiteit;eenheden;claimkenmerk\n{rider['case_number']};{activity};2;{unique}/rit\n",
     )
     assert cli_run("mint", rewards).exit_code == 0
     assert balance(service.node, coin, rider["wallet"]) == 10_00

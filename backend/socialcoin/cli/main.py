@@ -828,69 +828,58 @@ def verifier_add(settings: Settings, org: int, coin_: str, address: str) -> int:
     return OK
 
 
-@cli.command(
-    context_settings=CONTEXT,
-    short_help="Alles stilzetten / pause everything.",
-    help=helptext(
-        "Zet het hele systeem stil: geen enkele betaling, munting of verbranding gaat nog door, tot "
-        "'socialcoin unpause'.",
-        "Pause the whole system: no payment, mint or burn goes through until 'socialcoin unpause'.",
-        "socialcoin pause",
-    ),
+def _switch_command(name: str, short_help: str, nl: str, en: str, example: str, wallets: bool) -> None:
+    """pause/unpause (the whole system) and freeze/unfreeze (wallets): POST /municipality/chain/<name>."""
+
+    def switch(settings: Settings, reason: str | None, no_wait: bool, addresses: tuple[str, ...] = ()) -> int:
+        body = {"wallet_addresses": list(addresses), "reason": reason} if wallets else {"reason": reason}
+        return operation(settings, "POST", f"/municipality/chain/{name}", body, not no_wait)
+
+    switch.__name__ = name
+    command = common(switch)
+    command = no_wait_option(command)
+    if wallets:
+        command = reason_option(command)
+        command = click.argument("addresses", metavar="ADDRESS...", nargs=-1, required=True)(command)
+    else:
+        command = click.option("--reason", help="Waarom (voor het dossier) / why (for the record).")(command)
+    described = helptext(nl, en, example)
+    cli.command(name, context_settings=CONTEXT, short_help=short_help, help=described)(command)
+
+
+_switch_command(
+    "pause",
+    "Alles stilzetten / pause everything.",
+    "Zet het hele systeem stil: geen enkele betaling, munting of verbranding gaat nog door, tot "
+    "'socialcoin unpause'.",
+    "Pause the whole system: no payment, mint or burn goes through until 'socialcoin unpause'.",
+    'socialcoin pause --reason "storing bij de bank"',
+    wallets=False,
 )
-@click.option("--reason", help="Waarom (voor het dossier) / why (for the record).")
-@no_wait_option
-@common
-def pause(settings: Settings, reason: str | None, no_wait: bool) -> int:
-    return operation(settings, "POST", "/municipality/chain/pause", {"reason": reason}, not no_wait)
-
-
-@cli.command(
-    context_settings=CONTEXT,
-    short_help="Weer laten werken / unpause.",
-    help=helptext("Het systeem weer laten werken.", "Let the system work again.", "socialcoin unpause"),
+_switch_command(
+    "unpause",
+    "Weer laten werken / unpause.",
+    "Het systeem weer laten werken.",
+    "Let the system work again.",
+    "socialcoin unpause",
+    wallets=False,
 )
-@click.option("--reason", help="Waarom (voor het dossier) / why (for the record).")
-@no_wait_option
-@common
-def unpause(settings: Settings, reason: str | None, no_wait: bool) -> int:
-    return operation(settings, "POST", "/municipality/chain/unpause", {"reason": reason}, not no_wait)
-
-
-@cli.command(
-    context_settings=CONTEXT,
-    short_help="Wallets bevriezen / freeze wallets.",
-    help=helptext(
-        "Bevries wallets: ze kunnen niets meer ontvangen of uitgeven tot 'socialcoin unfreeze'.",
-        "Freeze wallets: they can neither receive nor spend until 'socialcoin unfreeze'.",
-        'socialcoin freeze 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 --reason "fraudemelding 2026-17"',
-    ),
+_switch_command(
+    "freeze",
+    "Wallets bevriezen / freeze wallets.",
+    "Bevries wallets: ze kunnen niets meer ontvangen of uitgeven tot 'socialcoin unfreeze'.",
+    "Freeze wallets: they can neither receive nor spend until 'socialcoin unfreeze'.",
+    'socialcoin freeze 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 --reason "fraudemelding 2026-17"',
+    wallets=True,
 )
-@click.argument("addresses", metavar="ADDRESS...", nargs=-1, required=True)
-@reason_option
-@no_wait_option
-@common
-def freeze(settings: Settings, addresses: tuple[str, ...], reason: str, no_wait: bool) -> int:
-    body = {"wallet_addresses": list(addresses), "reason": reason}
-    return operation(settings, "POST", "/municipality/chain/freeze", body, not no_wait)
-
-
-@cli.command(
-    context_settings=CONTEXT,
-    short_help="Wallets ontdooien / unfreeze wallets.",
-    help=helptext(
-        "Ontdooi bevroren wallets.",
-        "Unfreeze frozen wallets.",
-        'socialcoin unfreeze 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 --reason "melding onterecht"',
-    ),
+_switch_command(
+    "unfreeze",
+    "Wallets ontdooien / unfreeze wallets.",
+    "Ontdooi bevroren wallets.",
+    "Unfreeze frozen wallets.",
+    'socialcoin unfreeze 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 --reason "melding onterecht"',
+    wallets=True,
 )
-@click.argument("addresses", metavar="ADDRESS...", nargs=-1, required=True)
-@reason_option
-@no_wait_option
-@common
-def unfreeze(settings: Settings, addresses: tuple[str, ...], reason: str, no_wait: bool) -> int:
-    body = {"wallet_addresses": list(addresses), "reason": reason}
-    return operation(settings, "POST", "/municipality/chain/unfreeze", body, not no_wait)
 
 
 @cli.command(
