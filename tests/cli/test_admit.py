@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import stat
+import subprocess
+import sys
+import time
 
 from eth_account import Account
 
@@ -119,3 +123,34 @@ def test_skip_invalid_applies_the_valid_lines_and_writes_the_rejects(cli_run, ap
     ]
     assert rows[1][6].startswith("wijk: ") and rows[2][6].startswith("email: ")
     assert rows[2][7].startswith("email: ") and rows[2][6] != rows[2][7]  # Dutch, then English
+
+
+def test_ctrl_c_stops_with_exit_130_and_a_rerun_finishes(cli_run, api, service, tmp_path, unique):
+    count = 300
+    wallets = [Account.create().address for _ in range(count)]
+    lines = "".join(f"{unique}-{i};Bewoner {i};BU02020101;;{wallets[i]}\n" for i in range(count))
+    path = write(tmp_path / "veel.csv", HEADER + lines)
+    with (tmp_path / "run.log").open("w") as log:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "socialcoin.cli", "admit", str(path), "--chunk-size", "5", "--no-wait"],
+            env=service.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while lookup(api, [f"{unique}-50"])[f"{unique}-50"]["resident_id"] is None:
+        assert first.poll() is None and time.monotonic() < deadline, (tmp_path / "run.log").read_text()
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    assert first.wait(timeout=30) == 130
+    told = (tmp_path / "run.log").read_text()
+    assert "Onderbroken. Voer hetzelfde commando opnieuw uit" in told and "Interrupted." in told
+    found = lookup(api, [f"{unique}-{i}" for i in range(count)])
+    admitted = sum(item["resident_id"] is not None for item in found.values())
+    assert 50 < admitted < count
+
+    again = cli_run("admit", path, "--json")
+    assert again.exit_code == 0, again.output
+    counts = json.loads(again.stdout)["counts"]
+    assert counts["exists"] >= admitted and counts["new"] + counts["exists"] == count
+    assert counts["done"] == count
