@@ -41,6 +41,7 @@ def test_admit_registers_on_chain_and_writes_the_activation_codes(cli_run, api, 
     summary = json.loads(result.stdout)
     assert summary["counts"] == {"new": 3, "exists": 0, "rejected": 0, "done": 3, "failed": 0, "pending": 0}
     assert all("activation_code" not in row for row in summary["results"])  # only in the 0600 file
+    assert summary["codes_written"] == 2
     found = lookup(api, [f"{unique}-{i}" for i in (1, 2, 3)])
     assert {item["onchain"] for item in found.values()} == {"done"}
 

@@ -142,6 +142,7 @@ class Outcome:
     chain: dict[str, str] = field(default_factory=dict)  # lookup key -> final (or last) state
     rejects_file: Path | None = None
     codes_file: Path | None = None
+    codes_written: int = 0
     applied_rows: int = 0
     stopped: bool = False  # refused while applying: the rows before stay applied
     seconds: dict[str, float] = field(default_factory=dict)  # per phase: check, apply, chain
@@ -237,7 +238,9 @@ class BatchRun:
         rows = self.table.valid_rows()
         if not self.table.rows:
             return []
-        for _round in range(5):  # dropping rejected rows can (rarely) make others fail: check again
+        # Some rules hold for all rows together (caps per month, budgets): with --skip-invalid, the rows
+        # left are checked again without the rejected ones until they pass as a whole.
+        for _round in range(5):
             results, faults = self._check(rows) if rows else ([], [])
             self.outcome.faults.extend(faults)
             if not faults or not self.options.skip_invalid:
@@ -269,6 +272,7 @@ class BatchRun:
             bar.close()
             if codes is not None:
                 codes.close()
+                self.outcome.codes_written = codes.count
 
     def _apply_chunk(self, chunk: list[Row]) -> list[dict[str, Any]] | None:
         while chunk:

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from .batch import DEBTS, RESIDENTS, REWARDS, BatchKind, BatchRun, Options
+from .batch import DEBTS, RESIDENTS, REWARDS, BatchKind, BatchRun, Options, Outcome
 from .client import DEFAULT_API, Api, ApiError, Unreachable
 from .csvfile import CellInvalid, euro_cents
 from .output import dump_json, euro, pairs, say, table
@@ -190,6 +190,7 @@ def run_batch(settings: Settings, kind: BatchKind, file: Path, options: Options)
                 "failed_lines": failed,
                 "rejects_file": str(outcome.rejects_file) if outcome.rejects_file else None,
                 "codes_file": str(outcome.codes_file) if outcome.codes_file else None,
+                "codes_written": outcome.codes_written,
                 "seconds": outcome.seconds,
                 "results": [_without_secrets(r) for r in outcome.results],
             }
@@ -216,7 +217,7 @@ STATUS_LABELS = {
 }
 
 
-def _summary(kind: BatchKind, outcome, counts: dict[str, int], failed: list[int]) -> None:
+def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: list[int]) -> None:
     labels = dict(STATUS_LABELS)
     if kind.lookup:
         labels[kind.lookup.done] = (kind.lookup.nl, kind.lookup.en)
@@ -245,8 +246,10 @@ def _summary(kind: BatchKind, outcome, counts: dict[str, int], failed: list[int]
         )
     if outcome.codes_file is not None:
         say(
-            f"Activeringscodes voor de brieven staan in {outcome.codes_file} (alleen voor u leesbaar)",
-            "activation codes for the letters are in that file (readable by you only)",
+            f"{outcome.codes_written} activeringscodes voor de brieven staan in {outcome.codes_file} (alleen "
+            "voor u leesbaar)",
+            f"{outcome.codes_written} activation codes for the letters are in that file (only you can "
+            "read it)",
         )
     if outcome.rejects_file is not None:
         say(
