@@ -81,7 +81,7 @@ def write_csv(path: Path, header: str, lines: list[str]) -> Path:
 
 
 def load_cli_test_helpers():
-    """tests/cli/conftest.py by path: the programme and activity set-up the CLI tests use."""
+    """tests/cli/conftest.py by path: the backend and activity set-up the CLI tests use."""
     spec = importlib.util.spec_from_file_location(
         "socialcoin_cli_helpers", ROOT / "tests" / "cli" / "conftest.py"
     )
@@ -152,27 +152,8 @@ def main() -> None:
         node.start()
         deployment = chainnode.deploy_demo(node)
         demo = json.loads(deployment.read_text())
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCOIN_")}
-        env.update(
-            PYTHONPATH=str(ROOT / "backend"),
-            SOCIALCOIN_ENVIRONMENT="test",
-            SOCIALCOIN_DATABASE_URL=f"sqlite:///{work / 'bench.db'}",
-            SOCIALCOIN_RPC_URL=node.url,
-            SOCIALCOIN_DEPLOYMENT_FILE=str(deployment),
-            SOCIALCOIN_EVIDENCE_DIR=str(work / "evidence"),
-        )
-        service.create_tables(env["SOCIALCOIN_DATABASE_URL"])
-        subprocess.run(
-            [sys.executable, "-m", "socialcoin.demo"], env=env, cwd=ROOT, check=True, capture_output=True
-        )
-        token = subprocess.run(
-            [sys.executable, "-m", "socialcoin.server", "token", "--label", "bench"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        helpers = load_cli_test_helpers()
+        env, token = helpers.prepared_backend(work, node.url, deployment)
         server = service.start_server(env, work / "server.log")
         url = f"http://127.0.0.1:{service.API_PORT}"
         cli_env = {**env, "SOCIALCOIN_API_URL": url, "SOCIALCOIN_TOKEN": token}
@@ -195,7 +176,7 @@ def main() -> None:
         print(f"csv admit {n} s: {seconds:.1f}")
         results["admit"] = seconds
 
-        (activity,) = load_cli_test_helpers().task_activities(
+        (activity,) = helpers.task_activities(
             http, demo["coins"]["GKW"], "Klussen in de wijk", budget_cents=40_000_00
         )
         rewards = write_csv(

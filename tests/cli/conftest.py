@@ -87,6 +87,34 @@ def create_tables(url: str) -> None:
     stamp_head(url)
 
 
+def prepared_backend(work: Path, rpc_url: str, deployment: Path) -> tuple[dict[str, str], str]:
+    """The backend's settings for a fresh SQLite database in `work` with its tables and the demo data
+    (socialcoin.demo), and an admin token. (bench/csv_batches.py uses it too.)"""
+    env = backend_env(work, rpc_url, deployment)
+    create_tables(env["SOCIALCOIN_DATABASE_URL"])
+    subprocess.run(
+        [sys.executable, "-m", "socialcoin.demo"], env=env, cwd=ROOT, check=True, capture_output=True
+    )
+    token = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "socialcoin.server",
+            "token",
+            "--role",
+            "municipality_admin",
+            "--label",
+            "cli",
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return env, token
+
+
 def start_backend(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
@@ -122,28 +150,7 @@ def service(tmp_path_factory) -> Service:
     server = None
     try:
         deployment = chainnode.deploy_demo(node)
-        env = backend_env(work, node.url, deployment)
-        create_tables(env["SOCIALCOIN_DATABASE_URL"])
-        subprocess.run(
-            [sys.executable, "-m", "socialcoin.demo"], env=env, cwd=ROOT, check=True, capture_output=True
-        )
-        token = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "socialcoin.server",
-                "token",
-                "--role",
-                "municipality_admin",
-                "--label",
-                "cli tests",
-            ],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        env, token = prepared_backend(work, node.url, deployment)
         server = start_backend(env, API_PORT, work / "backend.log")
         url = f"http://127.0.0.1:{API_PORT}"
         env = {**env, "SOCIALCOIN_API_URL": url, "SOCIALCOIN_TOKEN": token}
