@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -10,7 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from ..db.base import POOL_CONNECTIONS, WORKER_CONNECTIONS
 from ..domain.access import Principal, Role, authenticate
+from ..domain.errors import DomainError
 from ..runtime import Runtime
 
 # Ids are positive and fit the 32-bit integer columns they live in (PostgreSQL's INTEGER): a larger one
@@ -31,12 +34,36 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+class ServiceBusy(DomainError):
+    status = 503
+
+
+# Requests beyond the database slots wait this long for one, then get a 503 to retry: under overload a
+# quick answer beats a queue that only grows.
+SLOT_WAIT_SECONDS = 2.0
+
+
+def database_slots() -> asyncio.Semaphore:
+    """How many requests may hold a database session at once (made per event loop, in the app's lifespan)."""
+    return asyncio.Semaphore(POOL_CONNECTIONS - WORKER_CONNECTIONS)
+
+
 async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Session]:
     """A session whose work is committed when the route returns without an error.
 
     It lives on the event loop: opening it does no I/O, and the reads of the dependencies below take
     microseconds. The commit of a request that may have written goes to a worker thread (a flush to
-    disk may take milliseconds); a GET only ends its read transaction."""
+    disk may take milliseconds); a GET only ends its read transaction. A session holds one of the
+    database slots: the loop must never wait for a pooled connection, as only the loop gives them back."""
+    slots: asyncio.Semaphore = request.app.state.database_slots
+    try:
+        await asyncio.wait_for(slots.acquire(), SLOT_WAIT_SECONDS)
+    except TimeoutError:
+        raise ServiceBusy(
+            "service_busy",
+            "Het is nu erg druk. Probeer het over een paar seconden opnieuw.",
+            "The service is very busy right now. Try again in a few seconds.",
+        ) from None
     session = runtime.sessions()
     try:
         session.begin()
@@ -50,6 +77,7 @@ async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Se
         raise
     finally:
         session.close()
+        slots.release()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
