@@ -13,8 +13,8 @@ declared here if `make networks` has not), and uses a fresh SQLite database (or 
     minter's allowance lower by exactly the sum. Baseline: the naive way, one web3.py transaction at a
     time (mintWithAttestation per claim: nonce, build with gas estimate, sign, send, wait for the
     receipt, polling every 10 ms). Prints `verified mints/s: N (naive N/s, ratio X.X)`.
-(b) API reads under load: the service (`python -m socialcoin.server serve`, API and workers, settings from
-    SOCIALCOIN_* variables) on the database of (a), indexed; bench/api_load.py in a second process fires
+(b) API reads under load: the service (`python -m socialcoin.server serve --processes <cores>`: an API
+    process per core, the outbox and indexer beside them; settings from SOCIALCOIN_* variables) on the database of (a), indexed; bench/api_load.py in a second process fires
     GETs at a fixed rate (open loop) for --seconds after a 2 s warm-up: a resident's balances and history
     (GET /residents/me/balances and /residents/me/history, with bearer tokens) when the service has them,
     else GET /public/status and /public/coins. Baseline: the same reads one at a time, unloaded.
@@ -53,6 +53,8 @@ COINS = ("GKW", "ARS", "ASC")
 MINT_TARGET = 1_000  # mints/s
 RATIO_TARGET = 8.0  # x naive
 P99_TARGET_MS = 50.0
+# API processes of the server under load (`serve --processes`): one per core, as in production.
+API_PROCESSES = os.cpu_count() or 1
 SWEEP_RPS = (25, 50, 75, 100, 150, 200)  # when the target rate misses: where does p99 pass 50 ms?
 
 for path in (ROOT / "backend", ROOT):
@@ -324,7 +326,16 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, float]:
 def start_server(env: dict[str, str], log_file: Path) -> subprocess.Popen:
     with log_file.open("w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "socialcoin.server", "serve", "--port", str(API_PORT)],
+            [
+                sys.executable,
+                "-m",
+                "socialcoin.server",
+                "serve",
+                "--port",
+                str(API_PORT),
+                "--processes",
+                str(API_PROCESSES),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -505,7 +516,10 @@ def main() -> None:
         finally:
             runtime.close()
 
-        print(f"(b) API reads at {args.rps:.0f} requests/s for {args.seconds:.0f} s from a second process")
+        print(
+            f"(b) API reads at {args.rps:.0f} requests/s for {args.seconds:.0f} s from a second process "
+            f"({API_PROCESSES} API processes)"
+        )
         api = bench_api(settings, tokens, args.rps, args.seconds, work)
         loaded = api["loaded"]
         print(

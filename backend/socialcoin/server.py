@@ -21,9 +21,34 @@ from .runtime import Runtime
 from .settings import Settings
 
 
-def serve(host: str, port: int, workers: bool) -> None:
-    app = create_app(Settings.from_env(), run_workers=workers)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+def serve(host: str, port: int, workers: bool, processes: int = 1) -> None:
+    """Serves the API. With several processes (one per core: Python runs one thread at a time), each
+    answers requests only, and the outbox and indexer run once, in the process that supervises them."""
+    if processes == 1:
+        app = create_app(Settings.from_env(), run_workers=workers)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    runtime = Runtime.start(Settings.from_env()) if workers else None
+    if runtime is not None:
+        runtime.start_workers()
+    try:
+        uvicorn.run(
+            "socialcoin.server:api_only",
+            factory=True,
+            workers=processes,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        if runtime is not None:
+            runtime.close()
+
+
+def api_only():
+    """The app of one of several API processes (`serve --processes N`): no chain workers."""
+    return create_app(Settings.from_env(), run_workers=False)
 
 
 def work() -> None:
@@ -47,6 +72,13 @@ def token(role: Role, subject_id: int | None, label: str) -> None:
     engine.dispose()
 
 
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return number
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m socialcoin.server", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,6 +88,12 @@ def main(argv: list[str] | None = None) -> None:
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
     api.add_argument("--no-workers", action="store_true", help="leave the chain work to a `worker` process")
+    api.add_argument(
+        "--processes",
+        type=_positive,
+        default=1,
+        help="API processes (one per core); the chain work runs once",
+    )
     commands.add_parser("worker", help="run only the outbox and the indexer")
     new_token = commands.add_parser("token", help="print a new bearer token, e.g. for the first admin")
     new_token.add_argument("--role", type=Role, choices=list(Role), default=Role.ADMIN)
@@ -64,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
-        serve(args.host, args.port, workers=not args.no_workers)
+        serve(args.host, args.port, workers=not args.no_workers, processes=args.processes)
     elif args.command == "token":
         token(args.role, args.subject_id, args.label)
     else:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from ..runtime import Runtime
 from ..settings import Settings
 from . import problems
+from .deps import database_slots
 from .routers import ROUTERS
 
 DESCRIPTION = """
@@ -26,6 +27,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.runtime = runtime or Runtime.start(settings or Settings.from_env())
+        app.state.database_slots = database_slots()
         if run_workers:
             app.state.runtime.start_workers()
         yield

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import IntEnum
 
 CENTS_PER_EURO = 100
+# Mints come from it and burns go to it in Transfer events.
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 class Kind(IntEnum):

@@ -20,6 +20,7 @@ from web3._utils.events import get_event_data
 
 from ..db.base import transaction
 from ..db.models import Balance, ChainEvent, IndexedBlock
+from .constants import ZERO_ADDRESS
 from .gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _link_companions(events: list[ChainEvent]) -> None:
+    """Gives each Transfer its companion: the issuer's event logged just before a mint, or the coin's
+    event logged just after any other Transfer (DebtSettled, PaymentMade, BalanceRecovered...). A
+    transaction's logs all sit in one block, so `events` (whole blocks) holds both."""
+    at = {(e.tx_hash, e.log_index): e for e in events}
+    for event in events:
+        if event.event != "Transfer":
+            continue
+        step = -1 if event.args["from"] == ZERO_ADDRESS else 1
+        companion = at.get((event.tx_hash, event.log_index + step))
+        if companion is not None:
+            event.companion_event, event.companion_args = companion.event, companion.args
 
 
 class Indexer:
@@ -114,7 +129,7 @@ class Indexer:
         ):
             log.warning("the chain changed while blocks %s-%s were read; reading them again", first, end)
             return 0
-        stored = 0
+        stored: list[ChainEvent] = []
         with transaction(self.sessions) as session:
             hashes = {end: _hash(end_block)}
             for entry in logs:
@@ -142,11 +157,12 @@ class Indexer:
                     to_account=args.get("to"),
                 )
                 session.add(event)
-                stored += 1
+                stored.append(event)
                 if kind == "registry" and event.event == "CoinAdded":
                     coins.add(to_checksum_address(event.args["coin"]))
                 if kind == "coin" and event.event == "Transfer":
                     self._apply_transfer(session, address, event.args)
+            _link_companions(stored)
             for number, block_hash in hashes.items():
                 session.merge(IndexedBlock(number=number, block_hash=block_hash))
             session.execute(
@@ -155,7 +171,7 @@ class Indexer:
                     IndexedBlock.number != self.last_block(session),
                 )
             )
-        return stored
+        return len(stored)
 
     def run_until_caught_up(self) -> None:
         while True:

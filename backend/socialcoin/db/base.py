@@ -14,9 +14,18 @@ class Base(DeclarativeBase):
     pass
 
 
+# Connections per process. The API hands out at most POOL_CONNECTIONS - WORKER_CONNECTIONS sessions at
+# once (api/deps.py), so that the outbox, indexer and reminders always find one.
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+POOL_CONNECTIONS = POOL_SIZE + POOL_OVERFLOW
+WORKER_CONNECTIONS = 4
+
+
 def make_engine(url: str) -> Engine:
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):  # pragma: no cover - exercised by every SQLite test
@@ -28,7 +37,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

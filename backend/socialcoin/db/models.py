@@ -97,8 +97,8 @@ class ChainEvent(Base):
         Index("ix_chain_events_contract_event", "contract", "event"),
         Index("ix_chain_events_event_id", "event", "id"),
         # A wallet's history and a till's incoming payments: newest (or after an id) first, by index.
-        Index("ix_chain_events_from_id", "from_account", "id"),
-        Index("ix_chain_events_to_id", "to_account", "id"),
+        Index("ix_chain_events_from", "from_account", "event", "id"),
+        Index("ix_chain_events_to", "to_account", "event", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,6 +114,11 @@ class ChainEvent(Base):
     # that a wallet's events are found by index rather than by reading every event's JSON.
     from_account: Mapped[str | None] = mapped_column(String(42))
     to_account: Mapped[str | None] = mapped_column(String(42))
+    # For a Transfer: the event beside it in its transaction that says what it was (the issuer's mint
+    # event before a mint; the burn, payment or recovery event after the others), copied at indexing
+    # so that a history page reads one row per line.
+    companion_event: Mapped[str | None] = mapped_column(String(60))
+    companion_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class IndexedBlock(Base):

@@ -33,7 +33,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..areas import from_bytes8
-from ..chain.constants import BurnReason, Purpose, TransferRefusal
+from ..chain.constants import ZERO_ADDRESS, BurnReason, Purpose, TransferRefusal
 from ..chain.gateway import Gateway
 from ..chain.outbox import Outbox
 from ..chain.typed_data import Domain, sign, typed_message
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 PAY = "PayWithAuthorization"
 BURN = "BurnWithAuthorization"
 RELAYED_FUNCTIONS = {PAY: "payWithAuthorization", BURN: "burnWithAuthorization"}
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 # How long a signed authorization stays valid: long enough for the outbox, short enough not to linger.
 AUTHORIZATION_SECONDS = 3600
@@ -115,26 +114,36 @@ class CoinInfo:
         return PURPOSE_EN.get(self.purpose, f"purpose {self.purpose}")
 
 
+# A CoinCreated event's coin never changes: parsed once per process. Keyed by the log's place on chain
+# (a reorg that drops the event drops its row, and so the coin, from the catalogue).
+_parsed_coins: dict[tuple[str, int], CoinInfo] = {}
+
+
+def _coin_info(args: dict[str, Any]) -> CoinInfo:
+    return CoinInfo(
+        address=to_checksum_address(args["coin"]),
+        name=args["name"],
+        symbol=args["symbol"],
+        purpose=int(args["purposeId"]),
+        area=from_bytes8(bytes(HexBytes(args["area"]))),
+        expiry=int(args["expiry"]),
+        person_to_person=bool(args["personToPerson"]),
+    )
+
+
 def coin_catalogue(session: Session) -> dict[str, CoinInfo]:
     """Every coin the factory created, by address, from the indexed CoinCreated events."""
-    events = session.scalars(
-        select(ChainEvent)
+    rows = session.execute(
+        select(ChainEvent.tx_hash, ChainEvent.log_index, ChainEvent.args)
         .where(ChainEvent.event == "CoinCreated")
         .order_by(ChainEvent.block_number, ChainEvent.log_index)
     ).all()
     coins = {}
-    for event in events:
-        args = event.args
-        address = to_checksum_address(args["coin"])
-        coins[address] = CoinInfo(
-            address=address,
-            name=args["name"],
-            symbol=args["symbol"],
-            purpose=int(args["purposeId"]),
-            area=from_bytes8(bytes(HexBytes(args["area"]))),
-            expiry=int(args["expiry"]),
-            person_to_person=bool(args["personToPerson"]),
-        )
+    for tx_hash, log_index, args in rows:
+        info = _parsed_coins.get((tx_hash, log_index))
+        if info is None:
+            info = _parsed_coins[(tx_hash, log_index)] = _coin_info(args)
+        coins[info.address] = info
     return coins
 
 
@@ -345,9 +354,9 @@ class Queued:
     mined: bool
 
 
-def in_flight(session: Session, coin: str, wallet: str) -> list[Queued]:
-    """The wallet's relayed payments and burns of `coin` that are queued or sent but not finished.
-    Only items in flight are read (few at any time), never the history."""
+def in_flight_by_coin(session: Session, wallet: str) -> dict[str, list[Queued]]:
+    """The wallet's relayed payments and burns that are queued or sent but not finished, per coin
+    (address in lower case). Only items in flight are read (few at any time), never the history."""
     rows = session.execute(
         select(OutboxItem.payload, ChainTx.status)
         .outerjoin(ChainTx, OutboxItem.tx_id == ChainTx.id)
@@ -357,19 +366,23 @@ def in_flight(session: Session, coin: str, wallet: str) -> list[Queued]:
             OutboxItem.signer == "relayer",
         )
     ).all()
-    found = []
+    found: dict[str, list[Queued]] = {}
     for payload, tx_status in rows:
         args = payload.get("args") or []
         if (
             payload.get("function") not in RELAYED_FUNCTIONS.values()
-            or str(payload.get("contract", "")).lower() != coin.lower()
             or str(args[0]).lower() != wallet.lower()
         ):
             continue
-        found.append(
+        found.setdefault(str(payload.get("contract", "")).lower(), []).append(
             Queued(nonce=int(str(args[6]), 16), value=int(args[2]), mined=tx_status in ("mined", "confirmed"))
         )
     return found
+
+
+def in_flight(session: Session, coin: str, wallet: str) -> list[Queued]:
+    """`in_flight_by_coin` for one coin."""
+    return in_flight_by_coin(session, wallet).get(coin.lower(), [])
 
 
 def next_nonce(gateway: Gateway, coin: str, wallet: str, taken: set[int]) -> int:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 03:59:31.394027
+Create Date: 2026-11-23 04:12:09.540661
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import socialcoin.db.types
-
 
 revision = "0001"
 down_revision = None
@@ -62,6 +61,8 @@ def upgrade() -> None:
         sa.Column("block_time", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("from_account", sa.String(length=42), nullable=True),
         sa.Column("to_account", sa.String(length=42), nullable=True),
+        sa.Column("companion_event", sa.String(length=60), nullable=True),
+        sa.Column("companion_args", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("tx_hash", "log_index"),
     )
@@ -69,8 +70,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_chain_events_block_number"), ["block_number"], unique=False)
         batch_op.create_index("ix_chain_events_contract_event", ["contract", "event"], unique=False)
         batch_op.create_index("ix_chain_events_event_id", ["event", "id"], unique=False)
-        batch_op.create_index("ix_chain_events_from_id", ["from_account", "id"], unique=False)
-        batch_op.create_index("ix_chain_events_to_id", ["to_account", "id"], unique=False)
+        batch_op.create_index("ix_chain_events_from", ["from_account", "event", "id"], unique=False)
+        batch_op.create_index("ix_chain_events_to", ["to_account", "event", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_chain_events_tx_hash"), ["tx_hash"], unique=False)
 
     op.create_table(
@@ -582,8 +583,8 @@ def downgrade() -> None:
     op.drop_table("chain_txs")
     with op.batch_alter_table("chain_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_chain_events_tx_hash"))
-        batch_op.drop_index("ix_chain_events_to_id")
-        batch_op.drop_index("ix_chain_events_from_id")
+        batch_op.drop_index("ix_chain_events_to")
+        batch_op.drop_index("ix_chain_events_from")
         batch_op.drop_index("ix_chain_events_event_id")
         batch_op.drop_index("ix_chain_events_contract_event")
         batch_op.drop_index(batch_op.f("ix_chain_events_block_number"))
