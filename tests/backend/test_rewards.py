@@ -123,6 +123,11 @@ def test_rewards_are_minted_once_under_claim_ids_that_do_not_reveal_their_refere
         ("coins_minted", "You received € 24,00 as a reward for 'Buurtmoestuin onderhouden'. Thank you!"),
     ]
     assert told[0]["message_nl"].startswith("U heeft € ")
+    history = world.client.get("/residents/me/history", headers=anna[2]).json()
+    assert [(h["kind"], h["amount_cents"], h["tx_hash"], h["description_nl"]) for h in history] == [
+        ("reward", 1000, tx_hash, "Beloning voor een activiteit"),
+        ("reward", 2400, tx_hash, "Beloning voor een activiteit"),
+    ]
 
     # The whole file again (a re-run after a crash): every row exists, nothing more is queued or minted.
     before = stored(world)

@@ -277,6 +277,7 @@ class HistoryEntry:
 
 _MINTS = {
     "ActivityMinted": ("reward", "Beloning voor een activiteit", "Reward for an activity"),
+    "RewardGranted": ("reward", "Beloning voor een activiteit", "Reward for an activity"),
     "AdminMinted": ("grant", "Bijgeschreven door de gemeente", "Credited by the municipality"),
 }
 _BURNS = {
