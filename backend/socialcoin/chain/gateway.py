@@ -13,6 +13,8 @@ from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import Web3RPCError
+from web3.types import RPCEndpoint
 
 from .errors import ChainRevert
 
@@ -104,6 +106,13 @@ class Gateway:
     def connect(cls, rpc_url: str, deployment_file: Path, build_dir: Path) -> Gateway:
         web3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
         return cls(web3, Deployment.load(deployment_file), Abis(build_dir))
+
+    def rpc(self, method: str, params: list[Any]) -> Any:
+        """A raw JSON-RPC answer: web3's formatting of a 200-mint receipt (400 logs) took ~0.15 s."""
+        answer = self.web3.provider.make_request(RPCEndpoint(method), params)
+        if answer.get("error"):
+            raise Web3RPCError(str(answer["error"]))
+        return answer.get("result")
 
     def coin(self, address: str) -> Contract:
         return self.web3.eth.contract(address=to_checksum_address(address), abi=self.abis["SocialCoin"])

@@ -9,52 +9,41 @@ it deletes what it read from the abandoned blocks and rebuilds the balances from
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic, to_checksum_address
-from hexbytes import HexBytes
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
-from web3._utils.events import get_event_data
 
 from ..db.base import transaction
 from ..db.models import Balance, ChainEvent, IndexedBlock
 from .constants import ZERO_ADDRESS
+from .events import EventDecoder, checksummed
 from .gateway import Gateway
 
 log = logging.getLogger(__name__)
 
-ZERO = "0x0000000000000000000000000000000000000000"
 KEEP_BLOCK_HASHES = 1024
+BALANCES_PER_QUERY = 500
 
 
-def _hash(data: Any, field: str = "hash") -> str:
-    return "0x" + bytes(HexBytes(data[field])).hex()
+class BlockMissing(LookupError):
+    """The node has no block with this number (any more)."""
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _link_companions(events: list[ChainEvent]) -> None:
-    """Gives each Transfer its companion: the issuer's event logged just before a mint, or the coin's
+def _link_companions(rows: list[dict[str, Any]]) -> None:
+    """Gives each Transfer row its companion: the issuer's event logged just before a mint, or the coin's
     event logged just after any other Transfer (DebtSettled, PaymentMade, BalanceRecovered...). A
-    transaction's logs all sit in one block, so `events` (whole blocks) holds both."""
-    at = {(e.tx_hash, e.log_index): e for e in events}
-    for event in events:
-        if event.event != "Transfer":
+    transaction's logs all sit in one block, so `rows` (whole blocks) holds both."""
+    at = {(r["tx_hash"], r["log_index"]): r for r in rows}
+    for row in rows:
+        if row["event"] != "Transfer":
             continue
-        step = -1 if event.args["from"] == ZERO_ADDRESS else 1
-        companion = at.get((event.tx_hash, event.log_index + step))
-        if companion is not None:
-            event.companion_event, event.companion_args = companion.event, companion.args
+        step = -1 if row["args"]["from"] == ZERO_ADDRESS else 1
+        companion = at.get((row["tx_hash"], row["log_index"] + step))
+        row["companion_event"] = companion["event"] if companion else None
+        row["companion_args"] = companion["args"] if companion else None
 
 
 class Indexer:
@@ -71,23 +60,16 @@ class Indexer:
         self.web3 = gateway.web3
         self.confirmations = confirmations
         self.max_blocks = max_blocks_per_round
-        self._events = self._event_abis()
+        self._decoder = EventDecoder(
+            {
+                "registry": gateway.abis["ParticipantRegistry"],
+                "issuer": gateway.abis["ActivityIssuer"],
+                "factory": gateway.abis["CoinFactory"],
+                "coin": gateway.abis["SocialCoin"],
+            }
+        )
         deployment = gateway.deployment
         self._fixed = {deployment.registry, deployment.issuer, deployment.factory}
-
-    def _event_abis(self) -> dict[tuple[str, bytes], dict[str, Any]]:
-        """(contract kind, topic0) -> event ABI"""
-        found = {}
-        for kind, name in (
-            ("registry", "ParticipantRegistry"),
-            ("issuer", "ActivityIssuer"),
-            ("factory", "CoinFactory"),
-            ("coin", "SocialCoin"),
-        ):
-            for item in self.gateway.abis[name]:
-                if item["type"] == "event":
-                    found[(kind, event_abi_to_log_topic(item))] = item
-        return found
 
     # -- state ------------------------------------------------------------------------------------------
 
@@ -101,7 +83,7 @@ class Indexer:
                 ChainEvent.contract == self.gateway.deployment.registry, ChainEvent.event == "CoinAdded"
             )
         ).all()
-        return {to_checksum_address(args["coin"]) for args in rows}
+        return {checksummed(args["coin"]) for args in rows}
 
     # -- one round ----------------------------------------------------------------------------------------
 
@@ -115,54 +97,55 @@ class Indexer:
         if head <= last:
             return 0
         first, end = last + 1, min(head, last + self.max_blocks)
-        end_block = self.web3.eth.get_block(end)
-        logs = self.web3.eth.get_logs({"fromBlock": first, "toBlock": end})
+        end_block = self._block(end)
+        logs = self.gateway.rpc("eth_getLogs", [{"fromBlock": hex(first), "toBlock": hex(end)}])
         blocks = {end: end_block}
         for entry in logs:
-            if entry["blockNumber"] not in blocks:
-                blocks[entry["blockNumber"]] = self.web3.eth.get_block(entry["blockNumber"])
+            number = int(entry["blockNumber"], 16)
+            if number not in blocks:
+                blocks[number] = self._block(number)
         # The chain can switch branches while this round reads (between the end block, the logs and their
         # blocks): then the logs may come from blocks the chain no longer has, or miss the new branch's.
         # The range is stored only if its last block did not change and every log's block is the chain's.
-        if self._chain_hash(end) != _hash(end_block) or any(
-            _hash(entry, "blockHash") != _hash(blocks[entry["blockNumber"]]) for entry in logs
+        if self._chain_hash(end) != end_block["hash"] or any(
+            entry["blockHash"] != blocks[int(entry["blockNumber"], 16)]["hash"] for entry in logs
         ):
             log.warning("the chain changed while blocks %s-%s were read; reading them again", first, end)
             return 0
-        stored: list[ChainEvent] = []
+        rows: list[dict[str, Any]] = []
+        transfers: list[tuple[str, dict[str, Any]]] = []  # (coin, args)
+        for entry in logs:
+            address = checksummed(entry["address"])
+            kind = self._kind(address, coins)
+            decoded = self._decoder.decode(kind, entry) if kind is not None else None
+            if decoded is None:
+                continue
+            name, args = decoded
+            block = blocks[int(entry["blockNumber"], 16)]
+            rows.append(
+                {
+                    "block_number": int(block["number"], 16),
+                    "block_hash": block["hash"],
+                    "tx_hash": entry["transactionHash"],
+                    "log_index": int(entry["logIndex"], 16),
+                    "contract": address,
+                    "event": name,
+                    "args": args,
+                    "block_time": datetime.fromtimestamp(int(block["timestamp"], 16), UTC),
+                    "from_account": args.get("from"),
+                    "to_account": args.get("to"),
+                }
+            )
+            if kind == "registry" and name == "CoinAdded":
+                coins.add(checksummed(args["coin"]))
+            if kind == "coin" and name == "Transfer":
+                transfers.append((address, args))
+        _link_companions(rows)
+        hashes = {int(b["number"], 16): b["hash"] for b in blocks.values()}
         with transaction(self.sessions) as session:
-            hashes = {end: _hash(end_block)}
-            for entry in logs:
-                address = to_checksum_address(entry["address"])
-                kind = self._kind(address, coins)
-                if kind is None:
-                    continue
-                abi = self._events.get((kind, bytes(entry["topics"][0]))) if entry["topics"] else None
-                if abi is None:
-                    continue
-                decoded = get_event_data(self.web3.codec, abi, entry)
-                number = entry["blockNumber"]
-                hashes[number] = _hash(entry, "blockHash")
-                args = _plain(dict(decoded["args"]))
-                event = ChainEvent(
-                    block_number=number,
-                    block_hash=hashes[number],
-                    tx_hash="0x" + bytes(entry["transactionHash"]).hex(),
-                    log_index=entry["logIndex"],
-                    contract=address,
-                    event=decoded["event"],
-                    args=args,
-                    block_time=datetime.fromtimestamp(blocks[number]["timestamp"], UTC),
-                    from_account=args.get("from"),
-                    to_account=args.get("to"),
-                )
-                session.add(event)
-                stored.append(event)
-                if kind == "registry" and event.event == "CoinAdded":
-                    coins.add(to_checksum_address(event.args["coin"]))
-                if kind == "coin" and event.event == "Transfer":
-                    self._apply_transfer(session, address, event.args)
-            _link_companions(stored)
+            if rows:
+                session.execute(insert(ChainEvent), rows)
+            self._apply_transfers(session, transfers)
             for number, block_hash in hashes.items():
                 session.merge(IndexedBlock(number=number, block_hash=block_hash))
             session.execute(
@@ -171,7 +154,7 @@ class Indexer:
                     IndexedBlock.number != self.last_block(session),
                 )
             )
-        return len(stored)
+        return len(rows)
 
     def run_until_caught_up(self) -> None:
         while True:
@@ -195,27 +178,37 @@ class Indexer:
     # -- balances --------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _apply_transfer(session: Session, coin: str, args: dict[str, Any]) -> None:
-        value = int(args["value"])
-        for account, delta in ((args["from"], -value), (args["to"], value)):
-            if account == ZERO:
-                continue
-            row = session.get(Balance, (coin, account))
-            if row is None:
-                row = Balance(coin=coin, account=account, amount=0)
-                session.add(row)
-            row.amount = int(row.amount) + delta
+    def _apply_transfers(session: Session, transfers: list[tuple[str, dict[str, Any]]]) -> None:
+        """Adds what (coin, Transfer args) moved to the balances: one change per account and coin."""
+        deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # coin -> account -> delta
+        for coin, args in transfers:
+            value = int(args["value"])
+            if args["from"] != ZERO_ADDRESS:
+                deltas[coin][args["from"]] -= value
+            if args["to"] != ZERO_ADDRESS:
+                deltas[coin][args["to"]] += value
+        for coin, changes in deltas.items():
+            accounts = list(changes)
+            for start in range(0, len(accounts), BALANCES_PER_QUERY):
+                chunk = accounts[start : start + BALANCES_PER_QUERY]
+                held = session.scalars(
+                    select(Balance).where(Balance.coin == coin, Balance.account.in_(chunk))
+                ).all()
+                for row in held:
+                    row.amount = int(row.amount) + changes.pop(row.account)
+            session.add_all(
+                Balance(coin=coin, account=account, amount=delta) for account, delta in changes.items()
+            )
 
     def rebuild_balances(self, session: Session) -> None:
         session.execute(delete(Balance))
         session.flush()
-        transfers = session.scalars(
-            select(ChainEvent)
+        transfers = session.execute(
+            select(ChainEvent.contract, ChainEvent.args)
             .where(ChainEvent.event == "Transfer")
             .order_by(ChainEvent.block_number, ChainEvent.log_index)
         ).all()
-        for event in transfers:
-            self._apply_transfer(session, event.contract, event.args)
+        self._apply_transfers(session, [(coin, args) for coin, args in transfers])
 
     # -- reorganisations -------------------------------------------------------------------------------------
 
@@ -240,9 +233,15 @@ class Indexer:
         self.rebuild_balances(session)
         session.commit()
 
+    def _block(self, number: int) -> dict[str, Any]:
+        """The block header as the node sends it (hex fields): cheaper than web3's formatted block."""
+        block = self.gateway.rpc("eth_getBlockByNumber", [hex(number), False])
+        if block is None:
+            raise BlockMissing(number)
+        return block
+
     def _chain_hash(self, number: int) -> str | None:
         try:
-            block = self.web3.eth.get_block(number)
-        except Exception:  # noqa: BLE001 - a block the chain no longer has
+            return self._block(number)["hash"]
+        except BlockMissing:  # a block the chain no longer has
             return None
-        return _hash(block)
