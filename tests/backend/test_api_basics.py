@@ -30,3 +30,25 @@ def test_an_invalid_field_is_named(client):
     answer = client.post("/auth/login", json={"case_number": "x", "pin": "1"})
     assert answer.status_code == 422
     assert answer.json()["field"] == "pin"
+
+
+def test_requests_beyond_the_database_slots_get_a_503_and_give_their_slot_back(client, monkeypatch):
+    """When every database slot is taken, a request waits briefly, then is refused (load shedding)
+    without taking a connection; once a slot frees up, requests go through again."""
+    import asyncio
+
+    from socialcoin.api import deps
+
+    monkeypatch.setattr(deps, "SLOT_WAIT_SECONDS", 0.05)
+    slots = client.app.state.database_slots
+    monkeypatch.setattr(client.app.state, "database_slots", asyncio.Semaphore(0))
+    busy = client.get("/public/coins")
+    assert busy.status_code == 503
+    assert busy.headers["content-type"].startswith("application/problem+json")
+    assert busy.json()["code"] == "service_busy"
+    assert "opnieuw" in busy.json()["detail"] and "Try again" in busy.json()["detail_en"]
+
+    monkeypatch.setattr(client.app.state, "database_slots", slots)
+    free = slots._value
+    assert client.get("/public/coins").status_code == 200
+    assert slots._value == free  # the slot came back after the request
