@@ -20,13 +20,17 @@ from .domain.access import Role, issue_token
 from .runtime import Runtime
 from .settings import Settings
 
+# Idle keep-alive connections stay open longer than a reverse proxy keeps its own (nginx: 60 s): a
+# connection the server closes just as the proxy reuses it fails that request.
+UVICORN = {"log_level": "warning", "access_log": False, "timeout_keep_alive": 75}
+
 
 def serve(host: str, port: int, workers: bool, processes: int = 1) -> None:
     """Serves the API. With several processes (one per core: Python runs one thread at a time), each
     answers requests only, and the outbox and indexer run once, in the process that supervises them."""
     if processes == 1:
         app = create_app(Settings.from_env(), run_workers=workers)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, **UVICORN)
         return
     runtime = Runtime.start(Settings.from_env()) if workers else None
     if runtime is not None:
@@ -38,8 +42,7 @@ def serve(host: str, port: int, workers: bool, processes: int = 1) -> None:
             workers=processes,
             host=host,
             port=port,
-            log_level="warning",
-            access_log=False,
+            **UVICORN,
         )
     finally:
         if runtime is not None:
