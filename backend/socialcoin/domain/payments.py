@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hexbytes import HexBytes
-from sqlalchemy import Row, Select, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, select, union
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..chain.constants import ZERO_ADDRESS
 from ..db.models import Balance, ChainEvent, DebtCase, Merchant, Order, OutboxItem, Resident, Service
@@ -241,7 +241,7 @@ class BalanceView:
 def balances(session: Session, wallet: str) -> list[BalanceView]:
     """The wallet's balance per coin (from the index), and what is on its way out but not yet mined."""
     coins = coin_catalogue(session)
-    rows = session.execute(select(Balance.coin, Balance.amount).where(Balance.account == wallet)).all()
+    rows = session.execute(_BALANCES, {"wallet": wallet}).all()
     queued = in_flight_by_coin(session, wallet) if rows else {}
     views = []
     for coin, amount in rows:
@@ -324,24 +324,33 @@ _EVENT_FIELDS = (
 )
 
 
-def _newest_transfers(session: Session, wallet: str, limit: int, before_id: int | None) -> list[Row]:
-    """The wallet's newest Transfers out and in, each side read along its own index."""
-
-    def side(column) -> Select:
-        query = select(ChainEvent.id).where(column == wallet, ChainEvent.event == "Transfer")
-        if before_id is not None:
-            query = query.where(ChainEvent.id < before_id)
-        return query.order_by(ChainEvent.id.desc()).limit(limit).subquery().select()
-
-    newest = union(side(ChainEvent.from_account), side(ChainEvent.to_account)).subquery()
-    return list(
-        session.execute(
-            select(*_EVENT_FIELDS)
-            .where(ChainEvent.id.in_(select(newest.c.id)))
-            .order_by(ChainEvent.id.desc())
-            .limit(limit)
-        )
+def _newest_side(account: InstrumentedAttribute) -> Select:
+    return (
+        select(ChainEvent.id)
+        .where(account == bindparam("wallet"), ChainEvent.event == "Transfer")
+        .where(ChainEvent.id < bindparam("before"))
+        .order_by(ChainEvent.id.desc())
+        .limit(bindparam("limit"))
+        .subquery()
+        .select()
     )
+
+
+# The wallet's newest Transfers out and in, each side read along its own index. Built once: the hot read
+# statements of the API are module constants with parameters, as building a statement costs more than
+# running it (and SQLAlchemy then finds its compiled form by the statement's memoized cache key).
+_NEWEST = union(_newest_side(ChainEvent.from_account), _newest_side(ChainEvent.to_account)).subquery()
+_NEWEST_TRANSFERS = (
+    select(*_EVENT_FIELDS)
+    .where(ChainEvent.id.in_(select(_NEWEST.c.id)))
+    .order_by(ChainEvent.id.desc())
+    .limit(bindparam("limit"))
+)
+_NO_ID_ABOVE = 2**62
+_MERCHANT_NAMES = select(Merchant.wallet_address, Merchant.name).where(
+    Merchant.wallet_address.in_(bindparam("addresses", expanding=True))
+)
+_BALANCES = select(Balance.coin, Balance.amount).where(Balance.account == bindparam("wallet"))
 
 
 def history(
@@ -349,16 +358,13 @@ def history(
 ) -> list[HistoryEntry]:
     """Every balance change of the wallet, newest first, classified by its Transfer's companion event.
     A merchant sees who paid by address only; a resident sees merchants by name."""
-    transfers = _newest_transfers(session, wallet, limit, before_id)
+    before = _NO_ID_ABOVE if before_id is None else before_id
+    transfers = session.execute(_NEWEST_TRANSFERS, {"wallet": wallet, "before": before, "limit": limit}).all()
     if not transfers:
         return []
     coins = coin_catalogue(session)
     counterparties = {str(t.args["to"] if t.args["from"] == wallet else t.args["from"]) for t in transfers}
-    merchants = dict(
-        session.execute(
-            select(Merchant.wallet_address, Merchant.name).where(Merchant.wallet_address.in_(counterparties))
-        ).all()
-    )
+    merchants = dict(session.execute(_MERCHANT_NAMES, {"addresses": list(counterparties)}).all())
     references = [
         str(args.get("debtReference") or args.get("serviceReference") or "")
         for args in (t.companion_args for t in transfers)

@@ -29,7 +29,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from ..areas import from_bytes8
@@ -131,13 +131,16 @@ def _coin_info(args: dict[str, Any]) -> CoinInfo:
     )
 
 
+_COINS_CREATED = (
+    select(ChainEvent.tx_hash, ChainEvent.log_index, ChainEvent.args)
+    .where(ChainEvent.event == "CoinCreated")
+    .order_by(ChainEvent.block_number, ChainEvent.log_index)
+)
+
+
 def coin_catalogue(session: Session) -> dict[str, CoinInfo]:
     """Every coin the factory created, by address, from the indexed CoinCreated events."""
-    rows = session.execute(
-        select(ChainEvent.tx_hash, ChainEvent.log_index, ChainEvent.args)
-        .where(ChainEvent.event == "CoinCreated")
-        .order_by(ChainEvent.block_number, ChainEvent.log_index)
-    ).all()
+    rows = session.execute(_COINS_CREATED).all()
     coins = {}
     for tx_hash, log_index, args in rows:
         info = _parsed_coins.get((tx_hash, log_index))
@@ -207,11 +210,26 @@ class Holder:
         return cls(kind, row.id, row.wallet_address, row.wallet_custody, row.wallet_ciphertext)
 
 
+def _no_resident() -> NotFound:
+    return NotFound("resident_not_found", "Deze inwoner bestaat niet.", "This resident does not exist.")
+
+
 def load_resident(session: Session, resident_id: int | None) -> Resident:
     resident = session.get(Resident, resident_id) if resident_id is not None else None
     if resident is None:
-        raise NotFound("resident_not_found", "Deze inwoner bestaat niet.", "This resident does not exist.")
+        raise _no_resident()
     return resident
+
+
+_RESIDENT_WALLET = select(Resident.wallet_address).where(Resident.id == bindparam("id"))
+
+
+def resident_wallet(session: Session, resident_id: int | None) -> str:
+    """The resident's wallet address, for reads that need nothing else (cheaper than loading the row)."""
+    wallet = None if resident_id is None else session.execute(_RESIDENT_WALLET, {"id": resident_id}).scalar()
+    if wallet is None:
+        raise _no_resident()
+    return wallet
 
 
 def load_merchant(session: Session, merchant_id: int | None) -> Merchant:
@@ -354,18 +372,21 @@ class Queued:
     mined: bool
 
 
+_RELAYED_IN_FLIGHT = (
+    select(OutboxItem.payload, ChainTx.status)
+    .outerjoin(ChainTx, OutboxItem.tx_id == ChainTx.id)
+    .where(
+        OutboxItem.status.in_(("pending", "submitted")),
+        OutboxItem.kind == "call",
+        OutboxItem.signer == "relayer",
+    )
+)
+
+
 def in_flight_by_coin(session: Session, wallet: str) -> dict[str, list[Queued]]:
     """The wallet's relayed payments and burns that are queued or sent but not finished, per coin
     (address in lower case). Only items in flight are read (few at any time), never the history."""
-    rows = session.execute(
-        select(OutboxItem.payload, ChainTx.status)
-        .outerjoin(ChainTx, OutboxItem.tx_id == ChainTx.id)
-        .where(
-            OutboxItem.status.in_(("pending", "submitted")),
-            OutboxItem.kind == "call",
-            OutboxItem.signer == "relayer",
-        )
-    ).all()
+    rows = session.execute(_RELAYED_IN_FLIGHT).all()
     found: dict[str, list[Queued]] = {}
     for payload, tx_status in rows:
         args = payload.get("args") or []

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ...db.models import DebtCase, Order, Service, Settlement
 from ...domain import debts, payments, services
-from ...domain.signing import SignedAuthorization, checked_key, failure_codes, load_resident
+from ...domain.signing import SignedAuthorization, checked_key, failure_codes, load_resident, resident_wallet
 from ..deps import MAX_ID, ResidentUser, RuntimeDep, SessionDep
 from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
 
@@ -355,9 +355,9 @@ AmountQuery = Annotated[int, Query(gt=0, le=10**10, examples=[750])]
 
 
 @router.get("/balances", response_model=list[BalanceOut], summary="My balance per coin")
-def my_balances(principal: ResidentUser, session: SessionDep) -> list[BalanceOut]:
-    resident = load_resident(session, principal.subject_id)
-    return [BalanceOut.of(v) for v in payments.balances(session, resident.wallet_address)]
+async def my_balances(principal: ResidentUser, session: SessionDep) -> list[BalanceOut]:
+    wallet = resident_wallet(session, principal.subject_id)
+    return [BalanceOut.of(v) for v in payments.balances(session, wallet)]
 
 
 # Paging of a history, for residents and merchants alike.
@@ -368,18 +368,16 @@ BeforeId = Annotated[int | None, Query(ge=0, le=MAX_ID, description="For the nex
 @router.get(
     "/history", response_model=list[HistoryEntryOut], summary="What came in and went out, newest first"
 )
-def my_history(
+async def my_history(
     principal: ResidentUser,
     session: SessionDep,
     limit: HistoryLimit = 50,
     before_id: BeforeId = None,
 ) -> list[HistoryEntryOut]:
-    resident = load_resident(session, principal.subject_id)
+    wallet = resident_wallet(session, principal.subject_id)
     return [
         HistoryEntryOut.of(e)
-        for e in payments.history(
-            session, resident.wallet_address, viewer="resident", limit=limit, before_id=before_id
-        )
+        for e in payments.history(session, wallet, viewer="resident", limit=limit, before_id=before_id)
     ]
 
 
