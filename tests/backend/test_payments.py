@@ -187,6 +187,12 @@ def test_a_resident_pays_the_bakery_with_the_pin_and_the_bakery_sees_it_arrive(c
     ]
     assert history[0]["description_nl"] == "Betaald aan Bakkerij De Geit"
     assert sum(h["amount_cents"] for h in history) == on_chain(runtime, demo, "GKW", wallet)
+    # In pages: newest first, the next page before the last id seen, an empty page at the end.
+    pages = [client.get("/residents/me/history", headers=headers, params={"limit": 1}).json()]
+    while pages[-1]:
+        params = {"limit": 1, "before_id": pages[-1][-1]["id"]}
+        pages.append(client.get("/residents/me/history", headers=headers, params=params).json())
+    assert [page[0] for page in pages[:-1]] == history and len(pages) == len(history) + 1
     merchant_history = client.get("/merchants/me/history", headers=bakery_headers).json()
     assert [(h["kind"], h["amount_cents"], h["counterparty_name"]) for h in merchant_history] == [
         ("payment", 750, None)
