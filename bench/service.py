@@ -14,9 +14,10 @@ declared here if `make networks` has not), and uses a fresh SQLite database (or 
     time (mintWithAttestation per claim: nonce, build with gas estimate, sign, send, wait for the
     receipt, polling every 10 ms). Prints `verified mints/s: N (naive N/s, ratio X.X)`.
 (b) API reads under load: the service (`python -m socialcoin.server serve --processes <cores>`: an API
-    process per core, the outbox and indexer beside them; settings from SOCIALCOIN_* variables) on the database of (a), indexed; bench/api_load.py in a second process fires
-    GETs at a fixed rate (open loop) for --seconds after a 2 s warm-up: a resident's balances and history
-    (GET /residents/me/balances and /residents/me/history, with bearer tokens) when the service has them,
+    process per core, the outbox and indexer beside them; settings from SOCIALCOIN_* variables) on the
+    database of (a), indexed; bench/api_load.py in a second process fires GETs at a fixed rate (open
+    loop) for --seconds after a 2 s warm-up: a resident's balances and history (GET
+    /residents/me/balances and /residents/me/history, with bearer tokens) when the service has them,
     else GET /public/status and /public/coins. Baseline: the same reads one at a time, unloaded.
     Prints p50/p99 and `api read p99 ms at 300 rps: N`.
 
