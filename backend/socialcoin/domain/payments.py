@@ -324,29 +324,28 @@ _EVENT_FIELDS = (
 )
 
 
-def _newest_side(account: InstrumentedAttribute) -> Select:
+def _newest_transfers(paged: bool) -> Select:
+    """The wallet's newest Transfers out and in (before the id `before` when paged), each side read along
+    its own index."""
+
+    def side(account: InstrumentedAttribute) -> Select:
+        query = select(ChainEvent.id).where(account == bindparam("wallet"), ChainEvent.event == "Transfer")
+        if paged:
+            query = query.where(ChainEvent.id < bindparam("before"))
+        return query.order_by(ChainEvent.id.desc()).limit(bindparam("limit")).subquery().select()
+
+    newest = union(side(ChainEvent.from_account), side(ChainEvent.to_account)).subquery()
     return (
-        select(ChainEvent.id)
-        .where(account == bindparam("wallet"), ChainEvent.event == "Transfer")
-        .where(ChainEvent.id < bindparam("before"))
+        select(*_EVENT_FIELDS)
+        .where(ChainEvent.id.in_(select(newest.c.id)))
         .order_by(ChainEvent.id.desc())
         .limit(bindparam("limit"))
-        .subquery()
-        .select()
     )
 
 
-# The wallet's newest Transfers out and in, each side read along its own index. Built once: the hot read
-# statements of the API are module constants with parameters, as building a statement costs more than
-# running it (and SQLAlchemy then finds its compiled form by the statement's memoized cache key).
-_NEWEST = union(_newest_side(ChainEvent.from_account), _newest_side(ChainEvent.to_account)).subquery()
-_NEWEST_TRANSFERS = (
-    select(*_EVENT_FIELDS)
-    .where(ChainEvent.id.in_(select(_NEWEST.c.id)))
-    .order_by(ChainEvent.id.desc())
-    .limit(bindparam("limit"))
-)
-_NO_ID_ABOVE = 2**62
+# The hot read statements of the API are built once, with parameters: building a statement costs more
+# than running it (and SQLAlchemy then finds its compiled form by the statement's memoized cache key).
+_NEWEST_TRANSFERS = {paged: _newest_transfers(paged) for paged in (False, True)}
 _MERCHANT_NAMES = select(Merchant.wallet_address, Merchant.name).where(
     Merchant.wallet_address.in_(bindparam("addresses", expanding=True))
 )
@@ -358,8 +357,8 @@ def history(
 ) -> list[HistoryEntry]:
     """Every balance change of the wallet, newest first, classified by its Transfer's companion event.
     A merchant sees who paid by address only; a resident sees merchants by name."""
-    before = _NO_ID_ABOVE if before_id is None else before_id
-    transfers = session.execute(_NEWEST_TRANSFERS, {"wallet": wallet, "before": before, "limit": limit}).all()
+    page = {"wallet": wallet, "limit": limit} | ({} if before_id is None else {"before": before_id})
+    transfers = session.execute(_NEWEST_TRANSFERS[before_id is not None], page).all()
     if not transfers:
         return []
     coins = coin_catalogue(session)
