@@ -42,8 +42,8 @@ def _link_companions(rows: list[dict[str, Any]]) -> None:
             continue
         step = -1 if row["args"]["from"] == ZERO_ADDRESS else 1
         companion = at.get((row["tx_hash"], row["log_index"] + step))
-        row["companion_event"] = companion["event"] if companion else None
-        row["companion_args"] = companion["args"] if companion else None
+        if companion is not None:
+            row["companion_event"], row["companion_args"] = companion["event"], companion["args"]
 
 
 class Indexer:
@@ -134,6 +134,10 @@ class Indexer:
                     "block_time": datetime.fromtimestamp(int(block["timestamp"], 16), UTC),
                     "from_account": args.get("from"),
                     "to_account": args.get("to"),
+                    # Set for Transfers below. Every row has the same keys: the insert then sends them in
+                    # one batch rather than one per run of alike rows.
+                    "companion_event": None,
+                    "companion_args": None,
                 }
             )
             if kind == "registry" and name == "CoinAdded":

@@ -118,7 +118,7 @@ class ChainEvent(Base):
     # event before a mint; the burn, payment or recovery event after the others), copied at indexing
     # so that a history page reads one row per line.
     companion_event: Mapped[str | None] = mapped_column(String(60))
-    companion_args: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    companion_args: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class IndexedBlock(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 04:12:09.540661
+Create Date: 2026-11-23 05:45:28.998052
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("from_account", sa.String(length=42), nullable=True),
         sa.Column("to_account", sa.String(length=42), nullable=True),
         sa.Column("companion_event", sa.String(length=60), nullable=True),
-        sa.Column("companion_args", sa.JSON(), nullable=True),
+        sa.Column("companion_args", sa.JSON(none_as_null=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("tx_hash", "log_index"),
     )
