@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..formats import CLAIM_REFERENCE
+
 SEPARATORS = (";", ",", "\t")
 SEPARATOR_NAMES = {";": ("puntkomma", "semicolon"), ",": ("komma", "comma"), "\t": ("tab", "tab")}
 BOM = "\ufeff"
@@ -169,11 +171,6 @@ def _euro_parts(digits: str) -> tuple[str | None, str]:
         if match and (match.group(2) is not None or grouping not in digits or digits.count(grouping) > 1):
             return match.group(1).replace(grouping, ""), match.group(2) or ""
     return None, ""
-
-
-# The API's rule for claim references (domain/rewards.py REFERENCE), checked here as well so that a whole
-# file is checked before anything is sent; importing the domain would load web3 and take seconds.
-CLAIM_REFERENCE = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
 
 
 def claim_reference(cell: str) -> str:

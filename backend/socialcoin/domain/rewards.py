@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +36,7 @@ from ..chain.gateway import Deployment, Gateway
 from ..chain.outbox import Outbox, OutboxConflict
 from ..db.models import Activity, ChainTx, OutboxItem, Programme, Resident, Reward
 from ..db.types import utcnow
+from ..formats import CLAIM_REFERENCE
 from .activities import Status as ActivityStatus
 from .admission import checked_case_number, checked_text
 from .batch import RowErrors, applied_meanwhile, chunks
@@ -53,7 +53,6 @@ from .tasks import cap_exceeded, units_used_this_month
 
 KIND = "mint_granted"
 KEY_PREFIX = "reward"
-REFERENCE = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
 
 
 class MintStatus:
@@ -108,7 +107,7 @@ class _Fields:
 
 def _reference(value: str | None) -> str:
     reference = checked_text(value or "", "claim_reference", "de claimreferentie", "the claim reference")
-    if not REFERENCE.fullmatch(reference):
+    if not CLAIM_REFERENCE.fullmatch(reference):
         raise InvalidInput(
             "claim_reference_invalid",
             f"Claimreferentie '{reference[:80]}' klopt niet: 1 tot 64 tekens, alleen letters, cijfers en"

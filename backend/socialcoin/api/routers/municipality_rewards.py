@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...db.models import Reward
 from ...domain import rewards
 from ...domain.batch import MAX_ROWS
+from ...formats import CLAIM_REFERENCE
 from ..batches import BatchAnswer, BatchRequest, Line
 from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep
 from ..problems import BATCH_INVALID, PROBLEM, PROBLEM_RESPONSES, Problem
@@ -26,7 +27,7 @@ REFERENCE = "2026-03/moestuin/0042"
 WHEN = "2026-03-31T16:00:00Z"
 
 Mint = Literal["pending", "minted", "failed"]
-Reference = Annotated[str, Field(pattern=f"^{rewards.REFERENCE.pattern}$", examples=[REFERENCE])]
+Reference = Annotated[str, Field(pattern=f"^{CLAIM_REFERENCE.pattern}$", examples=[REFERENCE])]
 
 
 class RewardRow(BaseModel):

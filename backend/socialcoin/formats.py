@@ -1,0 +1,10 @@
+"""Input formats that both the service and the `socialcoin` command check. Kept free of heavy imports:
+the command checks a whole file before it sends anything, and loading the domain (web3) takes seconds."""
+
+from __future__ import annotations
+
+import re
+
+# The municipality's own reference of a reward (a spreadsheet's claim reference). It may hold names, so
+# only a keyed hash of it goes on chain.
+CLAIM_REFERENCE = re.compile(r"[A-Za-z0-9._:/-]{1,64}")
