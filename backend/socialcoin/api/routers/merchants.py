@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ...db.models import Payout
@@ -17,13 +17,12 @@ from ...domain.signing import checked_key, failure_codes, load_merchant
 from ..deps import MAX_ID, MerchantUser, RuntimeDep, SessionDep
 from ..problems import PROBLEM_RESPONSES
 from .residents_money import (
-    PIN,
-    AuthorizationIn,
     BalanceOut,
     BeforeId,
     HistoryEntryOut,
     HistoryLimit,
     IdempotencyKey,
+    SpendRequest,
     TypedDataOut,
     signed_of,
 )
@@ -31,15 +30,9 @@ from .residents_money import (
 router = APIRouter(prefix="/merchants/me", tags=["merchants"], responses=PROBLEM_RESPONSES)
 
 
-class PayoutCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PayoutCreate(SpendRequest):
     coin: str = Field(description="The coin to redeem: symbol or address", examples=["GKW"])
     amount_cents: int = Field(gt=0, le=10**10, examples=[2000])
-    pin: str | None = PIN
-    authorization: AuthorizationIn | None = Field(
-        default=None, description="For an own wallet", examples=[None]
-    )
 
 
 class PayoutPublic(BaseModel):

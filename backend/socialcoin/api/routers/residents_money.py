@@ -82,6 +82,18 @@ def signed_of(authorization: AuthorizationIn | None) -> SignedAuthorization | No
     return None if authorization is None else authorization.signed()
 
 
+class SpendRequest(BaseModel):
+    """A request that spends a holder's coins: with the PIN of a wallet the municipality keeps, or with
+    what an own wallet signed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pin: str | None = PIN
+    authorization: AuthorizationIn | None = Field(
+        default=None, description="For an own wallet", examples=[None]
+    )
+
+
 class TypedDataOut(BaseModel):
     typed_data: dict[str, Any] = Field(
         description="The EIP-712 structure to sign with eth_signTypedData_v4",
@@ -224,15 +236,9 @@ class DebtCasePublic(BaseModel):
         )
 
 
-class SettlementCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SettlementCreate(SpendRequest):
     coin: str = Field(description="A coin for paying off debts: symbol or address", examples=["ARS"])
     amount_cents: int = Field(gt=0, le=10**10, examples=[1000])
-    pin: str | None = PIN
-    authorization: AuthorizationIn | None = Field(
-        default=None, description="For an own wallet", examples=[None]
-    )
 
 
 # -- services ------------------------------------------------------------------------------------------
@@ -260,16 +266,10 @@ class ServicePublic(BaseModel):
         )
 
 
-class OrderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderCreate(SpendRequest):
     service_id: int = Field(ge=1, le=MAX_ID, examples=[1])
     coin: str = Field(
         description="A coin whose purpose the service accepts: symbol or address", examples=["ASC"]
-    )
-    pin: str | None = PIN
-    authorization: AuthorizationIn | None = Field(
-        default=None, description="For an own wallet", examples=[None]
     )
 
 
@@ -309,9 +309,7 @@ class OrderPublic(BaseModel):
 # -- payments ------------------------------------------------------------------------------------------
 
 
-class PaymentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PaymentCreate(SpendRequest):
     merchant_id: int = Field(ge=1, le=MAX_ID, examples=[3])
     coin: str = COIN
     amount_cents: int = Field(gt=0, le=10**10, examples=[750])
@@ -321,10 +319,6 @@ class PaymentCreate(BaseModel):
         max_length=32,
         description="The till's reference (from its QR code); written on chain, so never a name",
         examples=["bon 1234"],
-    )
-    pin: str | None = PIN
-    authorization: AuthorizationIn | None = Field(
-        default=None, description="For an own wallet", examples=[None]
     )
 
 
