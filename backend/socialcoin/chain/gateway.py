@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+from requests.exceptions import RequestException
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import Web3RPCError
@@ -91,6 +92,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# The registry's participant(address) view.
+_PARTICIPANT = keccak(text="participant(address)")[:4].hex()
+REGISTRY_CALLS_PER_BATCH = 500
+
+
 class Gateway:
     """Our deployed contracts on one chain."""
 
@@ -113,6 +119,25 @@ class Gateway:
         if answer.get("error"):
             raise Web3RPCError(str(answer["error"]))
         return answer.get("result")
+
+    def registered_among(self, addresses: list[str]) -> set[str]:
+        """Those of `addresses` the registry knows, asked in JSON-RPC batches of 500 calls. The calls are
+        encoded by hand: web3's contract encoding costs about 2 ms a call."""
+        registry, found = self.registry.address, set()
+        for start in range(0, len(addresses), REGISTRY_CALLS_PER_BATCH):
+            chunk = addresses[start : start + REGISTRY_CALLS_PER_BATCH]
+            calls = [
+                ("eth_call", [{"to": registry, "data": f"0x{_PARTICIPANT}{a[2:].lower():0>64}"}, "latest"])
+                for a in chunk
+            ]
+            answers = self.web3.provider.make_batch_request(calls)
+            if not isinstance(answers, list):
+                raise RequestException(str(answers))
+            # The answer's first word is the participant's kind; 0: not registered.
+            found.update(
+                a for a, answer in zip(chunk, answers, strict=True) if int(answer["result"][2:66], 16)
+            )
+        return found
 
     def coin(self, address: str) -> Contract:
         return self.web3.eth.contract(address=to_checksum_address(address), abi=self.abis["SocialCoin"])

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_utils import is_address, to_checksum_address
 from requests.exceptions import RequestException
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +30,6 @@ from ..chain.outbox import Outbox
 from ..db.models import Merchant, Organisation, OutboxItem, Resident, Verifier
 from ..db.types import utcnow
 from ..settings import Settings
-from .batch import chunks
 from .errors import Conflict, DomainError, InvalidInput, NotFound
 from .wallets import create_wallet, hash_pin
 
@@ -283,40 +282,17 @@ def _wallet_choice(wallet_address: str | None, pin: str | None) -> None:
         )
 
 
-# The registry's participant(address) view: its answer's first word is the kind (0: not registered).
-_PARTICIPANT_SELECTOR = keccak(text="participant(address)")[:4].hex()
-
-
 def registered_on_chain_among(chain: Gateway | None, addresses: Iterable[str]) -> set[str]:
-    """Those of `addresses` the registry knows, asked in JSON-RPC batches of 500 calls (best effort: none
-    when the node does not answer, in which case the outbox reports RegistryAlreadyRegistered later).
-    The calls are encoded by hand: web3's contract encoding costs about 2 ms a call."""
+    """Those of `addresses` the registry knows (best effort: none when the node does not answer, in which
+    case the outbox reports RegistryAlreadyRegistered later)."""
     addresses = list(addresses)
     if chain is None or not addresses:
         return set()
-    registry = chain.registry.address
-    found = set()
     try:
-        for chunk in chunks(addresses, 500):
-            calls = [
-                (
-                    "eth_call",
-                    [{"to": registry, "data": f"0x{_PARTICIPANT_SELECTOR}{a[2:].lower():0>64}"}, "latest"],
-                )
-                for a in chunk
-            ]
-            answers = chain.web3.provider.make_batch_request(calls)
-            if not isinstance(answers, list):
-                raise RequestException(str(answers))
-            found.update(
-                address
-                for address, answer in zip(chunk, answers, strict=True)
-                if int(answer["result"][2:66], 16)
-            )
+        return chain.registered_among(addresses)
     except (RequestException, KeyError) as exc:
         log.warning("%d addresses not checked against the registry: %s", len(addresses), exc)
         return set()
-    return found
 
 
 def registered_on_chain(chain: Gateway | None, address: str) -> bool:
