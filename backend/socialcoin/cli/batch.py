@@ -58,11 +58,14 @@ class BatchKind:
     lookup: Lookup | None = None
 
 
+# Every batch names its resident by the municipality's case number.
+CASE_NUMBER = Column("case_number", ("dossiernummer", "case_number", "dossier"))
+
 RESIDENTS = BatchKind(
     name="residents",
     path="/municipality/residents/batch",
     columns=[
-        Column("case_number", ("dossiernummer", "case_number", "dossier")),
+        CASE_NUMBER,
         Column("name", ("naam", "name")),
         Column("area", ("wijk", "area", "gebied")),
         Column("email", ("email", "e-mail", "e_mail"), required=False),
@@ -86,7 +89,7 @@ REWARDS = BatchKind(
     name="rewards",
     path="/municipality/rewards/batch",
     columns=[
-        Column("case_number", ("dossiernummer", "case_number", "dossier")),
+        CASE_NUMBER,
         Column("activity_id", ("activiteit", "activity_id", "activity"), positive_integer),
         Column("units", ("eenheden", "units"), positive_integer),
         Column("claim_reference", ("claimkenmerk", "claim_reference"), claim_reference),
@@ -108,7 +111,7 @@ DEBTS = BatchKind(
     name="debts",
     path="/municipality/debts/batch",
     columns=[
-        Column("case_number", ("dossiernummer", "case_number", "dossier")),
+        CASE_NUMBER,
         Column("creditor", ("schuldeiser", "creditor")),
         Column("creditor_reference", ("kenmerk", "creditor_reference")),
         Column("amount_cents", ("bedrag", "amount"), euro_cents),
