@@ -50,26 +50,12 @@ $(SOLC): tools/solc.js
 	printf '#!/bin/sh\nexec node "%s/tools/solc.js" "$$@"\n' "$(CURDIR)" > $@
 	chmod +x $@
 
-# brownie keeps networks in ~/.brownie: (re)declare ours on every run, it takes a second.
+# brownie keeps networks in ~/.brownie/network-config.yaml, one file for every run of this user: the
+# script declares ours under a lock and rewrites the file (atomically) only when one differs.
 networks: $(VENV)/.installed
-	@$(BROWNIE) networks delete $(TEST_NETWORK) >/dev/null 2>&1 || true
-	@$(BROWNIE) networks add Development $(TEST_NETWORK) cmd=anvil host=http://127.0.0.1 \
-		port=$(TEST_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
-	@$(BROWNIE) networks delete socialcoin-backend >/dev/null 2>&1 || true
-	@$(BROWNIE) networks add Development socialcoin-backend cmd=anvil host=http://127.0.0.1 \
-		port=$(BACKEND_TEST_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
-	@$(BROWNIE) networks delete socialcoin-bench-service >/dev/null 2>&1 || true
-	@$(BROWNIE) networks add Development socialcoin-bench-service cmd=anvil host=http://127.0.0.1 \
-		port=8592 accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
-	@$(BROWNIE) networks delete socialcoin-cli >/dev/null 2>&1 || true
-	@$(BROWNIE) networks add Development socialcoin-cli cmd=anvil host=http://127.0.0.1 \
-		port=$(CLI_TEST_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
-	@$(BROWNIE) networks delete socialcoin-bench-csv >/dev/null 2>&1 || true
-	@$(BROWNIE) networks add Development socialcoin-bench-csv cmd=anvil host=http://127.0.0.1 \
-		port=8595 accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
-	@$(BROWNIE) networks delete socialcoin-local >/dev/null 2>&1 || true
-	@$(BROWNIE) networks add Development socialcoin-local cmd=anvil host=http://127.0.0.1 \
-		port=$(RUN_PORT) accounts=20 gas_limit=300000000 base_fee=0 chain_id=31337 >/dev/null
+	@$(VENV)/bin/python tools/networks.py $(TEST_NETWORK)=$(TEST_PORT) socialcoin-backend=$(BACKEND_TEST_PORT) \
+		socialcoin-bench-service=8592 socialcoin-cli=$(CLI_TEST_PORT) socialcoin-bench-csv=8595 \
+		socialcoin-local=$(RUN_PORT)
 
 compile: setup
 	$(BROWNIE) compile
