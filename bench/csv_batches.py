@@ -6,7 +6,7 @@
 in for the standard library's csv module in every script of bench/.)
 
 Starts an anvil of its own (port 8595; SOCIALCOIN_BENCH_CSV_CHAIN_PORT), deploys the contracts and the demo
-municipality (brownie network socialcoin-bench-csv, declared here if `make networks` has not), loads the
+municipality (brownie network socialcoin-bench-csv, declared on its port by tools/networks.py), loads the
 backend's demo data into a fresh SQLite database and serves the backend (`python -m socialcoin.server serve`,
 API and workers, port 8596; SOCIALCOIN_BENCH_CSV_API_PORT). Then, each timed from start to exit of the
 command, which returns once everything is confirmed on chain:

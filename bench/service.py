@@ -4,7 +4,8 @@
 
 Starts an anvil of its own (port 8592, --base-fee 0, 300M gas per block, instant mining), deploys the
 contracts and the demo municipality with the project's brownie scripts (network socialcoin-bench-service,
-declared here if `make networks` has not), and uses a fresh SQLite database (or --database-url).
+declared on this port through tools/networks.py, as `make networks` does), and uses a fresh SQLite database
+(or --database-url).
 
 (a) Activity mints, approved claim to confirmed on chain, through the service's outbox: N attestations
     signed by the demo verifier (before the clock starts: verifiers sign when they attest) are enqueued
@@ -76,31 +77,12 @@ def load_chainnode():
 
 
 def ensure_network() -> None:
-    """Declares the brownie network of this benchmark's port unless it exists (as `make networks` does)."""
-    brownie = str(ROOT / ".venv" / "bin" / "brownie")
-    listed = subprocess.run([brownie, "networks", "list"], capture_output=True, text=True, cwd=ROOT).stdout
-    if f"{NETWORK}:" in listed:
-        return
-    print(f"declaring brownie network {NETWORK} (port {CHAIN_PORT})")
-    subprocess.run(
-        [
-            brownie,
-            "networks",
-            "add",
-            "Development",
-            NETWORK,
-            "cmd=anvil",
-            "host=http://127.0.0.1",
-            f"port={CHAIN_PORT}",
-            "accounts=20",
-            "gas_limit=300000000",
-            "base_fee=0",
-            "chain_id=31337",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
+    """Declares this benchmark's brownie network on its port, as `make networks` does (tools/networks.py)."""
+    spec = importlib.util.spec_from_file_location("socialcoin_networks", ROOT / "tools" / "networks.py")
+    networks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(networks)
+    for name in networks.ensure_networks({NETWORK: CHAIN_PORT}):
+        print(f"declared brownie network {name} (port {CHAIN_PORT})")
 
 
 def port_free(port: int) -> bool:
