@@ -38,10 +38,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
-# `npm install`, not `npm ci`: the lock leaves out anvil's builds for other platforms, which
-# `npm ci` then reports as missing. The versions stay those of package-lock.json.
+# `npm ci`: exactly the versions of package-lock.json, and the lock is never rewritten. The lock lists
+# anvil's builds for every platform (as npm writes it), or `npm ci` refuses it as out of date.
 node_modules/.installed: package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # py-solc-x (and so brownie) runs whatever sits at .solcx/solc-v<version>: our solcjs wrapper.
