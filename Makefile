@@ -105,8 +105,8 @@ $(LINT_VENV)/.installed: requirements-lint.txt
 	touch $@
 
 lint: setup $(LINT_VENV)/.installed
-	$(LINT_VENV)/bin/ruff check backend scripts tests bench
-	$(LINT_VENV)/bin/ruff format --check backend scripts tests bench
+	$(LINT_VENV)/bin/ruff check backend scripts tests bench tools
+	$(LINT_VENV)/bin/ruff format --check backend scripts tests bench tools
 	$(BROWNIE) compile
 	PATH="$(CURDIR)/$(LINT_VENV)/bin:$$PATH" bash tools/slither.sh
 
