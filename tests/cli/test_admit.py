@@ -86,9 +86,35 @@ def test_any_fault_refuses_the_whole_file_naming_line_and_column(cli_run, api, t
         f"moet uniek zijn. / Duplicate: dossiernummer '{unique}-1' is also on line 2. Each line must be "
         "unique."
     )
-    assert "3 regel(s) kloppen niet; er is niets toegepast." in result.stderr
+    assert "3 regels kloppen niet; er is niets toegepast." in result.stderr
     assert lookup(api, [f"{unique}-1", f"{unique}-3"])[f"{unique}-1"]["resident_id"] is None
     assert not (tmp_path / "bewoners.activation-codes.csv").exists()
+
+
+def test_the_summary_counts_the_lines_of_the_file_in_singular_and_plural(cli_run, tmp_path, unique):
+    bad = {2, 5, 7}
+    lines = "".join(
+        f"{unique}-{i};Bewoner {i};{'XX0202' if i in bad else 'BU02020101'};;\n" for i in range(8)
+    )
+    eight = write(tmp_path / "acht.csv", HEADER + lines)
+    result = cli_run("admit", eight)
+    assert result.exit_code == 1
+    assert f"{eight}: 8 regels / 8 lines\n" in result.stdout  # every line of the file, not the rejected ones
+    assert counted(result.stdout, "afgewezen / rejected") == 3
+    assert "3 regels kloppen niet; er is niets toegepast. / 3 lines are invalid; nothing was applied." in (
+        result.stderr
+    )
+    dry = cli_run("admit", eight, "--dry-run")
+    assert "dry run, nothing was changed (8 regels / 8 lines)\n" in dry.stdout
+    assert "3 regels kloppen niet; zo zou er niets worden toegepast. / 3 lines are invalid;" in dry.stderr
+
+    one = write(tmp_path / "een.csv", HEADER + f"{unique}-9;Bewoner 9;XX0202;;\n")
+    single = cli_run("admit", one)
+    assert single.exit_code == 1
+    assert f"{one}: 1 regel / 1 line\n" in single.stdout
+    assert "1 regel klopt niet; er is niets toegepast. / 1 line is invalid; nothing was applied." in (
+        single.stderr
+    )
 
 
 def test_dry_run_shows_what_would_happen_and_changes_nothing(cli_run, api, tmp_path, unique):

@@ -80,7 +80,7 @@ def test_bad_rows_are_named_by_line_and_column_and_nothing_is_minted(cli_run, ap
     assert all(" / " in fault for fault in faults)  # Dutch, English beside
     assert "-1 mag niet; het getal moet groter dan 0 zijn. / -1 is not allowed" in faults[1]
     assert f"Claimreferentie {unique}/eerder is al gebruikt" in faults[4]
-    assert "5 regel(s) kloppen niet; er is niets toegepast." in result.stderr
+    assert "5 regels kloppen niet; er is niets toegepast." in result.stderr
     found = lookup(api, [f"{unique}/goed", f"{unique}/c", f"{unique}/eerder"])
     assert found[f"{unique}/goed"]["reward_id"] is None and found[f"{unique}/c"]["reward_id"] is None
     assert found[f"{unique}/eerder"]["amount_cents"] == 800  # the earlier reward is as it was

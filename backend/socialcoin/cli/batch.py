@@ -24,7 +24,7 @@ from typing import Any
 from .client import Api, ApiError, Unreachable
 from .csvfile import Column, Fault, Row, Table, claim_reference, euro_cents, positive_integer, read_table
 from .csvfile import write_rows as write_csv
-from .output import progress
+from .output import plural, progress
 
 MAX_ROWS = 10_000  # rows in one batch or lookup request (the API's limit)
 CHUNK_ROWS = 500  # rows per applying request: small enough for a steady progress bar
@@ -140,6 +140,7 @@ class Outcome:
     kind: BatchKind
     path: Path
     dry_run: bool
+    lines: int = 0  # the file's lines below the header (blank ones left out)
     faults: list[Fault] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
     chain: dict[str, str] = field(default_factory=dict)  # lookup key -> final (or last) state
@@ -187,7 +188,9 @@ class BatchRun:
         self.kind = kind
         self.options = options
         self.table: Table = read_table(path, kind.columns, kind.keys)
-        self.outcome = Outcome(kind, path, options.dry_run, faults=list(self.table.faults))
+        self.outcome = Outcome(
+            kind, path, options.dry_run, lines=len(self.table.rows), faults=list(self.table.faults)
+        )
 
     # ----------------------------------------------------------------------------------------------
     # checking
@@ -372,11 +375,11 @@ class BatchRun:
                 elif time.monotonic() - last_progress > self.options.stall_seconds:
                     raise Unreachable(
                         f"De blockchain verwerkt al {self.options.stall_seconds:.0f} s niets meer; "
-                        f"{len(pending)} regels wachten nog. Kijk met 'socialcoin status' en voer dit "
-                        "commando later opnieuw uit: het wacht dan verder.",
+                        f"{plural(len(pending), 'regel wacht', 'regels wachten')} nog. Kijk met 'socialcoin "
+                        "status' en voer dit commando later opnieuw uit: het wacht dan verder.",
                         f"The chain has processed nothing for {self.options.stall_seconds:.0f} s; "
-                        f"{len(pending)} lines still wait. Look with 'socialcoin status' and run this "
-                        "command again later: it waits on.",
+                        f"{plural(len(pending), 'line still waits', 'lines still wait')}. Look with "
+                        "'socialcoin status' and run this command again later: it waits on.",
                     )
                 time.sleep(POLL_SECONDS)
         finally:

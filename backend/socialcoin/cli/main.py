@@ -21,7 +21,7 @@ import click
 from .batch import DEBTS, RESIDENTS, REWARDS, BatchKind, BatchRun, Options, Outcome
 from .client import DEFAULT_API, Api, ApiError, Unreachable
 from .csvfile import CellInvalid, euro_cents
-from .output import dump_json, euro, pairs, say, table
+from .output import dump_json, euro, pairs, plural, say, table
 
 OK, REFUSED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 OPERATION_FINAL = ("done", "failed")
@@ -222,14 +222,11 @@ def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: 
     if kind.lookup:
         labels[kind.lookup.done] = (kind.lookup.nl, kind.lookup.en)
     rows = [(" / ".join(labels.get(status, (status, status))), count) for status, count in counts.items()]
-    total = len(outcome.results) + len(outcome.rejected_lines)
+    lines = f"{plural(outcome.lines, 'regel', 'regels')} / {plural(outcome.lines, 'line', 'lines')}"
     if outcome.dry_run:
-        print(
-            f"{outcome.path}: proef, er is niets veranderd / dry run, nothing was changed "
-            f"({total} regels / lines)"
-        )
+        print(f"{outcome.path}: proef, er is niets veranderd / dry run, nothing was changed ({lines})")
     else:
-        print(f"{outcome.path}: {total} regels / lines")
+        print(f"{outcome.path}: {lines}")
     table(["status", "aantal / count"], rows)
     if outcome.dry_run and outcome.results:
         shown = [_without_secrets(r) for r in outcome.results[:SHOWN_ROWS]]
@@ -245,11 +242,12 @@ def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: 
             "failed on chain: see these lines",
         )
     if outcome.codes_file is not None:
+        written = outcome.codes_written
         say(
-            f"{outcome.codes_written} activeringscodes voor de brieven staan in {outcome.codes_file} (alleen "
-            "voor u leesbaar)",
-            f"{outcome.codes_written} activation codes for the letters are in that file (only you can "
-            "read it)",
+            f"{plural(written, 'activeringscode', 'activeringscodes')} voor de brieven "
+            f"{'staat' if written == 1 else 'staan'} in {outcome.codes_file} (alleen voor u leesbaar)",
+            f"{plural(written, 'activation code', 'activation codes')} for the letters "
+            f"{'is' if written == 1 else 'are'} in that file (only you can read it)",
         )
     if outcome.rejects_file is not None:
         say(
@@ -257,25 +255,26 @@ def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: 
             "rejected lines with their reason are in that file",
         )
     if outcome.stopped:
+        applied = outcome.applied_rows
         say(
-            f"Gestopt: de backend weigerde regels tijdens het toepassen; {outcome.applied_rows} regels "
-            "waren al toegepast en blijven staan. Verbeter de regels en voer het commando opnieuw uit: wat "
+            "Gestopt: de backend weigerde regels tijdens het toepassen. Al toegepast, en dat blijft zo: "
+            f"{plural(applied, 'regel', 'regels')}. Verbeter de regels en voer het commando opnieuw uit: wat "
             "klaar is, wordt overgeslagen.",
-            f"Stopped: the backend refused lines while applying; {outcome.applied_rows} lines were applied "
-            "already and stay. Correct the lines and run the command again: what is done is skipped.",
+            "Stopped: the backend refused lines while applying. Applied already, and that stays: "
+            f"{plural(applied, 'line', 'lines')}. Correct the lines and run the command again: what is done "
+            "is skipped.",
         )
     elif outcome.faults and not outcome.rejects_file:
         invalid = len(outcome.rejected_lines) or 1
+        nl = plural(invalid, "regel klopt", "regels kloppen")
+        en = plural(invalid, "line is", "lines are")
         if outcome.dry_run:
             say(
-                f"{invalid} regel(s) kloppen niet; zo zou er niets worden toegepast.",
-                f"{invalid} line(s) are invalid; as it is, nothing would be applied.",
+                f"{nl} niet; zo zou er niets worden toegepast.",
+                f"{en} invalid; as it is, nothing would be applied.",
             )
         else:
-            say(
-                f"{invalid} regel(s) kloppen niet; er is niets toegepast.",
-                f"{invalid} line(s) are invalid; nothing was applied.",
-            )
+            say(f"{nl} niet; er is niets toegepast.", f"{en} invalid; nothing was applied.")
     if counts.get("pending"):
         say(
             "Nog niet alles staat op de blockchain; kijk later met hetzelfde commando (het slaat over wat "
