@@ -808,7 +808,7 @@ def verifier() -> None:
     ),
 )
 @click.argument("org", type=click.IntRange(min=1))
-@click.argument("coin_")
+@click.argument("coin_", metavar="COIN")
 @click.argument("address")
 @common
 def verifier_add(settings: Settings, org: int, coin_: str, address: str) -> int:
