@@ -56,6 +56,9 @@ class BatchKind:
     keys: list[tuple[str, ...]]  # field tuples unique within a file
     new_status: str  # the status of a row applied now (the other one is "exists")
     lookup: Lookup | None = None
+    # Server fault codes whose column in the file is another than the field the server names: a key
+    # used before with other data is named by the fields that differ, but the key is what was reused.
+    fault_fields: dict[str, str] = field(default_factory=dict)
 
 
 # Every batch names its resident by the municipality's case number.
@@ -96,6 +99,7 @@ REWARDS = BatchKind(
     ],
     keys=[("claim_reference",)],
     new_status="queued",
+    fault_fields={"claim_reference_reused": "claim_reference"},
     lookup=Lookup(
         "/municipality/rewards/lookup",
         "claim_references",
@@ -202,7 +206,12 @@ class BatchRun:
         """The server's refusal of these rows as faults at file, line and column."""
         if error.code == "batch_invalid" and error.errors:
             return [
-                self.table.fault(e.get("line"), e.get("field"), e.get("detail", ""), e.get("detail_en", ""))
+                self.table.fault(
+                    e.get("line"),
+                    self.kind.fault_fields.get(e.get("code"), e.get("field")),
+                    e.get("detail", ""),
+                    e.get("detail_en", ""),
+                )
                 for e in error.errors
             ]
         if error.status == 422 and error.details.get("errors"):
