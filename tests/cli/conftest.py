@@ -214,7 +214,7 @@ def admit_residents(cli_run, folder: Path, prefix: str, count: int, area: str = 
         {"case_number": f"{prefix}-{i}", "wallet": Account.create().address} for i in range(1, count + 1)
     ]
     lines = "".join(f"{r['case_number']};Bewoner {i};{area};{r['wallet']}\n" for i, r in enumerate(residents))
-    path = write(folder / f"bewoners-{prefix}.csv", "dossiernummer;naam;wijk;wallet\n" + lines)
+    path = write(folder / f"bewoners-{prefix}.csv", "dossiernummer;naam;buurt;wallet\n" + lines)
     result = cli_run("admit", path)
     assert result.exit_code == 0, result.output
     return residents

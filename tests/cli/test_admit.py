@@ -14,7 +14,7 @@ from eth_account import Account
 
 from conftest import counted, write
 
-HEADER = "dossiernummer;naam;wijk;email;wallet\n"
+HEADER = "dossiernummer;naam;wijk;email;wallet\n"  # wijk: the old name of the buurt column, still read
 
 
 def lookup(api, case_numbers: list[str]) -> dict[str, dict]:
@@ -48,9 +48,9 @@ def test_admit_registers_on_chain_and_writes_the_activation_codes(cli_run, api, 
     codes = tmp_path / "bewoners.activation-codes.csv"
     assert stat.S_IMODE(codes.stat().st_mode) == 0o600
     letters = read_codes(codes)
-    assert [(row["dossiernummer"], row["naam"]) for row in letters] == [
-        (f"{unique}-1", "Eva de Vries"),
-        (f"{unique}-2", "Jan Jansen"),
+    assert [(row["dossiernummer"], row["naam"], row["buurt"]) for row in letters] == [
+        (f"{unique}-1", "Eva de Vries", "BU02020101"),
+        (f"{unique}-2", "Jan Jansen", "BU02020102"),
     ]
     first_codes = codes.read_bytes()
 

@@ -53,3 +53,14 @@ def test_usage_names_the_arguments_as_the_help_text_does(path):
 def test_verifier_add_shows_org_coin_address():
     result = CliRunner().invoke(cli, ["verifier", "add", "--help"], prog_name="socialcoin")
     assert result.stdout.startswith("Usage: socialcoin verifier add [OPTIONS] ORG COIN ADDRESS\n")
+
+
+def test_admit_asks_for_the_buurt_column():
+    result = CliRunner().invoke(cli, ["admit", "--help"], prog_name="socialcoin")
+    described, example = result.stdout.split("Voorbeeld / example:")
+    assert "dossiernummer;naam;buurt;email\n" in example
+    described = " ".join(described.split())  # as wrapped for the terminal
+    assert (
+        "kolommen dossiernummer, naam en buurt" in described
+        and "columns case_number, name and buurt (or area)" in described
+    )

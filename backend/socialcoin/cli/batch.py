@@ -70,7 +70,8 @@ RESIDENTS = BatchKind(
     columns=[
         CASE_NUMBER,
         Column("name", ("naam", "name")),
-        Column("area", ("wijk", "area", "gebied")),
+        # The CBS code of the resident's buurt (BU02020101). "wijk" was its first name: still read.
+        Column("area", ("buurt", "area", "buurtcode", "gebied", "wijk")),
         Column("email", ("email", "e-mail", "e_mail"), required=False),
         Column("phone", ("telefoon", "phone", "telefoonnummer"), required=False),
         Column("wallet_address", ("wallet", "wallet_address", "walletadres"), required=False),
@@ -435,7 +436,7 @@ class CodesFile:
     """The activation codes of new custodial wallets, for the letters to residents: a file only its owner
     can read (mode 0600), rewritten complete on every run (the server gives the same codes again)."""
 
-    HEADER = ["dossiernummer", "naam", "wijk", "wallet", "activeringscode"]
+    HEADER = ["dossiernummer", "naam", "buurt", "wallet", "activeringscode"]
 
     def __init__(self, path: Path, table: Table):
         self.path = path

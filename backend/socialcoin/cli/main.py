@@ -287,17 +287,20 @@ def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: 
     context_settings=CONTEXT,
     short_help="Bewoners toelaten uit CSV / admit residents from CSV.",
     help=helptext(
-        "Bewoners toelaten uit een CSV-bestand (kolommen dossiernummer, naam, wijk, en eventueel email, "
-        "telefoon, wallet). Een bewoner zonder wallet krijgt een bewaarde wallet; de activeringscodes "
-        "voor de brieven komen in een bestand dat alleen u kunt lezen. Eerst wordt het hele bestand "
-        "gecontroleerd; bij een fout wordt niets toegepast. Opnieuw uitvoeren na een onderbreking is "
+        "Bewoners toelaten uit een CSV-bestand met de kolommen dossiernummer, naam en buurt, en eventueel "
+        "email, telefoon en wallet. In buurt staat de CBS-code van de buurt, zoals BU02020101 (de oude "
+        "kolomnaam wijk werkt ook). Een bewoner zonder wallet krijgt een bewaarde wallet; de "
+        "activeringscodes voor de brieven komen in een bestand dat alleen u kunt lezen. Eerst wordt het hele "
+        "bestand gecontroleerd; bij een fout wordt niets toegepast. Opnieuw uitvoeren na een onderbreking is "
         "veilig: wat klaar is, wordt overgeslagen.",
-        "Admit residents from a CSV file (columns case_number, name, area, and optionally email, phone, "
-        "wallet_address). A resident without a wallet gets a custodial one; the activation codes for the "
-        "letters go to a file only you can read. The whole file is checked first; on any fault nothing "
-        "is applied. Running it again after an interruption is safe: what is done is skipped.",
+        "Admit residents from a CSV file with the columns case_number, name and buurt (or area), and "
+        "optionally email, phone and wallet_address. buurt holds the CBS code of the neighbourhood, such as "
+        "BU02020101 (the old column name wijk works too). A resident without a wallet gets a custodial one; "
+        "the activation codes for the letters go to a file only you can read. The whole file is checked "
+        "first; on any fault nothing is applied. Running it again after an interruption is safe: what is "
+        "done is skipped.",
         """
-dossiernummer;naam;wijk;email
+dossiernummer;naam;buurt;email
 2026-0042;Eva de Vries;BU02020101;eva@example.nl
 
 socialcoin admit bewoners.csv --dry-run
