@@ -7,12 +7,15 @@ Exit codes: 0 ok, 1 refused or invalid input, 2 wrong use of the command, 3 back
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
+import re
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -362,9 +365,11 @@ def _batch_options(values: dict[str, Any]) -> dict[str, Any]:
     context_settings=CONTEXT,
     short_help="Schulden van bewoners / residents' debts.",
     help=helptext(
-        "Schulden van bewoners: inlezen uit een spreadsheet. Zie socialcoin debts import --help.",
-        "Residents' debts: import them from a spreadsheet. See socialcoin debts import --help.",
-        "socialcoin debts import schulden.csv",
+        "Schulden van bewoners: inlezen uit een spreadsheet, en het overzicht van de aflossingen voor een "
+        "schuldeiser. Zie socialcoin debts import --help en socialcoin debts report --help.",
+        "Residents' debts: import them from a spreadsheet, and the report of settlements for a creditor. "
+        "See socialcoin debts import --help and socialcoin debts report --help.",
+        "socialcoin debts import schulden.csv\nsocialcoin debts report --creditor CJIB -o cjib.csv",
     ),
 )
 def debts() -> None:
@@ -394,6 +399,120 @@ socialcoin debts import schulden.csv
 @common
 def debts_import(settings: Settings, file: Path, **batch: Any) -> int:
     return run_batch(settings, DEBTS, file, Options(wait=False, **_batch_options(batch)))
+
+
+REPORT_LANGUAGES = ("nl", "en")
+REPORT_SEPARATOR = {"nl": ";", "en": ","}
+REPORT_CENTS_COLUMN = {"nl": "bedrag_centen", "en": "amount_cents"}
+
+
+@debts.command(
+    "report",
+    context_settings=CONTEXT,
+    short_help="Aflossingen voor een schuldeiser (CSV) / settlements for a creditor (CSV).",
+    help=helptext(
+        "Haal het overzicht op van wat bewoners bij een schuldeiser (--creditor) hebben afgelost: één regel "
+        "per bevestigde aflossing, met het kenmerk van de schuldeiser, het bedrag, wat er daarna nog open "
+        "stond en de transactie op de blockchain. Het bestand is zoals Nederlandse Excel het opent: "
+        "Nederlandse kolomnamen, puntkomma's, decimale komma's, UTF-8 met BOM. Met --lang en: Engelse "
+        "kolomnamen, komma's en decimale punten. --since en --until zijn dagen (Nederlandse tijd), allebei "
+        "inbegrepen.",
+        "Fetch the report of what residents paid off at a creditor (--creditor): one line per confirmed "
+        "settlement, with the creditor's reference, the amount, what was still open after it and the chain "
+        "transaction. The file is as Dutch Excel opens it: Dutch column names, semicolons, decimal commas, "
+        "UTF-8 with BOM. With --lang en: English column names, commas and decimal points. --since and "
+        "--until are days (Dutch time), both included.",
+        """
+socialcoin debts report --creditor CJIB --since 2026-03-01 --until 2026-03-31 -o cjib-maart.csv
+socialcoin debts report --creditor CJIB --lang en -o cjib-march.csv
+""",
+    ),
+)
+@click.option("--creditor", required=True, help="Schuldeiser / creditor (e.g. CJIB).")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Vanaf deze dag / from this day [default: the first settlement].",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Tot en met deze dag / up to and including this day [default: the last settlement].",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(REPORT_LANGUAGES),
+    default="nl",
+    show_default=True,
+    help="Taal en vorm van het bestand / language and form of the file.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Waar het bestand heen gaat ('-': standaarduitvoer) / where the file goes ('-': stdout) "
+    "[default: afgeloste-schulden-<CREDITOR>.csv].",
+)
+@common
+def debts_report(
+    settings: Settings,
+    creditor: str,
+    since: datetime | None,
+    until: datetime | None,
+    lang: str,
+    output: Path | None,
+) -> int:
+    if since and until and until < since:
+        raise click.BadParameter(
+            "de laatste dag ligt voor de eerste (--since) / the last day is before the first (--since)",
+            param_hint="--until",
+        )
+    # The backend reads a moment without a time zone as Dutch time; its --until is exclusive.
+    params = {
+        "creditor": creditor,
+        "since": since.date().isoformat() + "T00:00:00" if since else None,
+        "until": (until.date() + timedelta(days=1)).isoformat() + "T00:00:00" if until else None,
+        "lang": lang,
+    }
+    with settings.api() as api:
+        content = api.get_bytes("/municipality/debt-reports/settlements.csv", **params)
+    target = output or Path(f"afgeloste-schulden-{re.sub(r'[^A-Za-z0-9._-]+', '-', creditor).strip('-')}.csv")
+    if str(target) == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return OK
+    target.write_bytes(content)
+    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")), delimiter=REPORT_SEPARATOR[lang])
+    rows = list(reader)
+    cents = REPORT_CENTS_COLUMN[lang]
+    # No total from a backend that writes the report in another form (one from before --lang).
+    total = sum(int(row[cents]) for row in rows) if cents in (reader.fieldnames or []) else None
+    period = f"{since.date() if since else '…'} – {until.date() if until else '…'}"
+    if settings.as_json:
+        dump_json(
+            {
+                "file": str(target),
+                "creditor": creditor,
+                "since": since.date().isoformat() if since else None,
+                "until": until.date().isoformat() if until else None,
+                "lang": lang,
+                "settlements": len(rows),
+                "total_cents": total,
+            }
+        )
+    else:
+        pairs(
+            [
+                ("schuldeiser / creditor", creditor),
+                ("periode / period", period),
+                ("betalingen / settlements", len(rows)),
+                ("totaal / total", euro(total)),
+                ("bestand / file", str(target)),
+            ]
+        )
+    return OK
 
 
 # --------------------------------------------------------------------------------------------------
