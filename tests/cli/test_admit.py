@@ -6,13 +6,11 @@ import csv
 import json
 import signal
 import stat
-import subprocess
-import sys
-import time
 
 from eth_account import Account
 
-from conftest import counted, write
+from conftest import command, committed, counted, halfway, write
+from socialcoin.cli.batch import HALFWAY_FILE
 
 HEADER = "dossiernummer;naam;wijk;email;wallet\n"  # wijk: the old name of the buurt column, still read
 
@@ -153,31 +151,26 @@ def test_skip_invalid_applies_the_valid_lines_and_writes_the_rejects(cli_run, ap
 
 
 def test_ctrl_c_stops_with_exit_130_and_a_rerun_finishes(cli_run, api, service, tmp_path, unique):
-    count = 300
+    count, chunk = 300, 150
     wallets = [Account.create().address for _ in range(count)]
     lines = "".join(f"{unique}-{i};Bewoner {i};BU02020101;;{wallets[i]}\n" for i in range(count))
     path = write(tmp_path / "veel.csv", HEADER + lines)
-    with (tmp_path / "run.log").open("w") as log:
-        first = subprocess.Popen(
-            [sys.executable, "-m", "socialcoin.cli", "admit", str(path), "--chunk-size", "5", "--no-wait"],
-            env=service.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while lookup(api, [f"{unique}-50"])[f"{unique}-50"]["resident_id"] is None:
-        assert first.poll() is None and time.monotonic() < deadline, (tmp_path / "run.log").read_text()
-        time.sleep(0.05)
-    first.send_signal(signal.SIGINT)
-    assert first.wait(timeout=30) == 130
-    told = (tmp_path / "run.log").read_text()
+    marker, log = tmp_path / "halfway", tmp_path / "run.log"
+    args = ["admit", str(path), "--chunk-size", str(chunk), "--no-wait"]
+    with command(args, {**service.env, HALFWAY_FILE: str(marker)}, log) as first:
+        halfway(first, marker, log)  # the first chunk is applied, the second not sent
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=60) == 130
+    told = log.read_text()
     assert "Onderbroken. Voer hetzelfde commando opnieuw uit" in told and "Interrupted." in told
-    found = lookup(api, [f"{unique}-{i}" for i in range(count)])
-    admitted = sum(item["resident_id"] is not None for item in found.values())
-    assert 50 < admitted < count
+
+    def admitted() -> list[int]:
+        found = lookup(api, [f"{unique}-{i}" for i in range(count)])
+        return [i for i in range(count) if found[f"{unique}-{i}"]["resident_id"] is not None]
+
+    assert committed(admitted, list(range(chunk))) == list(range(chunk))  # the first chunk, no more
 
     again = cli_run("admit", path, "--json")
     assert again.exit_code == 0, again.output
     counts = json.loads(again.stdout)["counts"]
-    assert counts["exists"] >= admitted and counts["new"] + counts["exists"] == count
-    assert counts["done"] == count
+    assert (counts["exists"], counts["new"], counts["done"]) == (chunk, count - chunk, count)

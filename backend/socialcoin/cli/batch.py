@@ -31,6 +31,9 @@ CHUNK_ROWS = 500  # rows per applying request: small enough for a steady progres
 POLL_SECONDS = 0.5
 FIRST_WINDOW = 500  # pending keys asked about per poll at first (see BatchRun.wait)
 STALL_SECONDS = 300.0  # no chain progress for this long: give up waiting (a re-run waits again)
+# For tests only: a file the command creates once its first chunk is applied, after which it waits until
+# it is interrupted or killed (see BatchRun.halfway).
+HALFWAY_FILE = "SOCIALCOIN_CLI_TEST_HALFWAY"
 
 
 @dataclass(frozen=True)
@@ -275,7 +278,7 @@ class BatchRun:
         codes = self._codes_file() if self.kind is RESIDENTS else None
         bar = progress(len(rows), "toepassen", "applying", self.options.show_progress)
         try:
-            for chunk in chunks(rows, self.options.chunk_rows):
+            for number, chunk in enumerate(chunks(rows, self.options.chunk_rows)):
                 results = self._apply_chunk(list(chunk))
                 if results is None:
                     return
@@ -284,11 +287,26 @@ class BatchRun:
                 if codes is not None:
                     codes.add(results, {row.line: row for row in chunk})
                 bar.update(len(chunk))
+                if number == 0:
+                    self.halfway()
         finally:
             bar.close()
             if codes is not None:
                 codes.close()
                 self.outcome.codes_written = codes.count
+
+    @staticmethod
+    def halfway() -> None:
+        """A hook for tests that stop a run halfway (Ctrl-C, a kill): with SOCIALCOIN_CLI_TEST_HALFWAY set
+        to a path, the run creates that file after its first chunk is applied and then waits there until
+        it is interrupted or killed. So the test signals a run that is provably halfway however busy the
+        machine is, instead of guessing a moment. Does nothing when the variable is not set."""
+        marker = os.environ.get(HALFWAY_FILE)
+        if not marker:
+            return
+        Path(marker).touch()
+        while True:
+            time.sleep(1)  # Ctrl-C (SIGINT) raises KeyboardInterrupt out of this, as out of a request
 
     def _apply_chunk(self, chunk: list[Row]) -> list[dict[str, Any]] | None:
         while chunk:
