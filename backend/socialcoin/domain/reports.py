@@ -66,8 +66,8 @@ def _euro(cents: int, decimal_mark: str = ",", thousands: str = "") -> str:
 
 
 def _nl_eur(cents: int) -> str:
-    """€ 1.234,56: an amount for people reading Dutch."""
-    return f"€ {_euro(cents, thousands='.')}"
+    """€ 1.234,56 (-€ 1.234,56): an amount for people reading Dutch."""
+    return ("-" if cents < 0 else "") + f"€ {_euro(abs(cents), thousands='.')}"
 
 
 def settlement_csv(lines: list[ReportLine], lang: Lang = "nl") -> str:
