@@ -12,11 +12,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,6 +202,51 @@ def write(path: Path, text: str, encoding: str = "utf-8-sig") -> Path:
     return path
 
 
+@contextmanager
+def command(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """`socialcoin ARGS` in a process of its own (output to `log`), killed at the end if it still runs, so
+    that a failing test leaves no command waiting behind it. SIGINT is set to its default in the child, as
+    from a terminal: a shell script that starts the tests in the background (`make test &`) leaves SIGINT
+    ignored, and every process below it would then ignore Ctrl-C too."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "socialcoin.cli", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def halfway(process: subprocess.Popen, marker: Path, log: Path, timeout: float = 300) -> None:
+    """Waits until a command started with SOCIALCOIN_CLI_TEST_HALFWAY=marker has applied its first chunk
+    and stopped there (it creates the marker, then waits to be interrupted): however busy the machine, a
+    signal sent now finds it provably halfway."""
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        assert process.poll() is None, f"the command ended before it got halfway:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"the command did not get halfway in {timeout:.0f} s"
+        time.sleep(0.05)  # polling the marker: the condition, not the time, decides
+
+
+def committed(read: Callable[[], Any], expected: Any, timeout: float = 60) -> Any:
+    """`read()` once it answers `expected`, or its last answer after `timeout` s (for the test to show).
+    The backend commits a request's work only after it has sent the answer (its session dependency ends
+    after the response), so what a command was told is done may be invisible for a moment; until that is
+    fixed, a test that reads right after a command waits for the commit with this."""
+    deadline = time.monotonic() + timeout
+    while (answer := read()) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return answer
+
+
 def counted(stdout: str, label: str) -> int:
     """The count on the summary table's line for `label` (e.g. "nieuw / new")."""
     found = [line.rsplit(maxsplit=1)[-1] for line in stdout.splitlines() if line.startswith(label + "  ")]
@@ -214,7 +262,7 @@ def admit_residents(cli_run, folder: Path, prefix: str, count: int, area: str = 
         {"case_number": f"{prefix}-{i}", "wallet": Account.create().address} for i in range(1, count + 1)
     ]
     lines = "".join(f"{r['case_number']};Bewoner {i};{area};{r['wallet']}\n" for i, r in enumerate(residents))
-    path = write(folder / f"bewoners-{prefix}.csv", "dossiernummer;naam;wijk;wallet\n" + lines)
+    path = write(folder / f"bewoners-{prefix}.csv", "dossiernummer;naam;buurt;wallet\n" + lines)
     result = cli_run("admit", path)
     assert result.exit_code == 0, result.output
     return residents

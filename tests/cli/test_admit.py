@@ -6,15 +6,13 @@ import csv
 import json
 import signal
 import stat
-import subprocess
-import sys
-import time
 
 from eth_account import Account
 
-from conftest import counted, write
+from conftest import command, committed, counted, halfway, write
+from socialcoin.cli.batch import HALFWAY_FILE
 
-HEADER = "dossiernummer;naam;wijk;email;wallet\n"
+HEADER = "dossiernummer;naam;wijk;email;wallet\n"  # wijk: the old name of the buurt column, still read
 
 
 def lookup(api, case_numbers: list[str]) -> dict[str, dict]:
@@ -48,9 +46,9 @@ def test_admit_registers_on_chain_and_writes_the_activation_codes(cli_run, api, 
     codes = tmp_path / "bewoners.activation-codes.csv"
     assert stat.S_IMODE(codes.stat().st_mode) == 0o600
     letters = read_codes(codes)
-    assert [(row["dossiernummer"], row["naam"]) for row in letters] == [
-        (f"{unique}-1", "Eva de Vries"),
-        (f"{unique}-2", "Jan Jansen"),
+    assert [(row["dossiernummer"], row["naam"], row["buurt"]) for row in letters] == [
+        (f"{unique}-1", "Eva de Vries", "BU02020101"),
+        (f"{unique}-2", "Jan Jansen", "BU02020102"),
     ]
     first_codes = codes.read_bytes()
 
@@ -86,9 +84,35 @@ def test_any_fault_refuses_the_whole_file_naming_line_and_column(cli_run, api, t
         f"moet uniek zijn. / Duplicate: dossiernummer '{unique}-1' is also on line 2. Each line must be "
         "unique."
     )
-    assert "3 regel(s) kloppen niet; er is niets toegepast." in result.stderr
+    assert "3 regels kloppen niet; er is niets toegepast." in result.stderr
     assert lookup(api, [f"{unique}-1", f"{unique}-3"])[f"{unique}-1"]["resident_id"] is None
     assert not (tmp_path / "bewoners.activation-codes.csv").exists()
+
+
+def test_the_summary_counts_the_lines_of_the_file_in_singular_and_plural(cli_run, tmp_path, unique):
+    bad = {2, 5, 7}
+    lines = "".join(
+        f"{unique}-{i};Bewoner {i};{'XX0202' if i in bad else 'BU02020101'};;\n" for i in range(8)
+    )
+    eight = write(tmp_path / "acht.csv", HEADER + lines)
+    result = cli_run("admit", eight)
+    assert result.exit_code == 1
+    assert f"{eight}: 8 regels / 8 lines\n" in result.stdout  # every line of the file, not the rejected ones
+    assert counted(result.stdout, "afgewezen / rejected") == 3
+    assert "3 regels kloppen niet; er is niets toegepast. / 3 lines are invalid; nothing was applied." in (
+        result.stderr
+    )
+    dry = cli_run("admit", eight, "--dry-run")
+    assert "dry run, nothing was changed (8 regels / 8 lines)\n" in dry.stdout
+    assert "3 regels kloppen niet; zo zou er niets worden toegepast. / 3 lines are invalid;" in dry.stderr
+
+    one = write(tmp_path / "een.csv", HEADER + f"{unique}-9;Bewoner 9;XX0202;;\n")
+    single = cli_run("admit", one)
+    assert single.exit_code == 1
+    assert f"{one}: 1 regel / 1 line\n" in single.stdout
+    assert "1 regel klopt niet; er is niets toegepast. / 1 line is invalid; nothing was applied." in (
+        single.stderr
+    )
 
 
 def test_dry_run_shows_what_would_happen_and_changes_nothing(cli_run, api, tmp_path, unique):
@@ -127,31 +151,26 @@ def test_skip_invalid_applies_the_valid_lines_and_writes_the_rejects(cli_run, ap
 
 
 def test_ctrl_c_stops_with_exit_130_and_a_rerun_finishes(cli_run, api, service, tmp_path, unique):
-    count = 300
+    count, chunk = 300, 150
     wallets = [Account.create().address for _ in range(count)]
     lines = "".join(f"{unique}-{i};Bewoner {i};BU02020101;;{wallets[i]}\n" for i in range(count))
     path = write(tmp_path / "veel.csv", HEADER + lines)
-    with (tmp_path / "run.log").open("w") as log:
-        first = subprocess.Popen(
-            [sys.executable, "-m", "socialcoin.cli", "admit", str(path), "--chunk-size", "5", "--no-wait"],
-            env=service.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while lookup(api, [f"{unique}-50"])[f"{unique}-50"]["resident_id"] is None:
-        assert first.poll() is None and time.monotonic() < deadline, (tmp_path / "run.log").read_text()
-        time.sleep(0.05)
-    first.send_signal(signal.SIGINT)
-    assert first.wait(timeout=30) == 130
-    told = (tmp_path / "run.log").read_text()
+    marker, log = tmp_path / "halfway", tmp_path / "run.log"
+    args = ["admit", str(path), "--chunk-size", str(chunk), "--no-wait"]
+    with command(args, {**service.env, HALFWAY_FILE: str(marker)}, log) as first:
+        halfway(first, marker, log)  # the first chunk is applied, the second not sent
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=60) == 130
+    told = log.read_text()
     assert "Onderbroken. Voer hetzelfde commando opnieuw uit" in told and "Interrupted." in told
-    found = lookup(api, [f"{unique}-{i}" for i in range(count)])
-    admitted = sum(item["resident_id"] is not None for item in found.values())
-    assert 50 < admitted < count
+
+    def admitted() -> list[int]:
+        found = lookup(api, [f"{unique}-{i}" for i in range(count)])
+        return [i for i in range(count) if found[f"{unique}-{i}"]["resident_id"] is not None]
+
+    assert committed(admitted, list(range(chunk))) == list(range(chunk))  # the first chunk, no more
 
     again = cli_run("admit", path, "--json")
     assert again.exit_code == 0, again.output
     counts = json.loads(again.stdout)["counts"]
-    assert counts["exists"] >= admitted and counts["new"] + counts["exists"] == count
-    assert counts["done"] == count
+    assert (counts["exists"], counts["new"], counts["done"]) == (chunk, count - chunk, count)

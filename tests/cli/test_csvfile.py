@@ -41,9 +41,23 @@ def test_english_and_mixed_case_headers_and_optional_columns(tmp_path):
     assert table.rows[0].values == {"case_number": "2026-0042", "name": "Eva de Vries", "area": "BU02020101"}
 
 
+@pytest.mark.parametrize("name", ["buurt", "Buurt", "area", "wijk", "gebied"])
+def test_the_buurt_column_takes_the_code_and_the_old_name_wijk_still_works(tmp_path, name):
+    table = read(write(tmp_path / "b.csv", f"dossiernummer;naam;{name}\nA-1;Eva;BU02020101\n"), RESIDENTS)
+    assert table.faults == [] and table.rows[0].values["area"] == "BU02020101"
+
+
+def test_a_missing_buurt_column_is_named_for_what_it_takes(tmp_path):
+    path = write(tmp_path / "b.csv", "dossiernummer;naam\nA-1;Eva\n")
+    assert messages(read(path, RESIDENTS)) == [
+        f"{path}:1: De kolom 'buurt / area' ontbreekt (gelezen met scheidingsteken puntkomma). / The column "
+        "'buurt / area' is missing (read with separator semicolon)."
+    ]
+
+
 def test_quoted_cells_with_separators_and_line_breaks_keep_their_line_numbers(tmp_path):
     text = (
-        'naam;dossiernummer;wijk\n"Vries; Eva de";A-1;BU02020101\n"Jan\nJansen";A-2;BU02020101\nPiet;A-3;X\n'
+        'naam;dossiernummer;buurt\n"Vries; Eva de";A-1;BU02020101\n"Jan\nJansen";A-2;BU02020101\nPiet;A-3;X\n'
     )
     table = read(write(tmp_path / "b.csv", text), RESIDENTS)
     assert [row.line for row in table.rows] == [2, 3, 5]

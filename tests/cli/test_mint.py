@@ -7,6 +7,8 @@ import json
 import pytest
 
 from conftest import admit_residents, balance, write
+from socialcoin.cli.batch import REWARDS, BatchRun, Options
+from socialcoin.cli.client import ApiError
 
 HEADER = "dossiernummer;activiteit;eenheden;claimkenmerk\n"
 
@@ -73,18 +75,58 @@ def test_bad_rows_are_named_by_line_and_column_and_nothing_is_minted(cli_run, ap
         ":3:1 (dossiernummer)",
         ":4:3 (eenheden)",
         ":5:3 (eenheden)",
-        ":6:4 (claimkenmerk)",
-        ":7:1 (dossiernummer)",  # the earlier reward's resident and units differ: both are named
-        ":7:3 (eenheden)",
+        ":6:4 (claimkenmerk)",  # the reference of line 2 again
+        ":7:4 (claimkenmerk)",  # a reference used before: it differs in resident and units, both said
+        ":7:4 (claimkenmerk)",
     ]
     assert all(" / " in fault for fault in faults)  # Dutch, English beside
     assert "-1 mag niet; het getal moet groter dan 0 zijn. / -1 is not allowed" in faults[1]
     assert f"Claimreferentie {unique}/eerder is al gebruikt" in faults[4]
-    assert "5 regel(s) kloppen niet; er is niets toegepast." in result.stderr
+    assert "met dossier" in faults[4] and "met aantal eenheden 1; in het bestand staat 2" in faults[5]
+    assert "5 regels kloppen niet; er is niets toegepast." in result.stderr
     found = lookup(api, [f"{unique}/goed", f"{unique}/c", f"{unique}/eerder"])
     assert found[f"{unique}/goed"]["reward_id"] is None and found[f"{unique}/c"]["reward_id"] is None
     assert found[f"{unique}/eerder"]["amount_cents"] == 800  # the earlier reward is as it was
     assert api.get("/municipality/budgets").json()["programmes"] == budgets
+
+
+def test_the_servers_claim_reference_faults_point_at_the_claim_reference_column(tmp_path):
+    """The server names what differs from the earlier reward (case_number, units); in the file, the claim
+    reference is what was used again, so its column is at fault. The same for a reference twice in one
+    request (which the command finds itself before sending)."""
+    path = write(tmp_path / "r.csv", HEADER + "A-1;4;1;maart/1\nA-2;4;2;maart/2\n")
+    run = BatchRun(None, REWARDS, path, Options())
+    refused = ApiError(
+        422,
+        {
+            "code": "batch_invalid",
+            "errors": [
+                {
+                    "line": 2,
+                    "field": "case_number",
+                    "code": "claim_reference_reused",
+                    "detail": "a",
+                    "detail_en": "b",
+                },
+                {
+                    "line": 2,
+                    "field": "units",
+                    "code": "claim_reference_reused",
+                    "detail": "c",
+                    "detail_en": "d",
+                },
+                {"line": 3, "field": "claim_reference", "code": "claim_reference_duplicate", "detail": "e"},
+                {"line": 3, "field": "units", "code": "cap_exceeded", "detail": "f", "detail_en": "g"},
+            ],
+        },
+    )
+    faults = run._server_faults(refused, run.table.rows)
+    assert [(f.line, f.column, f.column_name, f.nl) for f in faults] == [
+        (2, 4, "claimkenmerk", "a"),
+        (2, 4, "claimkenmerk", "c"),
+        (3, 4, "claimkenmerk", "e"),
+        (3, 3, "eenheden", "f"),  # other faults stay where the server puts them
+    ]
 
 
 @pytest.mark.parametrize(

@@ -24,13 +24,16 @@ from typing import Any
 from .client import Api, ApiError, Unreachable
 from .csvfile import Column, Fault, Row, Table, claim_reference, euro_cents, positive_integer, read_table
 from .csvfile import write_rows as write_csv
-from .output import progress
+from .output import plural, progress
 
 MAX_ROWS = 10_000  # rows in one batch or lookup request (the API's limit)
 CHUNK_ROWS = 500  # rows per applying request: small enough for a steady progress bar
 POLL_SECONDS = 0.5
 FIRST_WINDOW = 500  # pending keys asked about per poll at first (see BatchRun.wait)
 STALL_SECONDS = 300.0  # no chain progress for this long: give up waiting (a re-run waits again)
+# For tests only: a file the command creates once its first chunk is applied, after which it waits until
+# it is interrupted or killed (see BatchRun.halfway).
+HALFWAY_FILE = "SOCIALCOIN_CLI_TEST_HALFWAY"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class BatchKind:
     keys: list[tuple[str, ...]]  # field tuples unique within a file
     new_status: str  # the status of a row applied now (the other one is "exists")
     lookup: Lookup | None = None
+    # Server fault codes whose column in the file is another than the field the server names: a key
+    # used before with other data is named by the fields that differ, but the key is what was reused.
+    fault_fields: dict[str, str] = field(default_factory=dict)
 
 
 # Every batch names its resident by the municipality's case number.
@@ -67,7 +73,8 @@ RESIDENTS = BatchKind(
     columns=[
         CASE_NUMBER,
         Column("name", ("naam", "name")),
-        Column("area", ("wijk", "area", "gebied")),
+        # The CBS code of the resident's buurt (BU02020101). "wijk" was its first name: still read.
+        Column("area", ("buurt", "area", "buurtcode", "gebied", "wijk")),
         Column("email", ("email", "e-mail", "e_mail"), required=False),
         Column("phone", ("telefoon", "phone", "telefoonnummer"), required=False),
         Column("wallet_address", ("wallet", "wallet_address", "walletadres"), required=False),
@@ -96,6 +103,7 @@ REWARDS = BatchKind(
     ],
     keys=[("claim_reference",)],
     new_status="queued",
+    fault_fields={"claim_reference_reused": "claim_reference"},
     lookup=Lookup(
         "/municipality/rewards/lookup",
         "claim_references",
@@ -140,6 +148,7 @@ class Outcome:
     kind: BatchKind
     path: Path
     dry_run: bool
+    lines: int = 0  # the file's lines below the header (blank ones left out)
     faults: list[Fault] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
     chain: dict[str, str] = field(default_factory=dict)  # lookup key -> final (or last) state
@@ -187,7 +196,9 @@ class BatchRun:
         self.kind = kind
         self.options = options
         self.table: Table = read_table(path, kind.columns, kind.keys)
-        self.outcome = Outcome(kind, path, options.dry_run, faults=list(self.table.faults))
+        self.outcome = Outcome(
+            kind, path, options.dry_run, lines=len(self.table.rows), faults=list(self.table.faults)
+        )
 
     # ----------------------------------------------------------------------------------------------
     # checking
@@ -199,7 +210,12 @@ class BatchRun:
         """The server's refusal of these rows as faults at file, line and column."""
         if error.code == "batch_invalid" and error.errors:
             return [
-                self.table.fault(e.get("line"), e.get("field"), e.get("detail", ""), e.get("detail_en", ""))
+                self.table.fault(
+                    e.get("line"),
+                    self.kind.fault_fields.get(e.get("code"), e.get("field")),
+                    e.get("detail", ""),
+                    e.get("detail_en", ""),
+                )
                 for e in error.errors
             ]
         if error.status == 422 and error.details.get("errors"):
@@ -262,7 +278,7 @@ class BatchRun:
         codes = self._codes_file() if self.kind is RESIDENTS else None
         bar = progress(len(rows), "toepassen", "applying", self.options.show_progress)
         try:
-            for chunk in chunks(rows, self.options.chunk_rows):
+            for number, chunk in enumerate(chunks(rows, self.options.chunk_rows)):
                 results = self._apply_chunk(list(chunk))
                 if results is None:
                     return
@@ -271,11 +287,26 @@ class BatchRun:
                 if codes is not None:
                     codes.add(results, {row.line: row for row in chunk})
                 bar.update(len(chunk))
+                if number == 0:
+                    self.halfway()
         finally:
             bar.close()
             if codes is not None:
                 codes.close()
                 self.outcome.codes_written = codes.count
+
+    @staticmethod
+    def halfway() -> None:
+        """A hook for tests that stop a run halfway (Ctrl-C, a kill): with SOCIALCOIN_CLI_TEST_HALFWAY set
+        to a path, the run creates that file after its first chunk is applied and then waits there until
+        it is interrupted or killed. So the test signals a run that is provably halfway however busy the
+        machine is, instead of guessing a moment. Does nothing when the variable is not set."""
+        marker = os.environ.get(HALFWAY_FILE)
+        if not marker:
+            return
+        Path(marker).touch()
+        while True:
+            time.sleep(1)  # Ctrl-C (SIGINT) raises KeyboardInterrupt out of this, as out of a request
 
     def _apply_chunk(self, chunk: list[Row]) -> list[dict[str, Any]] | None:
         while chunk:
@@ -372,11 +403,11 @@ class BatchRun:
                 elif time.monotonic() - last_progress > self.options.stall_seconds:
                     raise Unreachable(
                         f"De blockchain verwerkt al {self.options.stall_seconds:.0f} s niets meer; "
-                        f"{len(pending)} regels wachten nog. Kijk met 'socialcoin status' en voer dit "
-                        "commando later opnieuw uit: het wacht dan verder.",
+                        f"{plural(len(pending), 'regel wacht', 'regels wachten')} nog. Kijk met 'socialcoin "
+                        "status' en voer dit commando later opnieuw uit: het wacht dan verder.",
                         f"The chain has processed nothing for {self.options.stall_seconds:.0f} s; "
-                        f"{len(pending)} lines still wait. Look with 'socialcoin status' and run this "
-                        "command again later: it waits on.",
+                        f"{plural(len(pending), 'line still waits', 'lines still wait')}. Look with "
+                        "'socialcoin status' and run this command again later: it waits on.",
                     )
                 time.sleep(POLL_SECONDS)
         finally:
@@ -423,7 +454,7 @@ class CodesFile:
     """The activation codes of new custodial wallets, for the letters to residents: a file only its owner
     can read (mode 0600), rewritten complete on every run (the server gives the same codes again)."""
 
-    HEADER = ["dossiernummer", "naam", "wijk", "wallet", "activeringscode"]
+    HEADER = ["dossiernummer", "naam", "buurt", "wallet", "activeringscode"]
 
     def __init__(self, path: Path, table: Table):
         self.path = path

@@ -67,8 +67,8 @@ class Api:
     def put(self, path: str, body: Any) -> Any:
         return self.request("PUT", path, json=body)
 
-    def get_bytes(self, path: str) -> bytes:
-        return self._send("GET", path).content
+    def get_bytes(self, path: str, **params: Any) -> bytes:
+        return self._send("GET", path, params={k: v for k, v in params.items() if v is not None}).content
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         answer = self._send(method, path, **kwargs)

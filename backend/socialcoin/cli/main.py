@@ -7,12 +7,15 @@ Exit codes: 0 ok, 1 refused or invalid input, 2 wrong use of the command, 3 back
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
+import re
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ import click
 from .batch import DEBTS, RESIDENTS, REWARDS, BatchKind, BatchRun, Options, Outcome
 from .client import DEFAULT_API, Api, ApiError, Unreachable
 from .csvfile import CellInvalid, euro_cents
-from .output import dump_json, euro, pairs, say, table
+from .output import dump_json, euro, pairs, plural, say, table
 
 OK, REFUSED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 OPERATION_FINAL = ("done", "failed")
@@ -222,14 +225,11 @@ def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: 
     if kind.lookup:
         labels[kind.lookup.done] = (kind.lookup.nl, kind.lookup.en)
     rows = [(" / ".join(labels.get(status, (status, status))), count) for status, count in counts.items()]
-    total = len(outcome.results) + len(outcome.rejected_lines)
+    lines = f"{plural(outcome.lines, 'regel', 'regels')} / {plural(outcome.lines, 'line', 'lines')}"
     if outcome.dry_run:
-        print(
-            f"{outcome.path}: proef, er is niets veranderd / dry run, nothing was changed "
-            f"({total} regels / lines)"
-        )
+        print(f"{outcome.path}: proef, er is niets veranderd / dry run, nothing was changed ({lines})")
     else:
-        print(f"{outcome.path}: {total} regels / lines")
+        print(f"{outcome.path}: {lines}")
     table(["status", "aantal / count"], rows)
     if outcome.dry_run and outcome.results:
         shown = [_without_secrets(r) for r in outcome.results[:SHOWN_ROWS]]
@@ -245,11 +245,12 @@ def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: 
             "failed on chain: see these lines",
         )
     if outcome.codes_file is not None:
+        written = outcome.codes_written
         say(
-            f"{outcome.codes_written} activeringscodes voor de brieven staan in {outcome.codes_file} (alleen "
-            "voor u leesbaar)",
-            f"{outcome.codes_written} activation codes for the letters are in that file (only you can "
-            "read it)",
+            f"{plural(written, 'activeringscode', 'activeringscodes')} voor de brieven "
+            f"{'staat' if written == 1 else 'staan'} in {outcome.codes_file} (alleen voor u leesbaar)",
+            f"{plural(written, 'activation code', 'activation codes')} for the letters "
+            f"{'is' if written == 1 else 'are'} in that file (only you can read it)",
         )
     if outcome.rejects_file is not None:
         say(
@@ -257,25 +258,26 @@ def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: 
             "rejected lines with their reason are in that file",
         )
     if outcome.stopped:
+        applied = outcome.applied_rows
         say(
-            f"Gestopt: de backend weigerde regels tijdens het toepassen; {outcome.applied_rows} regels "
-            "waren al toegepast en blijven staan. Verbeter de regels en voer het commando opnieuw uit: wat "
+            "Gestopt: de backend weigerde regels tijdens het toepassen. Al toegepast, en dat blijft zo: "
+            f"{plural(applied, 'regel', 'regels')}. Verbeter de regels en voer het commando opnieuw uit: wat "
             "klaar is, wordt overgeslagen.",
-            f"Stopped: the backend refused lines while applying; {outcome.applied_rows} lines were applied "
-            "already and stay. Correct the lines and run the command again: what is done is skipped.",
+            "Stopped: the backend refused lines while applying. Applied already, and that stays: "
+            f"{plural(applied, 'line', 'lines')}. Correct the lines and run the command again: what is done "
+            "is skipped.",
         )
     elif outcome.faults and not outcome.rejects_file:
         invalid = len(outcome.rejected_lines) or 1
+        nl = plural(invalid, "regel klopt", "regels kloppen")
+        en = plural(invalid, "line is", "lines are")
         if outcome.dry_run:
             say(
-                f"{invalid} regel(s) kloppen niet; zo zou er niets worden toegepast.",
-                f"{invalid} line(s) are invalid; as it is, nothing would be applied.",
+                f"{nl} niet; zo zou er niets worden toegepast.",
+                f"{en} invalid; as it is, nothing would be applied.",
             )
         else:
-            say(
-                f"{invalid} regel(s) kloppen niet; er is niets toegepast.",
-                f"{invalid} line(s) are invalid; nothing was applied.",
-            )
+            say(f"{nl} niet; er is niets toegepast.", f"{en} invalid; nothing was applied.")
     if counts.get("pending"):
         say(
             "Nog niet alles staat op de blockchain; kijk later met hetzelfde commando (het slaat over wat "
@@ -288,17 +290,20 @@ def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: 
     context_settings=CONTEXT,
     short_help="Bewoners toelaten uit CSV / admit residents from CSV.",
     help=helptext(
-        "Bewoners toelaten uit een CSV-bestand (kolommen dossiernummer, naam, wijk, en eventueel email, "
-        "telefoon, wallet). Een bewoner zonder wallet krijgt een bewaarde wallet; de activeringscodes "
-        "voor de brieven komen in een bestand dat alleen u kunt lezen. Eerst wordt het hele bestand "
-        "gecontroleerd; bij een fout wordt niets toegepast. Opnieuw uitvoeren na een onderbreking is "
+        "Bewoners toelaten uit een CSV-bestand met de kolommen dossiernummer, naam en buurt, en eventueel "
+        "email, telefoon en wallet. In buurt staat de CBS-code van de buurt, zoals BU02020101 (de oude "
+        "kolomnaam wijk werkt ook). Een bewoner zonder wallet krijgt een bewaarde wallet; de "
+        "activeringscodes voor de brieven komen in een bestand dat alleen u kunt lezen. Eerst wordt het hele "
+        "bestand gecontroleerd; bij een fout wordt niets toegepast. Opnieuw uitvoeren na een onderbreking is "
         "veilig: wat klaar is, wordt overgeslagen.",
-        "Admit residents from a CSV file (columns case_number, name, area, and optionally email, phone, "
-        "wallet_address). A resident without a wallet gets a custodial one; the activation codes for the "
-        "letters go to a file only you can read. The whole file is checked first; on any fault nothing "
-        "is applied. Running it again after an interruption is safe: what is done is skipped.",
+        "Admit residents from a CSV file with the columns case_number, name and buurt (or area), and "
+        "optionally email, phone and wallet_address. buurt holds the CBS code of the neighbourhood, such as "
+        "BU02020101 (the old column name wijk works too). A resident without a wallet gets a custodial one; "
+        "the activation codes for the letters go to a file only you can read. The whole file is checked "
+        "first; on any fault nothing is applied. Running it again after an interruption is safe: what is "
+        "done is skipped.",
         """
-dossiernummer;naam;wijk;email
+dossiernummer;naam;buurt;email
 2026-0042;Eva de Vries;BU02020101;eva@example.nl
 
 socialcoin admit bewoners.csv --dry-run
@@ -360,9 +365,11 @@ def _batch_options(values: dict[str, Any]) -> dict[str, Any]:
     context_settings=CONTEXT,
     short_help="Schulden van bewoners / residents' debts.",
     help=helptext(
-        "Schulden van bewoners: inlezen uit een spreadsheet. Zie socialcoin debts import --help.",
-        "Residents' debts: import them from a spreadsheet. See socialcoin debts import --help.",
-        "socialcoin debts import schulden.csv",
+        "Schulden van bewoners: inlezen uit een spreadsheet, en het overzicht van de aflossingen voor een "
+        "schuldeiser. Zie socialcoin debts import --help en socialcoin debts report --help.",
+        "Residents' debts: import them from a spreadsheet, and the report of settlements for a creditor. "
+        "See socialcoin debts import --help and socialcoin debts report --help.",
+        "socialcoin debts import schulden.csv\nsocialcoin debts report --creditor CJIB -o cjib.csv",
     ),
 )
 def debts() -> None:
@@ -392,6 +399,120 @@ socialcoin debts import schulden.csv
 @common
 def debts_import(settings: Settings, file: Path, **batch: Any) -> int:
     return run_batch(settings, DEBTS, file, Options(wait=False, **_batch_options(batch)))
+
+
+REPORT_LANGUAGES = ("nl", "en")
+REPORT_SEPARATOR = {"nl": ";", "en": ","}
+REPORT_CENTS_COLUMN = {"nl": "bedrag_centen", "en": "amount_cents"}
+
+
+@debts.command(
+    "report",
+    context_settings=CONTEXT,
+    short_help="Aflossingen voor een schuldeiser (CSV) / settlements for a creditor (CSV).",
+    help=helptext(
+        "Haal het overzicht op van wat bewoners bij een schuldeiser (--creditor) hebben afgelost: één regel "
+        "per bevestigde aflossing, met het kenmerk van de schuldeiser, het bedrag, wat er daarna nog open "
+        "stond en de transactie op de blockchain. Het bestand is zoals Nederlandse Excel het opent: "
+        "Nederlandse kolomnamen, puntkomma's, decimale komma's, UTF-8 met BOM. Met --lang en: Engelse "
+        "kolomnamen, komma's en decimale punten. --since en --until zijn dagen (Nederlandse tijd), allebei "
+        "inbegrepen.",
+        "Fetch the report of what residents paid off at a creditor (--creditor): one line per confirmed "
+        "settlement, with the creditor's reference, the amount, what was still open after it and the chain "
+        "transaction. The file is as Dutch Excel opens it: Dutch column names, semicolons, decimal commas, "
+        "UTF-8 with BOM. With --lang en: English column names, commas and decimal points. --since and "
+        "--until are days (Dutch time), both included.",
+        """
+socialcoin debts report --creditor CJIB --since 2026-03-01 --until 2026-03-31 -o cjib-maart.csv
+socialcoin debts report --creditor CJIB --lang en -o cjib-march.csv
+""",
+    ),
+)
+@click.option("--creditor", required=True, help="Schuldeiser / creditor (e.g. CJIB).")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Vanaf deze dag / from this day [default: the first settlement].",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Tot en met deze dag / up to and including this day [default: the last settlement].",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(REPORT_LANGUAGES),
+    default="nl",
+    show_default=True,
+    help="Taal en vorm van het bestand / language and form of the file.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Waar het bestand heen gaat ('-': standaarduitvoer) / where the file goes ('-': stdout) "
+    "[default: afgeloste-schulden-<CREDITOR>.csv].",
+)
+@common
+def debts_report(
+    settings: Settings,
+    creditor: str,
+    since: datetime | None,
+    until: datetime | None,
+    lang: str,
+    output: Path | None,
+) -> int:
+    if since and until and until < since:
+        raise click.BadParameter(
+            "de laatste dag ligt voor de eerste (--since) / the last day is before the first (--since)",
+            param_hint="--until",
+        )
+    # The backend reads a moment without a time zone as Dutch time; its --until is exclusive.
+    params = {
+        "creditor": creditor,
+        "since": since.date().isoformat() + "T00:00:00" if since else None,
+        "until": (until.date() + timedelta(days=1)).isoformat() + "T00:00:00" if until else None,
+        "lang": lang,
+    }
+    with settings.api() as api:
+        content = api.get_bytes("/municipality/debt-reports/settlements.csv", **params)
+    target = output or Path(f"afgeloste-schulden-{re.sub(r'[^A-Za-z0-9._-]+', '-', creditor).strip('-')}.csv")
+    if str(target) == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return OK
+    target.write_bytes(content)
+    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")), delimiter=REPORT_SEPARATOR[lang])
+    rows = list(reader)
+    cents = REPORT_CENTS_COLUMN[lang]
+    # No total from a backend that writes the report in another form (one from before --lang).
+    total = sum(int(row[cents]) for row in rows) if cents in (reader.fieldnames or []) else None
+    period = f"{since.date() if since else '…'} – {until.date() if until else '…'}"
+    if settings.as_json:
+        dump_json(
+            {
+                "file": str(target),
+                "creditor": creditor,
+                "since": since.date().isoformat() if since else None,
+                "until": until.date().isoformat() if until else None,
+                "lang": lang,
+                "settlements": len(rows),
+                "total_cents": total,
+            }
+        )
+    else:
+        pairs(
+            [
+                ("schuldeiser / creditor", creditor),
+                ("periode / period", period),
+                ("betalingen / settlements", len(rows)),
+                ("totaal / total", euro(total)),
+                ("bestand / file", str(target)),
+            ]
+        )
+    return OK
 
 
 # --------------------------------------------------------------------------------------------------
@@ -809,7 +930,7 @@ def verifier() -> None:
     ),
 )
 @click.argument("org", type=click.IntRange(min=1))
-@click.argument("coin_")
+@click.argument("coin_", metavar="COIN")
 @click.argument("address")
 @common
 def verifier_add(settings: Settings, org: int, coin_: str, address: str) -> int:

@@ -20,6 +20,11 @@ def euro(cents: int | None) -> str:
     return f"{sign}€ {whole:,}".replace(",", ".") + f",{rest:02d}"
 
 
+def plural(count: int, one: str, many: str) -> str:
+    """A count with its noun in the right number: plural(1, "regel", "regels") is "1 regel"."""
+    return f"{count} {one if count == 1 else many}"
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO | None = None) -> None:
     """A plain text table: numbers (and euro amounts) right-aligned, the rest left."""
     out = out or sys.stdout

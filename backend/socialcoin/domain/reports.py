@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from typing import Literal
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -19,17 +20,37 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from .debts import ReportLine
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-CSV_COLUMNS = [
-    "settled_at",
-    "debt_case_id",
-    "creditor",
-    "creditor_reference",
-    "amount_eur",
-    "amount_cents",
-    "remaining_after_cents",
-    "coin",
-    "tx_hash",
-]
+Lang = Literal["nl", "en"]
+# The CSV in Dutch is written the way the command line reads spreadsheets (docs/cli.md): Dutch column
+# names, semicolons, decimal commas, UTF-8 with a BOM, so that Dutch Excel opens it in columns. English
+# (lang en) keeps the form it had first: English names, commas, decimal points, no BOM.
+CSV_COLUMNS: dict[Lang, list[str]] = {
+    "nl": [
+        "afgelost_op",
+        "zaak",
+        "schuldeiser",
+        "kenmerk",
+        "bedrag",
+        "bedrag_centen",
+        "nog_open_centen",
+        "munt",
+        "transactie",
+    ],
+    "en": [
+        "settled_at",
+        "debt_case_id",
+        "creditor",
+        "creditor_reference",
+        "amount_eur",
+        "amount_cents",
+        "remaining_after_cents",
+        "coin",
+        "tx_hash",
+    ],
+}
+CSV_SEPARATOR: dict[Lang, str] = {"nl": ";", "en": ","}
+CSV_DECIMAL_MARK: dict[Lang, str] = {"nl": ",", "en": "."}
+BOM = "\ufeff"
 
 
 def _cell(value: str) -> str:
@@ -37,19 +58,23 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _eur(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}" if cents >= 0 else "-" + _eur(-cents)
+def _euro(cents: int, decimal_mark: str = ",", thousands: str = "") -> str:
+    """The one way this module writes an amount: 123456 -> "1234,56" (a cell Dutch Excel reads as a
+    number), "1234.56" with decimal_mark ".", "1.234,56" with thousands "." (for people: the PDF)."""
+    whole, part = divmod(abs(int(cents)), 100)
+    return ("-" if cents < 0 else "") + f"{whole:,}".replace(",", thousands) + f"{decimal_mark}{part:02d}"
 
 
 def _nl_eur(cents: int) -> str:
-    whole, part = divmod(abs(cents), 100)
-    return ("-" if cents < 0 else "") + f"€ {whole:,}".replace(",", ".") + f",{part:02d}"
+    """€ 1.234,56 (-€ 1.234,56): an amount for people reading Dutch."""
+    return ("-" if cents < 0 else "") + f"€ {_euro(abs(cents), thousands='.')}"
 
 
-def settlement_csv(lines: list[ReportLine]) -> str:
+def settlement_csv(lines: list[ReportLine], lang: Lang = "nl") -> str:
+    """One line per settlement. Dutch by default, as staff's spreadsheets read it; English with lang en."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer = csv.writer(out, delimiter=CSV_SEPARATOR[lang], lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS[lang])
     for line in lines:
         writer.writerow(
             [
@@ -57,14 +82,14 @@ def settlement_csv(lines: list[ReportLine]) -> str:
                 line.debt_case_id,
                 _cell(line.creditor),
                 _cell(line.creditor_reference),
-                _eur(line.amount_cents),
+                _euro(line.amount_cents, CSV_DECIMAL_MARK[lang]),
                 line.amount_cents,
                 line.remaining_after_cents,
                 line.coin,
                 line.tx_hash,
             ]
         )
-    return out.getvalue()
+    return (BOM if lang == "nl" else "") + out.getvalue()
 
 
 def settlement_pdf(

@@ -218,10 +218,18 @@ def settlement_report_csv(
     creditor: CreditorQuery,
     since: SinceQuery = None,
     until: UntilQuery = None,
+    lang: Annotated[
+        Literal["nl", "en"],
+        Query(
+            description="nl: Dutch column names, semicolons, decimal commas, UTF-8 with BOM (as Dutch Excel "
+            "opens it); en: English column names, commas, decimal points",
+            examples=["nl"],
+        ),
+    ] = "nl",
 ) -> Response:
     lines = debts.settlement_report(session, creditor, since=since, until=until)
     return Response(
-        reports.settlement_csv(lines),
+        reports.settlement_csv(lines, lang),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="afgeloste-schulden.csv"'},
     )
