@@ -1,12 +1,29 @@
-"""Engine and sessions. SQLite is the embedded default; PostgreSQL is the production database."""
+"""Engine, sessions and units of work. SQLite is the embedded default; PostgreSQL the production database.
+
+A unit of work that writes is a *write transaction* (`transaction`, or `writing` for a session that read
+first): on SQLite it begins with BEGIN IMMEDIATE, which takes the database's one write lock at once, so
+that a rule that reads and then writes (a payout's batch, a debt's remaining amount, a budget) sees
+every earlier write and no later one until it commits. pysqlite's own transaction handling is switched
+off for that (it opens no transaction for SELECTs and upgrades a read to a write only when the write
+comes, which fails with "database is locked" or races). On PostgreSQL the same rules take row locks
+(`SELECT ... FOR UPDATE`) or `lock` (an advisory lock for things without a row).
+
+Two guards hold these promises in every test:
+- on SQLite, an INSERT, UPDATE or DELETE outside a write transaction raises `WriteOutsideTransaction`;
+- a call to the chain inside a write transaction raises (chain/gateway.py asks `in_write_transaction`):
+  a write lock is never held while waiting on the chain.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -20,32 +37,143 @@ POOL_SIZE = 10
 POOL_OVERFLOW = 10
 POOL_CONNECTIONS = POOL_SIZE + POOL_OVERFLOW
 WORKER_CONNECTIONS = 4
+# How long a write transaction waits for SQLite's write lock. Write transactions never wait on the chain,
+# so the lock is held for milliseconds; the wait is long only under a flood of writes.
+SQLITE_LOCK_WAIT_SECONDS = 30
+
+_BEGIN = "sqlite_begin"  # execution option: how a SQLite transaction begins
+_WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_writing: ContextVar[bool] = ContextVar("socialcoin_writing", default=False)
+
+
+class WriteOutsideTransaction(RuntimeError):
+    """A statement that writes ran in a transaction that began as a read (a programming error)."""
+
+
+def in_write_transaction() -> bool:
+    """Whether this thread (or task) is inside a write transaction."""
+    return _writing.get()
 
 
 def make_engine(url: str) -> Engine:
-    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
+    pool: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, **pool)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": SQLITE_LOCK_WAIT_SECONDS}, **pool
+    )
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record):  # pragma: no cover - exercised by every SQLite test
-            cursor = connection.cursor()
-            # WAL lets the API read while the outbox and the indexer write.
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # We begin transactions ourselves (below); pysqlite would otherwise begin them late and deferred.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True, **pool)
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+        connection.info["writing"] = mode == "IMMEDIATE"
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse_writes_in_reads(connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not connection.info.get("writing") and statement.lstrip()[:7].upper().startswith(
+            _WRITE_STATEMENTS
+        ):
+            raise WriteOutsideTransaction(
+                f"a write outside a write transaction (use db.base.transaction or writing): {statement[:80]}"
+            )
+
+    return engine
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading; a unit of work that writes goes through `transaction` or `writing`."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def _writer(session: Session) -> dict[str, str]:
+    return {_BEGIN: "IMMEDIATE"} if session.get_bind().dialect.name == "sqlite" else {}
+
+
+@contextmanager
+def write_guard() -> Iterator[None]:
+    """Marks this thread's (or task's) context as inside a write transaction, so that a chain call in it
+    raises. `writing` does it; the API's write-session dependency does it in the request's context."""
+    marker = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(marker)
+
+
+def begin_write(session: Session) -> None:
+    """Begins the session's write transaction now (SQLite: BEGIN IMMEDIATE). What the session read before
+    is let go: a rule re-reads what it checks, under the lock."""
+    if session.new or session.dirty or session.deleted:
+        raise WriteOutsideTransaction("the session has changes from before its write transaction")
+    if session.in_transaction():
+        session.rollback()  # ends the read; nothing was written in it
+    session.info["writing"] = True
+    session.connection(execution_options=_writer(session))
+
+
+def end_write(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.info["writing"] = False
+
+
+@contextmanager
+def writing(session: Session) -> Iterator[Session]:
+    """Makes the session's next work a write transaction that commits at the end (or rolls back on an
+    error). Never call the chain inside (it raises): gather what the chain says first."""
+    if session.info.get("writing"):
+        yield session  # already inside this session's write transaction: the outer one commits
+        return
+    if _writing.get():
+        raise WriteOutsideTransaction(
+            "a second write transaction inside a write transaction waits for itself"
+        )
+    with write_guard():
+        begin_write(session)
+        try:
+            yield session
+        except BaseException:
+            end_write(session, commit=False)
+            raise
+        end_write(session, commit=True)
 
 
 @contextmanager
 def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work commits together at the end, or not at all."""
-    with sessions() as session, session.begin():
+    """A new session's unit of work that writes: commits together at the end, or not at all."""
+    with sessions() as session, writing(session):
         yield session
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A new session for reads (a consistent snapshot on SQLite), let go at the end."""
+    with sessions() as session:
+        yield session
+
+
+def lock(session: Session, *name: object) -> None:
+    """Serialises write transactions about one thing (a wallet, the minter) until the transaction ends.
+    PostgreSQL: a transaction-scoped advisory lock; SQLite: nothing to do, a write transaction already
+    holds the database's one write lock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256("|".join(map(str, name)).encode()).digest()
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest[:8], "big", signed=True)}
+    )

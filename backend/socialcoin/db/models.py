@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -20,15 +22,51 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
+from .enums import (
+    ActivityStatus,
+    ClaimStatus,
+    DebtStatus,
+    Origin,
+    OutboxStatus,
+    RewardStatus,
+    SpendStatus,
+    TaskStatus,
+    TxStatus,
+)
 from .types import UtcDateTime, utcnow
 
 # Token amounts can exceed 64 bits in principle (uint256): stored as exact decimals.
 Amount = Numeric(78, 0)
 
 
+def status(enum: type[StrEnum], length: int = 20) -> Enum:
+    """A column of an enum's values, stored as plain text (the same on SQLite and PostgreSQL)."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Spend(Timestamped):
+    """What every relayed spend (a payment, a debt settlement, a service order, a payout) records: coins of
+    one coin going out of a holder's wallet under an authorization the holder gave, relayed through the
+    outbox under `outbox_key` (the spend's kind, its holder and the client's idempotency key)."""
+
+    coin: Mapped[str] = mapped_column(String(42))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[SpendStatus] = mapped_column(status(SpendStatus), default=SpendStatus.PENDING, index=True)
+    outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -38,17 +76,34 @@ class Timestamped:
 
 class OutboxItem(Timestamped, Base):
     """One intended write to the chain, recorded before anything is signed. Its idempotency key makes a
-    retry (of a request, a CSV row, a crashed batch) find the same item instead of adding another."""
+    retry (of a request, a CSV row, a crashed batch) find the same item instead of adding another.
+
+    `origin` and `subject_id` say which row of the domain asked for it (and is finished when it ends).
+    A relayed spend also carries the spending `wallet`, its `coin`, the `amount` it moves out and the
+    authorization's `auth_nonce`: what is in flight is read from these columns, never from payloads."""
 
     __tablename__ = "outbox_items"
+    __table_args__ = (
+        # An authorization nonce is used once per wallet and coin (NULLs, for other items, never clash).
+        UniqueConstraint("coin", "wallet", "auth_nonce"),
+        Index("ix_outbox_items_wallet_open", "wallet", "coin", "status"),
+        Index("ix_outbox_items_origin_subject", "origin", "subject_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
     signer: Mapped[str] = mapped_column(String(20))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # pending -> submitted -> done | failed
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    origin: Mapped[Origin] = mapped_column(status(Origin, 30))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    wallet: Mapped[str | None] = mapped_column(String(42))
+    coin: Mapped[str | None] = mapped_column(String(42))
+    amount: Mapped[int | None] = mapped_column(Amount)
+    auth_nonce: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[OutboxStatus] = mapped_column(
+        status(OutboxStatus), default=OutboxStatus.PENDING, index=True
+    )
     tx_id: Mapped[int | None] = mapped_column(ForeignKey("chain_txs.id"), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[str | None] = mapped_column(String(80))
@@ -57,7 +112,12 @@ class OutboxItem(Timestamped, Base):
 
 class ChainTx(Timestamped, Base):
     """A signed transaction. Stored (raw bytes, hash, nonce) before it is sent, so that after a crash
-    it is found on chain or sent again as the very same transaction, never as a second one."""
+    it is found on chain or sent again as the very same transaction, never as a second one.
+
+    When the node refuses it (a fee too low, a key without ether) it is signed again with the node's
+    fees, under the same nonce; the earlier hashes are kept, since any one of them may still be mined.
+    After `send_failures` refusals (or when it is not mined in time) it is stuck, and waits for the
+    municipality to retry it or cancel it (a no-op under the same nonce, so later transactions flow)."""
 
     __tablename__ = "chain_txs"
     __table_args__ = (UniqueConstraint("sender", "nonce"),)
@@ -67,15 +127,24 @@ class ChainTx(Timestamped, Base):
     nonce: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    # signed -> sent -> mined -> confirmed; or reverted
-    status: Mapped[str] = mapped_column(String(20), default="signed", index=True)
-    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    gas_limit: Mapped[int] = mapped_column(BigInteger)
+    # Hashes of earlier signatures of this nonce (replaced: refused by the node, retried, cancelled).
+    earlier_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[TxStatus] = mapped_column(status(TxStatus), default=TxStatus.SIGNED, index=True)
+    # Sign it again (with the node's fees, or as a no-op when cancelling) before the next send.
+    resign: Mapped[bool] = mapped_column(default=False)
+    send_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_try_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, index=True)
     gas_used: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ChainOperation(Timestamped, Base):
     """An administrative chain write an admin asked for (pause, freeze, recover, reclaim, a new coin, the
-    minter's allowance): who asked, why (the reason never goes on chain) and its outbox items."""
+    minter's allowance): who asked and why (the reason never goes on chain). Its outbox items carry its id
+    (origin chain_operation)."""
 
     __tablename__ = "chain_operations"
 
@@ -83,7 +152,6 @@ class ChainOperation(Timestamped, Base):
     kind: Mapped[str] = mapped_column(String(30))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
-    outbox_keys: Mapped[list[str]] = mapped_column(JSON)
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
 
 
@@ -286,8 +354,7 @@ class Activity(Timestamped, Base):
     task_days: Mapped[int | None] = mapped_column(Integer)
     area: Mapped[str] = mapped_column(String(10))
     cap_units_per_month: Mapped[int | None] = mapped_column(Integer)
-    # active | suggested | rejected
-    status: Mapped[str] = mapped_column(String(12), default="active")
+    status: Mapped[ActivityStatus] = mapped_column(status(ActivityStatus), default=ActivityStatus.ACTIVE)
     suggested_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -299,7 +366,7 @@ class Task(Timestamped, Base):
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     # assigned -> started -> finished -> attested -> approved -> minted; or rejected, or failed (on chain)
-    status: Mapped[str] = mapped_column(String(12), default="assigned", index=True)
+    status: Mapped[TaskStatus] = mapped_column(status(TaskStatus), default=TaskStatus.ASSIGNED, index=True)
     # The task's time frame runs from opens_at (assignment, or the activity's start if later) to due_at;
     # remind_at lies at 75% of it: a task not started by then gets a reminder.
     opens_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -327,9 +394,11 @@ class Claim(Timestamped, Base):
     attestation: Mapped[dict[str, Any]] = mapped_column(JSON)
     signature: Mapped[str] = mapped_column(String(140))
     verifier: Mapped[str] = mapped_column(String(42))
-    # attested -> approved -> minted | failed; or rejected
-    status: Mapped[str] = mapped_column(String(12), default="attested", index=True)
+    # attested -> approved -> minted | failed (approved again: a new attempt); or rejected
+    status: Mapped[ClaimStatus] = mapped_column(status(ClaimStatus), default=ClaimStatus.ATTESTED, index=True)
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    # The outbox item of the latest attempt to mint (1, 2, ...: the chain's claimUsed keeps it once).
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
     outbox_key: Mapped[str | None] = mapped_column(String(200), index=True)
 
 
@@ -354,8 +423,11 @@ class Reward(Timestamped, Base):
     coin: Mapped[str] = mapped_column(String(42))
     units: Mapped[int] = mapped_column(Integer)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
-    # pending -> minted | failed
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    # pending -> minted | failed (sent again: pending, a new attempt)
+    status: Mapped[RewardStatus] = mapped_column(
+        status(RewardStatus), default=RewardStatus.PENDING, index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
     outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     minted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -378,23 +450,17 @@ class DebtCase(Timestamped, Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     remaining_cents: Mapped[int] = mapped_column(BigInteger)
     chain_reference: Mapped[str] = mapped_column(String(66), unique=True)
-    # open | closed
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[DebtStatus] = mapped_column(status(DebtStatus), default=DebtStatus.OPEN)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class Settlement(Timestamped, Base):
+class Settlement(Spend, Base):
+    """Coins burned against a debt case's reference (pending -> settled | failed)."""
+
     __tablename__ = "settlements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     debt_case_id: Mapped[int] = mapped_column(ForeignKey("debt_cases.id"), index=True)
-    amount_cents: Mapped[int] = mapped_column(BigInteger)
-    coin: Mapped[str] = mapped_column(String(42))
-    # pending -> settled | failed
-    status: Mapped[str] = mapped_column(String(10), default="pending")
-    outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
-    tx_hash: Mapped[str | None] = mapped_column(String(66))
-    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Service(Timestamped, Base):
@@ -410,20 +476,16 @@ class Service(Timestamped, Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
-class Order(Timestamped, Base):
+class Order(Spend, Base):
+    """A municipal service paid by burning its price against the order's reference (pending -> paid |
+    failed)."""
+
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
-    coin: Mapped[str] = mapped_column(String(42))
-    amount_cents: Mapped[int] = mapped_column(BigInteger)
     chain_reference: Mapped[str] = mapped_column(String(66), unique=True)
-    # pending -> paid | failed
-    status: Mapped[str] = mapped_column(String(10), default="pending")
-    outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
-    tx_hash: Mapped[str | None] = mapped_column(String(66))
-    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class PayoutBatch(Base):
@@ -439,17 +501,26 @@ class PayoutBatch(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class Payout(Timestamped, Base):
+class Payout(Spend, Base):
+    """A merchant's coins burned for euros (pending -> burned -> batched -> paid; or failed)."""
+
     __tablename__ = "payouts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
-    coin: Mapped[str] = mapped_column(String(42))
-    amount_cents: Mapped[int] = mapped_column(BigInteger)
     chain_reference: Mapped[str] = mapped_column(String(66), unique=True)
-    # pending -> burned -> batched -> paid; or failed
-    status: Mapped[str] = mapped_column(String(10), default="pending")
-    outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
-    tx_hash: Mapped[str | None] = mapped_column(String(66))
-    burned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("payout_batches.id"), index=True)
+
+
+class Payment(Spend, Base):
+    """A resident's payment to a merchant with a payment reference (pending -> confirmed | failed)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_resident", "resident_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    # The till's reference as typed (a receipt number), when there is one; the chain gets chain_reference.
+    reference: Mapped[str | None] = mapped_column(String(32))
+    chain_reference: Mapped[str] = mapped_column(String(66))

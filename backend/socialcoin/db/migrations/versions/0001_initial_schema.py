@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 05:45:28.998052
+Create Date: 2026-12-05 11:36:30.349881
 """
 
 from __future__ import annotations
@@ -81,7 +81,30 @@ def upgrade() -> None:
         sa.Column("nonce", sa.BigInteger(), nullable=False),
         sa.Column("tx_hash", sa.String(length=66), nullable=False),
         sa.Column("raw", sa.LargeBinary(), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("gas_limit", sa.BigInteger(), nullable=False),
+        sa.Column("earlier_hashes", sa.JSON(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "signed",
+                "sent",
+                "mined",
+                "confirmed",
+                "reverted",
+                "stuck",
+                "cancelling",
+                "cancelled",
+                name="txstatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("resign", sa.Boolean(), nullable=False),
+        sa.Column("send_failures", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("sent_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("next_try_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("block_number", sa.BigInteger(), nullable=True),
         sa.Column("gas_used", sa.BigInteger(), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
@@ -91,6 +114,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("tx_hash"),
     )
     with op.batch_alter_table("chain_txs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_chain_txs_block_number"), ["block_number"], unique=False)
         batch_op.create_index(batch_op.f("ix_chain_txs_status"), ["status"], unique=False)
 
     op.create_table(
@@ -204,7 +228,11 @@ def upgrade() -> None:
         sa.Column("task_days", sa.Integer(), nullable=True),
         sa.Column("area", sa.String(length=10), nullable=False),
         sa.Column("cap_units_per_month", sa.Integer(), nullable=True),
-        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("active", "suggested", "rejected", name="activitystatus", native_enum=False, length=20),
+            nullable=False,
+        ),
         sa.Column("suggested_by", sa.Integer(), nullable=True),
         sa.Column("decision_reason", sa.Text(), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
@@ -229,7 +257,6 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=30), nullable=False),
         sa.Column("idempotency_key", sa.String(length=200), nullable=False),
         sa.Column("request", sa.JSON(), nullable=False),
-        sa.Column("outbox_keys", sa.JSON(), nullable=False),
         sa.Column("requested_by", sa.Integer(), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
@@ -249,7 +276,11 @@ def upgrade() -> None:
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
         sa.Column("remaining_cents", sa.BigInteger(), nullable=False),
         sa.Column("chain_reference", sa.String(length=66), nullable=False),
-        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("open", "closed", name="debtstatus", native_enum=False, length=20),
+            nullable=False,
+        ),
         sa.Column("closed_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
@@ -269,13 +300,28 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("service_id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("chain_reference", sa.String(length=66), nullable=False),
         sa.Column("coin", sa.String(length=42), nullable=False),
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
-        sa.Column("chain_reference", sa.String(length=66), nullable=False),
-        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "confirmed",
+                "settled",
+                "paid",
+                "burned",
+                "batched",
+                "failed",
+                name="spendstatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
         sa.Column("outbox_key", sa.String(length=200), nullable=False),
         sa.Column("tx_hash", sa.String(length=66), nullable=True),
-        sa.Column("paid_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("confirmed_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -292,6 +338,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_orders_resident_id"), ["resident_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_orders_status"), ["status"], unique=False)
 
     op.create_table(
         "outbox_items",
@@ -300,7 +347,44 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("signer", sa.String(length=20), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column(
+            "origin",
+            sa.Enum(
+                "payment",
+                "debt_settlement",
+                "service_order",
+                "payout",
+                "claim_mint",
+                "reward_mint",
+                "registration",
+                "verifier",
+                "chain_operation",
+                "administration",
+                name="origin",
+                native_enum=False,
+                length=30,
+            ),
+            nullable=False,
+        ),
+        sa.Column("subject_id", sa.Integer(), nullable=True),
+        sa.Column("wallet", sa.String(length=42), nullable=True),
+        sa.Column("coin", sa.String(length=42), nullable=True),
+        sa.Column("amount", sa.Numeric(precision=78, scale=0), nullable=True),
+        sa.Column("auth_nonce", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "submitted",
+                "done",
+                "failed",
+                "cancelled",
+                name="outboxstatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
         sa.Column("tx_id", sa.Integer(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error_code", sa.String(length=80), nullable=True),
@@ -312,24 +396,88 @@ def upgrade() -> None:
             ["chain_txs.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("coin", "wallet", "auth_nonce"),
         sa.UniqueConstraint("idempotency_key"),
     )
     with op.batch_alter_table("outbox_items", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_items_origin_subject", ["origin", "subject_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_items_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_items_tx_id"), ["tx_id"], unique=False)
+        batch_op.create_index("ix_outbox_items_wallet_open", ["wallet", "coin", "status"], unique=False)
+
+    op.create_table(
+        "payments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("merchant_id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=32), nullable=True),
+        sa.Column("chain_reference", sa.String(length=66), nullable=False),
+        sa.Column("coin", sa.String(length=42), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "confirmed",
+                "settled",
+                "paid",
+                "burned",
+                "batched",
+                "failed",
+                name="spendstatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("outbox_key", sa.String(length=200), nullable=False),
+        sa.Column("tx_hash", sa.String(length=66), nullable=True),
+        sa.Column("confirmed_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["merchant_id"],
+            ["merchants.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"],
+            ["residents.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("outbox_key"),
+    )
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payments_merchant_id"), ["merchant_id"], unique=False)
+        batch_op.create_index("ix_payments_resident", ["resident_id", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payments_status"), ["status"], unique=False)
 
     op.create_table(
         "payouts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
+        sa.Column("chain_reference", sa.String(length=66), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=True),
         sa.Column("coin", sa.String(length=42), nullable=False),
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
-        sa.Column("chain_reference", sa.String(length=66), nullable=False),
-        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "confirmed",
+                "settled",
+                "paid",
+                "burned",
+                "batched",
+                "failed",
+                name="spendstatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
         sa.Column("outbox_key", sa.String(length=200), nullable=False),
         sa.Column("tx_hash", sa.String(length=66), nullable=True),
-        sa.Column("burned_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("batch_id", sa.Integer(), nullable=True),
+        sa.Column("confirmed_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -347,6 +495,7 @@ def upgrade() -> None:
     with op.batch_alter_table("payouts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_payouts_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_payouts_merchant_id"), ["merchant_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payouts_status"), ["status"], unique=False)
 
     op.create_table(
         "verifiers",
@@ -375,7 +524,12 @@ def upgrade() -> None:
         sa.Column("coin", sa.String(length=42), nullable=False),
         sa.Column("units", sa.Integer(), nullable=False),
         sa.Column("amount_cents", sa.BigInteger(), nullable=False),
-        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("pending", "minted", "failed", name="rewardstatus", native_enum=False, length=20),
+            nullable=False,
+        ),
+        sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("outbox_key", sa.String(length=200), nullable=False),
         sa.Column("tx_hash", sa.String(length=66), nullable=True),
         sa.Column("minted_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
@@ -410,12 +564,27 @@ def upgrade() -> None:
         "settlements",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("debt_case_id", sa.Integer(), nullable=False),
-        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
         sa.Column("coin", sa.String(length=42), nullable=False),
-        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "confirmed",
+                "settled",
+                "paid",
+                "burned",
+                "batched",
+                "failed",
+                name="spendstatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
         sa.Column("outbox_key", sa.String(length=200), nullable=False),
         sa.Column("tx_hash", sa.String(length=66), nullable=True),
-        sa.Column("settled_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("confirmed_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -427,13 +596,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("settlements", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_settlements_debt_case_id"), ["debt_case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_settlements_status"), ["status"], unique=False)
 
     op.create_table(
         "tasks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("activity_id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "assigned",
+                "started",
+                "finished",
+                "attested",
+                "approved",
+                "minted",
+                "rejected",
+                "failed",
+                name="taskstatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
         sa.Column("opens_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("due_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("remind_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
@@ -472,8 +658,22 @@ def upgrade() -> None:
         sa.Column("attestation", sa.JSON(), nullable=False),
         sa.Column("signature", sa.String(length=140), nullable=False),
         sa.Column("verifier", sa.String(length=42), nullable=False),
-        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "attested",
+                "approved",
+                "minted",
+                "failed",
+                "rejected",
+                name="claimstatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
         sa.Column("decision_reason", sa.Text(), nullable=True),
+        sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("outbox_key", sa.String(length=200), nullable=True),
         sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
@@ -539,6 +739,7 @@ def downgrade() -> None:
 
     op.drop_table("tasks")
     with op.batch_alter_table("settlements", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_settlements_status"))
         batch_op.drop_index(batch_op.f("ix_settlements_debt_case_id"))
 
     op.drop_table("settlements")
@@ -551,16 +752,26 @@ def downgrade() -> None:
     op.drop_table("rewards")
     op.drop_table("verifiers")
     with op.batch_alter_table("payouts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payouts_status"))
         batch_op.drop_index(batch_op.f("ix_payouts_merchant_id"))
         batch_op.drop_index(batch_op.f("ix_payouts_batch_id"))
 
     op.drop_table("payouts")
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payments_status"))
+        batch_op.drop_index("ix_payments_resident")
+        batch_op.drop_index(batch_op.f("ix_payments_merchant_id"))
+
+    op.drop_table("payments")
     with op.batch_alter_table("outbox_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_items_wallet_open")
         batch_op.drop_index(batch_op.f("ix_outbox_items_tx_id"))
         batch_op.drop_index(batch_op.f("ix_outbox_items_status"))
+        batch_op.drop_index("ix_outbox_items_origin_subject")
 
     op.drop_table("outbox_items")
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_orders_status"))
         batch_op.drop_index(batch_op.f("ix_orders_resident_id"))
 
     op.drop_table("orders")
@@ -579,6 +790,7 @@ def downgrade() -> None:
     op.drop_table("indexed_blocks")
     with op.batch_alter_table("chain_txs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_chain_txs_status"))
+        batch_op.drop_index(batch_op.f("ix_chain_txs_block_number"))
 
     op.drop_table("chain_txs")
     with op.batch_alter_table("chain_events", schema=None) as batch_op:
