@@ -1,4 +1,4 @@
-"""Errors from the chain, as data the domain layer can turn into plain Dutch and English."""
+"""Errors from the chain, as data the domain layer and the API can turn into plain Dutch and English."""
 
 from __future__ import annotations
 
@@ -12,3 +12,13 @@ class ChainRevert(Exception):
         super().__init__(f"{name}({', '.join(f'{k}={v}' for k, v in args.items())})")
         self.name = name
         self.arguments = args
+
+
+class ChainUnavailable(Exception):
+    """The node did not answer in time (down, hung, or unreachable). Nothing was changed; retry later.
+    The API answers 503 chain_unavailable."""
+
+
+class ChainCallInWriteTransaction(RuntimeError):
+    """The chain was called inside a database write transaction, which would hold the write lock while
+    waiting on the node (a programming error: gather what the chain says first)."""

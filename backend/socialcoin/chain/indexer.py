@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..db.base import transaction
 from ..db.models import Balance, ChainEvent, IndexedBlock
 from .constants import ZERO_ADDRESS
+from .contracts import Contract
 from .events import EventDecoder, checksummed
-from .gateway import Gateway
+from .gateway import Chain
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,12 @@ BALANCES_PER_QUERY = 500
 
 class BlockMissing(LookupError):
     """The node has no block with this number (any more)."""
+
+
+def last_indexed_block(session: Session, start_block: int) -> int:
+    """The newest block the index has read (start_block - 1 before the first round)."""
+    last = session.scalar(select(func.max(IndexedBlock.number)))
+    return start_block - 1 if last is None else last
 
 
 def _link_companions(rows: list[dict[str, Any]]) -> None:
@@ -50,37 +57,34 @@ class Indexer:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        gateway: Gateway,
+        chain: Chain,
         *,
         confirmations: int = 0,
         max_blocks_per_round: int = 2_000,
     ):
         self.sessions = sessions
-        self.gateway = gateway
-        self.web3 = gateway.web3
+        self.chain = chain
+        self.deployment = chain.deployment
         self.confirmations = confirmations
         self.max_blocks = max_blocks_per_round
         self._decoder = EventDecoder(
             {
-                "registry": gateway.abis["ParticipantRegistry"],
-                "issuer": gateway.abis["ActivityIssuer"],
-                "factory": gateway.abis["CoinFactory"],
-                "coin": gateway.abis["SocialCoin"],
+                "registry": chain.abis[Contract.REGISTRY],
+                "issuer": chain.abis[Contract.ISSUER],
+                "factory": chain.abis[Contract.FACTORY],
+                "coin": chain.abis[Contract.COIN],
             }
         )
-        deployment = gateway.deployment
-        self._fixed = {deployment.registry, deployment.issuer, deployment.factory}
 
     # -- state ------------------------------------------------------------------------------------------
 
     def last_block(self, session: Session) -> int:
-        last = session.scalar(select(func.max(IndexedBlock.number)))
-        return self.gateway.deployment.start_block - 1 if last is None else last
+        return last_indexed_block(session, self.deployment.start_block)
 
     def known_coins(self, session: Session) -> set[str]:
         rows = session.scalars(
             select(ChainEvent.args).where(
-                ChainEvent.contract == self.gateway.deployment.registry, ChainEvent.event == "CoinAdded"
+                ChainEvent.contract == self.deployment.registry, ChainEvent.event == "CoinAdded"
             )
         ).all()
         return {checksummed(args["coin"]) for args in rows}
@@ -89,16 +93,16 @@ class Indexer:
 
     def run_once(self) -> int:
         """Reads the next range of confirmed blocks; returns how many events it stored."""
+        self._rewind_if_reorganised()
         with self.sessions() as session:
-            self._rewind_if_reorganised(session)
             last = self.last_block(session)
             coins = self.known_coins(session)
-        head = self.web3.eth.block_number - self.confirmations
+        head = self.chain.block_number() - self.confirmations
         if head <= last:
             return 0
         first, end = last + 1, min(head, last + self.max_blocks)
         end_block = self._block(end)
-        logs = self.gateway.rpc("eth_getLogs", [{"fromBlock": hex(first), "toBlock": hex(end)}])
+        logs = self.chain.rpc("eth_getLogs", [{"fromBlock": hex(first), "toBlock": hex(end)}])
         blocks = {end: end_block}
         for entry in logs:
             number = int(entry["blockNumber"], 16)
@@ -164,11 +168,12 @@ class Indexer:
         while True:
             self.run_once()
             with self.sessions() as session:
-                if self.last_block(session) >= self.web3.eth.block_number - self.confirmations:
-                    return
+                last = self.last_block(session)
+            if last >= self.chain.block_number() - self.confirmations:
+                return
 
     def _kind(self, address: str, coins: set[str]) -> str | None:
-        deployment = self.gateway.deployment
+        deployment = self.deployment
         if address == deployment.registry:
             return "registry"
         if address == deployment.issuer:
@@ -216,30 +221,31 @@ class Indexer:
 
     # -- reorganisations -------------------------------------------------------------------------------------
 
-    def _rewind_if_reorganised(self, session: Session) -> None:
-        # Every round checks the newest stored hash only; the older ones are read after a mismatch.
-        newest = session.scalars(select(IndexedBlock).order_by(IndexedBlock.number.desc()).limit(1)).first()
-        if newest is None or self._chain_hash(newest.number) == newest.block_hash:
+    def _rewind_if_reorganised(self) -> None:
+        """Compares the stored block hashes with the chain's (the newest each round; older ones after a
+        mismatch) and deletes what was read from blocks the chain no longer has. The chain is asked
+        before the write transaction."""
+        newest = select(IndexedBlock.number, IndexedBlock.block_hash).order_by(IndexedBlock.number.desc())
+        with self.sessions() as session:
+            stored = session.execute(newest.limit(1)).all()
+        if not stored or self._chain_hash(stored[0].number) == stored[0].block_hash:
             return
-        older = session.scalars(
-            select(IndexedBlock)
-            .where(IndexedBlock.number < newest.number)
-            .order_by(IndexedBlock.number.desc())
-        ).all()
-        keep = self.gateway.deployment.start_block - 1
-        for block in older:
-            if self._chain_hash(block.number) == block.block_hash:
-                keep = block.number
+        with self.sessions() as session:
+            stored = session.execute(newest).all()
+        keep = self.deployment.start_block - 1
+        for number, block_hash in stored[1:]:
+            if self._chain_hash(number) == block_hash:
+                keep = number
                 break
-        log.warning("chain reorganised: rewinding the index from block %s to %s", newest.number, keep)
-        session.execute(delete(ChainEvent).where(ChainEvent.block_number > keep))
-        session.execute(delete(IndexedBlock).where(IndexedBlock.number > keep))
-        self.rebuild_balances(session)
-        session.commit()
+        log.warning("chain reorganised: rewinding the index from block %s to %s", stored[0].number, keep)
+        with transaction(self.sessions) as session:
+            session.execute(delete(ChainEvent).where(ChainEvent.block_number > keep))
+            session.execute(delete(IndexedBlock).where(IndexedBlock.number > keep))
+            self.rebuild_balances(session)
 
     def _block(self, number: int) -> dict[str, Any]:
         """The block header as the node sends it (hex fields): cheaper than web3's formatted block."""
-        block = self.gateway.rpc("eth_getBlockByNumber", [hex(number), False])
+        block = self.chain.rpc("eth_getBlockByNumber", [hex(number), False])
         if block is None:
             raise BlockMissing(number)
         return block

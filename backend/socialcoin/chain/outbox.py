@@ -1,22 +1,25 @@
 """Every write to the chain goes through here: recorded, then signed, sent, mined and confirmed.
 
-1. `enqueue` records an OutboxItem under an idempotency key, in the caller's database transaction.
-   Calling it again with the same key returns the same item: nothing is ever queued twice.
+1. `enqueue` records an OutboxItem under an idempotency key, in the caller's write transaction. Calling it
+   again with the same key and payload returns the same item: nothing is ever queued twice.
 2. `submit` takes pending items per signing key, groups the batchable ones (attested mints, granted
-   rewards, registrations) into one call, simulates it (a refusal fails only the item it names), signs
-   it with the next nonce, and stores the signed transaction and the items' link to it in one database
-   transaction *before* sending. It does not wait for one batch to be mined before sending the next.
-3. `confirm` reads receipts; after `confirmations` blocks the items are done and listeners run (in the
-   same database transaction).
-4. `reconcile` (run first, every round) makes a crash at any point harmless: a stored transaction that
-   the chain does not know is sent again as the same bytes, so it can be mined at most once. That
-   includes one seen mined whose block then left the chain (a reorganisation, a node restarted from
-   older state).
+   rewards, registrations) into one call, simulates it, signs it with the next nonce and the node's fees,
+   and stores the signed transaction and the items' link to it in one write transaction *before* sending.
+   A refusal that names an item fails only that item; one that names none is narrowed down by simulating
+   halves, so the rest still goes through.
+3. `confirm` reads receipts; after `confirmations` blocks the items are done, and `finish` (given by the
+   bootstrap: the domain's code per origin) runs in the same write transaction.
+4. `reconcile` (first, every round) makes a crash at any point harmless: a stored transaction that the
+   node does not know is sent again, so it can be mined at most once. That includes one seen mined whose
+   block then left the chain.
 
-Speed: calls are ABI-encoded with (faster_)eth_abi directly (web3's contract layer took ~0.4 s to
-encode one batch of 200 attestations); a batch is simulated with one eth_call under a gas limit that the call
-itself proves sufficient (eth_estimateGas runs the batch a dozen times over); the nonce is read from
-the node once per round; item rows are updated in bulk.
+Nothing waits silently. A transaction the node refuses (a fee too low, a key without ether) is signed
+again with the node's fees under the same nonce, with a warning naming its items; no later transaction
+of that key is signed meanwhile, so no nonce gap opens. After `max_send_failures` refusals, or when a sent
+transaction is not mined within `stuck_after` seconds, it is *stuck*: visible in /public/status, in
+`socialcoin status` and to the municipality, who can `retry` it or `cancel` it (a no-op under its nonce, so
+that later transactions flow; its items end cancelled). No database write lock is held while the node is
+asked anything.
 """
 
 from __future__ import annotations
@@ -27,37 +30,32 @@ import signal
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_abi_to_4byte_selector, get_abi_input_types
-from hexbytes import HexBytes
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
-from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
-
-try:  # the compiled eth_abi (it comes with eth-brownie): ~7x faster on a batch of 200 attestations
-    from faster_eth_abi import encode as abi_encode
-except ImportError:  # pragma: no cover
-    from eth_abi import encode as abi_encode
 
 from ..db.base import transaction
+from ..db.enums import OPEN_ITEM, OPEN_TX, Origin, OutboxStatus, TxStatus
 from ..db.models import ChainTx, OutboxItem
-from .errors import ChainRevert
-from .gateway import Gateway
+from ..db.types import utcnow
+from .contracts import Call
+from .errors import ChainRevert, ChainUnavailable
+from .gateway import Chain, ChainRpcError, Fees
+from .payloads import KINDS, AttestedMint, Grant, Kind, Payload, Relayed, payload_of, to_json
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[Session, OutboxItem], None]
-# Called once with every item of a transaction (or a failed group) that reached an end state: for
-# listeners that update thousands of rows, where one query per item would take minutes.
-BatchListener = Callable[[Session, list[OutboxItem]], None]
-MAX_ATTEMPTS = 3
+# Called once with every item of a transaction (or a failed group) that reached an end state, in the
+# outbox's write transaction: the domain finishes its rows (given per origin by the bootstrap).
+Finisher = Callable[[Session, list[OutboxItem]], None]
+MAX_ATTEMPTS = 3  # times an item whose transaction reverted on chain is tried again
 # A batch's gas limit: BASE_GAS plus its kind's gas_per_item for each item, used when a simulation
 # under that limit succeeds (otherwise eth_estimateGas decides).
 BASE_GAS = 100_000
-OPEN_TX = ("signed", "sent", "mined")
+NO_OP_GAS = 21_000
 
 
 class OutboxConflict(Exception):
@@ -78,233 +76,109 @@ def _crash_point(point: str) -> None:
 
 
 @dataclass(frozen=True)
-class Call:
-    """A contract call ready to sign: the contract's address and the ABI-encoded calldata."""
+class Queued:
+    """An item to enqueue: its key, what it asks, who signs, and the domain row it belongs to."""
 
-    to: str
-    data: bytes
+    key: str
+    payload: Payload
+    signer: str
+    origin: Origin
+    subject_id: int | None = None
 
-
-def encode_call(contract: Contract, name: str, args: list[Any]) -> Call:
-    """`contract.name(*args)` encoded with eth_abi (arguments already in their ABI types)."""
-    found = [e for e in contract.abi if e.get("type") == "function" and e.get("name") == name]
-    if len(found) != 1:
-        raise ValueError(f"{name!r}: {len(found)} functions of that name")
-    selector = function_abi_to_4byte_selector(found[0])
-    return Call(contract.address, selector + abi_encode(get_abi_input_types(found[0]), args))
-
-
-# --------------------------------------------------------------------------------------------------
-# What each kind of item becomes on chain
-# --------------------------------------------------------------------------------------------------
-
-
-def _bytes(value: str | bytes) -> bytes:
-    if isinstance(value, str) and value[:2] in ("0x", "0X"):
-        return bytes.fromhex(value[2:])  # the usual case, and ~10x faster than HexBytes
-    return bytes(HexBytes(value))
-
-
-def _attestation(payload: dict[str, Any]) -> tuple:
-    a = payload["attestation"]
-    return (
-        a["resident"],
-        a["coin"],
-        int(a["amount"]),
-        _bytes(a["activityId"]),
-        _bytes(a["claimId"]),
-        _bytes(a["evidenceHash"]),
-        int(a["deadline"]),
-    )
+    def columns(self) -> dict[str, Any]:
+        relayed = self.payload if isinstance(self.payload, Relayed) else None
+        return {
+            # What the item moves: out of a wallet (a relayed spend), or into one (a mint, which the
+            # minter's allowance must cover while it is in flight).
+            "amount": _amount(self.payload),
+            "idempotency_key": self.key,
+            "kind": self.payload.kind,
+            "signer": self.signer,
+            "payload": to_json(self.payload),
+            "origin": self.origin,
+            "subject_id": self.subject_id,
+            "wallet": relayed.sender if relayed else None,
+            "coin": relayed.coin if relayed else None,
+            "auth_nonce": relayed.nonce if relayed else None,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+        }
 
 
-def _grant(payload: dict[str, Any]) -> tuple:
-    return (payload["coin"], payload["to"], int(payload["amount"]), _bytes(payload["claimId"]))
-
-
-def _registration(payload: dict[str, Any]) -> tuple:
-    return (
-        payload["account"],
-        int(payload["kind"]),
-        _bytes(payload["area"]),
-        int(payload["purposes"]),
-        _bytes(payload["recordHash"]),
-    )
-
-
-class Kind:
-    """How items of one kind become a contract call, and which item a refusal points at."""
-
-    batchable = False
-    # An upper bound of the gas one item takes in a batch; None: always ask eth_estimateGas.
-    gas_per_item: int | None = None
-
-    def call(self, gateway: Gateway, payloads: list[dict[str, Any]]) -> Call:
-        raise NotImplementedError
-
-    def culprit(self, revert: ChainRevert, payloads: list[dict[str, Any]]) -> int | None:
-        """Index of the item a refusal names, if it names one."""
-        return 0 if len(payloads) == 1 else None
-
-
-class MintAttested(Kind):
-    batchable = True
-    gas_per_item = 100_000  # measured ~43,000 (fresh claim id), ~60,000 for a resident's first coins
-
-    def call(self, gateway, payloads):
-        return encode_call(
-            gateway.issuer,
-            "mintBatch",
-            [[_attestation(p) for p in payloads], [_bytes(p["signature"]) for p in payloads]],
-        )
-
-    def culprit(self, revert, payloads):
-        found = _mint_culprit(revert, [p["attestation"] for p in payloads], "resident")
-        return super().culprit(revert, payloads) if found is None else found
-
-
-class MintGranted(Kind):
-    """Rewards without an attestation, payload {"coin", "to", "amount", "claimId"}: one grantBatch."""
-
-    batchable = True
-    gas_per_item = 80_000  # measured ~40,500 per grant in a batch of 100, more for a resident's first coins
-
-    def call(self, gateway, payloads):
-        return encode_call(gateway.issuer, "grantBatch", [[_grant(p) for p in payloads]])
-
-    def culprit(self, revert, payloads):
-        found = _mint_culprit(revert, payloads, "to")
-        coin = revert.arguments.get("coin")  # IssuerUnknownCoin
-        if found is None and coin is not None:
-            found = next((i for i, p in enumerate(payloads) if p["coin"].lower() == str(coin).lower()), None)
-        return super().culprit(revert, payloads) if found is None else found
-
-
-def _mint_culprit(revert: ChainRevert, mints: list[dict[str, Any]], recipient: str) -> int | None:
-    """The mint a refusal names: by its claim id (IssuerClaimAlreadyUsed), else by its recipient
-    (IssuerNotAResident's account, CoinTransferRefused's to)."""
-    claim = revert.arguments.get("claimId")
-    if claim is not None:
-        for index, mint in enumerate(mints):
-            if _bytes(mint["claimId"]) == _bytes(claim):
-                return index
-    account = revert.arguments.get("account") or revert.arguments.get("to")
-    if account is not None:
-        for index, mint in enumerate(mints):
-            if mint[recipient].lower() == str(account).lower():
-                return index
+def _amount(payload: Payload) -> int | None:
+    if isinstance(payload, Relayed):
+        return payload.value
+    if isinstance(payload, Grant):
+        return payload.amount
+    if isinstance(payload, AttestedMint):
+        return int(payload.attestation["amount"])
     return None
 
 
-class Register(Kind):
-    batchable = True
-    gas_per_item = 150_000
+@dataclass(frozen=True)
+class Policy:
+    """When the outbox gives up waiting: refusals in a row, seconds unmined, and the pause between tries."""
 
-    def call(self, gateway, payloads):
-        return encode_call(gateway.registry, "registerBatch", [[_registration(p) for p in payloads]])
-
-    def culprit(self, revert, payloads):
-        account = revert.arguments.get("account")
-        if account is not None:
-            for index, payload in enumerate(payloads):
-                if payload["account"].lower() == str(account).lower():
-                    return index
-        return super().culprit(revert, payloads)
-
-
-class ContractCall(Kind):
-    """Any single call: payload {"contract": name or coin address, "function": name, "args": [...]}.
-    Byte arguments are hex strings; they are converted by the function's ABI."""
-
-    def call(self, gateway, payloads):
-        (payload,) = payloads
-        target = payload["contract"]
-        contract = {
-            "ParticipantRegistry": gateway.registry,
-            "ActivityIssuer": gateway.issuer,
-            "CoinFactory": gateway.factory,
-        }.get(target) or gateway.coin(target)
-        inputs = contract.get_function_by_name(payload["function"]).abi["inputs"]
-        args = [_convert(arg, spec) for arg, spec in zip(payload["args"], inputs, strict=True)]
-        return encode_call(contract, payload["function"], args)
-
-
-def _convert(value: Any, spec: dict[str, Any]) -> Any:
-    kind = spec["type"]
-    if kind.endswith("[]"):
-        inner = dict(spec, type=kind[:-2])
-        return [_convert(v, inner) for v in value]
-    if kind == "tuple":
-        return tuple(_convert(v, c) for v, c in zip(value, spec["components"], strict=True))
-    if kind.startswith("bytes"):
-        return _bytes(value)
-    if kind.startswith(("uint", "int")):
-        return int(value)
-    return value
-
-
-KINDS: dict[str, Kind] = {
-    "mint_attested": MintAttested(),
-    "mint_granted": MintGranted(),
-    "register": Register(),
-    "call": ContractCall(),
-}
-
-
-# --------------------------------------------------------------------------------------------------
-# The outbox
-# --------------------------------------------------------------------------------------------------
+    max_send_failures: int = 5
+    stuck_after_seconds: float = 300.0
+    retry_seconds: float = 2.0
 
 
 class Outbox:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        gateway: Gateway,
+        chain: Chain,
         signers: dict[str, LocalAccount],
         *,
+        finish: Finisher,
         batch_size: int = 200,
         confirmations: int = 0,
+        policy: Policy | None = None,
     ):
         self.sessions = sessions
-        self.gateway = gateway
-        self.web3 = gateway.web3
+        self.chain = chain
         self.signers = signers
+        self.finish = finish
         self.batch_size = batch_size
         self.confirmations = confirmations
-        self.listeners: list[Listener] = []
-        self.batch_listeners: list[BatchListener] = []
-        self._chain_id = gateway.web3.eth.chain_id
+        self.policy = policy or Policy()
         self._nonces: dict[str, int] = {}  # next nonce per sender, read from the node once per round
 
     # -- recording ---------------------------------------------------------------------------------
 
     @staticmethod
-    def enqueue(session: Session, key: str, kind: str, signer: str, payload: dict[str, Any]) -> OutboxItem:
-        """Records an intended write (idempotent by `key`) in the caller's transaction."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown outbox kind {kind!r}")
+    def enqueue(
+        session: Session,
+        key: str,
+        payload: Payload,
+        *,
+        signer: str,
+        origin: Origin,
+        subject_id: int | None = None,
+    ) -> OutboxItem:
+        """Records an intended write (idempotent by `key`) in the caller's write transaction."""
+        queued = Queued(key, payload, signer, origin, subject_id)
         existing = session.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == key))
         if existing is not None:
-            if existing.kind != kind or existing.payload != payload:
+            if existing.kind != payload.kind or existing.payload != to_json(payload):
                 raise OutboxConflict(key)
             return existing
-        item = OutboxItem(idempotency_key=key, kind=kind, signer=signer, payload=payload)
+        item = OutboxItem(**queued.columns())
         session.add(item)
         session.flush()
         return item
 
     @staticmethod
-    def enqueue_many(session: Session, items: Iterable[tuple[str, str, str, dict[str, Any]]]) -> int:
-        """`enqueue` for many (key, kind, signer, payload) at once (a CSV of approvals, a programme's
-        mints): one query for the keys already taken, one insert for the rest. Returns how many
-        items it added; a key taken with a different request raises OutboxConflict."""
-        wanted: dict[str, tuple[str, str, dict[str, Any]]] = {}
-        for key, kind, signer, payload in items:
-            if kind not in KINDS:
-                raise ValueError(f"unknown outbox kind {kind!r}")
-            if wanted.setdefault(key, (kind, signer, payload)) != (kind, signer, payload):
-                raise OutboxConflict(key)
+    def enqueue_many(session: Session, items: Iterable[Queued]) -> int:
+        """`enqueue` for many at once (a month's rewards): one query for the keys already taken, one insert
+        for the rest. Returns how many items it added; a key taken with a different request raises
+        OutboxConflict."""
+        wanted: dict[str, dict[str, Any]] = {}
+        for queued in items:
+            columns = queued.columns()
+            if wanted.setdefault(queued.key, columns) != columns:
+                raise OutboxConflict(queued.key)
         keys = list(wanted)
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
@@ -313,243 +187,413 @@ class Outbox:
                     OutboxItem.idempotency_key.in_(chunk)
                 )
             ):
-                kind, _, payload = wanted.pop(existing.idempotency_key)
-                if existing.kind != kind or existing.payload != payload:
+                columns = wanted.pop(existing.idempotency_key)
+                if existing.kind != columns["kind"] or existing.payload != columns["payload"]:
                     raise OutboxConflict(existing.idempotency_key)
         if wanted:
-            session.execute(
-                insert(OutboxItem),
-                [
-                    {"idempotency_key": key, "kind": kind, "signer": signer, "payload": payload}
-                    for key, (kind, signer, payload) in wanted.items()
-                ],
-            )
+            session.execute(insert(OutboxItem), list(wanted.values()))
         return len(wanted)
+
+    # -- the municipality's actions on a stuck transaction -------------------------------------------------
+
+    @staticmethod
+    def retry(tx: ChainTx) -> None:
+        """Tries a stuck transaction again, signed anew with the node's fees (in the caller's transaction;
+        the worker sends it)."""
+        tx.status, tx.resign, tx.send_failures, tx.next_try_at, tx.sent_at = (
+            TxStatus.SIGNED,
+            True,
+            0,
+            None,
+            None,
+        )
+
+    @staticmethod
+    def cancel(tx: ChainTx) -> None:
+        """Replaces a stuck transaction by a no-op under its nonce (signed and sent by the worker), so that
+        later transactions of its key flow; its items end cancelled unless the original is mined first."""
+        tx.status, tx.resign, tx.send_failures, tx.next_try_at, tx.sent_at = (
+            TxStatus.CANCELLING,
+            True,
+            0,
+            None,
+            None,
+        )
 
     # -- the work loop -------------------------------------------------------------------------------
 
     def run_once(self) -> int:
         """One round: reconcile, submit what is pending, confirm what is mined. Returns how many items
-        reached an end state (done or failed) in this round."""
-        self.reconcile()
-        self.submit()
+        reached an end state in this round."""
+        self._nonces.clear()
+        blocked = self.reconcile()
+        self.submit(blocked)
         return self.confirm()
 
     def run_until_idle(self, max_rounds: int = 10_000) -> None:
+        """Rounds until no item is open (a stuck transaction's items count as done waiting: they wait
+        for the municipality)."""
         for _ in range(max_rounds):
             self.run_once()
             with self.sessions() as session:
                 open_items = session.scalar(
                     select(func.count())
                     .select_from(OutboxItem)
-                    .where(OutboxItem.status.in_(("pending", "submitted")))
+                    .outerjoin(ChainTx, ChainTx.id == OutboxItem.tx_id)
+                    .where(
+                        OutboxItem.status.in_(OPEN_ITEM),
+                        (ChainTx.status.is_(None)) | (ChainTx.status != TxStatus.STUCK),
+                    )
+                )
+                stuck = session.scalar(
+                    select(func.count()).select_from(ChainTx).where(ChainTx.status == TxStatus.STUCK)
                 )
             if not open_items:
                 return
+            if stuck:
+                # Items of a key with a stuck transaction wait for it; nothing else can move them.
+                waiting = self._waiting_behind_stuck()
+                if waiting >= (open_items or 0):
+                    return
         raise RuntimeError("outbox did not drain")
+
+    def _waiting_behind_stuck(self) -> int:
+        with self.sessions() as session:
+            stuck_senders = set(
+                session.scalars(select(ChainTx.sender).where(ChainTx.status == TxStatus.STUCK)).all()
+            )
+            signers = [name for name, account in self.signers.items() if account.address in stuck_senders]
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxItem)
+                    .where(OutboxItem.status.in_(OPEN_ITEM), OutboxItem.signer.in_(signers))
+                )
+                or 0
+            )
 
     # -- 1. reconcile ---------------------------------------------------------------------------------
 
-    def reconcile(self) -> None:
-        """Sends again every stored transaction the node does not know (after a crash, a node restart, or
-        a reorganisation that took away the block it was mined in), in nonce order."""
+    def reconcile(self) -> set[str]:
+        """Sends (again) every stored transaction the node does not have, in nonce order: after a crash, a
+        node restart, a reorganisation that took away its block, a refusal, a retry or a cancel. Returns the
+        senders that must not sign new transactions this round (one of theirs waits or is stuck)."""
         with self.sessions() as session:
-            unsent = session.scalars(
-                select(ChainTx).where(ChainTx.status.in_(OPEN_TX)).order_by(ChainTx.sender, ChainTx.nonce)
+            open_txs = session.scalars(
+                select(ChainTx)
+                .where(ChainTx.status.in_((*OPEN_TX, TxStatus.STUCK)))
+                .order_by(ChainTx.sender, ChainTx.nonce)
             ).all()
-        for tx in unsent:
-            if tx.status != "signed" and self._receipt(tx.tx_hash) is not None:
+        blocked: set[str] = set()
+        now = utcnow()
+        for tx in open_txs:
+            if tx.sender in blocked:
+                continue  # a lower nonce of this key waits: this one would wait behind it anyway
+            if tx.status == TxStatus.STUCK:
+                blocked.add(tx.sender)
                 continue
-            if tx.status == "mined":
+            if tx.resign or tx.status == TxStatus.SIGNED:
+                if tx.next_try_at is not None and tx.next_try_at > now or not self._send(tx):
+                    blocked.add(tx.sender)
+                continue
+            if self._mined(tx)[1] is not None:
+                continue  # confirm() takes it from here
+            if tx.status == TxStatus.MINED:
                 # Its block is gone: unconfirmed again, and the items wait for it as before.
                 log.warning(
                     "transaction %s (nonce %s) left the chain; sending it again", tx.tx_hash, tx.nonce
                 )
                 with transaction(self.sessions) as session:
-                    session.get(ChainTx, tx.id).status = "sent"
-            if self._known(tx.tx_hash):
+                    session.get_one(ChainTx, tx.id).status = TxStatus.SENT
+            elif self.chain.known(tx.tx_hash):
+                if self._overdue(tx, now):
+                    self._mark_stuck(tx, f"not mined within {self.policy.stuck_after_seconds:.0f} s")
+                    blocked.add(tx.sender)
                 continue
-            self._send(tx)
+            if not self._send(tx):  # the node lost it (a restart): the very same bytes again
+                blocked.add(tx.sender)
+        return blocked
+
+    def _overdue(self, tx: ChainTx, now: Any) -> bool:
+        return tx.sent_at is not None and (now - tx.sent_at).total_seconds() > self.policy.stuck_after_seconds
 
     # -- 2. submit ------------------------------------------------------------------------------------
 
-    def submit(self) -> None:
-        """Signs and sends every pending item, batch after batch, without waiting for any to be mined."""
+    def submit(self, blocked: set[str] | None = None) -> None:
+        """Signs and sends every pending item, batch after batch, without waiting for any to be mined.
+        Keys in `blocked` wait (one of their transactions is refused or stuck)."""
+        blocked = blocked or set()
         with self.sessions() as session:
             pending = session.scalars(
-                select(OutboxItem).where(OutboxItem.status == "pending").order_by(OutboxItem.id)
+                select(OutboxItem).where(OutboxItem.status == OutboxStatus.PENDING).order_by(OutboxItem.id)
             ).all()
         groups: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
         for item in pending:
             groups[(item.signer, item.kind)].append(item)
-        self._nonces.clear()
         for (signer, kind_name), items in groups.items():
+            account = self.signers.get(signer)
+            if account is None:
+                log.error("outbox items %s wait: no key for signer %r", [i.id for i in items[:5]], signer)
+                continue
             kind = KINDS[kind_name]
             size = self.batch_size if kind.batchable else 1
             for start in range(0, len(items), size):
-                self._submit_batch(signer, kind, items[start : start + size])
+                if account.address in blocked:
+                    break
+                if not self._submit_batch(account, kind, items[start : start + size]):
+                    blocked.add(account.address)
 
-    def _submit_batch(self, signer: str, kind: Kind, items: list[OutboxItem]) -> None:
-        account = self.signers[signer]
-        while items:
-            payloads = [item.payload for item in items]
-            call = kind.call(self.gateway, payloads)
-            try:
-                gas = self._gas(account.address, call, kind, len(items))
-            except (ContractCustomError, ContractLogicError) as exc:
-                revert = self._revert(exc)
-                culprit = kind.culprit(revert, payloads)
-                if culprit is None:
-                    self._fail(items, revert)
-                    return
+    def _submit_batch(self, account: LocalAccount, kind: Kind, items: list[OutboxItem]) -> bool:
+        """Simulates, signs and sends `items` as one call (narrowing down a refusal); False when the node
+        refused the transaction (its key then waits)."""
+        payloads = [payload_of(item.kind, item.payload) for item in items]
+        call = kind.call(self.chain, payloads)
+        try:
+            gas = self._gas(account.address, call, kind, len(items))
+        except ChainRevert as revert:
+            culprit = kind.culprit(revert, payloads)
+            if culprit is not None:
                 self._fail([items[culprit]], revert)
-                items = items[:culprit] + items[culprit + 1 :]
-                continue
-            self._sign_and_send(account, call, gas, items)
-            return
+                rest = items[:culprit] + items[culprit + 1 :]
+                return self._submit_batch(account, kind, rest) if rest else True
+            # The refusal names no item: try each half on its own, until the culprits are alone.
+            middle = len(items) // 2
+            return self._submit_batch(account, kind, items[:middle]) and self._submit_batch(
+                account, kind, items[middle:]
+            )
+        return self._sign_and_send(account, call, gas, items)
 
     def _gas(self, sender: str, call: Call, kind: Kind, count: int) -> int:
-        """Simulates the call and returns the gas limit to sign it with; a refusal raises."""
-        request = {"from": sender, "to": call.to, "data": call.data, "gasPrice": 0}
+        """Simulates the call and returns the gas limit to sign it with; a refusal raises ChainRevert."""
         if kind.gas_per_item is not None:
             limit = BASE_GAS + kind.gas_per_item * count
             try:
-                self.web3.eth.call({**request, "gas": limit})
+                self.chain.simulate(sender, call, limit)
                 return limit  # the very call ran within `limit` on the current state
-            except (ContractCustomError, ContractLogicError, Web3RPCError) as exc:
-                data = getattr(exc, "data", None)
-                if isinstance(data, str) and len(data) > 2:
+            except ChainRevert as revert:
+                if revert.name != "UnknownRevert" or revert.arguments.get("data") not in (None, "0x"):
                     raise  # a refusal with the contract's reason: no need to run it again
-                # Out of gas under the bound ("execution reverted", data 0x), or a refusal without a
-                # reason: eth_estimateGas decides (and raises the refusal again if it is one).
-        gas = self.web3.eth.estimate_gas(request)
+            except ChainRpcError:
+                pass  # out of gas under the bound: eth_estimateGas decides (and raises a refusal again)
+        gas = self.chain.estimate_gas(sender, call)
         return gas + gas // 5 + 50_000
 
-    def _sign_and_send(self, account: LocalAccount, call: Call, gas: int, items: list[OutboxItem]) -> None:
-        with transaction(self.sessions) as session:
-            nonce = self._next_nonce(session, account.address)
-            signed = account.sign_transaction(
-                {
-                    "to": call.to,
-                    "data": call.data,
-                    "value": 0,
-                    "nonce": nonce,
-                    "gas": gas,
-                    "gasPrice": 0,
-                    "chainId": self._chain_id,
-                }
+    def _next_nonce(self, sender: str) -> int:
+        if sender not in self._nonces:
+            with self.sessions() as session:
+                stored = session.scalar(select(func.max(ChainTx.nonce)).where(ChainTx.sender == sender))
+            self._nonces[sender] = max(
+                self.chain.transaction_count(sender, "pending"), -1 if stored is None else stored + 1
             )
+        return self._nonces[sender]
+
+    def _sign(self, account: LocalAccount, call: Call | None, gas: int, nonce: int, fees: Fees) -> Any:
+        """A signed transaction of `call` (None: a no-op to the sender itself)."""
+        return account.sign_transaction(
+            {
+                "to": account.address if call is None else call.to,
+                "data": b"" if call is None else call.data,
+                "value": 0,
+                "nonce": nonce,
+                "gas": gas,
+                "chainId": self.chain.deployment.chain_id,
+                **fees.fields(),
+            }
+        )
+
+    def _sign_and_send(self, account: LocalAccount, call: Call, gas: int, items: list[OutboxItem]) -> bool:
+        nonce = self._next_nonce(account.address)
+        signed = self._sign(account, call, gas, nonce, self.chain.fees())
+        with transaction(self.sessions) as session:
             tx = ChainTx(
                 sender=account.address,
                 nonce=nonce,
                 tx_hash="0x" + bytes(signed.hash).hex(),
                 raw=bytes(signed.raw_transaction),
+                gas_limit=gas,
+                earlier_hashes=[],
+                resign=False,
+                status=TxStatus.SIGNED,
+                send_failures=0,
             )
             session.add(tx)
             session.flush()
             session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id.in_([item.id for item in items]))
-                .values(status="submitted", tx_id=tx.id, attempts=OutboxItem.attempts + 1)
+                .values(status=OutboxStatus.SUBMITTED, tx_id=tx.id, attempts=OutboxItem.attempts + 1)
             )
         self._nonces[account.address] = nonce + 1
         _crash_point("stored")
-        self._send(tx)
+        return self._send(tx)
 
-    def _next_nonce(self, session: Session, sender: str) -> int:
-        stored = session.scalar(select(func.max(ChainTx.nonce)).where(ChainTx.sender == sender))
-        if sender not in self._nonces:
-            self._nonces[sender] = self.web3.eth.get_transaction_count(sender, "pending")
-        return max(self._nonces[sender], -1 if stored is None else stored + 1)
-
-    def _send(self, tx: ChainTx) -> None:
+    def _send(self, tx: ChainTx) -> bool:
+        """Sends a stored transaction (signed anew with the node's fees after a refusal, a retry or a
+        cancel). False when the node refused it."""
+        if tx.resign:
+            tx = self._resign(tx)
         try:
-            self.web3.eth.send_raw_transaction(tx.raw)
-        except (Web3RPCError, ValueError) as exc:
-            # "already known" / "nonce too low": the node has it, or mined it; confirm() will tell.
-            log.info("send of %s answered %s", tx.tx_hash, exc)
+            self.chain.send_raw(tx.raw)
+        except ChainRpcError as exc:
+            if _already_there(exc):  # the node has it (or mined it): confirm() will tell
+                self._note_sent(tx)
+                return True
+            self._note_refused(tx, exc.message)
+            return False
         _crash_point("sent")
+        self._note_sent(tx)
+        return True
+
+    def _resign(self, tx: ChainTx) -> ChainTx:
+        """The same nonce signed again, with the node's fees now: the original call, or a no-op to cancel."""
+        account = next(a for a in self.signers.values() if a.address == tx.sender)
+        fees = self.chain.fees()
         with transaction(self.sessions) as session:
-            stored = session.get(ChainTx, tx.id)
-            if stored.status == "signed":
-                stored.status = "sent"
+            stored = session.get_one(ChainTx, tx.id)
+            if stored.status == TxStatus.CANCELLING:
+                signed = self._sign(account, None, NO_OP_GAS, stored.nonce, fees)
+            else:
+                items = session.scalars(select(OutboxItem).where(OutboxItem.tx_id == stored.id)).all()
+                kind = KINDS[items[0].kind]
+                call = kind.call(self.chain, [payload_of(i.kind, i.payload) for i in items])
+                signed = self._sign(account, call, stored.gas_limit, stored.nonce, fees)
+            new_hash = "0x" + bytes(signed.hash).hex()
+            if new_hash != stored.tx_hash:
+                stored.earlier_hashes = [*stored.earlier_hashes, stored.tx_hash]
+                stored.tx_hash = new_hash
+                stored.raw = bytes(signed.raw_transaction)
+            stored.resign = False
+            session.flush()
+            session.expunge(stored)
+        return stored
+
+    def _note_sent(self, tx: ChainTx) -> None:
+        with transaction(self.sessions) as session:
+            stored = session.get_one(ChainTx, tx.id)
+            if stored.status == TxStatus.SIGNED:
+                stored.status = TxStatus.SENT
+            if stored.sent_at is None:
+                stored.sent_at = utcnow()
+            stored.send_failures, stored.next_try_at = 0, None
+
+    def _note_refused(self, tx: ChainTx, error: str) -> None:
+        with transaction(self.sessions) as session:
+            stored = session.get_one(ChainTx, tx.id)
+            stored.send_failures += 1
+            stored.resign = True  # with the node's fees then, which may have changed
+            stored.last_error = error[:1000]
+            pause = self.policy.retry_seconds * 2 ** min(stored.send_failures - 1, 5)
+            stored.next_try_at = utcnow() + timedelta(seconds=pause)
+            items = session.scalars(select(OutboxItem.id).where(OutboxItem.tx_id == stored.id)).all()
+            log.warning(
+                "the node refused transaction %s (nonce %s, items %s), %d time(s): %s",
+                stored.tx_hash,
+                stored.nonce,
+                list(items),
+                stored.send_failures,
+                error,
+            )
+            if stored.send_failures >= self.policy.max_send_failures and stored.status != TxStatus.CANCELLING:
+                stored.status = TxStatus.STUCK
+                log.error("transaction %s (items %s) is stuck: %s", stored.tx_hash, list(items), error)
+
+    def _mark_stuck(self, tx: ChainTx, why: str) -> None:
+        with transaction(self.sessions) as session:
+            stored = session.get_one(ChainTx, tx.id)
+            if stored.status != TxStatus.CANCELLING:
+                stored.status = TxStatus.STUCK
+            stored.last_error = why
+        log.error("transaction %s (nonce %s) is stuck: %s", tx.tx_hash, tx.nonce, why)
 
     # -- 3. confirm -----------------------------------------------------------------------------------
 
     def confirm(self) -> int:
+        """Reads the receipts of open transactions; ends the items of those mined deep enough (or
+        reverted, or cancelled). Returns how many items reached an end state."""
         finished = 0
-        head = self.web3.eth.block_number
+        head = self.chain.block_number()
         with self.sessions() as session:
             # "signed" too: a crash can fall between sending and noting that it was sent.
             open_txs = session.scalars(
-                select(ChainTx).where(ChainTx.status.in_(("signed", "sent", "mined")))
+                select(ChainTx).where(ChainTx.status.in_((*OPEN_TX, TxStatus.STUCK)))
             ).all()
         for tx in open_txs:
-            receipt = self._receipt(tx.tx_hash)
+            mined_hash, receipt = self._mined(tx)
             if receipt is None:
                 continue
-            deep_enough = head - receipt["blockNumber"] >= self.confirmations
+            cancelled = tx.status == TxStatus.CANCELLING and mined_hash == tx.tx_hash
+            deep_enough = head - receipt.block_number >= self.confirmations
             with transaction(self.sessions) as session:
-                stored = session.get(ChainTx, tx.id)
-                stored.block_number = receipt["blockNumber"]
-                stored.gas_used = receipt["gasUsed"]
-                items = session.scalars(select(OutboxItem).where(OutboxItem.tx_id == tx.id)).all()
-                if receipt["status"] != 1:
-                    stored.status = "reverted"
+                stored = session.get_one(ChainTx, tx.id)
+                stored.block_number = receipt.block_number
+                stored.gas_used = receipt.gas_used
+                if mined_hash != stored.tx_hash:  # an earlier signature of this nonce was mined
+                    stored.earlier_hashes = [h for h in stored.earlier_hashes if h != mined_hash] + [
+                        stored.tx_hash
+                    ]
+                    stored.tx_hash = mined_hash
+                items = list(session.scalars(select(OutboxItem).where(OutboxItem.tx_id == tx.id)).all())
+                ended: list[OutboxItem] = []
+                if cancelled:
+                    stored.status = TxStatus.CANCELLED
+                    for item in items:
+                        item.status, item.error_code = OutboxStatus.CANCELLED, "Cancelled"
+                        item.error_detail = (
+                            "cancelled by the municipality while stuck; nothing happened on chain"
+                        )
+                    ended = items
+                elif not receipt.succeeded:
+                    stored.status = TxStatus.REVERTED
                     for item in items:
                         # Simulated fine, reverted on chain (the state moved in between): try again.
-                        item.status = "pending" if item.attempts < MAX_ATTEMPTS else "failed"
+                        retry = item.attempts < MAX_ATTEMPTS
+                        item.status = OutboxStatus.PENDING if retry else OutboxStatus.FAILED
                         item.error_code = "TransactionReverted"
-                        item.tx_id = None if item.status == "pending" else item.tx_id
-                    finished += self._notify_all(session, [item for item in items if item.status == "failed"])
-                    continue
-                stored.status = "confirmed" if deep_enough else "mined"
-                if deep_enough:
-                    for item in items:
-                        item.status = "done"
-                    finished += self._notify_all(session, items)
+                        item.tx_id = None if retry else item.tx_id
+                    ended = [item for item in items if item.status == OutboxStatus.FAILED]
+                else:
+                    stored.status = TxStatus.CONFIRMED if deep_enough else TxStatus.MINED
+                    if deep_enough:
+                        for item in items:
+                            item.status = OutboxStatus.DONE
+                        ended = items
+                finished += self._finish(session, ended)
         return finished
 
-    def _notify_all(self, session: Session, items: list[OutboxItem]) -> int:
-        """Runs the listeners for items that reached an end state. The items' rows are written first, in
-        one statement: a listener's first query would otherwise flush them one by one."""
-        session.flush()
-        for item in items:
-            self._notify(session, item)
-        for batch_listener in self.batch_listeners:
-            batch_listener(session, items)
-        return len(items)
+    def _mined(self, tx: ChainTx) -> tuple[str, Any]:
+        """The hash of this nonce's transaction that was mined (any signature of it), and its receipt."""
+        for tx_hash in (tx.tx_hash, *reversed(tx.earlier_hashes or [])):
+            receipt = self.chain.receipt(tx_hash)
+            if receipt is not None:
+                return tx_hash, receipt
+        return tx.tx_hash, None
 
-    # -- helpers ----------------------------------------------------------------------------------------
+    def _finish(self, session: Session, items: list[OutboxItem]) -> int:
+        """Runs the domain's finisher for items that reached an end state. Their rows are written first,
+        in one statement: a finisher's first query would otherwise flush them one by one."""
+        if items:
+            session.flush()
+            self.finish(session, items)
+        return len(items)
 
     def _fail(self, items: Iterable[OutboxItem], revert: ChainRevert) -> None:
         with transaction(self.sessions) as session:
             failed = []
             for item in items:
-                stored = session.get(OutboxItem, item.id)
-                stored.status = "failed"
+                stored = session.get_one(OutboxItem, item.id)
+                stored.status = OutboxStatus.FAILED
                 stored.error_code = revert.name
                 stored.error_detail = str(revert)
                 failed.append(stored)
-            self._notify_all(session, failed)
+                log.warning(
+                    "outbox item %s (%s) refused by the chain: %s", item.id, item.idempotency_key, revert
+                )
+            self._finish(session, failed)
 
-    def _notify(self, session: Session, item: OutboxItem) -> None:
-        for listener in self.listeners:
-            listener(session, item)
 
-    def _revert(self, exc: Exception) -> ChainRevert:
-        data = getattr(exc, "data", None)
-        if isinstance(data, str) and data.startswith("0x"):
-            return self.gateway.abis.decode_revert(bytes(HexBytes(data)))
-        return ChainRevert("ContractLogicError", {"message": str(exc)})
+def _already_there(exc: ChainRpcError) -> bool:
+    message = exc.message.lower()
+    return "already known" in message or "nonce too low" in message or "already imported" in message
 
-    def _receipt(self, tx_hash: str) -> dict[str, int] | None:
-        """blockNumber, gasUsed and status of a mined transaction; None while it is not mined."""
-        receipt = self.gateway.rpc("eth_getTransactionReceipt", [tx_hash])
-        if not receipt or receipt.get("blockNumber") is None:
-            return None
-        return {name: int(receipt[name], 16) for name in ("blockNumber", "gasUsed", "status")}
 
-    def _known(self, tx_hash: str) -> bool:
-        """Whether the node has the transaction (in its pool or mined)."""
-        return self.gateway.rpc("eth_getTransactionByHash", [tx_hash]) is not None
+__all__ = ["ChainUnavailable", "Finisher", "Outbox", "OutboxConflict", "Policy", "Queued"]
