@@ -16,13 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..areas import is_within
-from ..chain.gateway import Gateway
+from ..db.enums import ActivityStatus
 from ..db.models import Activity, Organisation, Resident
 from ..db.types import utcnow
-from .admission import checked_area
+from ..formats import euro
+from .coins import catalogue
 from .errors import Conflict, InvalidInput, not_found
-from .notifications import Kind, euros, notify
-from .programmes import coin_facts, get_programme
+from .fields import checked_area
+from .notifications import Kind, notify
+from .programmes import get_programme
 
 
 class Unit(StrEnum):
@@ -30,10 +32,7 @@ class Unit(StrEnum):
     TASK = "task"
 
 
-class Status(StrEnum):
-    ACTIVE = "active"
-    SUGGESTED = "suggested"
-    REJECTED = "rejected"
+Status = ActivityStatus  # the activity's status, as the models store it
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,9 @@ def check_guidelines(unit: Unit, value_cents_per_unit: int, cap_units_per_month:
         raise InvalidInput(
             "value_below_guideline",
             f"De sociale waarde per {rule.nl} is te laag: de richtlijn van de gemeente is minstens"
-            f" {euros(rule.min_value_cents)} per {rule.nl}.",
+            f" {euro(rule.min_value_cents)} per {rule.nl}.",
             f"The social value per {rule.en} is too low: the municipality's guideline is at least"
-            f" {euros(rule.min_value_cents)} per {rule.en}.",
+            f" {euro(rule.min_value_cents)} per {rule.en}.",
             field="value_cents_per_unit",
             bound="minimum",
             limit=rule.min_value_cents,
@@ -93,9 +92,9 @@ def check_guidelines(unit: Unit, value_cents_per_unit: int, cap_units_per_month:
         raise InvalidInput(
             "value_above_guideline",
             f"De sociale waarde per {rule.nl} is te hoog: de richtlijn van de gemeente is hoogstens"
-            f" {euros(rule.max_value_cents)} per {rule.nl}.",
+            f" {euro(rule.max_value_cents)} per {rule.nl}.",
             f"The social value per {rule.en} is too high: the municipality's guideline is at most"
-            f" {euros(rule.max_value_cents)} per {rule.en}.",
+            f" {euro(rule.max_value_cents)} per {rule.en}.",
             field="value_cents_per_unit",
             bound="maximum",
             limit=rule.max_value_cents,
@@ -161,7 +160,7 @@ class Terms:
     area: str | None = None  # None: keep the suggestion's area
 
 
-def _apply_terms(session: Session, gateway: Gateway, activity: Activity, terms: Terms, now: datetime) -> None:
+def _apply_terms(session: Session, activity: Activity, terms: Terms, now: datetime) -> None:
     """Checks the terms against the guidelines, the programme's coin and the calendar, then sets them."""
     unit = checked_unit(activity.unit)
     check_guidelines(unit, terms.value_cents_per_unit, terms.cap_units_per_month, terms.task_days)
@@ -192,7 +191,7 @@ def _apply_terms(session: Session, gateway: Gateway, activity: Activity, terms: 
             field="ends_on",
         )
     area = checked_area(terms.area if terms.area is not None else activity.area)
-    coin = coin_facts(gateway, programme.coin, field="programme_id")
+    coin = catalogue(session).resolve(programme.coin, field="programme_id")
     if not is_within(area, coin.area):
         raise InvalidInput(
             "area_outside_coin",
@@ -223,7 +222,6 @@ def _apply_terms(session: Session, gateway: Gateway, activity: Activity, terms: 
 
 def create_activity(
     session: Session,
-    gateway: Gateway,
     *,
     title: str,
     description: str,
@@ -246,7 +244,7 @@ def create_activity(
         area=terms.area,
         status=Status.ACTIVE.value,
     )
-    _apply_terms(session, gateway, activity, terms, now or utcnow())
+    _apply_terms(session, activity, terms, now or utcnow())
     session.add(activity)
     session.flush()
     return activity
@@ -315,7 +313,6 @@ def _open_suggestion(session: Session, activity_id: int) -> Activity:
 
 def approve_suggestion(
     session: Session,
-    gateway: Gateway,
     activity_id: int,
     terms: Terms,
     *,
@@ -328,7 +325,7 @@ def approve_suggestion(
     title = suggestion.title if title is None else _checked_text(title, "title", "De titel", "The title")
     if description is not None:
         description = _checked_text(description, "description", "De beschrijving", "The description")
-    _apply_terms(session, gateway, suggestion, terms, now or utcnow())
+    _apply_terms(session, suggestion, terms, now or utcnow())
     suggestion.title = title
     suggestion.description = description or suggestion.description
     suggestion.status = Status.ACTIVE.value

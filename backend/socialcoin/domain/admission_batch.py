@@ -14,20 +14,22 @@ implied: the municipality lists only residents who signed up.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..chain.constants import Kind
+from ..chain.gateway import Chain
 from ..chain.outbox import Outbox
+from ..db.base import lock, writing
 from ..db.models import Resident
 from ..db.types import utcnow
 from ..settings import Settings
 from .admission import (
     WALLET_OWNERS,
-    checked_address,
     registered_on_chain_among,
     registration,
     resident_checks,
@@ -37,11 +39,9 @@ from .admission import (
 )
 from .batch import RowErrors, chunks, insert_rows
 from .errors import Conflict
+from .fields import checked_address
 from .people import chain_writes
 from .wallets import activation_code, create_wallet_awaiting_activation
-
-if TYPE_CHECKING:
-    from ..chain.gateway import Gateway
 
 
 @dataclass(frozen=True)
@@ -182,16 +182,22 @@ def _checked_rows(rows: list[ResidentRow], errors: RowErrors) -> list[dict[str, 
     return checked
 
 
+def _new_rows(session: Session, checked: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """The rows whose case number is not admitted yet."""
+    existing = residents_by_case_number(session, [values["case_number"] for values in checked if values])
+    return [values for values in checked if values and values["case_number"] not in existing]
+
+
 def _check_against_what_exists(
     session: Session,
-    chain: Gateway | None,
+    on_chain: Collection[str],
     rows: list[ResidentRow],
     checked: list[dict[str, Any] | None],
     errors: RowErrors,
 ) -> dict[str, Resident]:
-    """Records the faults against the database and the registry: a case number admitted with other data,
-    an own wallet that someone holds or that is registered on chain. Returns the residents admitted
-    before, by case number."""
+    """Records the faults against the database and the registry (`on_chain`: the addresses it knows): a
+    case number admitted with other data, an own wallet that someone holds or that is registered on chain.
+    Returns the residents admitted before, by case number."""
     existing = residents_by_case_number(session, [values["case_number"] for values in checked if values])
     new_wallets = [
         values["wallet_address"]
@@ -199,7 +205,6 @@ def _check_against_what_exists(
         if values and values["wallet_address"] and values["case_number"] not in existing
     ]
     owners = _owners(session, new_wallets)
-    on_chain = registered_on_chain_among(chain, [address for address in new_wallets if address not in owners])
     for row, values in zip(rows, checked, strict=True):
         if values is None:
             continue
@@ -226,20 +231,49 @@ def admit_residents(
     rows: list[ResidentRow],
     *,
     dry_run: bool = False,
-    chain: Gateway | None = None,
+    chain: Chain | None = None,
 ) -> list[Admitted]:
     """Admits every row, or (when any row is at fault) none: raises BatchInvalid naming every fault.
-    With dry_run, checks the same and answers what would happen, changing nothing."""
+    With dry_run, checks the same and answers what would happen, changing nothing.
+
+    The registry is asked about new own wallets and the custodial keys are made first; the checks against
+    the database and the inserts then run in one write transaction."""
     errors = RowErrors()
     checked = _checked_rows(rows, errors)
-    existing = _check_against_what_exists(session, chain, rows, checked, errors)
-    errors.raise_if_any()
-
+    new = _new_rows(session, checked)
+    on_chain = registered_on_chain_among(chain, [v["wallet_address"] for v in new if v["wallet_address"]])
     secret = settings.secret_key.get_secret_value()
+    # Keys for the new rows that need one: about a millisecond each, so never under the write lock. A row
+    # admitted by another request meanwhile leaves its key unused (residents are never removed, so a row
+    # that existed here exists below: there are never fewer keys than new rows).
+    keys = (
+        [] if dry_run else [create_wallet_awaiting_activation(secret) for v in new if not v["wallet_address"]]
+    )
+    if dry_run:
+        return _admit(session, secret, rows, checked, errors, on_chain, None)
+    with writing(session):
+        lock(session, "admission")  # two files at once: the second sees what the first admitted
+        return _admit(session, secret, rows, checked, errors, on_chain, keys)
+
+
+def _admit(
+    session: Session,
+    secret: str,
+    rows: list[ResidentRow],
+    checked: list[dict[str, Any] | None],
+    errors: RowErrors,
+    on_chain: Collection[str],
+    keys: list[tuple[str, bytes]] | None,
+) -> list[Admitted]:
+    """The checks against what exists, then the inserts (`keys`: custodial wallets to use; None: a dry
+    run, which inserts nothing)."""
+    existing = _check_against_what_exists(session, on_chain, rows, checked, errors)
+    errors.raise_if_any()
     states = _onchain(session, list(existing.values()))
     results: list[Admitted | None] = []
     new: list[tuple[int, dict[str, Any]]] = []  # (index in results, the new resident's columns)
     for row, values in zip(rows, checked, strict=True):
+        assert values is not None  # every row at fault raised above
         stored = existing.get(values["case_number"])
         if stored is not None:
             code = (
@@ -258,7 +292,7 @@ def admit_residents(
                     states.get(stored.registration_key, "pending"),
                 )
             )
-        elif dry_run:
+        elif keys is None:
             results.append(
                 Admitted(
                     row.line, "admitted", values["case_number"], None, values["wallet_address"], None, None
@@ -267,9 +301,9 @@ def admit_residents(
         else:
             new.append((len(results), values))
             results.append(None)
-    if new:
-        _insert(session, secret, rows, results, new)
-    return results  # type: ignore[return-value]  # every None was filled in by _insert
+    if new and keys is not None:
+        _insert(session, secret, rows, results, new, iter(keys))
+    return [result for result in results if result is not None]
 
 
 def _insert(
@@ -278,6 +312,7 @@ def _insert(
     rows: list[ResidentRow],
     results: list[Admitted | None],
     new: list[tuple[int, dict[str, Any]]],
+    keys: Iterator[tuple[str, bytes]],
 ) -> None:
     """One insert of the new residents and one of their registrations; fills in their results."""
     now = utcnow()
@@ -286,10 +321,11 @@ def _insert(
         ciphertext = None
         address = values["wallet_address"]
         if address is None:
-            address, ciphertext = create_wallet_awaiting_activation(secret)
+            address, ciphertext = next(keys)
         record_hash = salted_record_hash(secret, "resident", values["case_number"])
-        key, *item = registration(address, Kind.RESIDENT, values["area"], 0, record_hash)
-        registrations.append((key, *item))
+        queued = registration(address, Kind.RESIDENT, values["area"], 0, record_hash)
+        registrations.append(queued)
+        key = queued.key
         columns.append(
             {
                 "name": values["name"],

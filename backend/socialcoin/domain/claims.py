@@ -4,12 +4,13 @@
    and signs it with its own key (which never reaches us); it posts back the signature.
 2. We check that the signature recovers to a verifier of that organisation, authorised on chain for
    the coin, and that the caps and the programme's budget allow the amount. The claim is "attested".
-3. The municipality approves (the claim goes into the outbox as "mint_attested", key "claim:<claim
+3. The municipality approves (the claim goes into the outbox as an attested mint, key "claim:<claim
    id>", batched into mintBatch) or rejects it with a reason the resident reads.
-4. When the outbox item is done, `on_outbox_item` marks the claim minted and tells the resident.
+4. When the outbox item ends, `finish` marks the claim minted (and tells the resident) or failed. A
+   failed claim can be approved again: a new attempt, under a new outbox key, with the same claim id.
 
-A task has one claim id, derived from the task, so a task can be minted once only: by our outbox
-(one item per key) and by the contract (a claim id mints once).
+A task has one claim id, derived from the task, so a task can be minted once only: by the contract
+(a claim id mints once, whichever attempt carries it) and by our outbox (one item per attempt).
 """
 
 from __future__ import annotations
@@ -24,17 +25,22 @@ from hexbytes import HexBytes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..chain.gateway import Gateway
+from ..chain.contracts import Deployment
+from ..chain.gateway import Chain
 from ..chain.outbox import Outbox
+from ..chain.payloads import AttestedMint
 from ..chain.typed_data import ISSUER_DOMAIN_NAME, Domain, typed_message
+from ..db.base import lock, writing
+from ..db.enums import ClaimStatus, Origin, OutboxStatus, TaskStatus
 from ..db.models import Activity, Claim, OutboxItem, Resident, Task, Verifier
 from ..db.types import utcnow
+from ..formats import euro
 from .activities import MIN_REASON_LENGTH
 from .admission import onchain_status
 from .errors import Conflict, InvalidInput, NotAllowed, not_found
-from .notifications import Kind, euros, notify
-from .programmes import chain_read, ensure_within_budget, ensure_within_minter_allowance, get_programme
-from .tasks import TaskStatus, ensure_within_cap, reward_cents, task_of_organisation
+from .notifications import Kind, notify
+from .programmes import ensure_within_budget, ensure_within_minter_allowance, get_programme
+from .tasks import ensure_within_cap, reward_cents, task_of_organisation
 
 # How long a verifier's signature stays valid: the municipality decides within this time.
 ATTESTATION_TTL = timedelta(days=14)
@@ -45,22 +51,12 @@ _DEADLINE_SLACK = timedelta(minutes=5)  # clock differences between us and the v
 _SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 
 
-class ClaimStatus:
-    ATTESTED = "attested"
-    APPROVED = "approved"
-    MINTED = "minted"
-    FAILED = "failed"
-    REJECTED = "rejected"
-
-
-def issuer_domain(gateway: Gateway) -> Domain:
-    deployment = gateway.deployment
+def issuer_domain(deployment: Deployment) -> Domain:
     return Domain(name=ISSUER_DOMAIN_NAME, chain_id=deployment.chain_id, verifying_contract=deployment.issuer)
 
 
-def claim_id_for(gateway: Gateway, task: Task) -> str:
+def claim_id_for(deployment: Deployment, task: Task) -> str:
     """The task's claim id: one per task (and its proof), on this chain and issuer."""
-    deployment = gateway.deployment
     text = f"socialcoin|claim|{deployment.chain_id}|{deployment.issuer}|task {task.id}|{task.evidence_hash}"
     return "0x" + keccak(text=text).hex()
 
@@ -70,17 +66,17 @@ def activity_id_for(activity_id: int) -> str:
     return "0x" + activity_id.to_bytes(32, "big").hex()
 
 
-def attestation_for(session: Session, gateway: Gateway, task: Task, deadline: int) -> dict[str, Any]:
+def attestation_for(session: Session, deployment: Deployment, task: Task, deadline: int) -> dict[str, Any]:
     """The Attestation message for a finished task, with hex strings for bytes (as the outbox stores it)."""
-    activity = session.get(Activity, task.activity_id)
-    programme = get_programme(session, activity.programme_id, field=None)
-    resident = session.get(Resident, task.resident_id)
+    activity = session.get_one(Activity, task.activity_id)
+    programme = get_programme(session, activity.programme_id or 0, field=None)
+    resident = session.get_one(Resident, task.resident_id)
     return {
         "resident": resident.wallet_address,
         "coin": programme.coin,
         "amount": reward_cents(task, activity),
         "activityId": activity_id_for(activity.id),
-        "claimId": claim_id_for(gateway, task),
+        "claimId": claim_id_for(deployment, task),
         "evidenceHash": task.evidence_hash,
         "deadline": deadline,
     }
@@ -106,14 +102,14 @@ def _signable_task(session: Session, organisation_id: int, task_id: int, *, lock
 
 
 def typed_data(
-    session: Session, gateway: Gateway, organisation_id: int, task_id: int, now: datetime | None = None
+    session: Session, deployment: Deployment, organisation_id: int, task_id: int, now: datetime | None = None
 ) -> tuple[Task, dict[str, Any]]:
     """The EIP-712 structure the verifier signs (eth_signTypedData_v4), with a deadline of now + TTL."""
     now = now or utcnow()
     task = _signable_task(session, organisation_id, task_id)
     deadline = int((now + ATTESTATION_TTL).timestamp())
-    message = attestation_for(session, gateway, task, deadline)
-    return task, typed_message(issuer_domain(gateway), "Attestation", message)
+    message = attestation_for(session, deployment, task, deadline)
+    return task, typed_message(issuer_domain(deployment), "Attestation", message)
 
 
 def _signature_bytes(signature: str) -> bytes:
@@ -137,7 +133,7 @@ def _signature_bytes(signature: str) -> bytes:
 
 def attest(
     session: Session,
-    gateway: Gateway,
+    chain: Chain,
     organisation_id: int,
     task_id: int,
     *,
@@ -145,9 +141,11 @@ def attest(
     signature: str,
     now: datetime | None = None,
 ) -> Claim:
-    """Records the verifier's signed attestation for a finished task, after checking who signed it."""
+    """Records the verifier's signed attestation for a finished task, after checking who signed it. Asks
+    the chain whether the verifier is authorised first, then writes in a transaction of its own."""
     now = now or utcnow()
-    task = _signable_task(session, organisation_id, task_id, lock=True)
+    deployment = chain.deployment
+    task = _signable_task(session, organisation_id, task_id)
     earliest, latest = now + MIN_DEADLINE_MARGIN, now + ATTESTATION_TTL + _DEADLINE_SLACK
     if not earliest.timestamp() <= deadline <= latest.timestamp():
         raise InvalidInput(
@@ -160,8 +158,10 @@ def attest(
             latest=int(latest.timestamp()),
         )
     raw = _signature_bytes(signature)
-    message = attestation_for(session, gateway, task, deadline)
-    signable = encode_typed_data(full_message=typed_message(issuer_domain(gateway), "Attestation", message))
+    message = attestation_for(session, deployment, task, deadline)
+    signable = encode_typed_data(
+        full_message=typed_message(issuer_domain(deployment), "Attestation", message)
+    )
     try:
         signer = Account.recover_message(signable, signature=raw)
     except Exception:  # noqa: BLE001 - eth-keys raises several kinds for an unrecoverable signature
@@ -184,9 +184,7 @@ def attest(
             signer=signer,
             coin=coin,
         )
-    with chain_read():
-        active = gateway.issuer.functions.isVerifier(coin, signer).call()
-    if not active:
+    if not chain.is_verifier(coin, signer):
         raise Conflict(
             "verifier_not_active",
             "Uw controleursleutel is nog niet (of niet meer) erkend op de blockchain. Probeer het later.",
@@ -195,23 +193,35 @@ def attest(
             signer=signer,
             coin=coin,
         )
-    activity = session.get(Activity, task.activity_id)
-    ensure_within_cap(session, task, activity, task.units, task.finished_at)
-    ensure_within_budget(
-        session, get_programme(session, activity.programme_id, field=None), message["amount"]
-    )
-
-    claim = session.scalar(select(Claim).where(Claim.task_id == task.id))
-    if claim is None:
-        claim = Claim(task_id=task.id, claim_id=message["claimId"], status=ClaimStatus.ATTESTED)
-        session.add(claim)
-    claim.coin = coin
-    claim.amount_cents = message["amount"]
-    claim.attestation = message
-    claim.signature = "0x" + raw.hex()
-    claim.verifier = signer
-    task.status = TaskStatus.ATTESTED.value
-    session.flush()
+    with writing(session):
+        task = _signable_task(session, organisation_id, task_id, lock=True)
+        if attestation_for(session, deployment, task, deadline) != message:  # the task changed meanwhile
+            raise Conflict(
+                "task_changed",
+                "De taak is net veranderd. Vraag de gegevens opnieuw op en onderteken die.",
+                "The task changed a moment ago. Fetch the typed data again and sign that.",
+            )
+        activity = session.get_one(Activity, task.activity_id)
+        lock(session, "cap", activity.id, task.resident_id)
+        ensure_within_cap(session, task, activity, task.units or 0, task.finished_at or now)
+        ensure_within_budget(
+            session,
+            get_programme(session, activity.programme_id or 0, lock=True, field=None),
+            message["amount"],
+        )
+        claim = session.scalar(select(Claim).where(Claim.task_id == task.id))
+        if claim is None:
+            claim = Claim(
+                task_id=task.id, claim_id=message["claimId"], status=ClaimStatus.ATTESTED, attempt=0
+            )
+            session.add(claim)
+        claim.coin = coin
+        claim.amount_cents = message["amount"]
+        claim.attestation = message
+        claim.signature = "0x" + raw.hex()
+        claim.verifier = signer
+        task.status = TaskStatus.ATTESTED
+        session.flush()
     return claim
 
 
@@ -237,75 +247,87 @@ def list_claims(
     return list(session.scalars(query))
 
 
-def approve(
-    session: Session, gateway: Gateway, minter: str, claim_id: int, now: datetime | None = None
-) -> Claim:
-    """Sends the claim to the chain through the outbox. Approving again changes nothing (it mints once)."""
+def _claim_decided(claim: Claim) -> Conflict:
+    return Conflict(
+        "claim_already_decided",
+        f"Over deze claim is al besloten (status: {claim.status}).",
+        f"This claim has already been decided on (status: {claim.status}).",
+        status_now=str(claim.status),
+    )
+
+
+def approve(session: Session, chain: Chain, minter: str, claim_id: int, now: datetime | None = None) -> Claim:
+    """Sends the claim to the chain through the outbox. Approving again changes nothing (it mints once); a
+    claim whose mint failed is tried again (a new attempt). Reads the minter's allowance on chain first,
+    then decides in a transaction of its own, under the claim's lock: approvals at once mint once."""
     now = now or utcnow()
-    claim = get_claim(session, claim_id, lock=True)
+    claim = get_claim(session, claim_id)
     if claim.status in (ClaimStatus.APPROVED, ClaimStatus.MINTED):
         return claim
-    if claim.status != ClaimStatus.ATTESTED:
-        raise Conflict(
-            "claim_already_decided",
-            f"Over deze claim is al besloten (status: {claim.status}).",
-            f"This claim has already been decided on (status: {claim.status}).",
-            status_now=claim.status,
+    if claim.status not in (ClaimStatus.ATTESTED, ClaimStatus.FAILED):
+        raise _claim_decided(claim)
+    allowance = chain.minter_allowance(minter)
+    with writing(session):
+        claim = get_claim(session, claim_id, lock=True)
+        if claim.status in (ClaimStatus.APPROVED, ClaimStatus.MINTED):
+            return claim  # approved by another request a moment ago
+        if claim.status not in (ClaimStatus.ATTESTED, ClaimStatus.FAILED):
+            raise _claim_decided(claim)
+        if int(claim.attestation["deadline"]) <= (now + APPROVAL_MARGIN).timestamp():
+            raise Conflict(
+                "attestation_expired",
+                "De handtekening van de organisatie is verlopen. Vraag de organisatie opnieuw te "
+                "ondertekenen.",
+                "The organisation's signature has expired. Ask the organisation to sign again.",
+                deadline=int(claim.attestation["deadline"]),
+            )
+        task = session.get_one(Task, claim.task_id)
+        resident = session.get_one(Resident, task.resident_id)
+        if onchain_status(session, resident.registration_key) != "done":
+            raise Conflict(
+                "resident_not_on_chain",
+                "De inwoner is nog niet ingeschreven op de blockchain; probeer het over enkele minuten "
+                "opnieuw.",
+                "The resident is not yet registered on chain; try again in a few minutes.",
+                resident_id=resident.id,
+            )
+        activity = session.get_one(Activity, task.activity_id)
+        lock(session, "cap", activity.id, task.resident_id)
+        ensure_within_cap(
+            session,
+            task,
+            activity,
+            task.units or 0,
+            task.finished_at or now,
+            statuses=(TaskStatus.APPROVED, TaskStatus.MINTED),
         )
-    if int(claim.attestation["deadline"]) <= (now + APPROVAL_MARGIN).timestamp():
-        raise Conflict(
-            "attestation_expired",
-            "De handtekening van de organisatie is verlopen. Vraag de organisatie opnieuw te ondertekenen.",
-            "The organisation's signature has expired. Ask the organisation to sign again.",
-            deadline=int(claim.attestation["deadline"]),
+        programme = get_programme(session, activity.programme_id or 0, lock=True, field=None)
+        ensure_within_budget(session, programme, claim.amount_cents)
+        lock(session, "minter")
+        ensure_within_minter_allowance(session, allowance, claim.amount_cents)
+        claim.attempt += 1
+        key = f"claim:{claim.claim_id}" if claim.attempt == 1 else f"claim:{claim.claim_id}:{claim.attempt}"
+        Outbox.enqueue(
+            session,
+            key,
+            AttestedMint(claim.attestation, claim.signature),
+            signer="minter",
+            origin=Origin.CLAIM_MINT,
+            subject_id=claim.id,
         )
-    task = session.get(Task, claim.task_id)
-    resident = session.get(Resident, task.resident_id)
-    if onchain_status(session, resident.registration_key) != "done":
-        raise Conflict(
-            "resident_not_on_chain",
-            "De inwoner is nog niet ingeschreven op de blockchain; probeer het over enkele minuten opnieuw.",
-            "The resident is not yet registered on chain; try again in a few minutes.",
-            resident_id=resident.id,
-        )
-    activity = session.get(Activity, task.activity_id)
-    ensure_within_cap(
-        session,
-        task,
-        activity,
-        task.units,
-        task.finished_at,
-        statuses=(TaskStatus.APPROVED, TaskStatus.MINTED),
-    )
-    programme = get_programme(session, activity.programme_id, lock=True, field=None)
-    ensure_within_budget(session, programme, claim.amount_cents)
-    ensure_within_minter_allowance(session, gateway, minter, claim.amount_cents)
-
-    key = f"claim:{claim.claim_id}"
-    Outbox.enqueue(
-        session,
-        key,
-        "mint_attested",
-        "minter",
-        {"attestation": claim.attestation, "signature": claim.signature},
-    )
-    claim.status = ClaimStatus.APPROVED
-    claim.outbox_key = key
-    claim.decision_reason = None
-    task.status = TaskStatus.APPROVED.value
+        claim.status = ClaimStatus.APPROVED
+        claim.outbox_key = key
+        claim.decision_reason = None
+        task.status = TaskStatus.APPROVED
     return claim
 
 
 def reject(session: Session, claim_id: int, reason: str) -> Claim:
-    """Declines a claim with a reason the resident reads; a rejected claim is never minted."""
+    """Declines a claim with a reason the resident reads; a rejected claim is never minted (in the
+    caller's write transaction)."""
     claim = get_claim(session, claim_id, lock=True)
     if claim.status != ClaimStatus.ATTESTED:
-        raise Conflict(
-            "claim_already_decided",
-            f"Over deze claim is al besloten (status: {claim.status}).",
-            f"This claim has already been decided on (status: {claim.status}).",
-            status_now=claim.status,
-        )
+        raise _claim_decided(claim)
     reason = reason.strip()
     if len(reason) < MIN_REASON_LENGTH:
         raise InvalidInput(
@@ -315,11 +337,11 @@ def reject(session: Session, claim_id: int, reason: str) -> Claim:
             field="reason",
             limit=MIN_REASON_LENGTH,
         )
-    task = session.get(Task, claim.task_id)
-    activity = session.get(Activity, task.activity_id)
+    task = session.get_one(Task, claim.task_id)
+    activity = session.get_one(Activity, task.activity_id)
     claim.status = ClaimStatus.REJECTED
     claim.decision_reason = reason
-    task.status = TaskStatus.REJECTED.value
+    task.status = TaskStatus.REJECTED
     notify(
         session,
         task.resident_id,
@@ -339,36 +361,32 @@ def mint_error(session: Session, claim: Claim) -> str | None:
     return session.scalar(select(OutboxItem.error_code).where(OutboxItem.idempotency_key == claim.outbox_key))
 
 
-def on_outbox_item(session: Session, item: OutboxItem) -> None:
-    """Outbox listener: a claim's mint is done (minted, the resident is told) or failed."""
-    if item.kind != "mint_attested" or not item.idempotency_key.startswith("claim:"):
-        return
-    claim = session.scalar(select(Claim).where(Claim.outbox_key == item.idempotency_key))
-    if claim is None or claim.status != ClaimStatus.APPROVED:
-        return
-    task = session.get(Task, claim.task_id)
-    activity = session.get(Activity, task.activity_id)
-    if item.status == "done":
-        claim.status = ClaimStatus.MINTED
-        task.status = TaskStatus.MINTED.value
-        notify(
-            session,
-            task.resident_id,
-            Kind.COINS_MINTED,
-            f"U heeft {euros(claim.amount_cents)} ontvangen voor '{activity.title}'. Dank u wel!",
-            f"You received {euros(claim.amount_cents)} for '{activity.title}'. Thank you!",
-            task_id=task.id,
-            activity_id=activity.id,
-        )
-    elif item.status == "failed":
-        claim.status = ClaimStatus.FAILED
-        task.status = TaskStatus.FAILED.value
-        notify(
-            session,
-            task.resident_id,
-            Kind.MINT_FAILED,
-            f"Het uitbetalen voor '{activity.title}' is niet gelukt. De gemeente kijkt ernaar.",
-            f"Paying out for '{activity.title}' did not work. The municipality is looking into it.",
-            task_id=task.id,
-            activity_id=activity.id,
-        )
+def finish(session: Session, items: list[OutboxItem]) -> None:
+    """The claims of these ended mints (in the outbox's write transaction): minted, and the resident is
+    told; or failed (approving again tries anew)."""
+    for item in items:
+        claim = session.get(Claim, item.subject_id) if item.subject_id is not None else None
+        if claim is None or claim.status != ClaimStatus.APPROVED or claim.outbox_key != item.idempotency_key:
+            continue
+        task = session.get_one(Task, claim.task_id)
+        activity = session.get_one(Activity, task.activity_id)
+        if item.status == OutboxStatus.DONE:
+            claim.status = ClaimStatus.MINTED
+            task.status = TaskStatus.MINTED
+            nl = f"U heeft {euro(claim.amount_cents)} ontvangen voor '{activity.title}'. Dank u wel!"
+            en = f"You received {euro(claim.amount_cents)} for '{activity.title}'. Thank you!"
+            notify(
+                session, task.resident_id, Kind.COINS_MINTED, nl, en, task_id=task.id, activity_id=activity.id
+            )
+        else:
+            claim.status = ClaimStatus.FAILED
+            task.status = TaskStatus.FAILED
+            notify(
+                session,
+                task.resident_id,
+                Kind.MINT_FAILED,
+                f"Het uitbetalen voor '{activity.title}' is niet gelukt. De gemeente kijkt ernaar.",
+                f"Paying out for '{activity.title}' did not work. The municipality is looking into it.",
+                task_id=task.id,
+                activity_id=activity.id,
+            )

@@ -13,40 +13,25 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..chain.constants import BurnReason
+from ..chain.gateway import Chain
+from ..db.base import lock
+from ..db.enums import DebtStatus, Origin, SpendStatus
 from ..db.models import DebtCase, OutboxItem, Resident, Settlement
-from ..db.types import utcnow
+from ..formats import euro, euro_en
 from .admission_batch import residents_by_case_number
 from .batch import RowErrors, chunks, insert_rows
+from .coins import catalogue
 from .errors import Conflict, InvalidInput, NotFound
-from .signing import (
-    Holder,
-    Intent,
-    Refused,
-    SignedAuthorization,
-    coin_catalogue,
-    earlier_request,
-    euro,
-    euro_en,
-    load_resident,
-    notify,
-    prepare,
-    purpose_allows,
-    relay,
-    resolve_coin,
-    tx_hash_of,
-)
+from .notifications import notify
+from .spending import Flow, Holder, Intent, Refused, burn_allowed
 
-if TYPE_CHECKING:
-    from ..runtime import Runtime
-
-KEY_PREFIX = "debt-settlement"
 MAX_AMOUNT_CENTS = 10**10  # EUR 100 million: a larger debt is a typing error
 
 
@@ -114,15 +99,22 @@ def _new_case(
         "amount_cents": amount_cents,
         "remaining_cents": amount_cents,
         "chain_reference": "0x" + secrets.token_hex(32),
-        "status": "open",
+        "status": DebtStatus.OPEN,
     }
 
 
 def create_case(
     session: Session, *, resident_id: int, creditor: str, creditor_reference: str, amount_cents: int
 ) -> DebtCase:
-    """Records a debt; the same creditor reference at the same creditor is refused a second time."""
-    load_resident(session, resident_id)
+    """Records a debt (in the caller's write transaction); the same creditor reference at the same
+    creditor is refused a second time."""
+    if session.get(Resident, resident_id) is None:
+        raise NotFound(
+            "resident_not_found",
+            "Deze inwoner bestaat niet.",
+            "This resident does not exist.",
+            field="resident_id",
+        )
     checked = {
         field: check() for field, check in case_checks(creditor, creditor_reference, amount_cents).items()
     }
@@ -250,6 +242,7 @@ def record_cases(session: Session, rows: list[DebtRow], *, dry_run: bool = False
     checks the same and answers what would happen, changing nothing."""
     errors = RowErrors()
     checked = _checked_rows(rows, errors)
+    lock(session, "debts")  # two files at once: the second sees what the first recorded
     valid = [values for values in checked if values]
     residents = residents_by_case_number(session, list({values["case_number"] for values in valid}))
     recorded = _recorded(session, list({values["creditor_reference"] for values in valid}))
@@ -338,16 +331,21 @@ def settlements_of(session: Session, case_ids: list[int]) -> dict[int, list[Sett
     return found
 
 
+def pending_cents_by_case(session: Session, case_ids: list[int]) -> dict[int, int]:
+    """What is on its way to each case (sent, not yet confirmed), in one query."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(Settlement.debt_case_id, func.sum(Settlement.amount_cents))
+        .where(Settlement.debt_case_id.in_(case_ids), Settlement.status == SpendStatus.PENDING)
+        .group_by(Settlement.debt_case_id)
+    ).all()
+    return {case_id: int(total or 0) for case_id, total in rows}
+
+
 def pending_cents(session: Session, case_id: int) -> int:
     """What is on its way to this case (sent, not yet confirmed)."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(Settlement.amount_cents), 0)).where(
-                Settlement.debt_case_id == case_id, Settlement.status == "pending"
-            )
-        )
-        or 0
-    )
+    return pending_cents_by_case(session, [case_id]).get(case_id, 0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -355,143 +353,131 @@ def pending_cents(session: Session, case_id: int) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-def _intent(
-    runtime: Runtime, session: Session, resident: Resident, case: DebtCase, coin_ref: str, amount_cents: int
-) -> Intent:
-    """The burn that settles `amount_cents` of the case, after the case's own rules."""
-    if case.status != "open":
-        raise Conflict(
-            "debt_closed",
-            "Deze schuld is al helemaal betaald. U hoeft niets meer te doen.",
-            "This debt has been paid off already. Nothing more to do.",
-            field="case_id",
+@dataclass(frozen=True)
+class SettlementRequest:
+    case_id: int
+    coin: str
+    amount_cents: int
+
+
+def _debt_closed() -> Conflict:
+    return Conflict(
+        "debt_closed",
+        "Deze schuld is al helemaal betaald. U hoeft niets meer te doen.",
+        "This debt has been paid off already. Nothing more to do.",
+        field="case_id",
+    )
+
+
+class SettlementFlow(Flow[SettlementRequest, Settlement]):
+    """A resident pays off part or all of a debt: coins meant for debts burned against the case's
+    reference. The remaining debt goes down when the burn is confirmed; what is on its way counts as paid
+    when a new settlement is checked, so a debt is never paid off twice."""
+
+    origin = Origin.DEBT_SETTLEMENT
+    model = Settlement
+    confirmed = SpendStatus.SETTLED
+
+    def __init__(self, settings: Any, chain: Chain):
+        super().__init__(settings)
+        self.chain = chain
+
+    def intent(self, session: Session, holder: Holder, request: SettlementRequest, key: str) -> Intent:
+        case = get_case(session, request.case_id, resident_id=holder.id)
+        if case.status != DebtStatus.OPEN:
+            raise _debt_closed()
+        coins = catalogue(session)
+        coin = coins.resolve(request.coin)
+        if not burn_allowed(self.chain, coin, BurnReason.DEBT_SETTLEMENT):
+            debt_coins = [c.symbol for c in coins if burn_allowed(self.chain, c, BurnReason.DEBT_SETTLEMENT)]
+            hint = f" Gebruik daarvoor {' of '.join(debt_coins)}." if debt_coins else ""
+            hint_en = f" Use {' or '.join(debt_coins)} instead." if debt_coins else ""
+            raise Refused(
+                "coin_not_for_debts",
+                f"Met {coin.symbol} kunt u geen schuld aflossen: {coin.symbol} is voor {coin.purpose_nl}."
+                + hint,
+                f"{coin.symbol} cannot pay off a debt: it is for {coin.purpose_en}." + hint_en,
+                field="coin",
+                coin=coin.symbol,
+            )
+        self._ensure_not_overpaid(session, case, request.amount_cents)
+        return Intent(
+            coin,
+            holder.address,
+            request.amount_cents,
+            case.chain_reference,
+            reason=BurnReason.DEBT_SETTLEMENT,
         )
-    coin = resolve_coin(session, coin_ref)
-    if not purpose_allows(runtime.gateway, coin.purpose, BurnReason.DEBT_SETTLEMENT):
-        debt_coins = [
-            c.symbol
-            for c in coin_catalogue(session).values()
-            if purpose_allows(runtime.gateway, c.purpose, BurnReason.DEBT_SETTLEMENT)
-        ]
-        hint = f" Gebruik daarvoor {' of '.join(debt_coins)}." if debt_coins else ""
-        hint_en = f" Use {' or '.join(debt_coins)} instead." if debt_coins else ""
-        raise Refused(
-            "coin_not_for_debts",
-            f"Met {coin.symbol} kunt u geen schuld aflossen: {coin.symbol} is voor {coin.purpose_nl}." + hint,
-            f"{coin.symbol} cannot pay off a debt: it is for {coin.purpose_en}." + hint_en,
-            field="coin",
-            coin=coin.symbol,
+
+    def check_locked(self, session: Session, intent: Intent, request: SettlementRequest) -> None:
+        """Again under the case's row lock: settlements at once each see what the others put on its way."""
+        case = session.scalar(select(DebtCase).where(DebtCase.id == request.case_id).with_for_update())
+        assert case is not None
+        if case.status != DebtStatus.OPEN:
+            raise _debt_closed()
+        self._ensure_not_overpaid(session, case, request.amount_cents)
+
+    @staticmethod
+    def _ensure_not_overpaid(session: Session, case: DebtCase, amount_cents: int) -> None:
+        on_the_way = pending_cents(session, case.id)
+        still_open = case.remaining_cents - on_the_way
+        if amount_cents > still_open:
+            extra = f" Er is al {euro(on_the_way)} onderweg." if on_the_way else ""
+            extra_en = f" {euro_en(on_the_way)} is already on its way." if on_the_way else ""
+            raise Refused(
+                "debt_overpaid",
+                f"Dat is meer dan u nog moet betalen. U moet nog {euro(max(0, still_open))} betalen.{extra}",
+                f"That is more than you still owe: {euro_en(max(0, still_open))}.{extra_en}",
+                field="amount_cents",
+                remaining_cents=case.remaining_cents,
+                pending_cents=on_the_way,
+            )
+
+    def same_request(self, session: Session, earlier: Settlement, request: SettlementRequest) -> bool:
+        coin = catalogue(session).resolve(request.coin)
+        return (earlier.debt_case_id, earlier.amount_cents, earlier.coin) == (
+            request.case_id,
+            request.amount_cents,
+            coin.address,
         )
-    on_the_way = pending_cents(session, case.id)
-    still_open = case.remaining_cents - on_the_way
-    if amount_cents > still_open:
-        extra = f" Er is al {euro(on_the_way)} onderweg." if on_the_way else ""
-        extra_en = f" {euro_en(on_the_way)} is already on its way." if on_the_way else ""
-        raise Refused(
-            "debt_overpaid",
-            f"Dat is meer dan u nog moet betalen. U moet nog {euro(max(0, still_open))} betalen.{extra}",
-            f"That is more than you still owe: {euro_en(max(0, still_open))}.{extra_en}",
-            field="amount_cents",
-            remaining_cents=case.remaining_cents,
-            pending_cents=on_the_way,
-        )
-    return Intent(
-        coin=coin,
-        sender=resident.wallet_address,
-        value=amount_cents,
-        reference=case.chain_reference,
-        reason=BurnReason.DEBT_SETTLEMENT,
-    )
 
+    def row(self, holder: Holder, intent: Intent, request: SettlementRequest) -> Settlement:
+        return Settlement(debt_case_id=request.case_id)
 
-def settlement_typed_data(
-    runtime: Runtime, session: Session, resident: Resident, case_id: int, coin: str, amount_cents: int
-) -> dict[str, Any]:
-    """For an own wallet: what to sign to settle `amount_cents` of the case."""
-    case = get_case(session, case_id, resident_id=resident.id)
-    return prepare(
-        runtime, session, Holder.of(resident), _intent(runtime, session, resident, case, coin, amount_cents)
-    )
+    def confirmed_row(self, session: Session, row: Settlement) -> None:
+        """The debt goes down (and closes at zero); under the case's lock, as the checks above."""
+        case = session.scalar(select(DebtCase).where(DebtCase.id == row.debt_case_id).with_for_update())
+        assert case is not None
+        amount = euro(row.amount_cents)
+        case.remaining_cents = case.remaining_cents - row.amount_cents
+        if case.remaining_cents <= 0:
+            case.status = DebtStatus.CLOSED
+            case.closed_at = row.confirmed_at
+            nl = f"U heeft {amount} betaald aan {case.creditor}. Deze schuld is nu helemaal afgelost!"
+            en = f"You paid {euro_en(row.amount_cents)} to {case.creditor}. This debt is now paid off."
+        else:
+            nl = (
+                f"U heeft {amount} betaald aan {case.creditor}. U moet nog {euro(case.remaining_cents)} "
+                "betalen "
+                "voor deze schuld."
+            )
+            en = (
+                f"You paid {euro_en(row.amount_cents)} to {case.creditor}. "
+                f"{euro_en(case.remaining_cents)} of this debt remains."
+            )
+        notify(session, case.resident_id, "debt_settled", nl, en)
 
-
-def settle(
-    runtime: Runtime,
-    session: Session,
-    resident: Resident,
-    case_id: int,
-    *,
-    coin: str,
-    amount_cents: int,
-    key: str,
-    pin: str | None = None,
-    signed: SignedAuthorization | None = None,
-) -> Settlement:
-    """Pays off part or all of a debt. The same idempotency key returns the same settlement."""
-    outbox_key = f"{KEY_PREFIX}:{resident.id}:{key}"
-    case = get_case(session, case_id, resident_id=resident.id)
-    existing = earlier_request(
-        session,
-        Settlement,
-        outbox_key,
-        lambda earlier: (
-            (earlier.debt_case_id, earlier.amount_cents, earlier.coin)
-            == (case.id, amount_cents, resolve_coin(session, coin).address)
-        ),
-    )
-    if existing is not None:
-        return existing
-    intent = _intent(runtime, session, resident, case, coin, amount_cents)
-    relay(runtime, session, Holder.of(resident), intent, outbox_key, pin=pin, signed=signed)
-    settlement = Settlement(
-        debt_case_id=case.id,
-        amount_cents=amount_cents,
-        coin=intent.coin.address,
-        status="pending",
-        outbox_key=outbox_key,
-    )
-    session.add(settlement)
-    session.flush()
-    return settlement
-
-
-def on_burn_finished(session: Session, item: OutboxItem) -> None:
-    """The burn was confirmed: the debt goes down (and closes at zero); or it failed: nothing changes."""
-    settlement = session.scalar(select(Settlement).where(Settlement.outbox_key == item.idempotency_key))
-    if settlement is None or settlement.status != "pending":
-        return
-    case = session.get(DebtCase, settlement.debt_case_id)
-    amount = euro(settlement.amount_cents)
-    if item.status == "failed":
-        settlement.status = "failed"
+    def failed_row(self, session: Session, row: Settlement, item: OutboxItem) -> None:
+        case = session.get_one(DebtCase, row.debt_case_id)
         notify(
             session,
             case.resident_id,
             "debt_settlement_failed",
-            f"Uw betaling van {amount} aan {case.creditor} is niet gelukt. Uw schuld is niet veranderd. "
-            "Probeer het opnieuw of vraag uw schuldhulpverlener om hulp.",
-            f"Your payment of {euro_en(settlement.amount_cents)} to {case.creditor} did not go through. "
+            f"Uw betaling van {euro(row.amount_cents)} aan {case.creditor} is niet gelukt. Uw schuld is niet "
+            "veranderd. Probeer het opnieuw of vraag uw schuldhulpverlener om hulp.",
+            f"Your payment of {euro_en(row.amount_cents)} to {case.creditor} did not go through. "
             "Your debt has not changed.",
         )
-        return
-    settlement.status = "settled"
-    settlement.tx_hash = tx_hash_of(session, item)
-    settlement.settled_at = utcnow()
-    case.remaining_cents = max(0, case.remaining_cents - settlement.amount_cents)
-    if case.remaining_cents == 0:
-        case.status = "closed"
-        case.closed_at = settlement.settled_at
-        nl = f"U heeft {amount} betaald aan {case.creditor}. Deze schuld is nu helemaal afgelost!"
-        en = f"You paid {euro_en(settlement.amount_cents)} to {case.creditor}. This debt is now paid off."
-    else:
-        nl = (
-            f"U heeft {amount} betaald aan {case.creditor}. U moet nog {euro(case.remaining_cents)} betalen "
-            "voor deze schuld."
-        )
-        en = (
-            f"You paid {euro_en(settlement.amount_cents)} to {case.creditor}. "
-            f"{euro_en(case.remaining_cents)} of this debt remains."
-        )
-    notify(session, case.resident_id, "debt_settled", nl, en)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -526,26 +512,28 @@ def settlement_report(
     creditor = creditor.strip()
     since, until = _aware(since), _aware(until)
     cases = {c.id: c for c in session.scalars(select(DebtCase).where(DebtCase.creditor == creditor))}
-    symbols = {address: info.symbol for address, info in coin_catalogue(session).items()}
+    coins = catalogue(session)
     lines = []
     for case_id, settled in settlements_of(session, list(cases)).items():
         case = cases[case_id]
         remaining = case.amount_cents
         for settlement in sorted(
-            (s for s in settled if s.status == "settled"), key=lambda s: (s.settled_at, s.id)
+            (s for s in settled if s.status == SpendStatus.SETTLED), key=lambda s: (s.confirmed_at, s.id)
         ):
             remaining -= settlement.amount_cents
-            if (since and settlement.settled_at < since) or (until and settlement.settled_at >= until):
+            settled_at = settlement.confirmed_at
+            assert settled_at is not None  # a settled settlement was confirmed
+            if (since and settled_at < since) or (until and settled_at >= until):
                 continue
             lines.append(
                 ReportLine(
-                    settlement.settled_at,
+                    settled_at,
                     case.id,
                     case.creditor,
                     case.creditor_reference,
                     settlement.amount_cents,
                     remaining,
-                    symbols.get(settlement.coin, settlement.coin),
+                    coins.symbol(settlement.coin, settlement.coin),
                     settlement.tx_hash or "",
                 )
             )

@@ -84,8 +84,3 @@ def mark_read(session: Session, resident_id: int, notification_id: int) -> Notif
     if notification.read_at is None:
         notification.read_at = utcnow()
     return notification
-
-
-def euros(cents: int) -> str:
-    """1234 -> "€ 12,34" (the Dutch way of writing an amount)."""
-    return f"€ {cents // 100:,}".replace(",", ".") + f",{cents % 100:02d}"

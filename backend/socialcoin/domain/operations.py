@@ -9,11 +9,13 @@ system, the coin, the wallets) is checked first, so a refusal is a 4xx and nothi
 chain refuses later becomes the operation's error code. The same idempotency key returns the same
 operation; with a different request it is refused.
 
-A recovery also moves the wallet address of the resident, merchant or organisation in the database once
-the chain has confirmed it (`on_outbox_item`, registered in runtime.py). A wallet the service keeps
-(custodial) is refused: its new key would have to be sealed under the resident's PIN, which an admin
-does not have, and an address whose key the service does not hold would leave the resident unable to
-pay or sign in with the PIN.
+What the chain says (roles, the pause, participants, block times) is asked first; the operation and its
+outbox items are then written in one write transaction, where a repeated request finds its earlier
+operation. A recovery also moves the wallet address of the resident, merchant or organisation in the
+database once the chain has confirmed it (`finish`, registered per origin in the bootstrap). A wallet
+the service keeps (custodial) is refused: its new key would have to be sealed under the resident's PIN,
+which an admin does not have, and an address whose key the service does not hold would leave the
+resident unable to pay or sign in with the PIN.
 """
 
 from __future__ import annotations
@@ -23,54 +25,50 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from eth_utils import keccak, to_checksum_address
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from web3.exceptions import ContractCustomError, ContractLogicError
-from web3.logs import DISCARD
 
 from ..areas import to_bytes8
+from ..chain.constants import ZERO_ADDRESS
+from ..chain.contracts import Contract
+from ..chain.gateway import Chain
+from ..chain.indexer import last_indexed_block
 from ..chain.outbox import Outbox
+from ..chain.payloads import ContractCall
+from ..db.base import writing
+from ..db.enums import OPEN_ITEM, Origin, OutboxStatus
 from ..db.models import Balance, ChainOperation, ChainTx, Merchant, Organisation, OutboxItem, Resident
-from .admission import (
-    WALLET_OWNERS,
-    checked_address,
-    checked_area,
-    checked_text,
-    ensure_wallet_free,
-    registered_on_chain,
-    resolve_coin,
-    wallet_in_use,
-)
+from .admission import WALLET_OWNERS, ensure_wallet_free, registered_on_chain_among, wallet_in_use
+from .coins import catalogue
 from .errors import Conflict, DomainError, InvalidInput, not_found
-from .programmes import chain_read, coin_facts
-from .signing import chain_now, checked_key, key_reused
-
-if TYPE_CHECKING:
-    from ..chain.gateway import Gateway
-    from ..runtime import Runtime
+from .fields import checked_address, checked_area, checked_text
+from .spending import checked_key, key_reused
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "chainop"
 OPERATOR = "operator"
 REGISTRAR = "registrar"
+MINTER = "minter"
 MAX_WALLETS = 500
 # Holders per reclaimExpired transaction: ~25,000 gas each keeps a transaction near 5M gas.
 RECLAIM_CHUNK = 200
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-DEFAULT_ADMIN_ROLE = bytes(32)
-
-
-def role_id(name: str) -> bytes:
-    return keccak(text=name)
 
 
 class OperatorKeyMissing(DomainError):
     status = 503
+
+
+@dataclass(frozen=True)
+class Operator:
+    """What chain administration uses: the chain, and the addresses of the service's signing keys by name
+    (operator, registrar, minter, relayer; the operator's only when the service has one)."""
+
+    chain: Chain
+    keys: dict[str, str]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -80,16 +78,10 @@ class OperatorKeyMissing(DomainError):
 
 @dataclass(frozen=True)
 class Call:
-    """One outbox item: who signs and the ContractCall payload."""
+    """One outbox item: who signs, and the call."""
 
     signer: str
-    contract: str
-    function: str
-    args: list[Any]
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        return {"contract": self.contract, "function": self.function, "args": self.args}
+    call: ContractCall
 
 
 @dataclass(frozen=True)
@@ -102,60 +94,36 @@ class OperationView:
     result: dict[str, Any] | None
 
 
-# Custom errors these operations can meet on chain after they were queued (the state moved in between).
-REVERTS: dict[str, tuple[str, str]] = {
-    "EnforcedPause": ("Socialcoin stond al stil.", "Socialcoin was already paused."),
-    "ExpectedPause": ("Socialcoin stond niet stil.", "Socialcoin was not paused."),
-    "RegistryAlreadyFrozen": (
-        "Een van de wallets was al bevroren.",
-        "One of the wallets was already frozen.",
-    ),
-    "RegistryNotFrozen": ("Een van de wallets was niet bevroren.", "One of the wallets was not frozen."),
-    "RegistryNotRegistered": ("Een wallet is niet aangemeld.", "A wallet is not registered."),
-    "RegistryAlreadyRegistered": (
-        "De nieuwe wallet was al aangemeld.",
-        "The new wallet was already registered.",
-    ),
-    "AccessControlUnauthorizedAccount": (
-        "De sleutel van de service heeft de rol hiervoor niet (meer).",
-        "The service's key does not (or no longer) hold the role for this.",
-    ),
-    "FactoryLiveCoinExists": (
-        "Er is al een geldige munt voor dit doel en gebied.",
-        "A live coin for this purpose and area already exists.",
-    ),
-    "FactoryExpiryInPast": ("De vervaldatum was al voorbij.", "The expiry had already passed."),
-    "CoinNotExpired": ("De munt was nog niet verlopen.", "The coin had not expired yet."),
-    "IssuerNotAMinter": ("De minter van de service is geen minter.", "The service's minter is not a minter."),
-}
-
-
-def error_texts(code: str | None) -> tuple[str | None, str | None]:
-    """A failed operation's error in Dutch and English."""
-    if code is None:
-        return None, None
-    return REVERTS.get(code, (f"De keten weigerde dit ({code}).", f"The chain refused this ({code})."))
-
-
-def view(session: Session, gateway: Gateway, operation: ChainOperation) -> OperationView:
-    """The operation's state from its outbox items: failed when one failed, done when all are."""
-    items = session.scalars(
+def _items(session: Session, operation_ids: list[int]) -> dict[int, list[OutboxItem]]:
+    found: dict[int, list[OutboxItem]] = {ident: [] for ident in operation_ids}
+    query = (
         select(OutboxItem)
-        .where(OutboxItem.idempotency_key.in_(operation.outbox_keys))
+        .where(OutboxItem.origin == Origin.CHAIN_OPERATION, OutboxItem.subject_id.in_(operation_ids))
         .order_by(OutboxItem.id)
-    ).all()
+    )
+    for item in session.scalars(query):
+        found[item.subject_id or 0].append(item)
+    return found
+
+
+def view(session: Session, chain: Chain | None, operation: ChainOperation) -> OperationView:
+    """The operation's state from its outbox items: failed when one failed, done when all are. A created
+    coin's address is read from its transaction (`chain` None: not asked)."""
+    items = _items(session, [operation.id])[operation.id]
     tx_ids = [item.tx_id for item in items if item.tx_id is not None]
     hashes = dict(session.execute(select(ChainTx.id, ChainTx.tx_hash).where(ChainTx.id.in_(tx_ids))).all())
-    failed = next((item for item in items if item.status == "failed"), None)
+    failed = next(
+        (item for item in items if item.status in (OutboxStatus.FAILED, OutboxStatus.CANCELLED)), None
+    )
     if failed is not None:
         status = "failed"
-    elif items and all(item.status == "done" for item in items):
+    elif items and all(item.status == OutboxStatus.DONE for item in items):
         status = "done"
     else:
         status = "pending"
     result = None
-    if status == "done" and operation.kind == "create_coin" and tx_ids:
-        result = {"coin": _created_coin(gateway, hashes[tx_ids[0]])}
+    if status == "done" and operation.kind == "create_coin" and tx_ids and chain is not None:
+        result = {"coin": chain.created_coin(hashes[tx_ids[0]])}
     code = None if failed is None else failed.error_code or "failed"
     return OperationView(
         operation=operation,
@@ -165,13 +133,6 @@ def view(session: Session, gateway: Gateway, operation: ChainOperation) -> Opera
         error_detail=None if failed is None else failed.error_detail,
         result=result,
     )
-
-
-def _created_coin(gateway: Gateway, tx_hash: str) -> str | None:
-    with chain_read():
-        receipt = gateway.web3.eth.get_transaction_receipt(tx_hash)
-    events = gateway.factory.events.CoinCreated().process_receipt(receipt, errors=DISCARD)
-    return to_checksum_address(events[0]["args"]["coin"]) if events else None
 
 
 def get_operation(session: Session, operation_id: int) -> ChainOperation:
@@ -186,6 +147,13 @@ def get_operation(session: Session, operation_id: int) -> ChainOperation:
 # --------------------------------------------------------------------------------------------------
 
 
+def _earlier_operation(session: Session, key: str, request: dict[str, Any]) -> ChainOperation | None:
+    earlier = session.scalar(select(ChainOperation).where(ChainOperation.idempotency_key == key))
+    if earlier is not None and earlier.request != request:
+        raise key_reused()
+    return earlier
+
+
 def _record(
     session: Session,
     kind: str,
@@ -193,34 +161,47 @@ def _record(
     request: dict[str, Any],
     requested_by: int | None,
     plan: Callable[[], list[Call]],
+    check: Callable[[Session], None] | None = None,
 ) -> ChainOperation:
-    """The earlier operation under `key` (the same request), or a new one whose calls `plan` checks and
-    returns; nothing is written when `plan` refuses."""
+    """The earlier operation under `key` (the same request), or a new one: `plan` asks the chain and
+    returns the calls (or refuses); then, in one write transaction, `check` refuses what the database says
+    (an operation of the same kind on its way) and the operation and its items are recorded. Nothing is
+    written when either refuses."""
     key = checked_key(key) if key is not None else f"auto:{uuid.uuid4().hex}"
     request = {"kind": kind, **request}
-    earlier = session.scalar(select(ChainOperation).where(ChainOperation.idempotency_key == key))
+    earlier = _earlier_operation(session, key, request)
     if earlier is not None:
-        if earlier.request != request:
-            raise key_reused()
         return earlier
+    if check is not None:
+        check(session)  # first what the database says: the chain's answer may be about to change
     calls = plan()
-    operation = ChainOperation(
-        kind=kind, idempotency_key=key, request=request, outbox_keys=[], requested_by=requested_by
-    )
-    session.add(operation)
     try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            "operation_in_progress",
-            "Een verzoek met deze Idempotency-Key wordt al behandeld. Herhaal het straks voor het antwoord.",
-            "A request with this Idempotency-Key is being handled. Repeat it shortly for its answer.",
-            field="Idempotency-Key",
-        ) from exc
-    keys = [f"{KEY_PREFIX}:{operation.id}:{n}" for n in range(len(calls))]
-    for item_key, call in zip(keys, calls, strict=True):
-        Outbox.enqueue(session, item_key, "call", call.signer, call.payload)
-    operation.outbox_keys = keys
+        with writing(session):
+            earlier = _earlier_operation(session, key, request)
+            if earlier is not None:
+                return earlier
+            if check is not None:
+                check(session)
+            operation = ChainOperation(
+                kind=kind, idempotency_key=key, request=request, requested_by=requested_by
+            )
+            session.add(operation)
+            session.flush()
+            for n, call in enumerate(calls):
+                Outbox.enqueue(
+                    session,
+                    f"{KEY_PREFIX}:{operation.id}:{n}",
+                    call.call,
+                    signer=call.signer,
+                    origin=Origin.CHAIN_OPERATION,
+                    subject_id=operation.id,
+                )
+    except IntegrityError:  # PostgreSQL: the same key committed by another request between our looks
+        session.rollback()
+        earlier = _earlier_operation(session, key, request)
+        if earlier is None:
+            raise
+        return earlier
     return operation
 
 
@@ -235,14 +216,10 @@ SCRIPTS = {
 }
 
 
-def _signer_address(runtime: Runtime, signer: str) -> str:
-    return runtime.outbox.signers[signer].address
-
-
-def require_operator(runtime: Runtime, kind: str) -> None:
+def require_operator(operator: Operator, kind: str) -> None:
     """503 operator_key_missing, naming the brownie script to use instead, when the service has no
     operator key."""
-    if OPERATOR in runtime.outbox.signers:
+    if OPERATOR in operator.keys:
         return
     script = f"scripts/{SCRIPTS[kind]}"
     raise OperatorKeyMissing(
@@ -258,44 +235,44 @@ def require_operator(runtime: Runtime, kind: str) -> None:
     )
 
 
-def _require_role(runtime: Runtime, contract_name: str, role: str, signer: str) -> None:
-    contract = {
-        "ParticipantRegistry": runtime.gateway.registry,
-        "ActivityIssuer": runtime.gateway.issuer,
-        "CoinFactory": runtime.gateway.factory,
-    }[contract_name]
-    address = _signer_address(runtime, signer)
-    role_bytes = DEFAULT_ADMIN_ROLE if role == "DEFAULT_ADMIN_ROLE" else role_id(role)
-    with chain_read():
-        held = contract.functions.hasRole(role_bytes, address).call()
-    if not held:
+def _require_role(operator: Operator, contract: Contract, role: str, signer: str) -> None:
+    address = operator.keys[signer]
+    if not operator.chain.has_role(contract, role, address):
         raise Conflict(
             "signer_role_missing",
-            f"De sleutel van de service ({address}) heeft op {contract_name} de rol {role} niet. Laat de "
+            f"De sleutel van de service ({address}) heeft op {contract} de rol {role} niet. Laat de "
             "gemeente die rol toekennen, of gebruik het brownie-script met de sleutel van de gemeente.",
-            f"The service's key ({address}) does not hold {role} on {contract_name}. Have the municipality "
+            f"The service's key ({address}) does not hold {role} on {contract}. Have the municipality "
             "grant that role, or use the brownie script with the municipality's key.",
             signer=address,
             role=role,
-            contract=contract_name,
+            contract=str(contract),
         )
 
 
-def _pending_operations(session: Session, kinds: tuple[str, ...]) -> list[ChainOperation]:
-    keys = session.scalars(
-        select(OutboxItem.idempotency_key).where(
-            OutboxItem.status.in_(("pending", "submitted")),
-            OutboxItem.idempotency_key.like(f"{KEY_PREFIX}:%"),
+def _no_pending(kinds: tuple[str, ...]) -> Callable[[Session], None]:
+    """A check that refuses while an operation of these kinds is on its way."""
+
+    def check(session: Session) -> None:
+        pending = session.scalar(
+            select(ChainOperation)
+            .join(OutboxItem, OutboxItem.subject_id == ChainOperation.id)
+            .where(
+                OutboxItem.origin == Origin.CHAIN_OPERATION,
+                OutboxItem.status.in_(OPEN_ITEM),
+                ChainOperation.kind.in_(kinds),
+            )
+            .limit(1)
         )
-    ).all()
-    ids = {int(key.split(":")[1]) for key in keys}
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(ChainOperation).where(ChainOperation.id.in_(ids), ChainOperation.kind.in_(kinds))
-        ).all()
-    )
+        if pending is not None:
+            raise Conflict(
+                "operation_pending",
+                f"Opdracht {pending.id} ({pending.kind}) is nog onderweg. Wacht tot die klaar is.",
+                f"Operation {pending.id} ({pending.kind}) is still on its way. Wait until it is done.",
+                operation_id=pending.id,
+            )
+
+    return check
 
 
 def _reason(reason: str | None, required: bool) -> str | None:
@@ -310,8 +287,8 @@ def _reason(reason: str | None, required: bool) -> str | None:
 
 
 def set_paused(
-    runtime: Runtime,
     session: Session,
+    operator: Operator,
     paused: bool,
     *,
     key: str | None,
@@ -321,20 +298,11 @@ def set_paused(
     """Pauses (or unpauses) every coin: refused when it already is, or while another pause or unpause
     is on its way."""
     kind = "pause" if paused else "unpause"
-    require_operator(runtime, kind)
+    require_operator(operator, kind)
 
     def plan() -> list[Call]:
-        _require_role(runtime, "ParticipantRegistry", "PAUSER_ROLE", OPERATOR)
-        for pending in _pending_operations(session, ("pause", "unpause")):
-            raise Conflict(
-                "operation_pending",
-                f"Opdracht {pending.id} ({pending.kind}) is nog onderweg. Wacht tot die klaar is.",
-                f"Operation {pending.id} ({pending.kind}) is still on its way. Wait until it is done.",
-                operation_id=pending.id,
-            )
-        with chain_read():
-            now_paused = runtime.gateway.registry.functions.paused().call()
-        if now_paused == paused:
+        _require_role(operator, Contract.REGISTRY, "PAUSER_ROLE", OPERATOR)
+        if operator.chain.paused() == paused:
             if paused:
                 raise Conflict(
                     "already_paused",
@@ -346,9 +314,10 @@ def set_paused(
                 "Socialcoin staat niet stil. Er is niets veranderd.",
                 "Socialcoin is not paused. Nothing was changed.",
             )
-        return [Call(OPERATOR, "ParticipantRegistry", kind, [])]
+        return [Call(OPERATOR, ContractCall(Contract.REGISTRY, kind, []))]
 
-    return _record(session, kind, key, {"reason": _reason(reason, False)}, requested_by, plan)
+    request = {"reason": _reason(reason, False)}
+    return _record(session, kind, key, request, requested_by, plan, _no_pending(("pause", "unpause")))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -370,8 +339,8 @@ def _checked_wallets(wallets: list[str], field: str = "wallet_addresses") -> lis
 
 
 def set_frozen(
-    runtime: Runtime,
     session: Session,
+    operator: Operator,
     frozen: bool,
     *,
     wallet_addresses: list[str],
@@ -383,20 +352,15 @@ def set_frozen(
     registered and not frozen already (or frozen, to unfreeze)."""
     kind = "freeze" if frozen else "unfreeze"
     wallets = _checked_wallets(wallet_addresses)
-    reason = _reason(reason, True)
+    checked_reason = _reason(reason, True)
 
     def plan() -> list[Call]:
-        _require_role(runtime, "ParticipantRegistry", "REGISTRAR_ROLE", REGISTRAR)
-        unknown, unchanged = [], []
-        with chain_read(), runtime.gateway.web3.batch_requests() as batch:
-            for wallet in wallets:
-                batch.add(runtime.gateway.registry.functions.participant(wallet))
-            answers = batch.execute()
-        for wallet, (kind_, _area, _purposes, is_frozen, _hash) in zip(wallets, answers, strict=True):
-            if int(kind_) == 0:
-                unknown.append(wallet)
-            elif bool(is_frozen) == frozen:
-                unchanged.append(wallet)
+        _require_role(operator, Contract.REGISTRY, "REGISTRAR_ROLE", REGISTRAR)
+        found = operator.chain.participants(wallets)
+        unknown = [wallet for wallet in wallets if not found[wallet].registered]
+        unchanged = [
+            wallet for wallet in wallets if found[wallet].registered and found[wallet].frozen == frozen
+        ]
         if unknown:
             raise InvalidInput(
                 "wallet_not_registered",
@@ -414,9 +378,10 @@ def set_frozen(
                 field="wallet_addresses",
                 wallet_addresses=unchanged,
             )
-        return [Call(REGISTRAR, "ParticipantRegistry", kind, [wallets])]
+        return [Call(REGISTRAR, ContractCall(Contract.REGISTRY, kind, [wallets]))]
 
-    return _record(session, kind, key, {"wallet_addresses": wallets, "reason": reason}, requested_by, plan)
+    request = {"wallet_addresses": wallets, "reason": checked_reason}
+    return _record(session, kind, key, request, requested_by, plan)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -434,8 +399,8 @@ def _holder_of(session: Session, address: str) -> tuple[Resident | Merchant | Or
 
 
 def recover(
-    runtime: Runtime,
     session: Session,
+    operator: Operator,
     *,
     lost_wallet: str,
     new_wallet: str,
@@ -448,8 +413,8 @@ def recover(
     follows. A wallet the service keeps is refused (see the module's docstring)."""
     lost = checked_address(lost_wallet, "lost_wallet")
     new = checked_address(new_wallet, "new_wallet")
-    reason = _reason(reason, True)
-    require_operator(runtime, "recover")
+    checked_reason = _reason(reason, True)
+    require_operator(operator, "recover")
     if lost == new:
         raise InvalidInput(
             "same_wallet",
@@ -459,7 +424,7 @@ def recover(
         )
 
     def plan() -> list[Call]:
-        _require_role(runtime, "ParticipantRegistry", "COMPLIANCE_ROLE", OPERATOR)
+        _require_role(operator, Contract.REGISTRY, "COMPLIANCE_ROLE", OPERATOR)
         found = _holder_of(session, lost)
         if found is not None and getattr(found[0], "wallet_custody", "own") == "custodial":
             _row, nl, en = found
@@ -475,45 +440,47 @@ def recover(
                 "wallet if needed (POST /municipality/chain/freeze).",
                 field="lost_wallet",
             )
-        if not registered_on_chain(runtime.gateway, lost):
+        registered = registered_on_chain_among(operator.chain, [lost, new])
+        if lost not in registered:
             raise InvalidInput(
                 "wallet_not_registered",
                 f"Wallet {lost} is niet aangemeld bij de munt; er valt niets te herstellen.",
                 f"Wallet {lost} is not registered; there is nothing to recover.",
                 field="lost_wallet",
             )
-        service_keys = {account.address for account in runtime.outbox.signers.values()}
         try:
-            if new in service_keys:
+            if new in operator.keys.values():
                 raise wallet_in_use("deze service", "this service")
-            ensure_wallet_free(session, new, runtime.gateway)
+            ensure_wallet_free(session, new, registered)
         except Conflict as refusal:
             refusal.field = "new_wallet"
             raise
-        return [Call(OPERATOR, "ParticipantRegistry", "recover", [lost, new])]
+        return [Call(OPERATOR, ContractCall(Contract.REGISTRY, "recover", [lost, new]))]
 
-    request = {"lost_wallet": lost, "new_wallet": new, "reason": reason}
+    request = {"lost_wallet": lost, "new_wallet": new, "reason": checked_reason}
     return _record(session, "recover", key, request, requested_by, plan)
 
 
-def on_outbox_item(session: Session, item: OutboxItem) -> None:
-    """Outbox listener: a confirmed recovery moves the record's wallet address (in the outbox's
-    transaction, so the database follows the chain exactly once)."""
-    if item.status != "done" or not item.idempotency_key.startswith(f"{KEY_PREFIX}:"):
-        return
-    if item.payload.get("function") != "recover" or item.payload.get("contract") != "ParticipantRegistry":
-        return
-    lost, new = item.payload["args"]
-    found = _holder_of(session, lost)
-    if found is None:
-        return
-    if _holder_of(session, new) is not None:
-        # Checked before queueing; a record that took the address since must not break the outbox.
-        log.error(
-            "recovered wallet %s -> %s: the new address belongs to another record; not moved", lost, new
-        )
-        return
-    found[0].wallet_address = new
+def finish(session: Session, items: list[OutboxItem]) -> None:
+    """The operations' ended items (in the outbox's write transaction): a confirmed recovery moves the
+    record's wallet address, so the database follows the chain exactly once."""
+    for item in items:
+        if item.status != OutboxStatus.DONE or item.kind != ContractCall.kind:
+            continue
+        call = item.payload
+        if call.get("function") != "recover" or call.get("contract") != Contract.REGISTRY:
+            continue
+        lost, new = call["args"]
+        found = _holder_of(session, lost)
+        if found is None:
+            continue
+        if _holder_of(session, new) is not None:
+            # Checked before queueing; a record that took the address since must not break the outbox.
+            log.error(
+                "recovered wallet %s -> %s: the new address belongs to another record; not moved", lost, new
+            )
+            continue
+        found[0].wallet_address = new
 
 
 # --------------------------------------------------------------------------------------------------
@@ -530,12 +497,11 @@ def _date(timestamp: int) -> str:
         return f"unix {timestamp}"
 
 
-def _indexed_holders(runtime: Runtime, session: Session, coin: str, expiry: int) -> list[str]:
+def _indexed_holders(session: Session, chain: Chain, coin: str, expiry: int) -> list[str]:
     """Every account the index shows with a balance of `coin`, once the index has read past the expiry
     (after it no transfer can change a balance, so the list is complete)."""
-    indexed = runtime.indexer.last_block(session)
-    with chain_read():
-        indexed_time = int(runtime.gateway.web3.eth.get_block(max(indexed, 0))["timestamp"])
+    indexed = last_indexed_block(session, chain.deployment.start_block)
+    indexed_time = chain.block_time(max(indexed, 0)) or 0
     if indexed_time < expiry:
         raise Conflict(
             "index_behind",
@@ -553,8 +519,8 @@ def _indexed_holders(runtime: Runtime, session: Session, coin: str, expiry: int)
 
 
 def reclaim_expired(
-    runtime: Runtime,
     session: Session,
+    operator: Operator,
     *,
     coin: str,
     holders: list[str] | None,
@@ -565,8 +531,8 @@ def reclaim_expired(
     """Burns what holders have left of an expired coin (the issuer's `reclaimExpired`, in chunks of
     RECLAIM_CHUNK holders); `holders` None: every holder with a balance in the index. The total returns
     to the backend minter's allowance when `credit_minter`."""
-    require_operator(runtime, "reclaim_expired")
-    address = resolve_coin(runtime.gateway, coin)
+    require_operator(operator, "reclaim_expired")
+    facts = catalogue(session).resolve(coin)
     if holders is not None:
         if not 1 <= len(holders) <= MAX_HOLDERS:
             raise InvalidInput(
@@ -577,10 +543,10 @@ def reclaim_expired(
                 maximum=MAX_HOLDERS,
             )
         holders = list(dict.fromkeys(checked_address(h, f"holders[{i}]") for i, h in enumerate(holders)))
+    given = holders
 
     def plan() -> list[Call]:
-        _require_role(runtime, "ActivityIssuer", "MASTER_MINTER_ROLE", OPERATOR)
-        facts = coin_facts(runtime.gateway, address)
+        _require_role(operator, Contract.ISSUER, "MASTER_MINTER_ROLE", OPERATOR)
         if facts.expiry == 0:
             raise Conflict(
                 "coin_never_expires",
@@ -588,9 +554,7 @@ def reclaim_expired(
                 f"Coin {facts.symbol} never expires; there is nothing to reclaim.",
                 field="coin",
             )
-        with chain_read():
-            now = chain_now(runtime.gateway)
-        if now < facts.expiry:
+        if operator.chain.now() < facts.expiry:
             raise Conflict(
                 "coin_not_expired",
                 f"Munt {facts.symbol} verloopt pas op {_date(facts.expiry)}. Haal de munten daarna terug.",
@@ -600,10 +564,8 @@ def reclaim_expired(
             )
         credited = ZERO_ADDRESS
         if credit_minter:
-            credited = _signer_address(runtime, "minter")
-            with chain_read():
-                is_minter = runtime.gateway.issuer.functions.hasRole(role_id("MINTER_ROLE"), credited).call()
-            if not is_minter:
+            credited = operator.keys[MINTER]
+            if not operator.chain.has_role(Contract.ISSUER, "MINTER_ROLE", credited):
                 raise Conflict(
                     "minter_not_configured",
                     "De minter van de service is geen minter; het bedrag kan niet terug naar zijn budget. "
@@ -613,7 +575,9 @@ def reclaim_expired(
                     field="credit_minter",
                 )
         targets = (
-            holders if holders is not None else _indexed_holders(runtime, session, address, facts.expiry)
+            given
+            if given is not None
+            else _indexed_holders(session, operator.chain, facts.address, facts.expiry)
         )
         if not targets:
             raise Conflict(
@@ -625,14 +589,16 @@ def reclaim_expired(
         return [
             Call(
                 OPERATOR,
-                "ActivityIssuer",
-                "reclaimExpired",
-                [address, targets[i : i + RECLAIM_CHUNK], credited],
+                ContractCall(
+                    Contract.ISSUER,
+                    "reclaimExpired",
+                    [facts.address, targets[i : i + RECLAIM_CHUNK], credited],
+                ),
             )
             for i in range(0, len(targets), RECLAIM_CHUNK)
         ]
 
-    request = {"coin": address, "holders": holders, "credit_minter": credit_minter}
+    request = {"coin": facts.address, "holders": holders, "credit_minter": credit_minter}
     return _record(session, "reclaim_expired", key, request, requested_by, plan)
 
 
@@ -641,27 +607,9 @@ def reclaim_expired(
 # --------------------------------------------------------------------------------------------------
 
 
-def _purpose_id(gateway: Gateway, code: str) -> int:
-    try:
-        with chain_read():
-            return int(gateway.registry.functions.purposeId(code.encode().ljust(32, b"\0")[:32]).call())
-    except (ContractCustomError, ContractLogicError) as exc:
-        raise InvalidInput(
-            "purpose_unknown",
-            f"Doel '{code}' bestaat niet (zoals LOCAL_SPENDING of DEBT_SETTLEMENT).",
-            f"Purpose '{code}' does not exist (such as LOCAL_SPENDING or DEBT_SETTLEMENT).",
-            field="purpose",
-        ) from exc
-
-
-def _live(gateway: Gateway, coin: str, now: int) -> bool:
-    expiry = int(gateway.coin(coin).functions.expiry().call())
-    return expiry == 0 or now < expiry
-
-
 def create_coin(
-    runtime: Runtime,
     session: Session,
+    operator: Operator,
     *,
     name: str,
     symbol: str,
@@ -674,7 +622,7 @@ def create_coin(
 ) -> ChainOperation:
     """Creates a coin with the factory (its admin role): one live coin per purpose and area, and a
     symbol no live coin uses (the API finds coins by symbol)."""
-    require_operator(runtime, "create_coin")
+    require_operator(operator, "create_coin")
     name = checked_text(name, "name", "de naam", "the name")
     symbol = symbol.strip().upper()
     if not (2 <= len(symbol) <= 11 and symbol.isascii() and symbol.isalnum()):
@@ -694,41 +642,47 @@ def create_coin(
             field="area",
         )
     expiry = int(expiry or 0)
+    coins = catalogue(session)
 
     def plan() -> list[Call]:
-        gateway = runtime.gateway
-        _require_role(runtime, "CoinFactory", "DEFAULT_ADMIN_ROLE", OPERATOR)
-        purpose_id = _purpose_id(gateway, purpose)
-        with chain_read():
-            now = chain_now(gateway)
-            if expiry and expiry <= now:
-                raise InvalidInput(
-                    "expiry_in_past",
-                    f"De vervaldatum ({_date(expiry)}) is al voorbij. Kies een latere, of geen.",
-                    f"The expiry ({_date(expiry)}) has passed. Choose a later one, or none.",
-                    field="expiry",
-                )
-            existing = gateway.factory.functions.coinFor(purpose_id, to_bytes8(area)).call()
-            if int(existing, 16) != 0 and _live(gateway, existing, now):
+        chain = operator.chain
+        _require_role(operator, Contract.FACTORY, "DEFAULT_ADMIN_ROLE", OPERATOR)
+        purpose_id = chain.purpose_id(purpose)
+        if purpose_id is None:
+            raise InvalidInput(
+                "purpose_unknown",
+                f"Doel '{purpose}' bestaat niet (zoals LOCAL_SPENDING of DEBT_SETTLEMENT).",
+                f"Purpose '{purpose}' does not exist (such as LOCAL_SPENDING or DEBT_SETTLEMENT).",
+                field="purpose",
+            )
+        now = chain.now()
+        if expiry and expiry <= now:
+            raise InvalidInput(
+                "expiry_in_past",
+                f"De vervaldatum ({_date(expiry)}) is al voorbij. Kies een latere, of geen.",
+                f"The expiry ({_date(expiry)}) has passed. Choose a later one, or none.",
+                field="expiry",
+            )
+        existing = chain.coin_for(purpose_id, area)
+        if existing is not None and (chain.coin_expiry(existing) == 0 or now < chain.coin_expiry(existing)):
+            raise Conflict(
+                "coin_exists",
+                f"Er is al een geldige munt voor {purpose} in {area} ({existing}).",
+                f"A live coin for {purpose} in {area} already exists ({existing}).",
+                field="area",
+                coin=existing,
+            )
+        for taken in coins.with_symbol(symbol):
+            if taken.live(now):
                 raise Conflict(
-                    "coin_exists",
-                    f"Er is al een geldige munt voor {purpose} in {area} ({existing}).",
-                    f"A live coin for {purpose} in {area} already exists ({existing}).",
-                    field="area",
-                    coin=existing,
+                    "symbol_in_use",
+                    f"Het symbool {symbol} hoort al bij een geldige munt ({taken.address}). Kies een ander.",
+                    f"Symbol {symbol} already belongs to a live coin ({taken.address}). Choose another.",
+                    field="symbol",
+                    coin=taken.address,
                 )
-            for address in gateway.coins():
-                contract = gateway.coin(address)
-                if contract.functions.symbol().call().upper() == symbol and _live(gateway, address, now):
-                    raise Conflict(
-                        "symbol_in_use",
-                        f"Het symbool {symbol} hoort al bij een geldige munt ({address}). Kies een ander.",
-                        f"Symbol {symbol} already belongs to a live coin ({address}). Choose another.",
-                        field="symbol",
-                        coin=address,
-                    )
         spec = [name, symbol, purpose_id, "0x" + to_bytes8(area).hex(), expiry, person_to_person]
-        return [Call(OPERATOR, "CoinFactory", "createCoin", [spec])]
+        return [Call(OPERATOR, ContractCall(Contract.FACTORY, "createCoin", [spec]))]
 
     request = {
         "name": name,
@@ -747,16 +701,16 @@ def create_coin(
 
 
 def set_minter_allowance(
-    runtime: Runtime, session: Session, *, allowance_cents: int, key: str | None, requested_by: int | None
+    session: Session, operator: Operator, *, allowance_cents: int, key: str | None, requested_by: int | None
 ) -> ChainOperation:
     """Sets the backend minter's allowance (the issuer's `configureMinter`, which replaces the earlier
     one and makes it a minter if it was not)."""
-    require_operator(runtime, "minter_allowance")
-    minter = _signer_address(runtime, "minter")
+    require_operator(operator, "minter_allowance")
+    minter = operator.keys[MINTER]
 
     def plan() -> list[Call]:
-        _require_role(runtime, "ActivityIssuer", "MASTER_MINTER_ROLE", OPERATOR)
-        return [Call(OPERATOR, "ActivityIssuer", "configureMinter", [minter, allowance_cents])]
+        _require_role(operator, Contract.ISSUER, "MASTER_MINTER_ROLE", OPERATOR)
+        return [Call(OPERATOR, ContractCall(Contract.ISSUER, "configureMinter", [minter, allowance_cents]))]
 
     request = {"minter": minter, "allowance_cents": allowance_cents}
     return _record(session, "minter_allowance", key, request, requested_by, plan)

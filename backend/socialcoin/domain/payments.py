@@ -1,9 +1,7 @@
-"""A resident pays a merchant (a relayed payWithAuthorization with a payment reference), and what
-residents and merchants see of their money: balances per coin and a history, both read from the
-indexer's tables (which it keeps equal to the chain), never from the chain directly.
-
-A payment has no table of its own: the outbox item is the payment (its idempotency key makes a
-repeated request find it), and the chain's PaymentMade event is its record.
+"""A resident pays a merchant (a relayed payWithAuthorization with a payment reference): the payment flow
+of the one spend path (spending.py). And what residents and merchants see of their money: balances per
+coin and a history, both read from the indexer's tables (which it keeps equal to the chain), never from
+the chain directly.
 """
 
 from __future__ import annotations
@@ -12,40 +10,20 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from hexbytes import HexBytes
 from sqlalchemy import Select, bindparam, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..chain.constants import ZERO_ADDRESS
-from ..db.models import Balance, ChainEvent, DebtCase, Merchant, Order, OutboxItem, Resident, Service
+from ..chain.contracts import to_bytes
+from ..db.enums import Origin, SpendStatus
+from ..db.models import Balance, ChainEvent, DebtCase, Merchant, Order, OutboxItem, Payment, Service
+from ..formats import euro, euro_en
+from .coins import CoinInfo, catalogue
 from .errors import InvalidInput, NotFound
-from .signing import (
-    RELAYED_FUNCTIONS,
-    CoinInfo,
-    Holder,
-    Intent,
-    SignedAuthorization,
-    coin_catalogue,
-    derived_reference,
-    euro,
-    euro_en,
-    in_flight_by_coin,
-    key_reused,
-    load_merchant,
-    notify,
-    outbox_item,
-    prepare,
-    relay,
-    resolve_coin,
-    tx_hash_of,
-)
+from .notifications import notify
+from .spending import Flow, Holder, Intent, derived_reference, failure_codes, pending_out_by_coin
 
-if TYPE_CHECKING:
-    from ..runtime import Runtime
-
-KEY_PREFIX = "payment"
 # A till's reference (a receipt or sale number) is written on chain as 32 bytes of text: readable for the
 # merchant, and never personal data.
 REFERENCE = re.compile(r"^[A-Za-z0-9 #._:/-]{1,32}$")
@@ -68,7 +46,7 @@ def decode_reference(value: str | None) -> str | None:
     """The till's text back from a bytes32 reference; None when it is not such text."""
     if not value:
         return None
-    raw = bytes(HexBytes(value)).rstrip(b"\0")
+    raw = to_bytes(value).rstrip(b"\0")
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
@@ -76,9 +54,76 @@ def decode_reference(value: str | None) -> str | None:
     return text if text and REFERENCE.match(text) else None
 
 
+def load_merchant(session: Session, merchant_id: int | None) -> Merchant:
+    merchant = session.get(Merchant, merchant_id) if merchant_id is not None else None
+    if merchant is None:
+        raise NotFound(
+            "merchant_not_found",
+            "Deze ondernemer bestaat niet.",
+            "This merchant does not exist.",
+            field="merchant_id",
+        )
+    return merchant
+
+
 # --------------------------------------------------------------------------------------------------
 # Paying
 # --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    merchant_id: int
+    coin: str
+    amount_cents: int
+    reference: str | None = None
+
+
+class PaymentFlow(Flow[PaymentRequest, Payment]):
+    """A resident pays a merchant; the payment is confirmed when the chain has it."""
+
+    origin = Origin.PAYMENT
+    model = Payment
+    confirmed = SpendStatus.CONFIRMED
+
+    def intent(self, session: Session, holder: Holder, request: PaymentRequest, key: str) -> Intent:
+        merchant = load_merchant(session, request.merchant_id)
+        coin = catalogue(session).resolve(request.coin)
+        reference = (
+            encode_reference(request.reference)
+            if request.reference
+            else derived_reference(self.secret, self.origin.value, holder.id, key)
+        )
+        return Intent(coin, holder.address, request.amount_cents, reference, to=merchant.wallet_address)
+
+    def same_request(self, session: Session, earlier: Payment, request: PaymentRequest) -> bool:
+        coin = catalogue(session).resolve(request.coin)
+        return (earlier.merchant_id, earlier.coin, earlier.amount_cents, earlier.reference) == (
+            request.merchant_id,
+            coin.address,
+            request.amount_cents,
+            request.reference,
+        )
+
+    def row(self, holder: Holder, intent: Intent, request: PaymentRequest) -> Payment:
+        return Payment(
+            resident_id=holder.id,
+            merchant_id=request.merchant_id,
+            reference=request.reference,
+            chain_reference=intent.reference,
+        )
+
+    def failed_row(self, session: Session, row: Payment, item: OutboxItem) -> None:
+        name = session.scalar(select(Merchant.name).where(Merchant.id == row.merchant_id))
+        notify(
+            session,
+            row.resident_id,
+            "payment_failed",
+            f"Uw betaling van {euro(row.amount_cents)} aan {name or 'de winkel'} is niet gelukt. "
+            "Er is niets van uw saldo afgegaan.",
+            f"Your payment of {euro_en(row.amount_cents)} to {name or 'the merchant'} did not go "
+            "through. Nothing was taken from your balance.",
+        )
 
 
 @dataclass(frozen=True)
@@ -96,97 +141,36 @@ class PaymentView:
     created_at: datetime
 
 
-def _intent(
-    runtime: Runtime,
-    session: Session,
-    resident: Resident,
-    merchant_id: int,
-    coin_ref: str,
-    amount_cents: int,
-    reference: str | None,
-    key: str,
-) -> Intent:
-    merchant = load_merchant(session, merchant_id)
-    coin = resolve_coin(session, coin_ref)
-    chain_reference = (
-        encode_reference(reference)
-        if reference
-        else derived_reference(runtime.settings.secret_key.get_secret_value(), KEY_PREFIX, resident.id, key)
+def payment_views(session: Session, payments: list[Payment]) -> list[PaymentView]:
+    """Views of many payments in a few queries (merchant names and failures read once for all)."""
+    coins = catalogue(session)
+    names = dict(
+        session.execute(
+            select(Merchant.id, Merchant.name).where(Merchant.id.in_({p.merchant_id for p in payments}))
+        ).all()
     )
-    return Intent(
-        coin=coin,
-        sender=resident.wallet_address,
-        value=amount_cents,
-        reference=chain_reference,
-        to=merchant.wallet_address,
-    )
+    errors = failure_codes(session, [p.outbox_key for p in payments if p.status == SpendStatus.FAILED])
+    return [
+        PaymentView(
+            id=p.id,
+            status=str(p.status),
+            coin=p.coin,
+            symbol=coins.symbol(p.coin),
+            merchant_id=p.merchant_id,
+            merchant_name=names.get(p.merchant_id),
+            amount_cents=p.amount_cents,
+            reference=p.reference,
+            tx_hash=p.tx_hash,
+            error_code=errors.get(p.outbox_key),
+            created_at=p.created_at,
+        )
+        for p in payments
+    ]
 
 
-def _view(session: Session, item: OutboxItem, coins: dict[str, CoinInfo] | None = None) -> PaymentView:
-    coins = coin_catalogue(session) if coins is None else coins
-    args = item.payload["args"]
-    merchant = session.scalar(select(Merchant).where(Merchant.wallet_address == args[1]))
-    coin = coins.get(item.payload["contract"])
-    status = {"done": "confirmed", "failed": "failed"}.get(item.status, "pending")
-    return PaymentView(
-        id=item.id,
-        status=status,
-        coin=item.payload["contract"],
-        symbol=coin.symbol if coin else "",
-        merchant_id=merchant.id if merchant else None,
-        merchant_name=merchant.name if merchant else None,
-        amount_cents=int(args[2]),
-        reference=decode_reference(args[3]),
-        tx_hash=tx_hash_of(session, item),
-        error_code=item.error_code if item.status == "failed" else None,
-        created_at=item.created_at,
-    )
-
-
-def payment_typed_data(
-    runtime: Runtime,
-    session: Session,
-    resident: Resident,
-    *,
-    merchant_id: int,
-    coin: str,
-    amount_cents: int,
-    reference: str | None,
-    key: str,
-) -> dict[str, Any]:
-    """For an own wallet: what to sign to pay the merchant."""
-    intent = _intent(runtime, session, resident, merchant_id, coin, amount_cents, reference, key)
-    return prepare(runtime, session, Holder.of(resident), intent)
-
-
-def pay(
-    runtime: Runtime,
-    session: Session,
-    resident: Resident,
-    *,
-    merchant_id: int,
-    coin: str,
-    amount_cents: int,
-    reference: str | None,
-    key: str,
-    pin: str | None = None,
-    signed: SignedAuthorization | None = None,
-) -> PaymentView:
-    """Pays a merchant. The same idempotency key returns the same payment: it is sent once."""
-    outbox_key = f"{KEY_PREFIX}:{resident.id}:{key}"
-    intent = _intent(runtime, session, resident, merchant_id, coin, amount_cents, reference, key)
-    existing = outbox_item(session, outbox_key)
-    if existing is not None:
-        if not intent.matches(existing.payload):
-            raise key_reused()
-        return _view(session, existing)
-    item = relay(runtime, session, Holder.of(resident), intent, outbox_key, pin=pin, signed=signed)
-    return _view(session, item)
-
-
-def get_payment(session: Session, resident: Resident, payment_id: int) -> PaymentView:
-    item = session.get(OutboxItem, payment_id)
-    if item is None or not item.idempotency_key.startswith(f"{KEY_PREFIX}:{resident.id}:"):
+def get_payment(session: Session, resident_id: int, payment_id: int) -> Payment:
+    payment = session.get(Payment, payment_id)
+    if payment is None or payment.resident_id != resident_id:
         raise NotFound(
             "payment_not_found",
             f"Betaling {payment_id} bestaat niet.",
@@ -194,35 +178,14 @@ def get_payment(session: Session, resident: Resident, payment_id: int) -> Paymen
             field="payment_id",
             id=payment_id,
         )
-    return _view(session, item)
+    return payment
 
 
-def list_payments(session: Session, resident: Resident, *, limit: int = 50) -> list[PaymentView]:
-    items = session.scalars(
-        select(OutboxItem)
-        .where(OutboxItem.idempotency_key.like(f"{KEY_PREFIX}:{resident.id}:%"))
-        .order_by(OutboxItem.id.desc())
-        .limit(limit)
-    ).all()
-    coins = coin_catalogue(session)
-    return [_view(session, item, coins) for item in items]
-
-
-def on_payment_finished(session: Session, item: OutboxItem) -> None:
-    """A payment that failed after it was accepted (the chain refused it, the authorization expired)."""
-    if item.status != "failed" or item.payload.get("function") != RELAYED_FUNCTIONS["PayWithAuthorization"]:
-        return
-    resident_id = int(item.idempotency_key.split(":")[1])
-    view = _view(session, item)
-    to = view.merchant_name or "de winkel"
-    notify(
-        session,
-        resident_id,
-        "payment_failed",
-        f"Uw betaling van {euro(view.amount_cents)} aan {to} is niet gelukt. "
-        "Er is niets van uw saldo afgegaan.",
-        f"Your payment of {euro_en(view.amount_cents)} to {view.merchant_name or 'the merchant'} did not go "
-        "through. Nothing was taken from your balance.",
+def list_payments(session: Session, resident_id: int, *, limit: int = 50) -> list[Payment]:
+    return list(
+        session.scalars(
+            select(Payment).where(Payment.resident_id == resident_id).order_by(Payment.id.desc()).limit(limit)
+        )
     )
 
 
@@ -240,16 +203,15 @@ class BalanceView:
 
 def balances(session: Session, wallet: str) -> list[BalanceView]:
     """The wallet's balance per coin (from the index), and what is on its way out but not yet mined."""
-    coins = coin_catalogue(session)
+    coins = catalogue(session)
     rows = session.execute(_BALANCES, {"wallet": wallet}).all()
-    queued = in_flight_by_coin(session, wallet) if rows else {}
+    pending = pending_out_by_coin(session, wallet) if rows else {}
     views = []
     for coin, amount in rows:
         info = coins.get(coin)
         if info is None:
             continue
-        pending = sum(q.value for q in queued.get(coin.lower(), ()) if not q.mined)
-        views.append(BalanceView(info, int(amount), pending))
+        views.append(BalanceView(info, int(amount), pending.get(coin, 0)))
     return sorted(views, key=lambda v: v.coin.symbol)
 
 
@@ -361,7 +323,7 @@ def history(
     transfers = session.execute(_NEWEST_TRANSFERS[before_id is not None], page).all()
     if not transfers:
         return []
-    coins = coin_catalogue(session)
+    coins = catalogue(session)
     counterparties = {str(t.args["to"] if t.args["from"] == wallet else t.args["from"]) for t in transfers}
     merchants = dict(session.execute(_MERCHANT_NAMES, {"addresses": list(counterparties)}).all())
     references = [
@@ -433,7 +395,7 @@ def incoming_payments(
     if after_id is not None:
         query = query.where(ChainEvent.id > after_id)
     events = session.execute(query.order_by(ChainEvent.id).limit(limit)).all()
-    coins = coin_catalogue(session)
+    coins = catalogue(session)
     entries = []
     for event in events:
         coin = coins.get(event.contract)

@@ -8,101 +8,53 @@ against the schema sepaxml ships), gives it to its bank, and marks it paid.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
 
 from sepaxml import SepaTransfer
 from sepaxml.validation import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..chain.constants import BurnReason
-from ..db.models import Merchant, OutboxItem, Payout, PayoutBatch
+from ..db.enums import Origin, SpendStatus
+from ..db.models import Merchant, Payout, PayoutBatch
 from ..db.types import utcnow
-from .admission import checked_bic, checked_iban
+from .coins import catalogue
 from .errors import Conflict, InvalidInput, NotFound
-from .signing import (
-    Holder,
-    Intent,
-    SignedAuthorization,
-    coin_catalogue,
-    derived_reference,
-    earlier_request,
-    prepare,
-    relay,
-    resolve_coin,
-    tx_hash_of,
-)
+from .fields import checked_bic, checked_iban
+from .spending import Flow, Holder, Intent, derived_reference
 
-if TYPE_CHECKING:
-    from ..runtime import Runtime
-
-KEY_PREFIX = "payout"
 SEPA_SCHEMA = "pain.001.001.03"
 
 
-def _intent(
-    runtime: Runtime, session: Session, merchant: Merchant, coin_ref: str, amount_cents: int, key: str
-) -> Intent:
-    coin = resolve_coin(session, coin_ref)
-    reference = derived_reference(
-        runtime.settings.secret_key.get_secret_value(), KEY_PREFIX, merchant.id, key
-    )
-    return Intent(
-        coin=coin,
-        sender=merchant.wallet_address,
-        value=amount_cents,
-        reference=reference,
-        reason=BurnReason.MERCHANT_PAYOUT,
-    )
+@dataclass(frozen=True)
+class PayoutRequest:
+    coin: str
+    amount_cents: int
 
 
-def payout_typed_data(
-    runtime: Runtime, session: Session, merchant: Merchant, coin: str, amount_cents: int, key: str
-) -> dict[str, Any]:
-    """For a merchant's own wallet: what to sign to redeem `amount_cents` (the reference follows from
-    `key`)."""
-    return prepare(
-        runtime, session, Holder.of(merchant), _intent(runtime, session, merchant, coin, amount_cents, key)
-    )
+class PayoutFlow(Flow[PayoutRequest, Payout]):
+    """A merchant redeems coins for euros: they are burned (reason MerchantPayout) against the payout's
+    reference; once burned the amount waits for the next SEPA batch."""
 
+    origin = Origin.PAYOUT
+    model = Payout
+    confirmed = SpendStatus.BURNED
 
-def request_payout(
-    runtime: Runtime,
-    session: Session,
-    merchant: Merchant,
-    *,
-    coin: str,
-    amount_cents: int,
-    key: str,
-    pin: str | None = None,
-    signed: SignedAuthorization | None = None,
-) -> Payout:
-    """Burns the merchant's coins for euros. The same idempotency key returns the same payout."""
-    outbox_key = f"{KEY_PREFIX}:{merchant.id}:{key}"
-    existing = earlier_request(
-        session,
-        Payout,
-        outbox_key,
-        lambda earlier: (
-            (earlier.coin, earlier.amount_cents) == (resolve_coin(session, coin).address, amount_cents)
-        ),
-    )
-    if existing is not None:
-        return existing
-    intent = _intent(runtime, session, merchant, coin, amount_cents, key)
-    relay(runtime, session, Holder.of(merchant), intent, outbox_key, pin=pin, signed=signed)
-    payout = Payout(
-        merchant_id=merchant.id,
-        coin=intent.coin.address,
-        amount_cents=amount_cents,
-        chain_reference=intent.reference,
-        status="pending",
-        outbox_key=outbox_key,
-    )
-    session.add(payout)
-    session.flush()
-    return payout
+    def intent(self, session: Session, holder: Holder, request: PayoutRequest, key: str) -> Intent:
+        coin = catalogue(session).resolve(request.coin)
+        reference = derived_reference(self.secret, self.origin.value, holder.id, key)
+        return Intent(
+            coin, holder.address, request.amount_cents, reference, reason=BurnReason.MERCHANT_PAYOUT
+        )
+
+    def same_request(self, session: Session, earlier: Payout, request: PayoutRequest) -> bool:
+        coin = catalogue(session).resolve(request.coin)
+        return (earlier.coin, earlier.amount_cents) == (coin.address, request.amount_cents)
+
+    def row(self, holder: Holder, intent: Intent, request: PayoutRequest) -> Payout:
+        return Payout(merchant_id=holder.id, chain_reference=intent.reference)
 
 
 def list_payouts(
@@ -124,18 +76,6 @@ def list_payouts(
     return list(session.scalars(query.order_by(Payout.id.desc()).limit(limit).offset(offset)))
 
 
-def on_burn_finished(session: Session, item: OutboxItem) -> None:
-    payout = session.scalar(select(Payout).where(Payout.outbox_key == item.idempotency_key))
-    if payout is None or payout.status != "pending":
-        return
-    if item.status == "failed":
-        payout.status = "failed"
-        return
-    payout.status = "burned"
-    payout.tx_hash = tx_hash_of(session, item)
-    payout.burned_at = utcnow()
-
-
 # --------------------------------------------------------------------------------------------------
 # SEPA batches
 # --------------------------------------------------------------------------------------------------
@@ -154,7 +94,9 @@ def create_batch(
     execution_date: date | None = None,
 ) -> PayoutBatch:
     """Puts every burned payout not yet in a batch into one pain.001 credit-transfer file, one
-    transfer per payout (its end-to-end id names the payout), paid from the municipality's account."""
+    transfer per payout (its end-to-end id names the payout), paid from the municipality's account. In
+    the caller's write transaction: two batches made at once never hold the same payout (SQLite: the
+    write transaction; PostgreSQL: the payouts' row locks, and the claim below counts its rows)."""
     debtor_name = (debtor_name or "").strip()
     if not debtor_name or len(debtor_name) > 70:
         raise InvalidInput(
@@ -178,7 +120,7 @@ def create_batch(
     payouts = list(
         session.scalars(
             select(Payout)
-            .where(Payout.status == "burned", Payout.batch_id.is_(None))
+            .where(Payout.status == SpendStatus.BURNED, Payout.batch_id.is_(None))
             .order_by(Payout.id)
             .with_for_update()
         )
@@ -189,7 +131,7 @@ def create_batch(
         m.id: m
         for m in session.scalars(select(Merchant).where(Merchant.id.in_({p.merchant_id for p in payouts})))
     }
-    symbols = {address: info.symbol for address, info in coin_catalogue(session).items()}
+    coins = catalogue(session)
     config = {"name": debtor_name, "IBAN": iban, "batch": True, "currency": "EUR"}
     if bic:
         config["BIC"] = bic
@@ -201,7 +143,7 @@ def create_batch(
             "IBAN": merchant.iban,
             "amount": int(payout.amount_cents),
             "execution_date": when,
-            "description": f"Socialcoin uitbetaling {payout.id} ({symbols.get(payout.coin, 'munten')}) "
+            "description": f"Socialcoin uitbetaling {payout.id} ({coins.symbol(payout.coin, 'munten')}) "
             f"ref {payout.chain_reference[2:18]}",
             "endtoend_id": _end_to_end(payout),
         }
@@ -224,10 +166,22 @@ def create_batch(
     )
     session.add(batch)
     session.flush()
-    for payout in payouts:
-        payout.status = "batched"
-        payout.batch_id = batch.id
-    session.flush()
+    claimed = session.execute(
+        update(Payout)
+        .where(
+            Payout.id.in_([p.id for p in payouts]),
+            Payout.status == SpendStatus.BURNED,
+            Payout.batch_id.is_(None),
+        )
+        .values(status=SpendStatus.BATCHED, batch_id=batch.id)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if claimed != len(payouts):  # cannot happen under the write transaction's lock; never write it twice
+        raise Conflict(
+            "payouts_batched_meanwhile",
+            "Een deel van deze uitbetalingen is net in een ander betaalbestand gezet. Probeer het opnieuw.",
+            "Some of these payouts were put in another batch a moment ago. Try again.",
+        )
     return batch
 
 
@@ -237,8 +191,8 @@ def list_batches(session: Session, *, limit: int = 100, offset: int = 0) -> list
     )
 
 
-def get_batch(session: Session, batch_id: int) -> PayoutBatch:
-    batch = session.get(PayoutBatch, batch_id)
+def get_batch(session: Session, batch_id: int, *, lock: bool = False) -> PayoutBatch:
+    batch = session.get(PayoutBatch, batch_id, with_for_update=lock)
     if batch is None:
         raise NotFound(
             "payout_batch_not_found",
@@ -260,8 +214,9 @@ def batch_counts(session: Session, batch_ids: list[int]) -> dict[int, int]:
 
 
 def mark_paid(session: Session, batch_id: int) -> PayoutBatch:
-    """The bank has executed the file: the batch and its payouts are paid."""
-    batch = get_batch(session, batch_id)
+    """The bank has executed the file: the batch and its payouts are paid (in the caller's write
+    transaction)."""
+    batch = get_batch(session, batch_id, lock=True)
     if batch.paid_at is not None:
         raise Conflict(
             "payout_batch_paid",
@@ -270,7 +225,10 @@ def mark_paid(session: Session, batch_id: int) -> PayoutBatch:
             field="batch_id",
         )
     batch.paid_at = utcnow()
-    for payout in session.scalars(select(Payout).where(Payout.batch_id == batch.id)):
-        payout.status = "paid"
-    session.flush()
+    session.execute(
+        update(Payout)
+        .where(Payout.batch_id == batch.id)
+        .values(status=SpendStatus.PAID)
+        .execution_options(synchronize_session="fetch")
+    )
     return batch

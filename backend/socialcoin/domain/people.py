@@ -1,30 +1,38 @@
 """People and access: looking up residents, organisations and merchants with the state of their chain
 registration; residents' PINs (login, change, lock-out); and the bearer tokens the municipality hands out.
 
-A wrong PIN is counted in a transaction of its own, so that the refusal cannot roll the count back: it
-is the one thing a refused request writes. After MAX_PIN_FAILURES wrong PINs in a row the PIN is locked
-for PIN_LOCK, which keeps guessing a 5-digit PIN over the API out of reach.
+Every PIN (or activation code) attempt is counted *before* it is checked, in a write transaction of its
+own, so that a refusal cannot roll the count back and many attempts at once cannot each see the count
+before the others: after MAX_PIN_FAILURES attempts in a row that were wrong (or are being checked), the
+PIN is locked for PIN_LOCK, which keeps guessing a 5-digit PIN over the API out of reach. A right PIN
+resets the count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from ..areas import to_bytes8
+from ..db.base import writing
+from ..db.enums import OPEN_ITEM
 from ..db.models import ApiToken, ChainTx, Merchant, Organisation, OutboxItem, Resident, Verifier
 from ..db.types import utcnow
 from ..settings import Settings
 from . import notifications
 from .access import SUBJECT_ROLES, Principal, Role, issue_token
-from .admission import checked_area, checked_new_pin
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, NotAuthenticated, NotFound
+from .fields import checked_area, checked_new_pin
 from .wallets import activate, activation_code_matches, hash_pin, open_wallet, pin_matches, seal_key
+
+T = TypeVar("T")
 
 MAX_PIN_FAILURES = 5
 PIN_LOCK = timedelta(minutes=15)
@@ -62,8 +70,8 @@ def chain_writes(session: Session, keys: Iterable[str | None]) -> dict[str, Chai
     ).all()
     found = {}
     for key, status, error_code, tx_hash in rows:
-        status = "pending" if status in ("pending", "submitted") else status
-        found[key] = ChainWrite(status, error_code if status == "failed" else None, tx_hash)
+        state = "pending" if status in OPEN_ITEM else str(status)
+        found[key] = ChainWrite(state, error_code if state == "failed" else None, tx_hash)
     return found
 
 
@@ -89,7 +97,7 @@ def get_resident(session: Session, resident_id: int) -> Resident:
     return resident
 
 
-def _within(column, area: str):
+def _within(column: Any, area: str) -> ColumnElement[bool]:
     """SQL: the area in `column` lies within `area` (its CBS digits start with those of `area`)."""
     digits = to_bytes8(checked_area(area)).rstrip(b"\0").decode()
     return func.substr(column, 3).like(digits + "%")
@@ -168,43 +176,60 @@ def _locked(until: datetime, field: str = "pin") -> TooManyAttempts:
     )
 
 
-def _count_failure(session: Session, resident_id: int) -> datetime | None:
-    """Counts a wrong PIN in a transaction of its own; returns the lock's end when this one locks."""
-    with Session(session.get_bind()) as counter, counter.begin():
-        counter.execute(
-            update(Resident).where(Resident.id == resident_id).values(pin_failures=Resident.pin_failures + 1)
+def _reserve_attempt(session: Session, resident_id: int, field: str) -> datetime | None:
+    """Counts an attempt before it is checked (its own write transaction); raises pin_locked while the
+    PIN is locked. Returns the lock's end when this attempt used up the last one."""
+    with writing(session):
+        failures, until = session.execute(
+            select(Resident.pin_failures, Resident.pin_locked_until)
+            .where(Resident.id == resident_id)
+            .with_for_update()
+        ).one()
+        now = utcnow()
+        if until is not None and until > now:
+            raise _locked(until, field)
+        failures = (0 if until is not None else failures) + 1  # a lock that ran out starts the count anew
+        until = now + PIN_LOCK if failures >= MAX_PIN_FAILURES else None
+        session.execute(
+            update(Resident)
+            .where(Resident.id == resident_id)
+            .values(pin_failures=failures, pin_locked_until=until)
         )
-        failures = counter.scalar(select(Resident.pin_failures).where(Resident.id == resident_id))
-        if failures < MAX_PIN_FAILURES:
+    return until
+
+
+# One attempt at a time per resident within a process: attempts that arrive together (a double tap, a
+# retried request) are checked one after the other, so that right PINs never add up to a lock-out. The
+# count in the database bounds the attempts across processes as well.
+_attempts_guard = threading.Lock()
+_attempts: dict[int, threading.Lock] = {}
+
+
+def _one_at_a_time(resident_id: int) -> threading.Lock:
+    with _attempts_guard:
+        return _attempts.setdefault(resident_id, threading.Lock())
+
+
+def pin_attempt(
+    session: Session, resident_id: int, check: Callable[[], T | None], field: str = "pin"
+) -> T | None:
+    """Runs `check` (the PIN or code against what is stored: scrypt, slow on purpose) as one counted
+    attempt. Returns what `check` returned; None means wrong, and raises pin_locked when that was the last
+    attempt. A right one resets the count. Call it before the request's own write transaction."""
+    with _one_at_a_time(resident_id):
+        locks_at = _reserve_attempt(session, resident_id, field)
+        found = check()
+        if found is None or found is False:
+            if locks_at is not None:
+                raise _locked(locks_at, field)
             return None
-        until = utcnow() + PIN_LOCK
-        counter.execute(
-            update(Resident).where(Resident.id == resident_id).values(pin_failures=0, pin_locked_until=until)
-        )
-        return until
-
-
-def check_pin_of(session: Session, settings: Settings, resident: Resident, pin: str) -> bool:
-    """Whether `pin` is the resident's; raises pin_locked (429) while locked. A wrong PIN is counted
-    (and locks after MAX_PIN_FAILURES); a right one resets the count.
-
-    Call it before `session` writes anything: the count is written in a transaction of its own, which
-    on SQLite (one writer at a time) would wait for the caller's, and on PostgreSQL for a lock the
-    caller holds on the resident's row."""
-    if resident.activation_pending:
-        raise _awaiting_activation()
-    if resident.pin_locked_until is not None and resident.pin_locked_until > utcnow():
-        raise _locked(resident.pin_locked_until)
-    secret = settings.secret_key.get_secret_value()
-    if resident.pin_hash is None or not pin_matches(pin, resident.pin_hash, secret):
-        if resident.pin_hash is not None:
-            until = _count_failure(session, resident.id)
-            if until is not None:
-                raise _locked(until)
-        return False
-    if resident.pin_failures or resident.pin_locked_until is not None:
-        resident.pin_failures, resident.pin_locked_until = 0, None
-    return True
+        with writing(session):
+            session.execute(
+                update(Resident)
+                .where(Resident.id == resident_id)
+                .values(pin_failures=0, pin_locked_until=None)
+            )
+        return found
 
 
 @cache
@@ -212,19 +237,32 @@ def _decoy_hash(secret: str) -> str:
     return hash_pin("00000", secret)
 
 
+def _login_failed() -> NotAuthenticated:
+    return NotAuthenticated(
+        "login_failed", "Dossiernummer of pincode klopt niet.", "Case number or PIN is not correct."
+    )
+
+
 def login_resident(session: Session, settings: Settings, case_number: str, pin: str) -> tuple[Resident, str]:
     """Case number and PIN -> (resident, a new resident token)."""
+    secret = settings.secret_key.get_secret_value()
     resident = session.scalar(select(Resident).where(Resident.case_number == case_number.strip()))
     if resident is None:
         # As slow as a real check, so that the answer's timing does not tell which cases exist.
-        secret = settings.secret_key.get_secret_value()
         pin_matches(pin, _decoy_hash(secret), secret)
-    if resident is None or not check_pin_of(session, settings, resident, pin):
-        raise NotAuthenticated(
-            "login_failed", "Dossiernummer of pincode klopt niet.", "Case number or PIN is not correct."
+        raise _login_failed()
+    if resident.activation_pending:
+        raise _awaiting_activation()
+    resident_id, pin_hash = resident.id, resident.pin_hash
+    if not pin_attempt(
+        session, resident_id, lambda: pin_hash is not None and pin_matches(pin, pin_hash, secret)
+    ):
+        raise _login_failed()
+    with writing(session):
+        _row, token = issue_token(
+            session, Role.RESIDENT, resident_id, settings.token_ttl_seconds, label="login"
         )
-    _row, token = issue_token(session, Role.RESIDENT, resident.id, settings.token_ttl_seconds, label="login")
-    return resident, token
+    return session.get_one(Resident, resident_id), token
 
 
 def _awaiting_activation() -> NotAllowed:
@@ -242,43 +280,54 @@ def activate_resident(
     session: Session, settings: Settings, case_number: str, code: str, pin: str
 ) -> tuple[Resident, str]:
     """A resident admitted in a batch chooses their PIN with the code from their letter: the wallet is
-    sealed under the PIN from then on. Wrong codes count towards the same lock-out as wrong PINs.
-    Returns (resident, a new resident token), like `login_resident`."""
+    sealed under the PIN from then on. Codes count towards the same lock-out as PINs. Returns (resident,
+    a new resident token), like `login_resident`."""
     pin = checked_new_pin(pin)
     secret = settings.secret_key.get_secret_value()
     resident = session.scalar(select(Resident).where(Resident.case_number == case_number.strip()))
-    if (
-        resident is not None
-        and resident.pin_locked_until is not None
-        and resident.pin_locked_until > utcnow()
+    wrong = NotAuthenticated(
+        "activation_failed",
+        "Dossiernummer of activeringscode klopt niet. Controleer ze in uw brief.",
+        "Case number or activation code is not correct. Check them in your letter.",
+        field="activation_code",
+    )
+    if resident is None:
+        raise wrong
+    resident_id, address, pending = resident.id, resident.wallet_address, resident.activation_pending
+    if not pin_attempt(
+        session,
+        resident_id,
+        lambda: activation_code_matches(code, secret, resident_id, address),
+        "activation_code",
     ):
-        raise _locked(resident.pin_locked_until, "activation_code")
-    if resident is None or not activation_code_matches(code, secret, resident.id, resident.wallet_address):
-        if resident is not None:
-            until = _count_failure(session, resident.id)
-            if until is not None:
-                raise _locked(until, "activation_code")
-        raise NotAuthenticated(
-            "activation_failed",
-            "Dossiernummer of activeringscode klopt niet. Controleer ze in uw brief.",
-            "Case number or activation code is not correct. Check them in your letter.",
-            field="activation_code",
-        )
-    if not resident.activation_pending:
+        raise wrong
+    if not pending:
         raise Conflict(
             "already_activated",
             "U heeft uw pincode al gekozen. Log in met uw dossiernummer en pincode.",
             "You have chosen your PIN already. Sign in with your case number and PIN.",
             field="activation_code",
         )
-    resident.wallet_ciphertext = activate(resident.wallet_address, resident.wallet_ciphertext, pin, secret)
-    resident.pin_hash = hash_pin(pin, secret)
-    resident.activation_pending = False
-    resident.pin_failures, resident.pin_locked_until = 0, None
-    _row, token = issue_token(
-        session, Role.RESIDENT, resident.id, settings.token_ttl_seconds, label="activation"
-    )
-    return resident, token
+    # Sealing under the PIN (scrypt) before the write transaction; written only if still pending then.
+    sealed = activate(address, resident.wallet_ciphertext or b"", pin, secret)
+    pin_hash = hash_pin(pin, secret)
+    with writing(session):
+        activated = session.execute(
+            update(Resident)
+            .where(Resident.id == resident_id, Resident.activation_pending.is_(True))
+            .values(wallet_ciphertext=sealed, pin_hash=pin_hash, activation_pending=False)
+        ).rowcount
+        if not activated:  # another request activated it a moment ago
+            raise Conflict(
+                "already_activated",
+                "U heeft uw pincode al gekozen. Log in met uw dossiernummer en pincode.",
+                "You have chosen your PIN already. Sign in with your case number and PIN.",
+                field="activation_code",
+            )
+        _row, token = issue_token(
+            session, Role.RESIDENT, resident_id, settings.token_ttl_seconds, label="activation"
+        )
+    return session.get_one(Resident, resident_id), token
 
 
 def change_pin(
@@ -286,7 +335,7 @@ def change_pin(
 ) -> Resident:
     """Re-encrypts the resident's custodial wallet under a new PIN (the current one is required) and
     signs out every other session of the resident."""
-    resident = get_resident(session, principal.subject_id)
+    resident = get_resident(session, principal.subject_id or 0)
     if resident.activation_pending:
         raise _awaiting_activation()
     if (
@@ -307,19 +356,34 @@ def change_pin(
             "The new PIN is the same as the current one. Choose another.",
             field="new_pin",
         )
-    if not check_pin_of(session, settings, resident, current_pin):
+    secret = settings.secret_key.get_secret_value()
+    resident_id, address, ciphertext = resident.id, resident.wallet_address, resident.wallet_ciphertext
+    account = pin_attempt(
+        session, resident_id, lambda: open_wallet(address, ciphertext, current_pin, secret), "current_pin"
+    )
+    if account is None:
         raise NotAllowed(
             "pin_wrong",
             "Uw huidige pincode klopt niet.",
             "Your current PIN is not correct.",
             field="current_pin",
         )
-    secret = settings.secret_key.get_secret_value()
-    account = open_wallet(resident.wallet_address, resident.wallet_ciphertext, current_pin, secret)
-    resident.wallet_ciphertext = seal_key(account.key, resident.wallet_address, new_pin, secret)
-    resident.pin_hash = hash_pin(new_pin, secret)
-    revoke_tokens_of(session, Role.RESIDENT, resident.id, keep=principal.token_id)
-    return resident
+    sealed, pin_hash = seal_key(account.key, address, new_pin, secret), hash_pin(new_pin, secret)
+    with writing(session):
+        changed = session.execute(
+            update(Resident)
+            .where(Resident.id == resident_id, Resident.wallet_ciphertext == ciphertext)
+            .values(wallet_ciphertext=sealed, pin_hash=pin_hash)
+        ).rowcount
+        if not changed:  # another request changed the PIN a moment ago
+            raise Conflict(
+                "pin_changed_meanwhile",
+                "Uw pincode is net ook op een andere manier gewijzigd. Log opnieuw in.",
+                "Your PIN was changed by another request a moment ago. Sign in again.",
+                field="current_pin",
+            )
+        revoke_tokens_of(session, Role.RESIDENT, resident_id, keep=principal.token_id)
+    return session.get_one(Resident, resident_id)
 
 
 # --------------------------------------------------------------------------------------------------

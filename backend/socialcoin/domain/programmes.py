@@ -10,84 +10,27 @@ ServiceRedeemed, PayoutRedeemed, ExpiredReclaimed).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from eth_utils import is_address, to_checksum_address
-from requests.exceptions import RequestException
+from eth_utils import to_checksum_address
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..areas import from_bytes8
-from ..chain.constants import Purpose
-from ..chain.gateway import Gateway
+from ..db.enums import OPEN_ITEM, ClaimStatus, Origin, RewardStatus
 from ..db.models import Activity, ChainEvent, Claim, OutboxItem, Programme, Reward, Task
 from ..db.types import utcnow
-from .admission import ChainUnavailable
+from ..formats import euro
+from .coins import catalogue
 from .errors import Conflict, InvalidInput, not_found
-from .notifications import euros
 
 # Claims and rewards whose amount counts against their programme's budget.
-COMMITTED = ("approved", "minted")
-REWARDS_COMMITTED = ("pending", "minted")
+COMMITTED = (ClaimStatus.APPROVED, ClaimStatus.MINTED)
+REWARDS_COMMITTED = (RewardStatus.PENDING, RewardStatus.MINTED)
 MINT_EVENTS = ("ActivityMinted", "RewardGranted", "AdminMinted")
 BURN_EVENTS = ("DebtSettled", "ServiceRedeemed", "PayoutRedeemed", "ExpiredReclaimed")
 MAX_BUDGET_CENTS = 10**12  # ten billion euro: a typo guard, not a policy
-
-
-@contextmanager
-def chain_read() -> Iterator[None]:
-    """Reads from the node; a node that does not answer is a 503 the client may retry."""
-    try:
-        yield
-    except RequestException as exc:
-        raise ChainUnavailable(
-            "chain_unavailable",
-            "Het systeem van de munt is nu niet bereikbaar. Probeer het over een paar minuten opnieuw.",
-            "The coin's chain cannot be reached right now. Try again in a few minutes.",
-        ) from exc
-
-
-@dataclass(frozen=True)
-class CoinFacts:
-    """What the chain says about a coin (read from the coin itself)."""
-
-    address: str
-    symbol: str
-    area: str
-    purpose: str
-    expiry: int  # unix time, 0 for none
-
-
-def coin_facts(gateway: Gateway, coin: str, field: str = "coin") -> CoinFacts:
-    """The coin's symbol, area, purpose and expiry; refuses an address that is not one of our coins."""
-    if not is_address(coin):
-        raise InvalidInput(
-            "address_invalid",
-            f"'{coin}' is geen geldig adres van een munt.",
-            f"'{coin}' is not a valid coin address.",
-            field=field,
-        )
-    address = to_checksum_address(coin)
-    with chain_read():
-        if not gateway.registry.functions.isCoin(address).call():
-            raise InvalidInput(
-                "coin_unknown",
-                f"Munt {address} is geen munt van deze gemeente.",
-                f"Coin {address} is not one of this municipality's coins.",
-                field=field,
-            )
-        contract = gateway.coin(address)
-        purpose = contract.functions.purposeId().call()
-        return CoinFacts(
-            address=address,
-            symbol=contract.functions.symbol().call(),
-            area=from_bytes8(contract.functions.area().call()),
-            purpose=Purpose(purpose).name if purpose in Purpose._value2member_map_ else str(purpose),
-            expiry=contract.functions.expiry().call(),
-        )
 
 
 def _checked_budget(budget_cents: int) -> int:
@@ -104,14 +47,9 @@ def _checked_budget(budget_cents: int) -> int:
 
 
 def create_programme(
-    session: Session,
-    gateway: Gateway,
-    *,
-    name: str,
-    coin: str,
-    budget_cents: int,
-    now: datetime | None = None,
+    session: Session, *, name: str, coin: str, budget_cents: int, now: datetime | None = None
 ) -> Programme:
+    """A budget for one of the municipality's coins (in the caller's write transaction)."""
     name = name.strip()
     if len(name) < 3:
         raise InvalidInput(
@@ -121,7 +59,7 @@ def create_programme(
             field="name",
             limit=3,
         )
-    facts = coin_facts(gateway, coin)
+    facts = catalogue(session).resolve(coin)
     if facts.expiry and facts.expiry <= (now or utcnow()).timestamp():
         raise InvalidInput(
             "coin_expired",
@@ -193,8 +131,8 @@ def set_budget(session: Session, programme_id: int, budget_cents: int) -> Progra
     if budget_cents < committed:
         raise Conflict(
             "budget_below_committed",
-            f"Het budget kan niet lager dan {euros(committed)}: zoveel is al goedgekeurd of uitgegeven.",
-            f"The budget cannot go below {euros(committed)}: that much is already approved or minted.",
+            f"Het budget kan niet lager dan {euro(committed)}: zoveel is al goedgekeurd of uitgegeven.",
+            f"The budget cannot go below {euro(committed)}: that much is already approved or minted.",
             field="budget_cents",
             committed_cents=committed,
         )
@@ -206,13 +144,13 @@ def budget_exceeded(programme: Programme, available_cents: int, amount_cents: in
     """The refusal when `amount_cents` more pass what the programme's budget has left."""
     if amount_cents <= available_cents:
         return None
-    left = euros(max(available_cents, 0))
+    left = euro(max(available_cents, 0))
     return Conflict(
         "budget_exceeded",
         f"Het budget van programma '{programme.name}' is niet genoeg: er is nog {left} over en er is"
-        f" {euros(amount_cents)} nodig.",
+        f" {euro(amount_cents)} nodig.",
         f"Programme '{programme.name}' does not have enough budget left: {left} is left and"
-        f" {euros(amount_cents)} is needed.",
+        f" {euro(amount_cents)} is needed.",
         field="amount_cents",
         programme_id=programme.id,
         available_cents=available_cents,
@@ -228,20 +166,15 @@ def ensure_within_budget(session: Session, programme: Programme, amount_cents: i
         raise refusal
 
 
-def minter_allowance_left(session: Session, gateway: Gateway, minter: str) -> int:
-    """The minter's on-chain allowance less the mints still in the outbox (attested claims and rewards)."""
-    with chain_read():
-        allowance = gateway.issuer.functions.minterAllowance(minter).call()
-    queued = session.scalars(
-        select(OutboxItem.payload).where(
-            OutboxItem.kind == "mint_attested", OutboxItem.status.in_(("pending", "submitted"))
+def minter_allowance_left(session: Session, allowance: int) -> int:
+    """The minter's on-chain `allowance` (read before the write transaction) less the mints still in the
+    outbox (approved claims and queued rewards). Call it under `lock(session, "minter")`."""
+    queued = session.scalar(
+        select(func.coalesce(func.sum(OutboxItem.amount), 0)).where(
+            OutboxItem.origin.in_((Origin.CLAIM_MINT, Origin.REWARD_MINT)), OutboxItem.status.in_(OPEN_ITEM)
         )
-    ).all()
-    # A reward is pending exactly while its outbox item is open: the listener ends both at once.
-    rewards = session.scalar(
-        select(func.coalesce(func.sum(Reward.amount_cents), 0)).where(Reward.status == "pending")
     )
-    return allowance - sum(int(payload["attestation"]["amount"]) for payload in queued) - int(rewards or 0)
+    return allowance - int(queued or 0)
 
 
 def minter_allowance_exceeded(left_cents: int, amount_cents: int) -> Conflict | None:
@@ -260,11 +193,9 @@ def minter_allowance_exceeded(left_cents: int, amount_cents: int) -> Conflict | 
     )
 
 
-def ensure_within_minter_allowance(
-    session: Session, gateway: Gateway, minter: str, amount_cents: int
-) -> None:
+def ensure_within_minter_allowance(session: Session, allowance: int, amount_cents: int) -> None:
     """Refuses a mint the minter's on-chain allowance cannot pay, counting mints still in the outbox."""
-    refusal = minter_allowance_exceeded(minter_allowance_left(session, gateway, minter), amount_cents)
+    refusal = minter_allowance_exceeded(minter_allowance_left(session, allowance), amount_cents)
     if refusal is not None:
         raise refusal
 
@@ -307,14 +238,10 @@ class BudgetOverview:
     minter_allowance_cents: int
 
 
-def _symbols(session: Session) -> dict[str, str]:
-    created = session.scalars(select(ChainEvent.args).where(ChainEvent.event == "CoinCreated")).all()
-    return {to_checksum_address(args["coin"]): args["symbol"] for args in created}
-
-
-def budget_overview(session: Session, gateway: Gateway, minter: str) -> BudgetOverview:
-    deployment = gateway.deployment
-    symbols = _symbols(session)
+def budget_overview(session: Session, issuer: str, allowance: int) -> BudgetOverview:
+    """Budgeted, reserved and minted per programme; budgeted, minted, burned and outstanding per coin; with
+    the minter's `allowance` as the chain says it (read by the caller)."""
+    symbols = {coin.address: coin.symbol for coin in catalogue(session)}
     programmes = session.scalars(select(Programme).order_by(Programme.id)).all()
 
     # Claim id -> programme, for the claims and rewards this service made.
@@ -333,7 +260,7 @@ def budget_overview(session: Session, gateway: Gateway, minter: str) -> BudgetOv
     minted_claims: set[str] = set()
     for event, args in session.execute(
         select(ChainEvent.event, ChainEvent.args).where(
-            ChainEvent.contract == deployment.issuer, ChainEvent.event.in_(MINT_EVENTS)
+            ChainEvent.contract == issuer, ChainEvent.event.in_(MINT_EVENTS)
         )
     ).all():
         coin, amount = to_checksum_address(args["coin"]), int(args["amount"])
@@ -372,8 +299,6 @@ def budget_overview(session: Session, gateway: Gateway, minter: str) -> BudgetOv
         budgeted_by_coin[programme.coin] += programme.budget_cents
 
     coins = sorted(set(symbols) | set(budgeted_by_coin), key=lambda c: (symbols.get(c, "~"), c))
-    with chain_read():
-        allowance = gateway.issuer.functions.minterAllowance(minter).call()
     return BudgetOverview(
         programmes=[
             ProgrammeBudget(

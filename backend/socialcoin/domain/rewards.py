@@ -3,19 +3,22 @@
 A row names a resident (case number), an activity, a number of units and the municipality's claim
 reference; the amount is units x the activity's value per unit, in its programme's coin.
 
-1. `record_rewards` checks the whole request in a few queries, whatever its size: the resident exists
-   and is registered on chain; the activity exists, is active and its area covers the resident; the
-   units fit the activity's cap per resident per month (with finished tasks, earlier rewards and the
-   request's other rows); the amounts fit each programme's budget and the minter's allowance (all rows
-   together); the reference is unique. Any fault raises BatchInvalid naming every one: nothing changes.
-2. Otherwise one transaction records every new reward and its outbox item ("mint_granted", key
+1. `record_rewards` refuses at once what the chain would refuse for every row (the system is paused),
+   then checks the whole request in a few queries, whatever its size: the resident exists and is
+   registered on chain; the activity exists, is active and its area covers the resident; the units fit
+   the activity's cap per resident per month (with finished tasks, earlier rewards and the request's
+   other rows); the amounts fit each programme's budget and the minter's allowance (all rows together);
+   the reference is unique. Any fault raises BatchInvalid naming every one: nothing changes.
+2. Otherwise one write transaction records every new reward and its outbox item (a grant, key
    "reward:<claim id>"), which the outbox batches into grantBatch.
-3. `on_outbox_items` marks the rewards of a mined (or failed) transaction and tells their residents.
+3. `finish` marks the rewards of a mined (or failed) transaction and tells their residents.
 
 Idempotent per row: a reference recorded before with the same resident, activity and units is `exists`
-and changes nothing; with other data it is a fault saying what differs. On chain a reward carries a claim
-id, a keyed hash of its reference (HMAC with the service's secret): the reference may hold names and
-never leaves the database, and one reference has one claim id, which the contract mints once.
+and changes nothing, unless its mint failed: then it is `queued` again, as a new attempt under the same
+claim id (the chain's claimUsed keeps it from minting twice). With other data it is a fault saying what
+differs. On chain a reward carries a claim id, a keyed hash of its reference (HMAC with the service's
+secret): the reference may hold names and never leaves the database, and one reference has one claim id,
+which the contract mints once.
 """
 
 from __future__ import annotations
@@ -32,16 +35,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..areas import is_within
-from ..chain.gateway import Deployment, Gateway
-from ..chain.outbox import Outbox, OutboxConflict
+from ..chain.contracts import Deployment
+from ..chain.gateway import Chain
+from ..chain.outbox import Outbox, OutboxConflict, Queued
+from ..chain.payloads import Grant
+from ..db.base import lock, writing
+from ..db.enums import ActivityStatus, Origin, OutboxStatus, RewardStatus
 from ..db.models import Activity, ChainTx, OutboxItem, Programme, Resident, Reward
 from ..db.types import utcnow
-from ..formats import CLAIM_REFERENCE
-from .activities import Status as ActivityStatus
-from .admission import checked_case_number, checked_text
+from ..formats import CLAIM_REFERENCE, euro
 from .batch import RowErrors, applied_meanwhile, chunks
 from .errors import Conflict, DomainError, InvalidInput, NotFound
-from .notifications import Kind, euros, notify_many
+from .fields import checked_case_number, checked_text
+from .notifications import Kind, notify_many
 from .people import chain_writes
 from .programmes import (
     budget_exceeded,
@@ -51,14 +57,23 @@ from .programmes import (
 )
 from .tasks import cap_exceeded, units_used_this_month
 
-KIND = "mint_granted"
 KEY_PREFIX = "reward"
+MintStatus = RewardStatus  # where a reward's mint stands
 
 
-class MintStatus:
-    PENDING = "pending"
-    MINTED = "minted"
-    FAILED = "failed"
+def outbox_key(claim_id: str, attempt: int) -> str:
+    """The outbox key of a reward's mint: one per attempt (a failed mint is tried again under a new one)."""
+    return f"{KEY_PREFIX}:{claim_id}" if attempt == 1 else f"{KEY_PREFIX}:{claim_id}:{attempt}"
+
+
+def system_paused() -> Conflict:
+    return Conflict(
+        "system_paused",
+        "Socialcoin staat stil: de gemeente heeft het systeem gepauzeerd, en nu munten lukt dan niet. "
+        "Er is niets veranderd. Stuur het bestand opnieuw zodra de pauze voorbij is.",
+        "Socialcoin is paused: the municipality paused the system, so minting would fail now. Nothing was "
+        "changed. Send the file again once the pause is over.",
+    )
 
 
 @dataclass(frozen=True)
@@ -180,6 +195,9 @@ class _Earlier:
     amount_cents: int
     coin: str
     status: str
+    resident_id: int
+    programme_id: int
+    attempt: int
 
 
 def _earlier(session: Session, references: list[str]) -> dict[str, _Earlier]:
@@ -196,6 +214,9 @@ def _earlier(session: Session, references: list[str]) -> dict[str, _Earlier]:
                 Reward.amount_cents,
                 Reward.coin,
                 Reward.status,
+                Reward.resident_id,
+                Reward.programme_id,
+                Reward.attempt,
             )
             .join(Resident, Resident.id == Reward.resident_id)
             .where(Reward.claim_reference.in_(chunk))
@@ -323,47 +344,53 @@ def _activity_faults(
 
 @dataclass(frozen=True)
 class _New:
-    """A row that becomes a new reward."""
+    """A row that becomes a reward: a new one, or a new attempt of one whose mint failed (`earlier`)."""
 
     index: int  # of the row in the request
     fields: _Fields
     resident: _Resident
     activity: Activity
     amount_cents: int
+    earlier: _Earlier | None = None
 
 
 def _within_limits(
     session: Session,
-    gateway: Gateway,
-    minter: str,
+    allowance: int,
     rows: list[RewardRow],
-    candidates: list[tuple[int, _Fields, _Resident, Activity]],
+    candidates: list[tuple[int, _Fields, _Resident, Activity, _Earlier | None]],
     errors: RowErrors,
     *,
-    lock: bool,
     now: datetime,
 ) -> tuple[list[_New], dict[int, Programme]]:
     """The candidate rows that fit, in line order, counting the rows before them: the activity's cap per
-    resident this month, the programme's budget and the minter's allowance. A fault for every other."""
+    resident this month, the programme's budget and the minter's `allowance` (what the chain said, less
+    the mints in flight). A fault for every other. In a write transaction, under the locks of what it
+    counts (programmes, the minter, the activities' caps), so that requests at once never overrun them."""
     if not candidates:
         return [], {}
-    used = units_used_this_month(session, [(a.id, r.id) for _, _, r, a in candidates], now)
-    programme_ids = sorted({activity.programme_id for _, _, _, activity in candidates})
-    query = select(Programme).where(Programme.id.in_(programme_ids))
-    programmes = {p.id: p for p in session.scalars(query.with_for_update() if lock else query)}
+    programme_ids = sorted({a.programme_id or 0 for *_, a, _e in candidates})
+    programmes = {
+        p.id: p
+        for p in session.scalars(select(Programme).where(Programme.id.in_(programme_ids)).with_for_update())
+    }
+    for activity_id in sorted({a.id for *_, a, _e in candidates}):
+        lock(session, "cap", activity_id)
+    lock(session, "minter")
+    used = units_used_this_month(session, [(a.id, r.id) for _, _, r, a, _e in candidates], now)
     committed = committed_cents_by_programme(session, programme_ids)
     available = {pid: programmes[pid].budget_cents - committed[pid] for pid in programme_ids}
-    allowance = minter_allowance_left(session, gateway, minter)
+    left = minter_allowance_left(session, allowance)
     new = []
-    for index, fields, resident, activity in candidates:
-        pair, programme = (activity.id, resident.id), programmes[activity.programme_id]
-        amount = fields.units * activity.value_cents_per_unit
+    for index, fields, resident, activity, earlier in candidates:
+        pair, programme = (activity.id, resident.id), programmes[activity.programme_id or 0]
+        amount = fields.units * (activity.value_cents_per_unit or 0)
         refusals = [
             refusal
             for refusal in (
                 cap_exceeded(activity, used[pair], fields.units),
                 budget_exceeded(programme, available[programme.id], amount),
-                minter_allowance_exceeded(allowance, amount),
+                minter_allowance_exceeded(left, amount),
             )
             if refusal is not None
         ]
@@ -372,47 +399,71 @@ def _within_limits(
         if not refusals:
             used[pair] += fields.units
             available[programme.id] -= amount
-            allowance -= amount
-            new.append(_New(index, fields, resident, activity, amount))
+            left -= amount
+            new.append(_New(index, fields, resident, activity, amount, earlier))
     return new, programmes
+
+
+def _grant(item: _New, coin: str, claim_id: str, reward_id: int | None, attempt: int) -> Queued:
+    return Queued(
+        outbox_key(claim_id, attempt),
+        Grant(coin, item.resident.wallet_address, item.amount_cents, claim_id),
+        "minter",
+        Origin.REWARD_MINT,
+        reward_id,
+    )
 
 
 def _insert(
     session: Session, new: list[_New], coins: list[str], claim_ids: list[str], now: datetime
 ) -> list[int]:
-    """Records the new rewards and their outbox items, in bulk; returns the rewards' ids in order."""
-    columns, items = [], []
-    for item, coin, claim_id in zip(new, coins, claim_ids, strict=True):
-        key = f"{KEY_PREFIX}:{claim_id}"
-        columns.append(
-            {
-                "claim_reference": item.fields.claim_reference,
-                "claim_id": claim_id,
-                "resident_id": item.resident.id,
-                "activity_id": item.activity.id,
-                "programme_id": item.activity.programme_id,
-                "coin": coin,
-                "units": item.fields.units,
-                "amount_cents": item.amount_cents,
-                "status": MintStatus.PENDING,
-                "outbox_key": key,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        payload = {
+    """Records the new rewards and their outbox items in bulk, and queues new attempts of failed ones;
+    returns the rewards' ids in order."""
+    columns = [
+        {
+            "claim_reference": item.fields.claim_reference,
+            "claim_id": claim_id,
+            "resident_id": item.resident.id,
+            "activity_id": item.activity.id,
+            "programme_id": item.activity.programme_id,
             "coin": coin,
-            "to": item.resident.wallet_address,
-            "amount": item.amount_cents,
-            "claimId": claim_id,
+            "units": item.fields.units,
+            "amount_cents": item.amount_cents,
+            "status": RewardStatus.PENDING,
+            "attempt": 1,
+            "outbox_key": outbox_key(claim_id, 1),
+            "created_at": now,
+            "updated_at": now,
         }
-        items.append((key, KIND, "minter", payload))
+        for item, coin, claim_id in zip(new, coins, claim_ids, strict=True)
+        if item.earlier is None
+    ]
     try:
         # Returned in any order (in order, SQLite would insert one row per statement): matched by reference.
         ids = dict(
             session.execute(insert(Reward).returning(Reward.claim_reference, Reward.id), columns).all()
+            if columns
+            else []
         )
-        Outbox.enqueue_many(session, items)
+        grants = []
+        for item, coin, claim_id in zip(new, coins, claim_ids, strict=True):
+            if item.earlier is None:
+                grants.append(_grant(item, coin, claim_id, ids[item.fields.claim_reference], 1))
+                continue
+            attempt = item.earlier.attempt + 1
+            ids[item.fields.claim_reference] = item.earlier.id
+            retried = session.execute(
+                update(Reward)
+                .where(Reward.id == item.earlier.id, Reward.status == RewardStatus.FAILED)
+                .values(
+                    status=RewardStatus.PENDING, attempt=attempt, outbox_key=outbox_key(claim_id, attempt)
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not retried:
+                raise applied_meanwhile("claim_reference_exists")
+            grants.append(_grant(item, coin, claim_id, item.earlier.id, attempt))
+        Outbox.enqueue_many(session, grants)
     except (IntegrityError, OutboxConflict) as exc:
         raise applied_meanwhile("claim_reference_exists") from exc
     return [ids[item.fields.claim_reference] for item in new]
@@ -420,7 +471,7 @@ def _insert(
 
 def record_rewards(
     session: Session,
-    gateway: Gateway,
+    chain: Chain,
     secret: str,
     minter: str,
     rows: list[RewardRow],
@@ -429,10 +480,35 @@ def record_rewards(
     now: datetime | None = None,
 ) -> list[Recorded]:
     """Records every row's reward and queues its mint, or (when any row is at fault) nothing: raises
-    BatchInvalid naming every fault. With dry_run, checks the same and answers what would happen."""
+    BatchInvalid naming every fault. With dry_run, checks the same and answers what would happen. Asks
+    the chain first (is the system paused, the minter's allowance), then writes in one transaction."""
     now = now or utcnow()
     errors = RowErrors()
     checked = _checked_fields(rows, errors)
+    if chain.paused():
+        raise system_paused()
+    allowance = chain.minter_allowance(minter)
+    if dry_run:
+        return _record(session, chain.deployment, secret, rows, checked, errors, allowance, now, dry_run=True)
+    with writing(session):
+        lock(session, "rewards")  # two files at once: the second sees what the first recorded
+        return _record(
+            session, chain.deployment, secret, rows, checked, errors, allowance, now, dry_run=False
+        )
+
+
+def _record(
+    session: Session,
+    deployment: Deployment,
+    secret: str,
+    rows: list[RewardRow],
+    checked: list[_Fields | None],
+    errors: RowErrors,
+    allowance: int,
+    now: datetime,
+    *,
+    dry_run: bool,
+) -> list[Recorded]:
     valid = [fields for fields in checked if fields is not None]
     earlier = _earlier(session, sorted({fields.claim_reference for fields in valid}))
     residents = _residents(session, sorted({fields.case_number for fields in valid}))
@@ -440,18 +516,19 @@ def record_rewards(
     activities = {a.id: a for a in session.scalars(select(Activity).where(Activity.id.in_(activity_ids)))}
 
     results: dict[int, Recorded] = {}  # by the row's index
-    candidates: list[tuple[int, _Fields, _Resident, Activity]] = []
+    candidates: list[tuple[int, _Fields, _Resident, Activity, _Earlier | None]] = []
     for index, (row, fields) in enumerate(zip(rows, checked, strict=True)):
         if fields is None:
             continue
-        if fields.claim_reference in earlier:
-            reward = earlier[fields.claim_reference]
+        reward = earlier.get(fields.claim_reference)
+        if reward is not None:
             differences = _differences(reward, fields)
             for difference in differences:
                 errors.add(row.line, difference)
-            if not differences:
+            if not differences and reward.status != RewardStatus.FAILED:
                 results[index] = _recorded(row.line, "exists", reward)
-            continue
+            if differences or reward.status != RewardStatus.FAILED:
+                continue
         found = residents.get(fields.case_number)
         resident = found[0] if found else None
         activity = activities.get(fields.activity_id)
@@ -461,15 +538,16 @@ def record_rewards(
         for fault in faults:
             errors.add(row.line, fault)
         if not faults:
-            candidates.append((index, fields, resident, activity))
-    new, programmes = _within_limits(
-        session, gateway, minter, rows, candidates, errors, lock=not dry_run, now=now
-    )
+            assert resident is not None and activity is not None
+            candidates.append((index, fields, resident, activity, reward))
+    new, programmes = _within_limits(session, allowance, rows, candidates, errors, now=now)
     errors.raise_if_any()
 
-    coins = [programmes[item.activity.programme_id].coin for item in new]
-    claim_ids = [reward_claim_id(secret, gateway.deployment, item.fields.claim_reference) for item in new]
-    ids = [None] * len(new) if dry_run or not new else _insert(session, new, coins, claim_ids, now)
+    coins = [programmes[item.activity.programme_id or 0].coin for item in new]
+    claim_ids = [reward_claim_id(secret, deployment, item.fields.claim_reference) for item in new]
+    ids: list[int | None] = [None] * len(new)
+    if not dry_run and new:
+        ids = list(_insert(session, new, coins, claim_ids, now))
     for item, coin, reward_id in zip(new, coins, ids, strict=True):
         results[item.index] = Recorded(
             rows[item.index].line,
@@ -478,7 +556,7 @@ def record_rewards(
             reward_id,
             item.amount_cents,
             coin,
-            MintStatus.PENDING,
+            RewardStatus.PENDING,
         )
     return [results[index] for index in sorted(results)]
 
@@ -516,14 +594,10 @@ def list_rewards(session: Session, *, limit: int = 100, before_id: int | None = 
 # --------------------------------------------------------------------------------------------------
 
 
-def on_outbox_items(session: Session, items: list[OutboxItem]) -> None:
-    """Outbox batch listener: the rewards of items that ended are minted (or failed), with the
+def finish(session: Session, items: list[OutboxItem]) -> None:
+    """The rewards of these ended mints (in the outbox's write transaction): minted (or failed), with the
     transaction's hash, and each resident is told. A few statements per transaction, whatever its size."""
-    ended = {
-        item.idempotency_key: item
-        for item in items
-        if item.kind == KIND and item.status in ("done", "failed")
-    }
+    ended = {item.idempotency_key: item for item in items}
     if not ended:
         return
     tx_ids = {item.tx_id for item in ended.values() if item.tx_id is not None}
@@ -542,12 +616,13 @@ def on_outbox_items(session: Session, items: list[OutboxItem]) -> None:
             select(Activity.id, Activity.title).where(Activity.id.in_({r.activity_id for r in found}))
         ).all()
     )
-    outcomes: dict[tuple[str, int | None], list[str]] = defaultdict(list)  # (item status, tx id) -> keys
+    outcomes: dict[tuple[bool, int | None], list[str]] = defaultdict(list)  # (minted, tx id) -> keys
     minted, failed = [], []
     for key, resident_id, activity_id, amount_cents in found:
-        item, title, amount = ended[key], titles[activity_id], euros(amount_cents)
-        outcomes[(item.status, item.tx_id)].append(key)
-        if item.status == "done":
+        item, title, amount = ended[key], titles[activity_id], euro(amount_cents)
+        done = item.status == OutboxStatus.DONE
+        outcomes[(done, item.tx_id)].append(key)
+        if done:
             nl = f"U heeft {amount} ontvangen als beloning voor '{title}'. Dank u wel!"
             en = f"You received {amount} as a reward for '{title}'. Thank you!"
             minted.append((resident_id, nl, en, activity_id))
@@ -562,8 +637,7 @@ def on_outbox_items(session: Session, items: list[OutboxItem]) -> None:
             )
             failed.append((resident_id, nl, en, activity_id))
     now = utcnow()
-    for (status, tx_id), keys in outcomes.items():
-        done = status == "done"
+    for (done, tx_id), keys in outcomes.items():
         values = {
             "status": MintStatus.MINTED if done else MintStatus.FAILED,
             "minted_at": now if done else None,

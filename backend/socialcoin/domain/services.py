@@ -5,60 +5,31 @@ the purposes it accepts; a resident orders with a coin of one of those purposes,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..chain.constants import BurnReason, Purpose
-from ..chain.gateway import Gateway
-from ..db.models import Order, OutboxItem, Resident, Service
-from ..db.types import utcnow
+from ..chain.gateway import Chain
+from ..db.base import writing
+from ..db.enums import Origin, SpendStatus
+from ..db.models import Order, OutboxItem, Service
+from ..formats import euro, euro_en
+from .coins import PURPOSE_EN, PURPOSE_NL, catalogue, purpose_bits, purpose_names
 from .errors import Conflict, InvalidInput, NotFound
-from .signing import (
-    PURPOSE_EN,
-    PURPOSE_NL,
-    Holder,
-    Intent,
-    Refused,
-    SignedAuthorization,
-    derived_reference,
-    earlier_request,
-    euro,
-    euro_en,
-    notify,
-    prepare,
-    purpose_allows,
-    relay,
-    resolve_coin,
-    tx_hash_of,
-)
-
-if TYPE_CHECKING:
-    from ..runtime import Runtime
-
-KEY_PREFIX = "service-order"
+from .notifications import notify
+from .spending import Flow, Holder, Intent, Refused, derived_reference
 
 
-def purpose_names(bits: int) -> list[str]:
-    return [p.name for p in Purpose if bits & (1 << p.value)]
-
-
-def _purpose_bits(gateway: Gateway, names: list[str]) -> int:
-    """Purposes a service accepts: known ones whose coins residents may redeem for services (P3)."""
-    bits = 0
-    for name in names:
-        try:
-            purpose = Purpose[name.strip().upper()]
-        except KeyError:
-            raise InvalidInput(
-                "purpose_unknown",
-                f"Doel '{name}' bestaat niet.",
-                f"Purpose '{name}' does not exist.",
-                field="purposes",
-                known=[p.name for p in Purpose],
-            ) from None
-        if not purpose_allows(gateway, purpose, BurnReason.SERVICE_REDEMPTION):
+def _purpose_bits(chain: Chain, names: list[str]) -> int:
+    """Purposes a service accepts: known ones whose coins residents may redeem for services (P3). The
+    registry is asked: call it before the write transaction."""
+    bits = purpose_bits(names)
+    for purpose in Purpose:
+        if bits & (1 << purpose.value) and not chain.purpose_redemptions(purpose) & (
+            1 << BurnReason.SERVICE_REDEMPTION
+        ):
             raise InvalidInput(
                 "purpose_not_for_services",
                 f"Munten voor {PURPOSE_NL[purpose]} kunnen niet voor diensten gebruikt worden.",
@@ -66,7 +37,6 @@ def _purpose_bits(gateway: Gateway, names: list[str]) -> int:
                 field="purposes",
                 purpose=purpose.name,
             )
-        bits |= 1 << purpose.value
     if not bits:
         raise InvalidInput(
             "purposes_empty",
@@ -110,7 +80,7 @@ def _name_free(session: Session, name: str, service_id: int | None = None) -> No
 
 def create_service(
     session: Session,
-    gateway: Gateway,
+    chain: Chain,
     *,
     name: str,
     price_cents: int,
@@ -118,17 +88,21 @@ def create_service(
     description: str = "",
     active: bool = True,
 ) -> Service:
+    """Offers a service. Asks the registry about the purposes first, then writes in a transaction of its
+    own."""
     name = _checked(name, price_cents)
-    _name_free(session, name)
-    service = Service(
-        name=name,
-        description=(description or "").strip()[:500],
-        price_cents=price_cents,
-        purposes=_purpose_bits(gateway, purposes),
-        active=active,
-    )
-    session.add(service)
-    session.flush()
+    bits = _purpose_bits(chain, purposes)
+    with writing(session):
+        _name_free(session, name)
+        service = Service(
+            name=name,
+            description=(description or "").strip()[:500],
+            price_cents=price_cents,
+            purposes=bits,
+            active=active,
+        )
+        session.add(service)
+        session.flush()
     return service
 
 
@@ -147,7 +121,7 @@ def get_service(session: Session, service_id: int, *, active_only: bool = False)
 
 def update_service(
     session: Session,
-    gateway: Gateway,
+    chain: Chain,
     service_id: int,
     *,
     name: str | None = None,
@@ -156,22 +130,26 @@ def update_service(
     purposes: list[str] | None = None,
     active: bool | None = None,
 ) -> Service:
-    """Changes a service; orders already placed keep the price they were placed at."""
-    service = get_service(session, service_id)
-    new_name = _checked(
-        service.name if name is None else name, service.price_cents if price_cents is None else price_cents
-    )
-    _name_free(session, new_name, service.id)
-    service.name = new_name
-    if price_cents is not None:
-        service.price_cents = price_cents
-    if description is not None:
-        service.description = description.strip()[:500]
-    if purposes is not None:
-        service.purposes = _purpose_bits(gateway, purposes)
-    if active is not None:
-        service.active = active
-    session.flush()
+    """Changes a service; orders already placed keep the price they were placed at. Asks the registry about
+    new purposes first, then writes in a transaction of its own."""
+    bits = None if purposes is None else _purpose_bits(chain, purposes)
+    with writing(session):
+        service = get_service(session, service_id)
+        new_name = _checked(
+            service.name if name is None else name,
+            service.price_cents if price_cents is None else price_cents,
+        )
+        _name_free(session, new_name, service.id)
+        service.name = new_name
+        if price_cents is not None:
+            service.price_cents = price_cents
+        if description is not None:
+            service.description = description.strip()[:500]
+        if bits is not None:
+            service.purposes = bits
+        if active is not None:
+            service.active = active
+        session.flush()
     return service
 
 
@@ -187,82 +165,66 @@ def list_services(session: Session, *, active_only: bool = False) -> list[Servic
 # --------------------------------------------------------------------------------------------------
 
 
-def _intent(
-    runtime: Runtime, session: Session, resident: Resident, service: Service, coin_ref: str, key: str
-) -> Intent:
-    coin = resolve_coin(session, coin_ref)
-    if not service.purposes & (1 << coin.purpose):
-        accepted = [PURPOSE_NL[Purpose[name]] for name in purpose_names(service.purposes)]
-        accepted_en = [PURPOSE_EN[Purpose[name]] for name in purpose_names(service.purposes)]
-        raise Refused(
-            "coin_not_accepted_for_service",
-            f"'{service.name}' kunt u niet met {coin.symbol} betalen. Dat kan met munten voor "
-            f"{' of '.join(accepted)}.",
-            f"'{service.name}' cannot be paid with {coin.symbol}; it takes coins for "
-            f"{' or '.join(accepted_en)}.",
-            field="coin",
-            coin=coin.symbol,
+@dataclass(frozen=True)
+class OrderRequest:
+    service_id: int
+    coin: str
+
+
+class OrderFlow(Flow[OrderRequest, Order]):
+    """A resident pays a service at its current price: the price burned (reason ServiceRedemption) against
+    the order's reference; the order is paid when the burn is confirmed."""
+
+    origin = Origin.SERVICE_ORDER
+    model = Order
+    confirmed = SpendStatus.PAID
+
+    def intent(self, session: Session, holder: Holder, request: OrderRequest, key: str) -> Intent:
+        service = get_service(session, request.service_id, active_only=True)
+        coin = catalogue(session).resolve(request.coin)
+        if not service.purposes & (1 << coin.purpose):
+            accepted = [PURPOSE_NL[Purpose[name]] for name in purpose_names(service.purposes)]
+            accepted_en = [PURPOSE_EN[Purpose[name]] for name in purpose_names(service.purposes)]
+            raise Refused(
+                "coin_not_accepted_for_service",
+                f"'{service.name}' kunt u niet met {coin.symbol} betalen. Dat kan met munten voor "
+                f"{' of '.join(accepted)}.",
+                f"'{service.name}' cannot be paid with {coin.symbol}; it takes coins for "
+                f"{' or '.join(accepted_en)}.",
+                field="coin",
+                coin=coin.symbol,
+            )
+        reference = derived_reference(self.secret, self.origin.value, holder.id, key)
+        return Intent(
+            coin, holder.address, service.price_cents, reference, reason=BurnReason.SERVICE_REDEMPTION
         )
-    reference = derived_reference(
-        runtime.settings.secret_key.get_secret_value(), KEY_PREFIX, resident.id, key
-    )
-    return Intent(
-        coin=coin,
-        sender=resident.wallet_address,
-        value=service.price_cents,
-        reference=reference,
-        reason=BurnReason.SERVICE_REDEMPTION,
-    )
 
+    def same_request(self, session: Session, earlier: Order, request: OrderRequest) -> bool:
+        coin = catalogue(session).resolve(request.coin)
+        return (earlier.service_id, earlier.coin) == (request.service_id, coin.address)
 
-def order_typed_data(
-    runtime: Runtime, session: Session, resident: Resident, service_id: int, coin: str, key: str
-) -> dict[str, Any]:
-    """For an own wallet: what to sign to order the service (the reference follows from `key`)."""
-    service = get_service(session, service_id, active_only=True)
-    return prepare(
-        runtime, session, Holder.of(resident), _intent(runtime, session, resident, service, coin, key)
-    )
+    def row(self, holder: Holder, intent: Intent, request: OrderRequest) -> Order:
+        return Order(service_id=request.service_id, resident_id=holder.id, chain_reference=intent.reference)
 
+    def confirmed_row(self, session: Session, row: Order) -> None:
+        name = session.get_one(Service, row.service_id).name
+        notify(
+            session,
+            row.resident_id,
+            "order_paid",
+            f"U heeft '{name}' betaald ({euro(row.amount_cents)}).",
+            f"You paid for '{name}' ({euro_en(row.amount_cents)}).",
+        )
 
-def place_order(
-    runtime: Runtime,
-    session: Session,
-    resident: Resident,
-    service_id: int,
-    *,
-    coin: str,
-    key: str,
-    pin: str | None = None,
-    signed: SignedAuthorization | None = None,
-) -> Order:
-    """Orders a service at its current price. The same idempotency key returns the same order."""
-    outbox_key = f"{KEY_PREFIX}:{resident.id}:{key}"
-    existing = earlier_request(
-        session,
-        Order,
-        outbox_key,
-        lambda earlier: (
-            (earlier.service_id, earlier.coin) == (service_id, resolve_coin(session, coin).address)
-        ),
-    )
-    if existing is not None:
-        return existing
-    service = get_service(session, service_id, active_only=True)
-    intent = _intent(runtime, session, resident, service, coin, key)
-    relay(runtime, session, Holder.of(resident), intent, outbox_key, pin=pin, signed=signed)
-    order = Order(
-        service_id=service.id,
-        resident_id=resident.id,
-        coin=intent.coin.address,
-        amount_cents=service.price_cents,
-        chain_reference=intent.reference,
-        status="pending",
-        outbox_key=outbox_key,
-    )
-    session.add(order)
-    session.flush()
-    return order
+    def failed_row(self, session: Session, row: Order, item: OutboxItem) -> None:
+        name = session.get_one(Service, row.service_id).name
+        notify(
+            session,
+            row.resident_id,
+            "order_failed",
+            f"Uw betaling voor '{name}' is niet gelukt. Er is niets van uw saldo afgegaan.",
+            f"Your payment for '{name}' did not go through. Nothing was taken from your balance.",
+        )
 
 
 def list_orders(
@@ -292,30 +254,3 @@ def get_order(session: Session, order_id: int, *, resident_id: int | None = None
             id=order_id,
         )
     return order
-
-
-def on_burn_finished(session: Session, item: OutboxItem) -> None:
-    order = session.scalar(select(Order).where(Order.outbox_key == item.idempotency_key))
-    if order is None or order.status != "pending":
-        return
-    service = session.get(Service, order.service_id)
-    if item.status == "failed":
-        order.status = "failed"
-        notify(
-            session,
-            order.resident_id,
-            "order_failed",
-            f"Uw betaling voor '{service.name}' is niet gelukt. Er is niets van uw saldo afgegaan.",
-            f"Your payment for '{service.name}' did not go through. Nothing was taken from your balance.",
-        )
-        return
-    order.status = "paid"
-    order.tx_hash = tx_hash_of(session, item)
-    order.paid_at = utcnow()
-    notify(
-        session,
-        order.resident_id,
-        "order_paid",
-        f"U heeft '{service.name}' betaald ({euro(order.amount_cents)}).",
-        f"You paid for '{service.name}' ({euro_en(order.amount_cents)}).",
-    )

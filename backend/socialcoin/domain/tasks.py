@@ -17,7 +17,6 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,10 +25,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..areas import is_within
-from ..db.base import transaction
+from ..db.base import lock, transaction, writing
+from ..db.enums import ActivityStatus, RewardStatus, TaskStatus
 from ..db.models import Activity, Resident, Reward, Task
 from ..db.types import utcnow
-from .activities import Status as ActivityStatus
 from .activities import get_activity
 from .batch import chunks
 from .errors import Conflict, InvalidInput, NotFound, not_found
@@ -43,17 +42,6 @@ except ZoneInfoNotFoundError:  # pragma: no cover - a system without a time zone
 REMINDER_AT = 0.75  # of a task's time frame
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 _CHUNK = 64 * 1024
-
-
-class TaskStatus(StrEnum):
-    ASSIGNED = "assigned"
-    STARTED = "started"
-    FINISHED = "finished"
-    ATTESTED = "attested"
-    APPROVED = "approved"
-    MINTED = "minted"
-    REJECTED = "rejected"
-    FAILED = "failed"
 
 
 OPEN = (TaskStatus.ASSIGNED, TaskStatus.STARTED)
@@ -133,6 +121,7 @@ def assign(
                 field="resident_ids",
                 resident_id=resident.id,
             )
+        lock(session, "assign", activity.id, resident.id)  # two assignments at once make one task
         open_task = session.scalar(
             select(Task.id).where(
                 Task.activity_id == activity.id, Task.resident_id == resident.id, Task.status.in_(OPEN)
@@ -150,7 +139,7 @@ def assign(
         task = Task(
             activity_id=activity.id,
             resident_id=resident.id,
-            status=TaskStatus.ASSIGNED.value,
+            status=TaskStatus.ASSIGNED,
             opens_at=opens_at,
             due_at=due_at,
             remind_at=remind_at,
@@ -244,7 +233,7 @@ def start(session: Session, resident_id: int, task_id: int, now: datetime | None
             f"The time for this task is over (it was due {local(task.due_at)}).",
             due_at=task.due_at.isoformat(),
         )
-    task.status = TaskStatus.STARTED.value
+    task.status = TaskStatus.STARTED
     task.started_at = now
     return task
 
@@ -292,7 +281,7 @@ def units_used_this_month(
             .where(
                 Reward.activity_id.in_(activity_ids),
                 Reward.resident_id.in_(residents),
-                Reward.status != "failed",
+                Reward.status != RewardStatus.FAILED,
                 Reward.created_at >= start_at,
                 Reward.created_at < end_at,
             )
@@ -435,33 +424,20 @@ def store_evidence(folder: Path, stream: BinaryIO, filename: str | None) -> Evid
     return Evidence(name=name, path=relative.as_posix(), sha256="0x" + sha, media_type=media)
 
 
-def finish(
-    session: Session,
-    evidence_dir: Path,
-    resident_id: int,
-    task_id: int,
-    *,
-    units: int,
-    evidence: BinaryIO,
-    filename: str | None,
-    now: datetime | None = None,
-) -> Task:
-    """Marks the resident's started task as done, with how much they did and the proof."""
-    now = now or utcnow()
-    task = task_of_resident(session, resident_id, task_id, lock=True)
+def _finishable(task: Task, now: datetime, units: int) -> None:
     if task.status == TaskStatus.ASSIGNED:
         raise Conflict(
             "task_not_started",
             "Begin eerst aan de taak; daarna kunt u hem afronden.",
             "Start the task first; then you can finish it.",
-            status_now=task.status,
+            status_now=str(task.status),
         )
     if task.status != TaskStatus.STARTED:
         raise Conflict(
             "task_already_finished",
             f"Deze taak is al afgerond (status: {task.status}).",
             f"This task has already been finished (status: {task.status}).",
-            status_now=task.status,
+            status_now=str(task.status),
         )
     if now > task.due_at:
         raise Conflict(
@@ -477,15 +453,38 @@ def finish(
             "Say how much you did: at least 1.",
             field="units",
         )
-    activity = session.get(Activity, task.activity_id)
-    ensure_within_cap(session, task, activity, units, now)
+
+
+def finish(
+    session: Session,
+    evidence_dir: Path,
+    resident_id: int,
+    task_id: int,
+    *,
+    units: int,
+    evidence: BinaryIO,
+    filename: str | None,
+    now: datetime | None = None,
+) -> Task:
+    """Marks the resident's started task as done, with how much they did and the proof. The proof is
+    stored first (named by its hash: a file nobody uses is harmless); then the checks and the change run
+    in a write transaction of their own."""
+    now = now or utcnow()
+    task = task_of_resident(session, resident_id, task_id)
+    _finishable(task, now, units)
     stored = store_evidence(evidence_dir, evidence, filename)
-    task.status = TaskStatus.FINISHED.value
-    task.finished_at = now
-    task.units = units
-    task.evidence_name = stored.name
-    task.evidence_path = stored.path
-    task.evidence_hash = stored.sha256
+    with writing(session):
+        task = task_of_resident(session, resident_id, task_id, lock=True)
+        _finishable(task, now, units)
+        activity = session.get_one(Activity, task.activity_id)
+        lock(session, "cap", activity.id, resident_id)
+        ensure_within_cap(session, task, activity, units, now)
+        task.status = TaskStatus.FINISHED
+        task.finished_at = now
+        task.units = units
+        task.evidence_name = stored.name
+        task.evidence_path = stored.path
+        task.evidence_hash = stored.sha256
     return task
 
 

@@ -25,7 +25,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
-from .errors import InvalidInput, NotAllowed
+from .errors import InvalidInput
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _SALT = 16
@@ -90,13 +90,13 @@ def create_wallet(pin: str, secret: str) -> tuple[str, bytes]:
     return address, seal_key(private_key, address, pin, secret)
 
 
-def open_wallet(address: str, ciphertext: bytes, pin: str, secret: str) -> LocalAccount:
+def open_wallet(address: str, ciphertext: bytes, pin: str, secret: str) -> LocalAccount | None:
+    """The wallet's key, opened with the PIN (one key derivation: the cipher's tag tells a wrong PIN);
+    None when the PIN is wrong."""
     try:
         key = _open(lambda salt: _key(pin, salt, secret), address, ciphertext)
     except InvalidTag:
-        raise NotAllowed(
-            "pin_wrong", "De pincode klopt niet.", "The PIN is not correct.", field="pin"
-        ) from None
+        return None
     return Account.from_key(key)
 
 
