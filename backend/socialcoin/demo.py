@@ -15,8 +15,12 @@ from datetime import timedelta
 from eth_account import Account
 from eth_utils import keccak
 
+from .bootstrap import bootstrap
+from .chain.contracts import Contract
 from .chain.outbox import Outbox
+from .chain.payloads import ContractCall
 from .db.base import transaction
+from .db.enums import Origin
 from .db.types import utcnow
 from .domain import activities, debts, programmes, services, tasks
 from .domain.admission import admit_resident, authorise_verifier, register_merchant, register_organisation
@@ -31,14 +35,15 @@ RESIDENTS = [
 MERCHANT_PIN = "61504"
 
 
-def load(runtime: Runtime) -> dict:
+def load(runtime: Runtime) -> dict[str, object]:
     deployment = json.loads(runtime.settings.deployment_file.read_text())
     coins, people = deployment["coins"], deployment["demo"]
-    gateway, settings = runtime.gateway, runtime.settings
+    chain, settings = runtime.chain, runtime.settings
     now = utcnow()
-    with transaction(runtime.sessions) as session:
+    runtime.indexer.run_until_caught_up()  # the coins, which the catalogue reads from the index
+    with runtime.sessions() as session:  # each of these asks the chain, then writes in its own transaction
         residents = [
-            admit_resident(session, settings, name=name, case_number=case, area=area, pin=pin)
+            admit_resident(session, settings, name=name, case_number=case, area=area, pin=pin, chain=chain)
             for name, case, area, pin in RESIDENTS
         ]
         merchant = register_merchant(
@@ -49,6 +54,7 @@ def load(runtime: Runtime) -> dict:
             area="WK020201",
             purposes=["LOCAL_SPENDING"],
             pin=MERCHANT_PIN,
+            chain=chain,
         )
         organisation = register_organisation(
             session,
@@ -56,24 +62,38 @@ def load(runtime: Runtime) -> dict:
             name="Vrijwilligerscentrale Arnhem",
             area="GM0202",
             wallet_address=Account.create().address,
+            chain=chain,
         )
+        services.create_service(
+            session,
+            chain,
+            name="Sportpas Arnhem",
+            price_cents=25_00,
+            purposes=["SPORT_CULTURE", "MUNICIPAL_SERVICES"],
+            description="Een jaar sporten bij de gemeentelijke sportcentra.",
+        )
+        resident_ids = [r.id for r in residents]
+        logins = [
+            (r.name, r.case_number, pin) for r, (_, _, _, pin) in zip(residents, RESIDENTS, strict=True)
+        ]
+        merchant_id, organisation_id, anna = merchant.id, organisation.id, residents[0].wallet_address
+    with transaction(runtime.sessions) as session:
         for symbol in ("GKW", "ARS"):
-            authorise_verifier(session, organisation.id, people["verifier"], coins[symbol])
+            authorise_verifier(session, organisation_id, people["verifier"], coins[symbol])
         wijk = programmes.create_programme(
-            session, gateway, name="Wijkmunt Geitenkamp 2026", coin=coins["GKW"], budget_cents=10_000_00
+            session, name="Wijkmunt Geitenkamp 2026", coin=coins["GKW"], budget_cents=10_000_00
         )
         debt = programmes.create_programme(
-            session, gateway, name="Schuldhulp Arnhem 2026", coin=coins["ARS"], budget_cents=20_000_00
+            session, name="Schuldhulp Arnhem 2026", coin=coins["ARS"], budget_cents=20_000_00
         )
         garden = activities.create_activity(
             session,
-            gateway,
             title="Buurtmoestuin onderhouden",
             description="Wieden, water geven en oogsten in de moestuin aan de Kemperbergerweg.",
             unit="hour",
             terms=activities.Terms(
                 programme_id=wijk.id,
-                organisation_id=organisation.id,
+                organisation_id=organisation_id,
                 value_cents_per_unit=800,
                 starts_on=now,
                 ends_on=now + timedelta(days=180),
@@ -84,13 +104,12 @@ def load(runtime: Runtime) -> dict:
         )
         activities.create_activity(
             session,
-            gateway,
             title="Taalcafé begeleiden",
             description="Nieuwe Arnhemmers helpen Nederlands te oefenen, elke dinsdagmiddag.",
             unit="hour",
             terms=activities.Terms(
                 programme_id=debt.id,
-                organisation_id=organisation.id,
+                organisation_id=organisation_id,
                 value_cents_per_unit=1000,
                 starts_on=now,
                 ends_on=now + timedelta(days=180),
@@ -99,50 +118,33 @@ def load(runtime: Runtime) -> dict:
                 area="GM0202",
             ),
         )
-        tasks.assign(session, garden.id, [residents[0].id, residents[1].id])
+        tasks.assign(session, garden.id, resident_ids[:2])
         debts.create_case(
             session,
-            resident_id=residents[0].id,
+            resident_id=resident_ids[0],
             creditor="CJIB",
             creditor_reference="CJIB-2026-118877",
             amount_cents=120_00,
-        )
-        services.create_service(
-            session,
-            gateway,
-            name="Sportpas Arnhem",
-            price_cents=25_00,
-            purposes=["SPORT_CULTURE", "MUNICIPAL_SERVICES"],
-            description="Een jaar sporten bij de gemeentelijke sportcentra.",
         )
         # A start bonus, so that the first resident can pay at the bakery right away.
         Outbox.enqueue(
             session,
             "demo:start-bonus",
-            "call",
-            "minter",
-            {
-                "contract": "ActivityIssuer",
-                "function": "adminMint",
-                "args": [
-                    coins["GKW"],
-                    residents[0].wallet_address,
-                    15_00,
-                    "0x" + keccak(text="demo start bonus").hex(),
-                ],
-            },
+            ContractCall(
+                Contract.ISSUER,
+                "adminMint",
+                [coins["GKW"], anna, 15_00, "0x" + keccak(text="demo start bonus").hex()],
+            ),
+            signer="minter",
+            origin=Origin.ADMINISTRATION,
         )
-        logins = [
-            (r.name, r.case_number, pin) for r, (_, _, _, pin) in zip(residents, RESIDENTS, strict=True)
-        ]
-        merchant_id = merchant.id
     runtime.outbox.run_until_idle()
     runtime.indexer.run_until_caught_up()
     return {"residents": logins, "merchant_id": merchant_id}
 
 
 def main() -> None:
-    runtime = Runtime.start(Settings.from_env())
+    runtime = bootstrap(Settings.from_env())
     try:
         loaded = load(runtime)
     finally:

@@ -1,28 +1,32 @@
-"""Everything a running service holds: settings, database, chain gateway, outbox, indexer."""
+"""What a running service holds, and nothing of the domain: settings, the database, the chain, the outbox
+and the indexer, and the loops that run them. `bootstrap.py` builds it."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from eth_account import Account
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .chain.gateway import Gateway
+from .chain.errors import ChainUnavailable
+from .chain.gateway import Chain
 from .chain.indexer import Indexer
 from .chain.outbox import Outbox
-from .db.base import make_engine, make_sessions
-from .db.migrate import upgrade
-from .domain.claims import on_outbox_item as on_claim_minted
-from .domain.operations import on_outbox_item as on_wallet_recovered
-from .domain.rewards import on_outbox_items as on_rewards_minted
-from .domain.signing import on_outbox_item as on_coins_out
-from .domain.tasks import run_reminders
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A loop's step: returns how much it did (0: nothing to do, so it pauses `interval` seconds)."""
+
+    name: str
+    step: Callable[[], int]
+    interval: float
 
 
 @dataclass
@@ -30,62 +34,43 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    gateway: Gateway
+    chain: Chain  # for requests: a short bound on the wait
     outbox: Outbox
     indexer: Indexer
+    keys: dict[
+        str, str
+    ]  # the service's signing keys' addresses, by name (minter, registrar, relayer, operator)
+    periodic: list[Periodic] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
-    @classmethod
-    def start(cls, settings: Settings) -> Runtime:
-        """Migrates the database (idempotent) and connects to the chain."""
-        upgrade(settings.database_url)
-        engine = make_engine(settings.database_url)
-        sessions = make_sessions(engine)
-        gateway = Gateway.connect(settings.rpc_url, settings.deployment_file, settings.build_dir)
-        signers = {
-            "minter": Account.from_key(settings.minter_key.get_secret_value()),
-            "registrar": Account.from_key(settings.registrar_key.get_secret_value()),
-            "relayer": Account.from_key(settings.relayer_key.get_secret_value()),
-        }
-        if settings.operator_key is not None:  # optional: chain administration through the API
-            signers["operator"] = Account.from_key(settings.operator_key.get_secret_value())
-        outbox = Outbox(
-            sessions,
-            gateway,
-            signers,
-            batch_size=settings.mint_batch_size,
-            confirmations=settings.confirmations,
-        )
-        outbox.listeners.append(on_claim_minted)
-        outbox.listeners.append(on_coins_out)
-        outbox.listeners.append(on_wallet_recovered)
-        outbox.batch_listeners.append(on_rewards_minted)
-        indexer = Indexer(sessions, gateway, confirmations=settings.confirmations)
-        return cls(settings, engine, sessions, gateway, outbox, indexer)
-
-    def start_workers(self, interval: float = 0.2, reminder_interval: float = 60.0) -> None:
-        """The outbox, the indexer and the task reminders, each in a loop of its own, until
-        `stop_workers`."""
-        loops = (
-            ("outbox", self.outbox.run_once, interval),
-            ("indexer", self.indexer.run_once, interval),
-            ("reminders", lambda: run_reminders(self.sessions), reminder_interval),
-        )
-        for name, step, pause in loops:
-            thread = threading.Thread(target=self._loop, args=(name, step, pause), daemon=True, name=name)
+    def start_workers(self, interval: float | None = None) -> None:
+        """Each periodic step in a loop of its own, until `stop_workers` (`interval`: the same pause for
+        every loop, instead of each one's own)."""
+        for job in self.periodic:
+            if interval is not None:
+                job = Periodic(job.name, job.step, interval)
+            thread = threading.Thread(target=self._loop, args=(job,), daemon=True, name=job.name)
             thread.start()
             self._threads.append(thread)
 
-    def _loop(self, name: str, step, interval: float) -> None:
+    def _loop(self, job: Periodic) -> None:
+        chain_down = False
         while not self._stop.is_set():
             try:
-                busy = step()
+                busy = job.step()
+                if chain_down:
+                    log.warning("%s: the chain answers again", job.name)
+                chain_down = False
+            except ChainUnavailable as exc:
+                if not chain_down:  # once per outage, not every round
+                    log.warning("%s waits: the chain does not answer (%s)", job.name, exc)
+                chain_down, busy = True, 0
             except Exception:  # noqa: BLE001 - a worker logs and carries on; the next round retries
-                log.exception("%s round failed", name)
+                log.exception("%s round failed", job.name)
                 busy = 0
             if not busy:
-                self._stop.wait(interval)
+                self._stop.wait(job.interval)
 
     def stop_workers(self) -> None:
         self._stop.set()

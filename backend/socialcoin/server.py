@@ -14,10 +14,10 @@ import threading
 import uvicorn
 
 from .api.app import create_app
+from .bootstrap import bootstrap
 from .db.base import make_engine, make_sessions, transaction
 from .db.migrate import upgrade
 from .domain.access import Role, issue_token
-from .runtime import Runtime
 from .settings import Settings
 
 # Idle keep-alive connections stay open longer than a reverse proxy keeps its own (nginx: 60 s): a
@@ -32,7 +32,7 @@ def serve(host: str, port: int, workers: bool, processes: int = 1) -> None:
         app = create_app(Settings.from_env(), run_workers=workers)
         uvicorn.run(app, host=host, port=port, **UVICORN)
         return
-    runtime = Runtime.start(Settings.from_env()) if workers else None
+    runtime = bootstrap(Settings.from_env()) if workers else None
     if runtime is not None:
         runtime.start_workers()
     try:
@@ -55,7 +55,7 @@ def api_only():
 
 
 def work() -> None:
-    runtime = Runtime.start(Settings.from_env())
+    runtime = bootstrap(Settings.from_env())
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())

@@ -43,6 +43,16 @@ class Settings(BaseModel):
     # Encrypts custodial wallets at rest and salts record hashes.
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     confirmations: int = Field(default=0, ge=0)
+    # How long a request waits for the node before it answers 503 chain_unavailable (and the outbox and
+    # indexer, which may ask for more at once, wait for theirs).
+    chain_timeout_seconds: float = Field(default=3.0, gt=0, le=5)
+    worker_chain_timeout_seconds: float = Field(default=30.0, gt=0)
+    # When the outbox calls a transaction stuck: refused by the node this many times in a row (signed anew
+    # with the node's fees each time, after a pause of retry_seconds that doubles), or sent and not mined
+    # within stuck_after_seconds.
+    outbox_max_send_failures: int = Field(default=5, ge=1)
+    outbox_stuck_after_seconds: float = Field(default=300.0, gt=0)
+    outbox_retry_seconds: float = Field(default=2.0, ge=0)
     token_ttl_seconds: int = Field(default=8 * 3600, gt=0)
     mint_batch_size: int = Field(default=200, ge=1, le=1000)
     evidence_dir: Path = ROOT / "var" / "evidence"

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from ..bootstrap import bootstrap
 from ..runtime import Runtime
 from ..settings import Settings
 from . import problems
@@ -17,7 +18,9 @@ Socialcoin: een sociale munt van de gemeente / a municipal social currency.
 
 Groups follow who uses them: the municipality, organisations, residents, merchants and the public.
 Every error is `application/problem+json` with a machine `code`, a Dutch `detail` and an English
-`detail_en`, and names the `field` at fault when there is one. Amounts are in euro cents.
+`detail_en`, and names the `field` at fault when there is one. Amounts are in euro cents. A 2xx answer
+means the change is stored: the next request sees it. When the chain does not answer, requests that need
+it get 503 `chain_unavailable` within seconds (with Retry-After); everything else keeps working.
 """
 
 
@@ -26,7 +29,7 @@ def create_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.runtime = runtime or Runtime.start(settings or Settings.from_env())
+        app.state.runtime = runtime or bootstrap(settings or Settings.from_env())
         app.state.database_slots = database_slots()
         if run_workers:
             app.state.runtime.start_workers()

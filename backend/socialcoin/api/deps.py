@@ -1,4 +1,12 @@
-"""Dependencies every route uses: the runtime, a database session, the caller and their role."""
+"""Dependencies every route uses: the runtime, a database session, the caller and their role, and the
+resident or merchant the caller speaks for.
+
+A request's session is committed (or let go) when the route returns, *before* the answer leaves: a
+client that gets a 2xx finds what it wrote on its next request. A route that only changes the database
+takes `WriteSessionDep` (its whole work is one write transaction); a route whose domain function asks the
+chain first takes `SessionDep`, and the domain function writes in a transaction of its own (`writing`)
+after it has asked. A route that only reads takes `SessionDep`.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +19,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from ..db.base import POOL_CONNECTIONS, WORKER_CONNECTIONS
+from ..db.base import POOL_CONNECTIONS, WORKER_CONNECTIONS, begin_write, end_write, write_guard
+from ..db.models import Merchant, Resident
 from ..domain.access import Principal, Role, authenticate
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, NotFound
 from ..runtime import Runtime
 
 # Ids are positive and fit the 32-bit integer columns they live in (PostgreSQL's INTEGER): a larger one
 # is refused as input instead of failing in the database.
 MAX_ID = 2**31 - 1
-
-READ_METHODS = frozenset({"GET", "HEAD"})
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/login or from the municipality")
 
@@ -28,7 +35,8 @@ _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/logi
 # Dependencies that do no blocking work are coroutines: FastAPI runs a plain `def` dependency in a
 # worker thread, and each such hand-over costs more CPU than the work itself.
 async def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -49,12 +57,10 @@ def database_slots() -> asyncio.Semaphore:
 
 
 async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Session]:
-    """A session whose work is committed when the route returns without an error.
-
-    It lives on the event loop: opening it does no I/O, and the reads of the dependencies below take
-    microseconds. The commit of a request that may have written goes to a worker thread (a flush to
-    disk may take milliseconds); a GET only ends its read transaction. A session holds one of the
-    database slots: the loop must never wait for a pooled connection, as only the loop gives them back."""
+    """The request's session, for reads (and for domain functions that write in transactions of their
+    own). It lives on the event loop: opening it does no I/O, and the reads of the dependencies below take
+    microseconds. A session holds one of the database slots: the loop must never wait for a pooled
+    connection, as only the loop gives them back."""
     slots: asyncio.Semaphore = request.app.state.database_slots
     try:
         await asyncio.wait_for(slots.acquire(), SLOT_WAIT_SECONDS)
@@ -66,21 +72,32 @@ async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Se
         ) from None
     session = runtime.sessions()
     try:
-        session.begin()
         yield session
-        if request.method in READ_METHODS:
-            session.commit()
-        else:
-            await run_in_threadpool(session.commit)
-    except BaseException:
-        session.rollback()
-        raise
     finally:
-        session.close()
+        session.close()  # a read's transaction ends; writes were committed where they were made
         slots.release()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the code after `yield` runs when the route returns, before the answer is sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def get_write_session(session: SessionDep) -> AsyncIterator[Session]:
+    """The request's session as one write transaction, committed when the route returns (before the
+    answer leaves). Beginning (BEGIN IMMEDIATE may wait for SQLite's lock) and committing (a flush to disk)
+    run in a worker thread, never on the event loop; the guard against chain calls is set in the
+    request's own context, which the route's thread inherits."""
+    with write_guard():
+        await run_in_threadpool(begin_write, session)
+        try:
+            yield session
+        except BaseException:
+            await run_in_threadpool(end_write, session, False)
+            raise
+        await run_in_threadpool(end_write, session, True)
+
+
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 
 
 async def get_principal(
@@ -92,7 +109,7 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def role(*roles: Role):
+def role(*roles: Role):  # type: ignore[no-untyped-def]  # a FastAPI Depends marker
     """A dependency that lets only these roles through."""
 
     async def check(principal: PrincipalDep) -> Principal:
@@ -107,3 +124,23 @@ Counsellor = Annotated[Principal, role(Role.DEBT_COUNSELLOR, Role.ADMIN)]
 Verifier = Annotated[Principal, role(Role.VERIFIER)]
 MerchantUser = Annotated[Principal, role(Role.MERCHANT)]
 ResidentUser = Annotated[Principal, role(Role.RESIDENT)]
+
+
+async def current_resident(principal: ResidentUser, session: SessionDep) -> Resident:
+    """The resident the token speaks for."""
+    resident = session.get(Resident, principal.subject_id) if principal.subject_id is not None else None
+    if resident is None:
+        raise NotFound("resident_not_found", "Deze inwoner bestaat niet.", "This resident does not exist.")
+    return resident
+
+
+async def current_merchant(principal: MerchantUser, session: SessionDep) -> Merchant:
+    """The merchant the token speaks for."""
+    merchant = session.get(Merchant, principal.subject_id) if principal.subject_id is not None else None
+    if merchant is None:
+        raise NotFound("merchant_not_found", "Deze ondernemer bestaat niet.", "This merchant does not exist.")
+    return merchant
+
+
+CurrentResident = Annotated[Resident, Depends(current_resident)]
+CurrentMerchant = Annotated[Merchant, Depends(current_merchant)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,10 +12,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from ..chain.errors import ChainUnavailable
 from ..domain.batch import BatchInvalid
 from ..domain.errors import DomainError
 
+log = logging.getLogger(__name__)
+
 PROBLEM = "application/problem+json"
+# How long a client should wait before asking again when the chain does not answer.
+CHAIN_RETRY_AFTER_SECONDS = 5
 
 
 class Problem(BaseModel):
@@ -96,6 +103,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Not found"),
         (409, "Conflicts with what exists"),
         (422, "A field is invalid"),
+        (500, "Something unexpected went wrong; `details.error_id` names it in the service's log"),
+        (503, "chain_unavailable (the chain does not answer) or service_busy; retry after Retry-After"),
     )
 }
 
@@ -103,7 +112,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(
+        response = problem_response(
             exc.status,
             exc.code,
             exc.message_nl,
@@ -111,6 +120,39 @@ def install(app: FastAPI) -> None:
             exc.field,
             {k: v for k, v in exc.details.items() if _jsonable(v)},
             [error.as_dict() for error in exc.errors] if isinstance(exc, BatchInvalid) else None,
+        )
+        retry_after = exc.details.get("retry_after_seconds")
+        if isinstance(retry_after, int):
+            response.headers["Retry-After"] = str(retry_after)
+        elif exc.status == 503:
+            response.headers["Retry-After"] = "2"
+        return response
+
+    @app.exception_handler(ChainUnavailable)
+    async def _chain_unavailable(request: Request, exc: ChainUnavailable) -> JSONResponse:
+        log.warning("%s %s: the chain does not answer (%s)", request.method, request.url.path, exc)
+        response = problem_response(
+            503,
+            "chain_unavailable",
+            "Het systeem van de munt is nu niet bereikbaar. Er is niets veranderd en er is geen pincode "
+            "geteld. Probeer het over een paar minuten opnieuw.",
+            "The coin's chain cannot be reached right now. Nothing was changed and no PIN attempt was "
+            "counted. Try again in a few minutes.",
+        )
+        response.headers["Retry-After"] = str(CHAIN_RETRY_AFTER_SECONDS)
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        error_id = uuid.uuid4().hex[:16]
+        log.error("unexpected error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
+        return problem_response(
+            500,
+            "internal_error",
+            "Er ging iets mis aan onze kant. Probeer het later opnieuw; noem bij vragen foutnummer "
+            f"{error_id}.",
+            f"Something went wrong on our side. Try again later; quote error id {error_id} if you ask us.",
+            details={"error_id": error_id},
         )
 
     @app.exception_handler(HTTPException)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from ...domain import people
 from ...domain.access import Role
-from ..deps import MAX_ID, PrincipalDep, RuntimeDep, SessionDep
+from ..deps import MAX_ID, PrincipalDep, RuntimeDep, SessionDep, WriteSessionDep
 from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
 
 router = APIRouter(
@@ -100,5 +100,5 @@ def whoami(principal: PrincipalDep, session: SessionDep) -> SessionInfo:
 
 
 @router.post("/logout", status_code=204, summary="Sign out: this token stops working")
-def logout(principal: PrincipalDep, session: SessionDep) -> None:
+def logout(principal: PrincipalDep, session: WriteSessionDep) -> None:
     people.revoke_token(session, principal.token_id)

@@ -5,16 +5,17 @@ Every route reads the merchant from the token."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ...db.models import Payout
-from ...domain import payments, payouts
-from ...domain.signing import checked_key, failure_codes, load_merchant
-from ..deps import MAX_ID, MerchantUser, RuntimeDep, SessionDep
+from ...domain import payments, payouts, spending
+from ...domain.payouts import PayoutFlow, PayoutRequest
+from ...domain.spending import Holder, failure_codes
+from ..deps import MAX_ID, CurrentMerchant, RuntimeDep, SessionDep
 from ..problems import PROBLEM_RESPONSES
 from .residents_money import (
     BalanceOut,
@@ -58,10 +59,10 @@ class PayoutPublic(BaseModel):
             merchant_id=payout.merchant_id,
             coin=payout.coin,
             amount_cents=payout.amount_cents,
-            status=payout.status,
+            status=str(payout.status),
             chain_reference=payout.chain_reference,
             tx_hash=payout.tx_hash,
-            burned_at=payout.burned_at,
+            burned_at=payout.confirmed_at,
             batch_id=payout.batch_id,
             created_at=payout.created_at,
             error_code=(errors or {}).get(payout.outbox_key),
@@ -74,8 +75,7 @@ class PayoutPublic(BaseModel):
 
 
 @router.get("/balances", response_model=list[BalanceOut], summary="My balance per coin")
-def my_balances(principal: MerchantUser, session: SessionDep) -> list[BalanceOut]:
-    merchant = load_merchant(session, principal.subject_id)
+def my_balances(merchant: CurrentMerchant, session: SessionDep) -> list[BalanceOut]:
     return [BalanceOut.of(v) for v in payments.balances(session, merchant.wallet_address)]
 
 
@@ -86,26 +86,24 @@ def my_balances(principal: MerchantUser, session: SessionDep) -> list[BalanceOut
     description="For the till: poll with `after_id` set to the last id seen to get only new payments.",
 )
 def incoming_payments(
-    principal: MerchantUser,
+    merchant: CurrentMerchant,
     session: SessionDep,
     after_id: Annotated[
         int | None, Query(ge=0, le=MAX_ID, description="The last id already seen", examples=[812])
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
 ) -> list[HistoryEntryOut]:
-    merchant = load_merchant(session, principal.subject_id)
     found = payments.incoming_payments(session, merchant.wallet_address, after_id=after_id, limit=limit)
     return [HistoryEntryOut.of(e) for e in found]
 
 
 @router.get("/history", response_model=list[HistoryEntryOut], summary="Everything in and out, newest first")
 def my_history(
-    principal: MerchantUser,
+    merchant: CurrentMerchant,
     session: SessionDep,
     limit: HistoryLimit = 50,
     before_id: BeforeId = None,
 ) -> list[HistoryEntryOut]:
-    merchant = load_merchant(session, principal.subject_id)
     return [
         HistoryEntryOut.of(e)
         for e in payments.history(
@@ -118,17 +116,15 @@ def my_history(
     "/payouts/typed-data", response_model=TypedDataOut, summary="Own wallet: what to sign for a payout"
 )
 def payout_typed_data(
-    principal: MerchantUser,
+    merchant: CurrentMerchant,
     session: SessionDep,
     runtime: RuntimeDep,
     key: IdempotencyKey,
     coin: Annotated[str, Query(description="Symbol or address", examples=["GKW"])],
     amount_cents: Annotated[int, Query(gt=0, le=10**10, examples=[2000])],
 ) -> TypedDataOut:
-    merchant = load_merchant(session, principal.subject_id)
-    return TypedDataOut(
-        **payouts.payout_typed_data(runtime, session, merchant, coin, amount_cents, checked_key(key))
-    )
+    flow, request = PayoutFlow(runtime.settings), PayoutRequest(coin, amount_cents)
+    return TypedDataOut(**spending.prepare(session, runtime.chain, flow, Holder.of(merchant), request, key))
 
 
 @router.post(
@@ -140,16 +136,20 @@ def payout_typed_data(
     "goes into the municipality's next SEPA credit-transfer batch to the merchant's IBAN.",
 )
 def request_payout(
-    body: PayoutCreate, principal: MerchantUser, session: SessionDep, runtime: RuntimeDep, key: IdempotencyKey
+    body: PayoutCreate,
+    merchant: CurrentMerchant,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    key: IdempotencyKey,
 ) -> PayoutPublic:
-    merchant = load_merchant(session, principal.subject_id)
-    payout = payouts.request_payout(
-        runtime,
+    payout = spending.spend(
         session,
-        merchant,
-        coin=body.coin,
-        amount_cents=body.amount_cents,
-        key=checked_key(key),
+        runtime.chain,
+        runtime.settings,
+        PayoutFlow(runtime.settings),
+        Holder.of(merchant),
+        PayoutRequest(body.coin, body.amount_cents),
+        key,
         pin=body.pin,
         signed=signed_of(body.authorization),
     )
@@ -158,10 +158,10 @@ def request_payout(
 
 @router.get("/payouts", response_model=list[PayoutPublic], summary="My payouts, newest first")
 def my_payouts(
-    principal: MerchantUser,
+    merchant: CurrentMerchant,
     session: SessionDep,
-    status: Annotated[str | None, Query(examples=["burned"])] = None,
+    status: Annotated[
+        Literal["pending", "burned", "batched", "paid", "failed"] | None, Query(examples=["burned"])
+    ] = None,
 ) -> list[PayoutPublic]:
-    return PayoutPublic.many(
-        session, payouts.list_payouts(session, merchant_id=principal.subject_id, status=status)
-    )
+    return PayoutPublic.many(session, payouts.list_payouts(session, merchant_id=merchant.id, status=status))

@@ -10,14 +10,20 @@ repeated request return the same operation instead of doing it twice. Without an
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
+from ...db.models import ChainOperation
 from ...domain import operations
+from ...domain.chain_refusals import explain
 from ...domain.programmes import MAX_BUDGET_CENTS
+from ...runtime import Runtime
 from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep
 from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
 
@@ -167,7 +173,7 @@ class OperationPublic(BaseModel):
     @classmethod
     def of(cls, view: operations.OperationView) -> OperationPublic:
         operation = view.operation
-        message, message_en = operations.error_texts(view.error_code)
+        message, message_en = explain(view.error_code, view.error_detail)
         return cls(
             id=operation.id,
             kind=operation.kind,
@@ -184,151 +190,142 @@ class OperationPublic(BaseModel):
         )
 
 
-def _answer(session, runtime, operation) -> OperationPublic:
-    return OperationPublic.of(operations.view(session, runtime.gateway, operation))
+def _operator(runtime: Runtime) -> operations.Operator:
+    return operations.Operator(runtime.chain, runtime.keys)
 
 
-WRITE = {"status_code": 202, "response_model": OperationPublic, "responses": NO_OPERATOR}
+# What an operation route does with its body: (session, operator, body, key, requested_by) -> operation.
+Do = Callable[[Session, operations.Operator, Any, str | None, int | None], ChainOperation]
 
 
-def _pause_route(paused: bool):
+def _operation_route(name: str, body_model: type[BaseModel], do: Do, *, optional_body: bool = False) -> Any:
+    """A route that checks and queues one chain operation: the same for every operation but its body and
+    what it does with it. The body's type is set on the signature, where FastAPI reads it."""
+
     def route(
-        principal: Admin,
-        session: SessionDep,
-        runtime: RuntimeDep,
-        key: IdempotencyKey = None,
-        body: PauseRequest | None = None,
+        body: Any, principal: Admin, session: SessionDep, runtime: RuntimeDep, key: IdempotencyKey = None
     ) -> OperationPublic:
-        reason = body.reason if body is not None else None
-        operation = operations.set_paused(
-            runtime, session, paused, key=key, reason=reason, requested_by=principal.token_id
-        )
-        return _answer(session, runtime, operation)
+        operation = do(session, _operator(runtime), body, key, principal.token_id)
+        return OperationPublic.of(operations.view(session, None, operation))
 
-    route.__name__ = "pause" if paused else "unpause"
+    signature = inspect.signature(route)
+    body = signature.parameters["body"].replace(
+        annotation=body_model | None if optional_body else body_model,
+        default=None if optional_body else inspect.Parameter.empty,
+    )
+    others = [p for n, p in signature.parameters.items() if n != "body"]
+    # A parameter with a default goes after those without.
+    parameters = [*others, body] if optional_body else [body, *others]
+    route.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    route.__name__ = name
     return route
 
 
-def _freeze_route(frozen: bool):
-    def route(
-        body: FreezeRequest,
-        principal: Admin,
-        session: SessionDep,
-        runtime: RuntimeDep,
-        key: IdempotencyKey = None,
-    ) -> OperationPublic:
-        operation = operations.set_frozen(
-            runtime,
-            session,
-            frozen,
-            wallet_addresses=body.wallet_addresses,
-            reason=body.reason,
-            key=key,
-            requested_by=principal.token_id,
-        )
-        return _answer(session, runtime, operation)
+WRITE: dict[str, Any] = {"status_code": 202, "response_model": OperationPublic, "responses": NO_OPERATOR}
 
-    route.__name__ = "freeze" if frozen else "unfreeze"
-    return route
-
-
-router.post("/pause", summary="Pause every coin (corrective actions still work)", **WRITE)(_pause_route(True))
-router.post("/unpause", summary="Let coins move again", **WRITE)(_pause_route(False))
+router.post("/pause", summary="Pause every coin (corrective actions still work)", **WRITE)(
+    _operation_route(
+        "pause",
+        PauseRequest,
+        lambda s, o, b, k, by: operations.set_paused(
+            s, o, True, key=k, reason=b and b.reason, requested_by=by
+        ),
+        optional_body=True,
+    )
+)
+router.post("/unpause", summary="Let coins move again", **WRITE)(
+    _operation_route(
+        "unpause",
+        PauseRequest,
+        lambda s, o, b, k, by: operations.set_paused(
+            s, o, False, key=k, reason=b and b.reason, requested_by=by
+        ),
+        optional_body=True,
+    )
+)
 router.post(
     "/freeze",
     summary="Freeze wallets: they can neither send nor receive",
     description="Signed with the backend's registrar key (REGISTRAR_ROLE): works without an operator key.",
     **WRITE,
-)(_freeze_route(True))
-router.post("/unfreeze", summary="Unfreeze wallets (registrar key)", **WRITE)(_freeze_route(False))
-
-
-@router.post(
+)(
+    _operation_route(
+        "freeze",
+        FreezeRequest,
+        lambda s, o, b, k, by: operations.set_frozen(
+            s, o, True, wallet_addresses=b.wallet_addresses, reason=b.reason, key=k, requested_by=by
+        ),
+    )
+)
+router.post("/unfreeze", summary="Unfreeze wallets (registrar key)", **WRITE)(
+    _operation_route(
+        "unfreeze",
+        FreezeRequest,
+        lambda s, o, b, k, by: operations.set_frozen(
+            s, o, False, wallet_addresses=b.wallet_addresses, reason=b.reason, key=k, requested_by=by
+        ),
+    )
+)
+router.post(
     "/recover",
     summary="Move a lost wallet (registration and every balance) to a new address",
     description="Once confirmed, the resident's, merchant's or organisation's record carries the new "
     "address. A wallet the municipality keeps (custodial) is refused: its key is not lost, and the "
     "service cannot hold the new address's key.",
     **WRITE,
+)(
+    _operation_route(
+        "recover",
+        RecoverRequest,
+        lambda s, o, b, k, by: operations.recover(
+            s, o, lost_wallet=b.lost_wallet, new_wallet=b.new_wallet, reason=b.reason, key=k, requested_by=by
+        ),
+    )
 )
-def recover(
-    body: RecoverRequest,
-    principal: Admin,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    key: IdempotencyKey = None,
-) -> OperationPublic:
-    operation = operations.recover(
-        runtime,
-        session,
-        lost_wallet=body.lost_wallet,
-        new_wallet=body.new_wallet,
-        reason=body.reason,
-        key=key,
-        requested_by=principal.token_id,
+router.post("/reclaim-expired", summary="Burn what holders have left of an expired coin", **WRITE)(
+    _operation_route(
+        "reclaim_expired",
+        ReclaimRequest,
+        lambda s, o, b, k, by: operations.reclaim_expired(
+            s, o, coin=b.coin, holders=b.holders, credit_minter=b.credit_minter, key=k, requested_by=by
+        ),
     )
-    return _answer(session, runtime, operation)
-
-
-@router.post("/reclaim-expired", summary="Burn what holders have left of an expired coin", **WRITE)
-def reclaim_expired(
-    body: ReclaimRequest,
-    principal: Admin,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    key: IdempotencyKey = None,
-) -> OperationPublic:
-    operation = operations.reclaim_expired(
-        runtime,
-        session,
-        coin=body.coin,
-        holders=body.holders,
-        credit_minter=body.credit_minter,
-        key=key,
-        requested_by=principal.token_id,
-    )
-    return _answer(session, runtime, operation)
-
-
-@router.post(
+)
+router.post(
     "/coins",
     summary="Create a coin (one live coin per purpose and area)",
     description="`result.coin` carries the new coin's address once the operation is done; it is listed "
     "in /public/coins once indexed.",
     **WRITE,
-)
-def create_coin(
-    body: CoinCreate, principal: Admin, session: SessionDep, runtime: RuntimeDep, key: IdempotencyKey = None
-) -> OperationPublic:
-    operation = operations.create_coin(
-        runtime,
-        session,
-        name=body.name,
-        symbol=body.symbol,
-        purpose=body.purpose,
-        area=body.area,
-        expiry=body.expiry,
-        person_to_person=body.person_to_person,
-        key=key,
-        requested_by=principal.token_id,
+)(
+    _operation_route(
+        "create_coin",
+        CoinCreate,
+        lambda s, o, b, k, by: operations.create_coin(
+            s,
+            o,
+            name=b.name,
+            symbol=b.symbol,
+            purpose=b.purpose,
+            area=b.area,
+            expiry=b.expiry,
+            person_to_person=b.person_to_person,
+            key=k,
+            requested_by=by,
+        ),
     )
-    return _answer(session, runtime, operation)
-
-
-@router.put(
+)
+router.put(
     "/minter-allowance", summary="Set the backend minter's allowance (replaces the current one)", **WRITE
-)
-def set_minter_allowance(
-    body: MinterAllowance,
-    principal: Admin,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    key: IdempotencyKey = None,
-) -> OperationPublic:
-    operation = operations.set_minter_allowance(
-        runtime, session, allowance_cents=body.allowance_cents, key=key, requested_by=principal.token_id
+)(
+    _operation_route(
+        "set_minter_allowance",
+        MinterAllowance,
+        lambda s, o, b, k, by: operations.set_minter_allowance(
+            s, o, allowance_cents=b.allowance_cents, key=k, requested_by=by
+        ),
     )
-    return _answer(session, runtime, operation)
+)
 
 
 @router.get("/operations/{operation_id}", response_model=OperationPublic, summary="An operation's state")
@@ -338,4 +335,5 @@ def get_operation(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> OperationPublic:
-    return _answer(session, runtime, operations.get_operation(session, operation_id))
+    operation = operations.get_operation(session, operation_id)
+    return OperationPublic.of(operations.view(session, runtime.chain, operation))

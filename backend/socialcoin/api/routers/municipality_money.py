@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...db.models import PayoutBatch
 from ...domain import debts, payouts, reports, services
 from ..batches import BatchAnswer, BatchRequest, Line
-from ..deps import MAX_ID, Admin, Counsellor, RuntimeDep, SessionDep, Staff
+from ..deps import MAX_ID, Admin, Counsellor, RuntimeDep, SessionDep, Staff, WriteSessionDep
 from ..problems import BATCH_INVALID, PROBLEM_RESPONSES
 from .merchants import PayoutPublic
 from .residents_money import DebtCasePublic, OrderPublic, ServicePublic
@@ -155,7 +155,7 @@ UntilQuery = Annotated[
 
 
 @router.post("/debts", response_model=DebtCasePublic, status_code=201, summary="Record a resident's debt")
-def record_debt(body: DebtCaseCreate, principal: Counsellor, session: SessionDep) -> DebtCasePublic:
+def record_debt(body: DebtCaseCreate, principal: Counsellor, session: WriteSessionDep) -> DebtCasePublic:
     case = debts.create_case(
         session,
         resident_id=body.resident_id,
@@ -177,7 +177,7 @@ def record_debt(body: DebtCaseCreate, principal: Counsellor, session: SessionDep
     "recorded before (same creditor and creditor reference) with the same data is `exists`, so a file can be "
     "sent again; with another resident or amount it is a `debt_case_exists` fault saying what differs.",
 )
-def record_debts_batch(body: DebtBatch, principal: Counsellor, session: SessionDep) -> DebtBatchOut:
+def record_debts_batch(body: DebtBatch, principal: Counsellor, session: WriteSessionDep) -> DebtBatchOut:
     rows = [debts.DebtRow(**row.model_dump()) for row in body.rows]
     results = debts.record_cases(session, rows, dry_run=body.dry_run)
     return DebtBatchOut.of(results)
@@ -196,7 +196,7 @@ def list_debts(
     found = debts.list_cases(
         session, resident_id=resident_id, creditor=creditor, status=status, limit=limit, offset=offset
     )
-    return [DebtCasePublic.of(session, case) for case in found]
+    return DebtCasePublic.many(session, found)
 
 
 @router.get("/debts/{case_id}", response_model=DebtCasePublic, summary="A debt case with its settlements")
@@ -269,7 +269,7 @@ def create_service(
     return ServicePublic.of(
         services.create_service(
             session,
-            runtime.gateway,
+            runtime.chain,
             name=body.name,
             description=body.description,
             price_cents=body.price_cents,
@@ -297,7 +297,7 @@ def update_service(
     runtime: RuntimeDep,
 ) -> ServicePublic:
     return ServicePublic.of(
-        services.update_service(session, runtime.gateway, service_id, **body.model_dump(exclude_unset=True))
+        services.update_service(session, runtime.chain, service_id, **body.model_dump(exclude_unset=True))
     )
 
 
@@ -309,10 +309,7 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID, examples=[0])] = 0,
 ) -> list[OrderPublic]:
-    return [
-        OrderPublic.of(session, o)
-        for o in services.list_orders(session, status=status, limit=limit, offset=offset)
-    ]
+    return OrderPublic.many(session, services.list_orders(session, status=status, limit=limit, offset=offset))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -347,7 +344,7 @@ def list_payouts(
     summary="Put every waiting payout into a SEPA credit-transfer file (pain.001.001.03)",
     description="The file is validated against the pain.001.001.03 schema before it is stored.",
 )
-def create_batch(body: PayoutBatchCreate, principal: Admin, session: SessionDep) -> PayoutBatchPublic:
+def create_batch(body: PayoutBatchCreate, principal: Admin, session: WriteSessionDep) -> PayoutBatchPublic:
     batch = payouts.create_batch(
         session,
         debtor_name=body.debtor_name,
@@ -401,7 +398,7 @@ def download_batch(
     summary="The bank executed the batch: mark it and its payouts paid",
 )
 def mark_paid(
-    batch_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])], principal: Admin, session: SessionDep
+    batch_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])], principal: Admin, session: WriteSessionDep
 ) -> PayoutBatchPublic:
     batch = payouts.mark_paid(session, batch_id)
     return PayoutBatchPublic.of(batch, payouts.batch_counts(session, [batch.id]).get(batch.id, 0))

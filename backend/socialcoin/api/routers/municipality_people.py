@@ -14,13 +14,13 @@ from ...db.models import ApiToken, Merchant, Organisation, Resident, Verifier
 from ...domain import admission, admission_batch, people
 from ...domain.access import Role
 from ...domain.batch import MAX_ROWS
+from ...domain.coins import purpose_names
 from ..batches import BatchAnswer, BatchRequest, Line
-from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep
-from ..problems import BATCH_INVALID, PROBLEM, PROBLEM_RESPONSES, Problem
+from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep, WriteSessionDep
+from ..problems import BATCH_INVALID, PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/municipality", tags=["municipality"], responses=PROBLEM_RESPONSES)
 
-CHAIN_DOWN = {503: {"model": Problem, "content": {PROBLEM: {}}, "description": "The chain does not answer"}}
 
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 WHEN = "2026-03-02T09:30:00Z"
@@ -154,7 +154,7 @@ class ResidentPublic(BaseModel):
 def admit_resident(
     body: ResidentCreate, _: Admin, session: SessionDep, runtime: RuntimeDep
 ) -> ResidentPublic:
-    resident = admission.admit_resident(session, runtime.settings, chain=runtime.gateway, **body.model_dump())
+    resident = admission.admit_resident(session, runtime.settings, chain=runtime.chain, **body.model_dump())
     return ResidentPublic.one(session, resident)
 
 
@@ -267,7 +267,7 @@ def admit_residents_batch(
 ) -> ResidentBatchOut:
     rows = [admission_batch.ResidentRow(**row.model_dump()) for row in body.rows]
     results = admission_batch.admit_residents(
-        session, runtime.settings, rows, dry_run=body.dry_run, chain=runtime.gateway
+        session, runtime.settings, rows, dry_run=body.dry_run, chain=runtime.chain
     )
     return ResidentBatchOut.of(results)
 
@@ -372,7 +372,7 @@ def register_organisation(
     body: OrganisationCreate, _: Admin, session: SessionDep, runtime: RuntimeDep
 ) -> OrganisationPublic:
     organisation = admission.register_organisation(
-        session, runtime.settings, chain=runtime.gateway, **body.model_dump()
+        session, runtime.settings, chain=runtime.chain, **body.model_dump()
     )
     return OrganisationPublic.many(session, [organisation])[0]
 
@@ -393,17 +393,14 @@ def get_organisation(organisation_id: OrganisationId, _: Admin, session: Session
     "/organisations/{organisation_id}/verifiers",
     status_code=201,
     response_model=VerifierPublic,
-    responses=CHAIN_DOWN,
     summary="Authorise an organisation's verifier key for a coin",
     description="Queues ActivityIssuer.setVerifier(coin, address, true). A key already authorised for "
     "the coin is refused (409), as is a resident's or merchant's wallet.",
 )
 def authorise_verifier(
-    organisation_id: OrganisationId, body: VerifierCreate, _: Admin, session: SessionDep, runtime: RuntimeDep
+    organisation_id: OrganisationId, body: VerifierCreate, _: Admin, session: WriteSessionDep
 ) -> VerifierPublic:
-    verifier = admission.authorise_verifier(
-        session, organisation_id, body.address, body.coin, runtime.gateway
-    )
+    verifier = admission.authorise_verifier(session, organisation_id, body.address, body.coin)
     return VerifierPublic.of(verifier, people.chain_write(session, verifier.outbox_key))
 
 
@@ -465,7 +462,7 @@ class MerchantPublic(BaseModel):
                 iban=m.iban,
                 bic=m.bic,
                 area=m.area,
-                purposes=admission.purpose_names(m.purposes),
+                purposes=purpose_names(m.purposes),
                 wallet_address=m.wallet_address,
                 wallet_custody=m.wallet_custody,
                 created_at=m.created_at,
@@ -487,7 +484,7 @@ def register_merchant(
     body: MerchantCreate, _: Admin, session: SessionDep, runtime: RuntimeDep
 ) -> MerchantPublic:
     merchant = admission.register_merchant(
-        session, runtime.settings, chain=runtime.gateway, **body.model_dump()
+        session, runtime.settings, chain=runtime.chain, **body.model_dump()
     )
     return MerchantPublic.many(session, [merchant])[0]
 
@@ -574,7 +571,9 @@ class TokenIssued(TokenPublic):
     description="For staff (municipality_admin, debt_counsellor: no subject_id) or for one resident, "
     "merchant or organisation's verifier (subject_id). The token is in this answer only.",
 )
-def issue_token(body: TokenCreate, principal: Admin, session: SessionDep, runtime: RuntimeDep) -> TokenIssued:
+def issue_token(
+    body: TokenCreate, principal: Admin, session: WriteSessionDep, runtime: RuntimeDep
+) -> TokenIssued:
     row, token = people.issue_api_token(
         session, runtime.settings, issued_by=principal.token_id, **body.model_dump()
     )
@@ -604,6 +603,6 @@ def list_tokens(
     description="From now on the token is refused (401). Revoking it again changes nothing.",
 )
 def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[7])], _: Admin, session: SessionDep
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[7])], _: Admin, session: WriteSessionDep
 ) -> TokenPublic:
     return TokenPublic.of(people.revoke_token(session, token_id))

@@ -11,15 +11,15 @@ from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from ...db.enums import TaskStatus
 from ...db.models import Activity, Claim, Programme, Resident, Task
 from ...domain import activities, claims, programmes, tasks
 from ...domain.activities import GUIDELINES, MAX_TASK_DAYS, MIN_TASK_DAYS, Terms
-from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep, Staff
-from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
+from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep, Staff, WriteSessionDep
+from ..problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/municipality", tags=["municipality"], responses=PROBLEM_RESPONSES)
 
-CHAIN_DOWN = {503: {"model": Problem, "content": {PROBLEM: {}}, "description": "The chain does not answer"}}
 COIN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 RESIDENT_ADDRESS = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955"
 VERIFIER_ADDRESS = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
@@ -129,14 +129,11 @@ class BudgetsPublic(BaseModel):
     "/programmes",
     status_code=201,
     response_model=ProgrammePublic,
-    responses=CHAIN_DOWN,
     summary="Create a programme: a budget for one coin",
 )
-def create_programme(
-    body: ProgrammeCreate, _: Admin, session: SessionDep, runtime: RuntimeDep
-) -> ProgrammePublic:
+def create_programme(body: ProgrammeCreate, _: Admin, session: WriteSessionDep) -> ProgrammePublic:
     programme = programmes.create_programme(
-        session, runtime.gateway, name=body.name, coin=body.coin, budget_cents=body.budget_cents
+        session, name=body.name, coin=body.coin, budget_cents=body.budget_cents
     )
     return ProgrammePublic.of(programme)
 
@@ -153,7 +150,7 @@ def list_programmes(_: Admin, session: SessionDep) -> list[ProgrammePublic]:
     description="Refused (409) below what approved and minted claims and queued and minted rewards take.",
 )
 def set_budget(
-    programme_id: ProgrammeId, body: BudgetUpdate, _: Admin, session: SessionDep
+    programme_id: ProgrammeId, body: BudgetUpdate, _: Admin, session: WriteSessionDep
 ) -> ProgrammePublic:
     return ProgrammePublic.of(programmes.set_budget(session, programme_id, body.budget_cents))
 
@@ -161,13 +158,13 @@ def set_budget(
 @router.get(
     "/budgets",
     response_model=BudgetsPublic,
-    responses=CHAIN_DOWN,
     summary="Budgeted, minted, burned and outstanding, per programme and per coin",
     description="Minted and burned come from the indexed chain events, so they lag the chain by the "
     "indexer's confirmation depth.",
 )
 def budgets(_: Admin, session: SessionDep, runtime: RuntimeDep) -> BudgetsPublic:
-    overview = programmes.budget_overview(session, runtime.gateway, runtime.outbox.signers["minter"].address)
+    allowance = runtime.chain.minter_allowance(runtime.keys["minter"])
+    overview = programmes.budget_overview(session, runtime.chain.deployment.issuer, allowance)
     return BudgetsPublic(
         minter_allowance_cents=overview.minter_allowance_cents,
         programmes=[
@@ -367,18 +364,14 @@ def guidelines(_: Staff) -> GuidelinesPublic:
     "/activities",
     status_code=201,
     response_model=ActivityPublic,
-    responses=CHAIN_DOWN,
     summary="Add an activity to the catalogue",
     description="Value per unit, cap per month and task days must lie within the guidelines "
     "(GET /municipality/activity-guidelines); a refusal names the field and the bound. The area must "
     "lie within the programme's coin's area.",
 )
-def create_activity(
-    body: ActivityCreate, _: Admin, session: SessionDep, runtime: RuntimeDep
-) -> ActivityPublic:
+def create_activity(body: ActivityCreate, _: Admin, session: WriteSessionDep) -> ActivityPublic:
     activity = activities.create_activity(
         session,
-        runtime.gateway,
         title=body.title,
         description=body.description,
         unit=body.unit,
@@ -407,16 +400,14 @@ def get_activity(activity_id: ActivityId, _: Staff, session: SessionDep) -> Acti
 @router.post(
     "/activity-suggestions/{activity_id}/approve",
     response_model=ActivityPublic,
-    responses=CHAIN_DOWN,
     summary="Take a resident's suggestion into the catalogue, on the municipality's terms",
     description="The same guidelines apply as for a new activity. The resident is told.",
 )
 def approve_suggestion(
-    activity_id: ActivityId, body: SuggestionApproval, _: Admin, session: SessionDep, runtime: RuntimeDep
+    activity_id: ActivityId, body: SuggestionApproval, _: Admin, session: WriteSessionDep
 ) -> ActivityPublic:
     activity = activities.approve_suggestion(
         session,
-        runtime.gateway,
         activity_id,
         _terms(body, body.area),
         title=body.title,
@@ -431,7 +422,7 @@ def approve_suggestion(
     summary="Decline a resident's suggestion, with a reason the resident reads",
 )
 def reject_suggestion(
-    activity_id: ActivityId, body: Rejection, _: Admin, session: SessionDep
+    activity_id: ActivityId, body: Rejection, _: Admin, session: WriteSessionDep
 ) -> ActivityPublic:
     return ActivityPublic.of(session, activities.reject_suggestion(session, activity_id, body.reason))
 
@@ -497,7 +488,7 @@ class TaskPublic(BaseModel):
     description="All or none: a resident outside the activity's area, or one who already has this "
     "activity open, refuses the whole request. Each resident is told.",
 )
-def assign_tasks(body: TaskAssignment, _: Staff, session: SessionDep) -> list[TaskPublic]:
+def assign_tasks(body: TaskAssignment, _: Staff, session: WriteSessionDep) -> list[TaskPublic]:
     return [TaskPublic.of(session, t) for t in tasks.assign(session, body.activity_id, body.resident_ids)]
 
 
@@ -512,7 +503,7 @@ def list_tasks(
         int | None, Query(ge=1, le=MAX_ID, description="Only this activity's", examples=[4])
     ] = None,
     status: Annotated[
-        str | None, Query(max_length=12, description="Only with this status", examples=["finished"])
+        TaskStatus | None, Query(description="Only with this status", examples=["finished"])
     ] = None,
 ) -> list[TaskPublic]:
     found = tasks.list_tasks(session, resident_id=resident_id, activity_id=activity_id, status=status)
@@ -579,7 +570,7 @@ class ClaimPublic(BaseModel):
             evidence_hash=claim.attestation["evidenceHash"],
             verifier=claim.verifier,
             deadline=int(claim.attestation["deadline"]),
-            status=claim.status,
+            status=str(claim.status),
             decision_reason=claim.decision_reason,
             mint_error=claims.mint_error(session, claim),
             created_at=claim.created_at,
@@ -603,14 +594,13 @@ def list_claims(
 @router.post(
     "/claims/{claim_id}/approve",
     response_model=ClaimPublic,
-    responses=CHAIN_DOWN,
     summary="Approve a claim: it is minted through the outbox",
     description="Checked before anything reaches the chain: the signature's deadline, the resident's "
     "registration, the cap per month, the programme's budget and the minter's allowance. Approving a "
     "claim again changes nothing: a claim mints once.",
 )
 def approve_claim(claim_id: ClaimId, _: Admin, session: SessionDep, runtime: RuntimeDep) -> ClaimPublic:
-    claim = claims.approve(session, runtime.gateway, runtime.outbox.signers["minter"].address, claim_id)
+    claim = claims.approve(session, runtime.chain, runtime.keys["minter"], claim_id)
     return ClaimPublic.of(session, claim)
 
 
@@ -619,5 +609,5 @@ def approve_claim(claim_id: ClaimId, _: Admin, session: SessionDep, runtime: Run
     response_model=ClaimPublic,
     summary="Reject a claim, with a reason the resident reads; it is never minted",
 )
-def reject_claim(claim_id: ClaimId, body: Rejection, _: Admin, session: SessionDep) -> ClaimPublic:
+def reject_claim(claim_id: ClaimId, body: Rejection, _: Admin, session: WriteSessionDep) -> ClaimPublic:
     return ClaimPublic.of(session, claims.reject(session, claim_id, body.reason))

@@ -12,14 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...db.models import Reward
 from ...domain import rewards
 from ...domain.batch import MAX_ROWS
+from ...domain.chain_refusals import explain
+from ...domain.spending import failures
 from ...formats import CLAIM_REFERENCE
 from ..batches import BatchAnswer, BatchRequest, Line
 from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep
-from ..problems import BATCH_INVALID, PROBLEM, PROBLEM_RESPONSES, Problem
+from ..problems import BATCH_INVALID, PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/municipality", tags=["municipality"], responses=PROBLEM_RESPONSES)
 
-CHAIN_DOWN = {503: {"model": Problem, "content": {PROBLEM: {}}, "description": "The chain does not answer"}}
 COIN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 CLAIM_ID = "0x6b1a3f7c0d9e4a25b8c4f0e2d7a9136c5e8f4b2a1d0c9e7f6a5b4c3d2e1f0a9b"
 TX_HASH = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"
@@ -87,6 +88,13 @@ class RewardMintState(BaseModel):
     amount_cents: int | None = Field(examples=[2400])
     mint: Mint | None = Field(description="None for an unknown reference", examples=["minted"])
     tx_hash: str | None = Field(description="The grantBatch transaction, once it ended", examples=[TX_HASH])
+    attempt: int | None = Field(
+        description="Which attempt the mint is (a failed one is tried again when its row is sent again)",
+        examples=[1],
+    )
+    error_code: str | None = Field(description="Why the mint failed (the chain's refusal)", examples=[None])
+    error: str | None = Field(description="Why it failed, in Dutch", examples=[None])
+    error_en: str | None = Field(examples=[None])
 
 
 class RewardPublic(BaseModel):
@@ -128,7 +136,7 @@ class RewardPublic(BaseModel):
 @router.post(
     "/rewards/batch",
     response_model=RewardBatchOut,
-    responses={**BATCH_INVALID, **CHAIN_DOWN},
+    responses=BATCH_INVALID,
     summary="Mint a month's rewards from a spreadsheet (up to 10,000 rows)",
     description="Each row: a resident (case number, registered on chain), an active activity whose area "
     "covers the resident, the units done and the municipality's claim reference; the amount is units x "
@@ -137,15 +145,17 @@ class RewardPublic(BaseModel):
     "allowance. When any row is at fault nothing is recorded: 422 `batch_invalid` lists every fault by line "
     "and field. Otherwise every reward is recorded and queued in one transaction and minted in batches "
     "(grantBatch, which mints a claim id once). A reference recorded before with the same resident, "
-    "activity and units is `exists`, so a file can be sent again after a crash; with other data it is a "
-    "`claim_reference_reused` fault.",
+    "activity and units is `exists`, so a file can be sent again after a crash, and one whose mint failed "
+    "is queued again (a new attempt under the same claim id); with other data it is a "
+    "`claim_reference_reused` fault. While Socialcoin is paused, the request is refused (409 "
+    "`system_paused`) and nothing is recorded.",
 )
 def record_rewards(body: RewardBatch, _: Admin, session: SessionDep, runtime: RuntimeDep) -> RewardBatchOut:
     results = rewards.record_rewards(
         session,
-        runtime.gateway,
+        runtime.chain,
         runtime.settings.secret_key.get_secret_value(),
-        runtime.outbox.signers["minter"].address,
+        runtime.keys["minter"],
         [rewards.RewardRow(**row.model_dump()) for row in body.rows],
         dry_run=body.dry_run,
     )
@@ -160,9 +170,12 @@ def record_rewards(body: RewardBatch, _: Admin, session: SessionDep, runtime: Ru
 )
 def lookup_rewards(body: RewardLookup, _: Admin, session: SessionDep) -> list[RewardMintState]:
     found = rewards.by_reference(session, body.claim_references)
+    errors = failures(session, [r.outbox_key for r in found.values() if r.status == "failed"])
     states = []
     for reference in body.claim_references:
         reward = found.get(reference)
+        code, detail = errors.get(reward.outbox_key, (None, None)) if reward else (None, None)
+        nl, en = explain(code, detail)
         states.append(
             RewardMintState(
                 claim_reference=reference,
@@ -170,6 +183,10 @@ def lookup_rewards(body: RewardLookup, _: Admin, session: SessionDep) -> list[Re
                 amount_cents=reward.amount_cents if reward else None,
                 mint=reward.status if reward else None,
                 tx_hash=reward.tx_hash if reward else None,
+                attempt=reward.attempt if reward else None,
+                error_code=code,
+                error=nl,
+                error_en=en,
             )
         )
     return states

@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from ...chain.typed_data import ISSUER_DOMAIN_NAME, Domain, typed_message
+from ...db.enums import TaskStatus
 from ...db.models import Activity, Resident, Task
 from ...domain import claims, tasks
 from ..deps import MAX_ID, RuntimeDep, SessionDep, Verifier
 from ..problems import PROBLEM_RESPONSES
-from .municipality_programmes import CHAIN_DOWN, COIN, HASH, RESIDENT_ADDRESS, ClaimPublic
+from .municipality_programmes import COIN, HASH, RESIDENT_ADDRESS, ClaimPublic
 
 router = APIRouter(prefix="/organisations", tags=["organisations"], responses=PROBLEM_RESPONSES)
 
@@ -98,8 +99,8 @@ def our_tasks(
     principal: Verifier,
     session: SessionDep,
     status: Annotated[
-        str | None,
-        Query(max_length=12, description="finished: waiting for an attestation", examples=["finished"]),
+        TaskStatus | None,
+        Query(description="finished: waiting for an attestation", examples=["finished"]),
     ] = None,
 ) -> list[OrganisationTask]:
     found = tasks.list_tasks(session, organisation_id=principal.subject_id, status=status)
@@ -135,7 +136,7 @@ def task_evidence(
 def attestation_to_sign(
     task_id: TaskId, principal: Verifier, session: SessionDep, runtime: RuntimeDep
 ) -> AttestationToSign:
-    task, typed = claims.typed_data(session, runtime.gateway, principal.subject_id, task_id)
+    task, typed = claims.typed_data(session, runtime.chain.deployment, principal.subject_id or 0, task_id)
     message = typed["message"]
     return AttestationToSign(
         task_id=task.id,
@@ -150,7 +151,6 @@ def attestation_to_sign(
     "/me/tasks/{task_id}/attestation",
     status_code=201,
     response_model=ClaimPublic,
-    responses=CHAIN_DOWN,
     summary="Post the signed attestation: the task becomes a claim for the municipality to decide",
     description="The signature must recover to a verifier key of this organisation that is authorised "
     "on chain for the coin; the cap per month and the programme's budget must allow the amount. "
@@ -161,8 +161,8 @@ def attest(
 ) -> ClaimPublic:
     claim = claims.attest(
         session,
-        runtime.gateway,
-        principal.subject_id,
+        runtime.chain,
+        principal.subject_id or 0,
         task_id,
         deadline=body.deadline,
         signature=body.signature,

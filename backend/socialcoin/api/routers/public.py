@@ -6,19 +6,37 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from ...areas import from_bytes8
-from ...chain.constants import Purpose
-from ...db.models import ChainEvent, OutboxItem
+from ...chain.errors import ChainUnavailable
+from ...chain.indexer import last_indexed_block
+from ...db.enums import OPEN_ITEM, TxStatus
+from ...db.models import ChainTx, OutboxItem
+from ...domain.coins import catalogue
 from ..deps import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/public", tags=["public"])
 
+# /public/status answers within a second, also when the node hangs: it asks the node this long at most.
+STATUS_PROBE_SECONDS = 0.5
+
 
 class Status(BaseModel):
-    chain_head: int = Field(examples=[1234])
+    chain_available: bool = Field(
+        description="Whether the node answered just now; when false, payments and other writes to the "
+        "chain are refused (503 chain_unavailable) until it does",
+        examples=[True],
+    )
+    chain_head: int | None = Field(
+        description="The newest block (None: the chain does not answer)", examples=[1234]
+    )
     indexed_block: int = Field(examples=[1232])
-    indexer_lag_blocks: int = Field(examples=[2])
-    pending_writes: int = Field(examples=[0])
+    indexer_lag_blocks: int | None = Field(examples=[2])
+    pending_writes: int = Field(description="Writes to the chain on their way", examples=[0])
+    stuck_transactions: int = Field(
+        description="Transactions the node kept refusing or did not mine in time: they wait for the "
+        "municipality to retry or cancel them (GET /municipality/outbox/stuck)",
+        examples=[0],
+    )
+    stuck_writes: int = Field(description="Writes in those transactions", examples=[0])
 
 
 class CoinOut(BaseModel):
@@ -33,39 +51,42 @@ class CoinOut(BaseModel):
 
 @router.get("/status", response_model=Status, summary="Chain, indexer and outbox status")
 def status(session: SessionDep, runtime: RuntimeDep) -> Status:
-    head = runtime.gateway.web3.eth.block_number
-    indexed = runtime.indexer.last_block(session)
+    try:
+        head: int | None = runtime.chain.head(timeout=STATUS_PROBE_SECONDS).number
+    except ChainUnavailable:
+        head = None
+    indexed = last_indexed_block(session, runtime.chain.deployment.start_block)
     pending = session.scalar(
-        select(func.count()).select_from(OutboxItem).where(OutboxItem.status.in_(("pending", "submitted")))
+        select(func.count()).select_from(OutboxItem).where(OutboxItem.status.in_(OPEN_ITEM))
     )
+    stuck_txs, stuck_items = session.execute(
+        select(func.count(func.distinct(ChainTx.id)), func.count(OutboxItem.id))
+        .select_from(ChainTx)
+        .outerjoin(OutboxItem, OutboxItem.tx_id == ChainTx.id)
+        .where(ChainTx.status == TxStatus.STUCK)
+    ).one()
     return Status(
+        chain_available=head is not None,
         chain_head=head,
         indexed_block=indexed,
-        indexer_lag_blocks=max(0, head - indexed),
+        indexer_lag_blocks=None if head is None else max(0, head - indexed),
         pending_writes=pending or 0,
+        stuck_transactions=stuck_txs or 0,
+        stuck_writes=stuck_items or 0,
     )
 
 
 @router.get("/coins", response_model=list[CoinOut], summary="Every coin the municipality created")
 def coins(session: SessionDep) -> list[CoinOut]:
-    events = session.scalars(
-        select(ChainEvent)
-        .where(ChainEvent.event == "CoinCreated")
-        .order_by(ChainEvent.block_number, ChainEvent.log_index)
-    ).all()
-    result = []
-    for event in events:
-        args = event.args
-        purpose = int(args["purposeId"])
-        result.append(
-            CoinOut(
-                address=args["coin"],
-                name=args["name"],
-                symbol=args["symbol"],
-                purpose=Purpose(purpose).name if purpose in Purpose._value2member_map_ else str(purpose),
-                area=from_bytes8(bytes.fromhex(args["area"][2:])),
-                expiry=int(args["expiry"]),
-                person_to_person=bool(args["personToPerson"]),
-            )
+    return [
+        CoinOut(
+            address=coin.address,
+            name=coin.name,
+            symbol=coin.symbol,
+            purpose=coin.purpose_name,
+            area=coin.area,
+            expiry=coin.expiry,
+            person_to_person=coin.person_to_person,
         )
-    return result
+        for coin in catalogue(session)
+    ]

@@ -18,12 +18,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...db.models import DebtCase, Order, Service, Settlement
-from ...domain import debts, payments, services
-from ...domain.signing import SignedAuthorization, checked_key, failure_codes, load_resident, resident_wallet
-from ..deps import MAX_ID, ResidentUser, RuntimeDep, SessionDep
+from ...domain import debts, payments, services, spending
+from ...domain.coins import purpose_names
+from ...domain.debts import SettlementFlow, SettlementRequest
+from ...domain.payments import PaymentFlow, PaymentRequest
+from ...domain.services import OrderFlow, OrderRequest
+from ...domain.spending import Holder, SignedAuthorization, failure_codes
+from ..deps import MAX_ID, CurrentResident, RuntimeDep, SessionDep
 from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
 
 router = APIRouter(prefix="/residents/me", tags=["residents"], responses=PROBLEM_RESPONSES)
@@ -192,9 +197,9 @@ class SettlementPublic(BaseModel):
             debt_case_id=settlement.debt_case_id,
             amount_cents=settlement.amount_cents,
             coin=settlement.coin,
-            status=settlement.status,
+            status=str(settlement.status),
             tx_hash=settlement.tx_hash,
-            settled_at=settlement.settled_at,
+            settled_at=settlement.confirmed_at,
             created_at=settlement.created_at,
             error_code=(errors or {}).get(settlement.outbox_key),
         )
@@ -217,23 +222,37 @@ class DebtCasePublic(BaseModel):
     settlements: list[SettlementPublic] = Field(default_factory=list, examples=[[]])
 
     @classmethod
-    def of(cls, session: Session, case: DebtCase, with_settlements: bool = False) -> DebtCasePublic:
-        settled = debts.settlements_of(session, [case.id]).get(case.id, []) if with_settlements else []
-        errors = failure_codes(session, [s.outbox_key for s in settled if s.status == "failed"])
-        return cls(
-            id=case.id,
-            resident_id=case.resident_id,
-            creditor=case.creditor,
-            creditor_reference=case.creditor_reference,
-            amount_cents=case.amount_cents,
-            remaining_cents=case.remaining_cents,
-            pending_cents=debts.pending_cents(session, case.id),
-            status=case.status,
-            chain_reference=case.chain_reference,
-            created_at=case.created_at,
-            closed_at=case.closed_at,
-            settlements=[SettlementPublic.of(s, errors) for s in settled],
+    def many(
+        cls, session: Session, cases: list[DebtCase], with_settlements: bool = False
+    ) -> list[DebtCasePublic]:
+        """The cases with what is on its way to each (and their settlements), in a few queries."""
+        ids = [case.id for case in cases]
+        settled = debts.settlements_of(session, ids) if with_settlements else {}
+        errors = failure_codes(
+            session, [s.outbox_key for found in settled.values() for s in found if s.status == "failed"]
         )
+        pending = debts.pending_cents_by_case(session, ids)
+        return [
+            cls(
+                id=case.id,
+                resident_id=case.resident_id,
+                creditor=case.creditor,
+                creditor_reference=case.creditor_reference,
+                amount_cents=case.amount_cents,
+                remaining_cents=case.remaining_cents,
+                pending_cents=pending.get(case.id, 0),
+                status=str(case.status),
+                chain_reference=case.chain_reference,
+                created_at=case.created_at,
+                closed_at=case.closed_at,
+                settlements=[SettlementPublic.of(s, errors) for s in settled.get(case.id, [])],
+            )
+            for case in cases
+        ]
+
+    @classmethod
+    def of(cls, session: Session, case: DebtCase, with_settlements: bool = False) -> DebtCasePublic:
+        return cls.many(session, [case], with_settlements)[0]
 
 
 class SettlementCreate(SpendRequest):
@@ -261,7 +280,7 @@ class ServicePublic(BaseModel):
             name=service.name,
             description=service.description or "",
             price_cents=service.price_cents,
-            purposes=services.purpose_names(service.purposes),
+            purposes=purpose_names(service.purposes),
             active=service.active,
         )
 
@@ -288,22 +307,35 @@ class OrderPublic(BaseModel):
     error_code: str | None = Field(default=None, examples=[None])
 
     @classmethod
-    def of(cls, session: Session, order: Order) -> OrderPublic:
-        service = session.get(Service, order.service_id)
-        return cls(
-            id=order.id,
-            service_id=order.service_id,
-            service_name=service.name,
-            resident_id=order.resident_id,
-            coin=order.coin,
-            amount_cents=order.amount_cents,
-            status=order.status,
-            chain_reference=order.chain_reference,
-            tx_hash=order.tx_hash,
-            created_at=order.created_at,
-            paid_at=order.paid_at,
-            error_code=failure_codes(session, [order.outbox_key]).get(order.outbox_key),
+    def many(cls, session: Session, orders: list[Order]) -> list[OrderPublic]:
+        """The orders with their services' names and failures, in two queries."""
+        names = dict(
+            session.execute(
+                select(Service.id, Service.name).where(Service.id.in_({o.service_id for o in orders}))
+            ).all()
         )
+        errors = failure_codes(session, [o.outbox_key for o in orders if o.status == "failed"])
+        return [
+            cls(
+                id=order.id,
+                service_id=order.service_id,
+                service_name=names.get(order.service_id, ""),
+                resident_id=order.resident_id,
+                coin=order.coin,
+                amount_cents=order.amount_cents,
+                status=str(order.status),
+                chain_reference=order.chain_reference,
+                tx_hash=order.tx_hash,
+                created_at=order.created_at,
+                paid_at=order.confirmed_at,
+                error_code=errors.get(order.outbox_key),
+            )
+            for order in orders
+        ]
+
+    @classmethod
+    def of(cls, session: Session, order: Order) -> OrderPublic:
+        return cls.many(session, [order])[0]
 
 
 # -- payments ------------------------------------------------------------------------------------------
@@ -349,9 +381,8 @@ AmountQuery = Annotated[int, Query(gt=0, le=10**10, examples=[750])]
 
 
 @router.get("/balances", response_model=list[BalanceOut], summary="My balance per coin")
-async def my_balances(principal: ResidentUser, session: SessionDep) -> list[BalanceOut]:
-    wallet = resident_wallet(session, principal.subject_id)
-    return [BalanceOut.of(v) for v in payments.balances(session, wallet)]
+async def my_balances(resident: CurrentResident, session: SessionDep) -> list[BalanceOut]:
+    return [BalanceOut.of(v) for v in payments.balances(session, resident.wallet_address)]
 
 
 # Paging of a history, for residents and merchants alike.
@@ -363,15 +394,16 @@ BeforeId = Annotated[int | None, Query(ge=0, le=MAX_ID, description="For the nex
     "/history", response_model=list[HistoryEntryOut], summary="What came in and went out, newest first"
 )
 async def my_history(
-    principal: ResidentUser,
+    resident: CurrentResident,
     session: SessionDep,
     limit: HistoryLimit = 50,
     before_id: BeforeId = None,
 ) -> list[HistoryEntryOut]:
-    wallet = resident_wallet(session, principal.subject_id)
     return [
         HistoryEntryOut.of(e)
-        for e in payments.history(session, wallet, viewer="resident", limit=limit, before_id=before_id)
+        for e in payments.history(
+            session, resident.wallet_address, viewer="resident", limit=limit, before_id=before_id
+        )
     ]
 
 
@@ -379,7 +411,7 @@ async def my_history(
     "/payments/typed-data", response_model=TypedDataOut, summary="Own wallet: what to sign to pay a merchant"
 )
 def payment_typed_data(
-    principal: ResidentUser,
+    resident: CurrentResident,
     session: SessionDep,
     runtime: RuntimeDep,
     key: IdempotencyKey,
@@ -388,19 +420,9 @@ def payment_typed_data(
     amount_cents: AmountQuery,
     reference: Annotated[str | None, Query(max_length=32, examples=["bon 1234"])] = None,
 ) -> TypedDataOut:
-    resident = load_resident(session, principal.subject_id)
-    return TypedDataOut(
-        **payments.payment_typed_data(
-            runtime,
-            session,
-            resident,
-            merchant_id=merchant_id,
-            coin=coin,
-            amount_cents=amount_cents,
-            reference=reference,
-            key=checked_key(key),
-        )
-    )
+    request = PaymentRequest(merchant_id, coin, amount_cents, reference)
+    flow = PaymentFlow(runtime.settings)
+    return TypedDataOut(**spending.prepare(session, runtime.chain, flow, Holder.of(resident), request, key))
 
 
 @router.post(
@@ -415,52 +437,50 @@ def payment_typed_data(
 )
 def pay(
     body: PaymentCreate,
-    principal: ResidentUser,
+    resident: CurrentResident,
     session: SessionDep,
     runtime: RuntimeDep,
     key: IdempotencyKey,
 ) -> PaymentPublic:
-    resident = load_resident(session, principal.subject_id)
-    return PaymentPublic.of(
-        payments.pay(
-            runtime,
-            session,
-            resident,
-            merchant_id=body.merchant_id,
-            coin=body.coin,
-            amount_cents=body.amount_cents,
-            reference=body.reference,
-            key=checked_key(key),
-            pin=body.pin,
-            signed=signed_of(body.authorization),
-        )
+    request = PaymentRequest(body.merchant_id, body.coin, body.amount_cents, body.reference)
+    payment = spending.spend(
+        session,
+        runtime.chain,
+        runtime.settings,
+        PaymentFlow(runtime.settings),
+        Holder.of(resident),
+        request,
+        key,
+        pin=body.pin,
+        signed=signed_of(body.authorization),
     )
+    return PaymentPublic.of(payments.payment_views(session, [payment])[0])
 
 
 @router.get("/payments", response_model=list[PaymentPublic], summary="My payments, newest first")
 def my_payments(
-    principal: ResidentUser,
+    resident: CurrentResident,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 50,
 ) -> list[PaymentPublic]:
-    resident = load_resident(session, principal.subject_id)
-    return [PaymentPublic.of(v) for v in payments.list_payments(session, resident, limit=limit)]
+    found = payments.list_payments(session, resident.id, limit=limit)
+    return [PaymentPublic.of(v) for v in payments.payment_views(session, found)]
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentPublic, summary="One of my payments")
 def my_payment(
     payment_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[41])],
-    principal: ResidentUser,
+    resident: CurrentResident,
     session: SessionDep,
 ) -> PaymentPublic:
-    resident = load_resident(session, principal.subject_id)
-    return PaymentPublic.of(payments.get_payment(session, resident, payment_id))
+    payment = payments.get_payment(session, resident.id, payment_id)
+    return PaymentPublic.of(payments.payment_views(session, [payment])[0])
 
 
 @router.get("/debts", response_model=list[DebtCasePublic], summary="My debts and what I paid off")
-def my_debts(principal: ResidentUser, session: SessionDep) -> list[DebtCasePublic]:
-    cases = debts.list_cases(session, resident_id=principal.subject_id, limit=500)
-    return [DebtCasePublic.of(session, case, with_settlements=True) for case in cases]
+def my_debts(resident: CurrentResident, session: SessionDep) -> list[DebtCasePublic]:
+    cases = debts.list_cases(session, resident_id=resident.id, limit=500)
+    return DebtCasePublic.many(session, cases, with_settlements=True)
 
 
 @router.get(
@@ -470,18 +490,16 @@ def my_debts(principal: ResidentUser, session: SessionDep) -> list[DebtCasePubli
 )
 def settlement_typed_data(
     case_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[2])],
-    principal: ResidentUser,
+    resident: CurrentResident,
     session: SessionDep,
     runtime: RuntimeDep,
     key: IdempotencyKey,
     coin: CoinQuery,
     amount_cents: AmountQuery,
 ) -> TypedDataOut:
-    checked_key(key)
-    resident = load_resident(session, principal.subject_id)
-    return TypedDataOut(
-        **debts.settlement_typed_data(runtime, session, resident, case_id, coin, amount_cents)
-    )
+    flow = SettlementFlow(runtime.settings, runtime.chain)
+    request = SettlementRequest(case_id, coin, amount_cents)
+    return TypedDataOut(**spending.prepare(session, runtime.chain, flow, Holder.of(resident), request, key))
 
 
 @router.post(
@@ -491,25 +509,25 @@ def settlement_typed_data(
     responses=TOO_MANY,
     summary="Pay off part or all of a debt",
     description="Burns coins meant for paying off debts against the debt's reference. The debt goes "
-    "down when the burn is confirmed; paying more than is still open is refused.",
+    "down when the burn is confirmed; paying more than is still open (counting what is on its way) is "
+    "refused.",
 )
 def settle(
     case_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[2])],
     body: SettlementCreate,
-    principal: ResidentUser,
+    resident: CurrentResident,
     session: SessionDep,
     runtime: RuntimeDep,
     key: IdempotencyKey,
 ) -> SettlementPublic:
-    resident = load_resident(session, principal.subject_id)
-    settlement = debts.settle(
-        runtime,
+    settlement = spending.spend(
         session,
-        resident,
-        case_id,
-        coin=body.coin,
-        amount_cents=body.amount_cents,
-        key=checked_key(key),
+        runtime.chain,
+        runtime.settings,
+        SettlementFlow(runtime.settings, runtime.chain),
+        Holder.of(resident),
+        SettlementRequest(case_id, body.coin, body.amount_cents),
+        key,
         pin=body.pin,
         signed=signed_of(body.authorization),
     )
@@ -521,7 +539,7 @@ def settle(
     response_model=list[ServicePublic],
     summary="Services of the municipality I can pay with coins",
 )
-def available_services(principal: ResidentUser, session: SessionDep) -> list[ServicePublic]:
+def available_services(resident: CurrentResident, session: SessionDep) -> list[ServicePublic]:
     return [ServicePublic.of(s) for s in services.list_services(session, active_only=True)]
 
 
@@ -529,17 +547,16 @@ def available_services(principal: ResidentUser, session: SessionDep) -> list[Ser
     "/orders/typed-data", response_model=TypedDataOut, summary="Own wallet: what to sign to pay a service"
 )
 def order_typed_data(
-    principal: ResidentUser,
+    resident: CurrentResident,
     session: SessionDep,
     runtime: RuntimeDep,
     key: IdempotencyKey,
     service_id: Annotated[int, Query(ge=1, le=MAX_ID, examples=[1])],
     coin: CoinQuery,
 ) -> TypedDataOut:
-    resident = load_resident(session, principal.subject_id)
-    return TypedDataOut(
-        **services.order_typed_data(runtime, session, resident, service_id, coin, checked_key(key))
-    )
+    flow = OrderFlow(runtime.settings)
+    request = OrderRequest(service_id, coin)
+    return TypedDataOut(**spending.prepare(session, runtime.chain, flow, Holder.of(resident), request, key))
 
 
 @router.post(
@@ -552,16 +569,20 @@ def order_typed_data(
     "order's reference. The order is paid when the burn is confirmed.",
 )
 def place_order(
-    body: OrderCreate, principal: ResidentUser, session: SessionDep, runtime: RuntimeDep, key: IdempotencyKey
+    body: OrderCreate,
+    resident: CurrentResident,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    key: IdempotencyKey,
 ) -> OrderPublic:
-    resident = load_resident(session, principal.subject_id)
-    order = services.place_order(
-        runtime,
+    order = spending.spend(
         session,
-        resident,
-        body.service_id,
-        coin=body.coin,
-        key=checked_key(key),
+        runtime.chain,
+        runtime.settings,
+        OrderFlow(runtime.settings),
+        Holder.of(resident),
+        OrderRequest(body.service_id, body.coin),
+        key,
         pin=body.pin,
         signed=signed_of(body.authorization),
     )
@@ -569,16 +590,14 @@ def place_order(
 
 
 @router.get("/orders", response_model=list[OrderPublic], summary="My orders, newest first")
-def my_orders(principal: ResidentUser, session: SessionDep) -> list[OrderPublic]:
-    return [
-        OrderPublic.of(session, o) for o in services.list_orders(session, resident_id=principal.subject_id)
-    ]
+def my_orders(resident: CurrentResident, session: SessionDep) -> list[OrderPublic]:
+    return OrderPublic.many(session, services.list_orders(session, resident_id=resident.id))
 
 
 @router.get("/orders/{order_id}", response_model=OrderPublic, summary="One of my orders")
 def my_order(
     order_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[7])],
-    principal: ResidentUser,
+    resident: CurrentResident,
     session: SessionDep,
 ) -> OrderPublic:
-    return OrderPublic.of(session, services.get_order(session, order_id, resident_id=principal.subject_id))
+    return OrderPublic.of(session, services.get_order(session, order_id, resident_id=resident.id))

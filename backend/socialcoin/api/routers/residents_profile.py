@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...db.models import Notification
 from ...domain import people
-from ..deps import MAX_ID, ResidentUser, RuntimeDep, SessionDep
+from ..deps import MAX_ID, ResidentUser, RuntimeDep, SessionDep, WriteSessionDep
 from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
 from .municipality_people import ResidentPublic
 
@@ -60,7 +60,7 @@ class PinChange(BaseModel):
 
 @router.get("", response_model=ResidentPublic, summary="My profile, wallet and registration")
 def my_profile(principal: ResidentUser, session: SessionDep) -> ResidentPublic:
-    return ResidentPublic.one(session, people.get_resident(session, principal.subject_id))
+    return ResidentPublic.one(session, people.get_resident(session, principal.subject_id or 0))
 
 
 @router.get("/notifications", response_model=list[NotificationPublic], summary="My messages, newest first")
@@ -83,7 +83,7 @@ def my_notifications(
 def mark_read(
     notification_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[12])],
     principal: ResidentUser,
-    session: SessionDep,
+    session: WriteSessionDep,
 ) -> NotificationPublic:
     return NotificationPublic.of(
         people.mark_notification_read(session, principal.subject_id, notification_id)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...db.models import Activity, Claim, Programme, Task
 from ...domain import activities, tasks
-from ..deps import MAX_ID, ResidentUser, RuntimeDep, SessionDep
+from ..deps import MAX_ID, ResidentUser, RuntimeDep, SessionDep, WriteSessionDep
 from ..problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/residents/me", tags=["residents"], responses=PROBLEM_RESPONSES)
@@ -146,7 +146,7 @@ def my_task(task_id: TaskId, principal: ResidentUser, session: SessionDep) -> My
     summary="Start one of my tasks",
     description="Only between the task's opens_at and due_at, and only once.",
 )
-def start_task(task_id: TaskId, principal: ResidentUser, session: SessionDep) -> MyTask:
+def start_task(task_id: TaskId, principal: ResidentUser, session: WriteSessionDep) -> MyTask:
     return MyTask.of(session, tasks.start(session, principal.subject_id, task_id))
 
 
@@ -186,7 +186,7 @@ def finish_task(
     description="The municipality takes it into the catalogue or declines it with a reason; either way "
     "you get a message.",
 )
-def suggest(body: SuggestionCreate, principal: ResidentUser, session: SessionDep) -> MySuggestion:
+def suggest(body: SuggestionCreate, principal: ResidentUser, session: WriteSessionDep) -> MySuggestion:
     suggestion = activities.suggest_activity(
         session, principal.subject_id, title=body.title, description=body.description, unit=body.unit
     )

@@ -1,0 +1,118 @@
+"""The one place that wires the system: the database, the chain, the signing keys, the outbox with the
+domain code that finishes each origin's items, the indexer, and the periodic jobs. Nothing in `chain/` or
+`db/` imports the domain; the domain gets what it uses from the callers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from sqlalchemy.orm import Session
+
+from .chain.gateway import Chain
+from .chain.indexer import Indexer
+from .chain.outbox import Outbox, Policy
+from .db.base import make_engine, make_sessions
+from .db.enums import Origin
+from .db.migrate import upgrade
+from .db.models import OutboxItem
+from .domain import claims, operations, rewards, spending, tasks
+from .domain.debts import SettlementFlow
+from .domain.payments import PaymentFlow
+from .domain.payouts import PayoutFlow
+from .domain.services import OrderFlow
+from .runtime import Periodic, Runtime
+from .settings import Settings
+
+Finisher = Callable[[Session, list[OutboxItem]], None]
+
+
+def finishers(settings: Settings, chain: Chain) -> dict[Origin, Finisher]:
+    """Who finishes the items of each origin when they end (done, failed or cancelled). Registrations,
+    verifiers and administration need nothing: their state is read from the items themselves."""
+
+    def spends(flow: spending.Flow) -> Finisher:  # type: ignore[type-arg]
+        return lambda session, items: spending.finish(session, flow, items)
+
+    return {
+        Origin.PAYMENT: spends(PaymentFlow(settings)),
+        Origin.DEBT_SETTLEMENT: spends(SettlementFlow(settings, chain)),
+        Origin.SERVICE_ORDER: spends(OrderFlow(settings)),
+        Origin.PAYOUT: spends(PayoutFlow(settings)),
+        Origin.CLAIM_MINT: claims.finish,
+        Origin.REWARD_MINT: rewards.finish,
+        Origin.CHAIN_OPERATION: operations.finish,
+    }
+
+
+def dispatcher(table: dict[Origin, Finisher]) -> Finisher:
+    """One finisher for the outbox: each origin's items go to their own."""
+
+    def finish(session: Session, items: list[OutboxItem]) -> None:
+        by_origin: dict[Origin, list[OutboxItem]] = defaultdict(list)
+        for item in items:
+            by_origin[Origin(item.origin)].append(item)
+        for origin, ended in by_origin.items():
+            if origin in table:
+                table[origin](session, ended)
+
+    return finish
+
+
+def signers(settings: Settings) -> dict[str, LocalAccount]:
+    keys = {
+        "minter": Account.from_key(settings.minter_key.get_secret_value()),
+        "registrar": Account.from_key(settings.registrar_key.get_secret_value()),
+        "relayer": Account.from_key(settings.relayer_key.get_secret_value()),
+    }
+    if settings.operator_key is not None:  # optional: chain administration through the API
+        keys["operator"] = Account.from_key(settings.operator_key.get_secret_value())
+    return keys
+
+
+def bootstrap(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Migrates the database (idempotent) and builds the runtime; workers start with `start_workers`."""
+    if migrate:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    sessions = make_sessions(engine)
+    chain = Chain.connect(
+        settings.rpc_url, settings.deployment_file, settings.build_dir, timeout=settings.chain_timeout_seconds
+    )
+    worker_chain = chain.with_timeout(settings.worker_chain_timeout_seconds)
+    accounts = signers(settings)
+    outbox = Outbox(
+        sessions,
+        worker_chain,
+        accounts,
+        finish=dispatcher(finishers(settings, chain)),
+        batch_size=settings.mint_batch_size,
+        confirmations=settings.confirmations,
+        policy=Policy(
+            max_send_failures=settings.outbox_max_send_failures,
+            stuck_after_seconds=settings.outbox_stuck_after_seconds,
+            retry_seconds=settings.outbox_retry_seconds,
+        ),
+    )
+    indexer = Indexer(
+        sessions,
+        worker_chain.with_timeout(settings.worker_chain_timeout_seconds),
+        confirmations=settings.confirmations,
+    )
+    runtime = Runtime(
+        settings,
+        engine,
+        sessions,
+        chain,
+        outbox,
+        indexer,
+        keys={name: account.address for name, account in accounts.items()},
+    )
+    runtime.periodic = [
+        Periodic("outbox", outbox.run_once, 0.2),
+        Periodic("indexer", indexer.run_once, 0.2),
+        Periodic("reminders", lambda: tasks.run_reminders(sessions), 60.0),
+    ]
+    return runtime
