@@ -59,6 +59,7 @@ class BatchKind:
     keys: list[tuple[str, ...]]  # field tuples unique within a file
     new_status: str  # the status of a row applied now (the other one is "exists")
     lookup: Lookup | None = None
+    retries_failed: bool = False  # whether sending a failed row again tries its chain work anew
     # Server fault codes whose column in the file is another than the field the server names: a key
     # used before with other data is named by the fields that differ, but the key is what was reused.
     fault_fields: dict[str, str] = field(default_factory=dict)
@@ -104,6 +105,7 @@ REWARDS = BatchKind(
     keys=[("claim_reference",)],
     new_status="queued",
     fault_fields={"claim_reference_reused": "claim_reference"},
+    retries_failed=True,
     lookup=Lookup(
         "/municipality/rewards/lookup",
         "claim_references",
@@ -152,6 +154,7 @@ class Outcome:
     faults: list[Fault] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
     chain: dict[str, str] = field(default_factory=dict)  # lookup key -> final (or last) state
+    reasons: dict[str, tuple[str, str]] = field(default_factory=dict)  # lookup key -> why it failed (nl, en)
     rejects_file: Path | None = None
     codes_file: Path | None = None
     codes_written: int = 0
@@ -392,6 +395,11 @@ class BatchRun:
                     if key in chain:
                         settled += chain[key] not in final and state in final
                         chain[key] = state
+                        if state == lookup.failed:
+                            self.outcome.reasons[key] = (
+                                str(item.get("error") or item.get("error_code") or "?"),
+                                str(item.get("error_en") or item.get("error_code") or "?"),
+                            )
                 pending = [key for key in pending if chain[key] not in final]
                 bar.update(settled)
                 if settled == len(part):
@@ -419,15 +427,18 @@ class BatchRun:
                 return row.values.get(field_name)
         return None
 
-    def failed_lines(self) -> list[int]:
-        """Lines whose chain work failed."""
+    def failed_lines(self) -> list[tuple[int, str, str]]:
+        """Lines whose chain work failed, with why (Dutch, English), in line order."""
         lookup = self.kind.lookup
         if lookup is None:
             return []
         by_key = {str(row.values.get(lookup.key)): row.line for row in self.table.rows}
-        return sorted(
-            by_key[k] for k, state in self.outcome.chain.items() if state == lookup.failed and k in by_key
-        )
+        failed = [
+            (by_key[k], *self.outcome.reasons.get(k, ("?", "?")))
+            for k, state in self.outcome.chain.items()
+            if state == lookup.failed and k in by_key
+        ]
+        return sorted(failed)
 
     # ----------------------------------------------------------------------------------------------
 

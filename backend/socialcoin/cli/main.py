@@ -190,7 +190,8 @@ def run_batch(settings: Settings, kind: BatchKind, file: Path, options: Options)
                 "ok": outcome.ok,
                 "counts": counts,
                 "faults": [f.as_dict() for f in outcome.faults],
-                "failed_lines": failed,
+                "failed_lines": [line for line, _nl, _en in failed],
+                "failures": [{"line": line, "reason": nl, "reason_en": en} for line, nl, en in failed],
                 "rejects_file": str(outcome.rejects_file) if outcome.rejects_file else None,
                 "codes_file": str(outcome.codes_file) if outcome.codes_file else None,
                 "codes_written": outcome.codes_written,
@@ -220,7 +221,9 @@ STATUS_LABELS = {
 }
 
 
-def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: list[int]) -> None:
+def _summary(
+    kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: list[tuple[int, str, str]]
+) -> None:
     labels = dict(STATUS_LABELS)
     if kind.lookup:
         labels[kind.lookup.done] = (kind.lookup.nl, kind.lookup.en)
@@ -239,10 +242,13 @@ def _summary(kind: BatchKind, outcome: Outcome, counts: dict[str, int], failed: 
             ["regel / line", "status", *keys],
             [[r.get("line"), r.get("status")] + [r.get(k) for k in keys] for r in shown],
         )
-    if failed:
+    for line, nl, en in failed[:50]:
+        say(f"{outcome.path}:{line}: mislukt op de blockchain: {nl}", f"failed on chain: {en}")
+    if failed and kind.retries_failed:
         say(
-            f"Mislukt op de blockchain: regel {', '.join(map(str, failed[:50]))}",
-            "failed on chain: see these lines",
+            "Stuur het bestand opnieuw zodra de oorzaak weg is: mislukte regels worden dan opnieuw "
+            "geprobeerd, gelukte niet.",
+            "send the file again once the cause is gone: failed lines are tried again, done ones are not",
         )
     if outcome.codes_file is not None:
         written = outcome.codes_written
@@ -689,9 +695,11 @@ def report(settings: Settings) -> int:
     short_help="Backend, blockchain en indexer / backend, chain and indexer.",
     help=helptext(
         "Of de backend en de blockchain antwoorden: laatste blok, wat de indexer gelezen heeft, hoeveel "
-        "blokken hij achterloopt en hoeveel schrijfacties naar de blockchain nog wachten. Geen token nodig.",
+        "blokken hij achterloopt, hoeveel schrijfacties naar de blockchain nog wachten en of er "
+        "transacties vastzitten. Geen token nodig. Afsluitcode 3 als de blockchain niet antwoordt.",
         "Whether the backend and the chain answer: the chain head, what the indexer has read, how many "
-        "blocks it lags, and how many writes to the chain still wait. Needs no token.",
+        "blocks it lags, how many writes to the chain still wait and whether transactions are stuck. Needs "
+        "no token. Exit code 3 when the chain does not answer.",
         "socialcoin status --api http://127.0.0.1:8000",
     ),
 )
@@ -708,15 +716,34 @@ def status(settings: Settings) -> int:
     if settings.as_json:
         dump_json(answer)
         return OK
+    available = answer.get("chain_available", True)
     pairs(
         [
             ("backend", f"{settings.api_url} (antwoordt / answers, {answer['answer_ms']} ms)"),
+            (
+                "blockchain",
+                "bereikbaar / reachable" if available else "ONBEREIKBAAR / UNREACHABLE",
+            ),
             ("blockchain: laatste blok / chain head", answer.get("chain_head")),
             ("indexer: gelezen tot / indexed block", answer.get("indexed_block")),
             ("indexer: achterstand / lag (blocks)", answer.get("indexer_lag_blocks")),
             ("wachtende schrijfacties / pending writes", answer.get("pending_writes")),
+            ("vastgelopen transacties / stuck transactions", answer.get("stuck_transactions", 0)),
         ]
     )
+    if answer.get("stuck_transactions"):
+        say(
+            "Er zitten transacties vast; bekijk ze met 'socialcoin outbox stuck' en probeer ze opnieuw "
+            "('socialcoin outbox retry ID') of annuleer ze ('socialcoin outbox cancel ID').",
+            "transactions are stuck: see 'socialcoin outbox stuck', then retry or cancel them",
+        )
+    if not available:
+        say(
+            "De blockchain antwoordt niet: betalingen en andere schrijfacties worden geweigerd tot hij weer "
+            "antwoordt; de rest werkt door.",
+            "the chain does not answer: payments and other writes are refused until it does; the rest works",
+        )
+        return UNREACHABLE
     return OK
 
 
@@ -1054,6 +1081,110 @@ def reclaim(
 ) -> int:
     body = {"coin": coin_, "holders": list(holders) or None, "credit_minter": credit_minter}
     return operation(settings, "POST", "/municipality/chain/reclaim-expired", body, not no_wait)
+
+
+# --------------------------------------------------------------------------------------------------
+# The outbox: transactions that got stuck
+
+
+@cli.group(
+    context_settings=CONTEXT,
+    short_help="Vastgelopen transacties / stuck transactions.",
+    help=helptext(
+        "Transacties die de blockchain bleef weigeren of niet op tijd verwerkte (bijvoorbeeld omdat de "
+        "blockchain ineens kosten vraagt): bekijken, opnieuw proberen zodra de oorzaak weg is, of annuleren "
+        "(latere transacties gaan dan door; wat in de geannuleerde zat, is niet gebeurd).",
+        "Transactions the chain kept refusing or did not process in time (when the chain suddenly asks a "
+        "fee, for instance): list them, retry one once its cause is gone, or cancel it (later ones then "
+        "flow; what the cancelled one carried did not happen).",
+        "socialcoin outbox stuck\nsocialcoin outbox retry 12\nsocialcoin outbox cancel 12",
+    ),
+)
+def outbox() -> None:
+    pass
+
+
+@outbox.command(
+    "stuck",
+    context_settings=CONTEXT,
+    short_help="Toon vastgelopen transacties / list stuck transactions.",
+    help=helptext(
+        "Toon de vastgelopen transacties, met wat erin zit en wat de blockchain erover zei.",
+        "List the stuck transactions, with what they carry and what the chain said.",
+        "socialcoin outbox stuck --json",
+    ),
+)
+@common
+def outbox_stuck(settings: Settings) -> int:
+    with settings.api() as api:
+        found = api.get("/municipality/outbox/stuck")
+    if settings.as_json:
+        dump_json(found)
+        return OK
+    if not found:
+        say("Er zit niets vast.", "nothing is stuck")
+        return OK
+    table(
+        ["id", "status", "nonce", "pogingen / tries", "wat / what", "laatste fout / last error"],
+        [
+            [
+                tx["id"],
+                tx["status"],
+                tx["nonce"],
+                tx["send_failures"],
+                ", ".join(f"{item['origin']} {item['subject_id'] or ''}".strip() for item in tx["items"]),
+                tx["last_error"] or "-",
+            ]
+            for tx in found
+        ],
+    )
+    return OK
+
+
+def _outbox_action(settings: Settings, tx_id: int, action: str) -> int:
+    with settings.api() as api:
+        answer = api.post(f"/municipality/outbox/transactions/{tx_id}/{action}", {})
+    if settings.as_json:
+        dump_json(answer)
+    else:
+        pairs([("transactie / transaction", answer.get("id")), ("status", answer.get("status"))])
+    return OK
+
+
+@outbox.command(
+    "retry",
+    context_settings=CONTEXT,
+    short_help="Probeer opnieuw / try again.",
+    help=helptext(
+        "Probeer vastgelopen transactie TX_ID opnieuw, opnieuw ondertekend met de kosten die de blockchain "
+        "nu vraagt. Doe dit als de oorzaak weg is.",
+        "Try stuck transaction TX_ID again, signed anew with the fee the chain asks now. Do this once the "
+        "cause is gone.",
+        "socialcoin outbox retry 12",
+    ),
+)
+@click.argument("tx_id", type=int)
+@common
+def outbox_retry(settings: Settings, tx_id: int) -> int:
+    return _outbox_action(settings, tx_id, "retry")
+
+
+@outbox.command(
+    "cancel",
+    context_settings=CONTEXT,
+    short_help="Annuleer / cancel.",
+    help=helptext(
+        "Annuleer vastgelopen transactie TX_ID: een lege transactie neemt haar plaats in, zodat latere "
+        "transacties doorgaan. Wat erin zat (een betaling, een beloning) is dan niet gebeurd.",
+        "Cancel stuck transaction TX_ID: an empty transaction takes its place, so that later ones flow. "
+        "What it carried (a payment, a reward) then did not happen.",
+        "socialcoin outbox cancel 12",
+    ),
+)
+@click.argument("tx_id", type=int)
+@common
+def outbox_cancel(settings: Settings, tx_id: int) -> int:
+    return _outbox_action(settings, tx_id, "cancel")
 
 
 def main() -> None:
