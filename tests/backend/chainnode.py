@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -68,6 +69,17 @@ class ChainNode:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+    def hang(self) -> None:
+        """The node stops answering (SIGSTOP) but keeps its port: connections are accepted, never served."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        self.hung = True
+
+    def resume(self) -> None:
+        if self.process is not None and getattr(self, "hung", False):
+            self.process.send_signal(signal.SIGCONT)
+            self.hung = False
 
     def rpc(self, method: str, params: list | None = None):
         answer = requests.post(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,11 +14,11 @@ from sqlalchemy import create_engine, text
 
 from chainnode import PORT, ChainNode, deploy_demo
 from socialcoin.api.app import create_app
+from socialcoin.bootstrap import bootstrap
 from socialcoin.db import models  # noqa: F401 - registers the tables
 from socialcoin.db.base import Base, transaction
 from socialcoin.db.migrate import stamp_head
 from socialcoin.domain.access import Role, issue_token
-from socialcoin.runtime import Runtime
 from socialcoin.settings import Settings
 
 
@@ -30,6 +31,29 @@ def node():
         yield chain_node
     finally:
         chain_node.stop()
+
+
+# A node of our own, for tests that stop, hang or restart it (the suite's node stays up for the others).
+RESTART_PORT = int(os.environ.get("SOCIALCOIN_TEST_RESTART_PORT", "8591"))
+
+
+@pytest.fixture(scope="session")
+def deployed_state(node, tmp_path_factory) -> tuple[Path, Path]:
+    """The suite's chain in its deployed state (the `chain` fixture reverts every test to it), saved for
+    nodes of our own: they start with the same contracts at the same addresses."""
+    return node.dump_state(tmp_path_factory.mktemp("anvil") / "deployed.json"), node.deployment_file
+
+
+@pytest.fixture
+def restart_node(deployed_state):
+    """A node of the test's own, from the deployed state, that the test may stop, hang and start again."""
+    state, deployment = deployed_state
+    node = ChainNode(RESTART_PORT)
+    node.start(load_state=state)
+    node.deployment_file = deployment
+    yield node
+    node.resume()
+    node.stop()
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +94,7 @@ def settings(chain, database_url, tmp_path) -> Settings:
         rpc_url=chain.url,
         deployment_file=chain.deployment_file,
         evidence_dir=tmp_path / "evidence",
+        outbox_retry_seconds=0,  # tests drive the outbox round by round: no pause between tries
     )
 
 
@@ -80,7 +105,8 @@ def runtime(settings):
     Base.metadata.create_all(engine)
     engine.dispose()
     stamp_head(settings.database_url)
-    started = Runtime.start(settings)
+    started = bootstrap(settings)
+    started.indexer.run_until_caught_up()  # the deployed coins, which the coin catalogue reads from the index
     yield started
     started.close()
 

@@ -15,7 +15,9 @@ import pytest
 from eth_account import Account
 from sqlalchemy import func, select
 
-from socialcoin.chain.outbox import Outbox
+from contracts import contracts
+from queueing import queue
+from socialcoin.chain.payloads import ContractCall
 from socialcoin.chain.typed_data import Domain, sign
 from socialcoin.db.base import transaction
 from socialcoin.db.models import ChainEvent, ChainTx, Claim, OutboxItem, Task
@@ -197,7 +199,7 @@ class World:
         return self.client.post(f"/municipality/claims/{claim_id}/approve", headers=self.admin)
 
     def balance(self, symbol: str, address: str) -> int:
-        return self.runtime.gateway.coin(self.coin(symbol)).functions.balanceOf(address).call()
+        return contracts(self.runtime).coin(self.coin(symbol)).functions.balanceOf(address).call()
 
     def notifications(self, headers: dict) -> list[dict]:
         answer = self.client.get("/residents/me/notifications", headers=headers)
@@ -270,7 +272,7 @@ def test_an_activity_done_with_proof_attested_and_approved_mints_its_value_to_th
     assert message["amount"] == 3750 == to_sign["amount_cents"]
     assert message["evidenceHash"] == evidence_hash
     assert int(message["activityId"], 16) == activity
-    assert to_sign["typed_data"]["domain"]["verifyingContract"] == world.runtime.gateway.deployment.issuer
+    assert to_sign["typed_data"]["domain"]["verifyingContract"] == contracts(world.runtime).deployment.issuer
 
     attested = world.attest(task_id)
     assert attested.status_code == 201, attested.text
@@ -413,7 +415,7 @@ def test_a_verifier_of_another_organisation_cannot_attest_for_ours(world):
     other_key = Account.create()
     other = world.organisation("Sportclub Arnhem", verifier_key=other_key.address, coins=("GKW",))
     world.drain()  # the other key is now authorised on chain for GKW, for the other organisation
-    assert world.runtime.gateway.issuer.functions.isVerifier(world.coin("GKW"), other_key.address).call()
+    assert contracts(world.runtime).issuer.functions.isVerifier(world.coin("GKW"), other_key.address).call()
     other_headers = world.auth(Role.VERIFIER, other)
     activity = world.activity(world.programme())
     task_id = world.done_task(activity, world.resident())
@@ -433,19 +435,18 @@ def test_signing_again_before_the_decision_replaces_the_signature_and_keeps_the_
     assert world.count(Claim) == 1
 
 
-def test_a_failed_mint_marks_the_claim_failed_and_tells_the_resident(world):
+def test_a_failed_mint_marks_the_claim_failed_tells_the_resident_and_can_be_tried_again(world):
     activity = world.activity(world.programme())
     resident = world.resident()
     world.drain()
     claim_id = world.claim(activity, resident)
     # The resident is frozen on chain after the attestation: the coin refuses to mint to them.
     with transaction(world.runtime.sessions) as session:
-        Outbox.enqueue(
+        queue(
             session,
             "test:freeze",
-            "call",
+            ContractCall("ParticipantRegistry", "freeze", [[resident[1]]]),
             "registrar",
-            {"contract": "ParticipantRegistry", "function": "freeze", "args": [[resident[1]]]},
         )
     world.drain()
     before = world.balance("GKW", resident[1])
@@ -457,6 +458,36 @@ def test_a_failed_mint_marks_the_claim_failed_and_tells_the_resident(world):
     assert (claim["status"], claim["mint_error"]) == ("failed", "CoinTransferRefused")
     assert world.balance("GKW", resident[1]) == before
     assert [n["kind"] for n in world.notifications(resident[2])].count("mint_failed") == 1
+
+    # Once the cause is gone, approving again tries anew under the same claim id, and mints once.
+    with transaction(world.runtime.sessions) as session:
+        queue(
+            session,
+            "test:unfreeze",
+            ContractCall("ParticipantRegistry", "unfreeze", [[resident[1]]]),
+            "registrar",
+        )
+    world.drain()
+    again = world.approve(claim_id)
+    assert again.status_code == 200 and again.json()["status"] == "approved"
+    world.drain()
+    claim = world.client.get("/municipality/claims", headers=world.admin).json()[0]
+    assert (claim["status"], claim["mint_error"]) == ("minted", None)
+    assert world.balance("GKW", resident[1]) == before + 3000
+    with world.runtime.sessions() as session:
+        stored = session.get_one(Claim, claim_id)
+        attempts = session.scalars(
+            select(OutboxItem.idempotency_key)
+            .where(OutboxItem.origin == "claim_mint")
+            .order_by(OutboxItem.id)
+        ).all()
+        minted = [
+            args
+            for args in session.scalars(select(ChainEvent.args).where(ChainEvent.event == "ActivityMinted"))
+            if args["claimId"] == stored.claim_id
+        ]
+    assert attempts == [f"claim:{stored.claim_id}", f"claim:{stored.claim_id}:2"] and stored.attempt == 2
+    assert len(minted) == 1
 
 
 # --------------------------------------------------------------------------------------------------

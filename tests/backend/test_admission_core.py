@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contracts import contracts
 from socialcoin.db.base import transaction
 from socialcoin.domain.admission import admit_resident, onchain_status
 from socialcoin.domain.errors import Conflict
@@ -21,7 +22,7 @@ def test_a_custodial_resident_is_registered_on_chain_with_a_hash_only(runtime):
         )
         address, key, record_hash = resident.wallet_address, resident.registration_key, resident.record_hash
     runtime.outbox.run_until_idle()
-    participant = runtime.gateway.registry.functions.participant(address).call()
+    participant = contracts(runtime).registry.functions.participant(address).call()
     assert participant[0] == 1  # resident
     assert participant[4] == bytes.fromhex(record_hash[2:])
     with runtime.sessions() as session:

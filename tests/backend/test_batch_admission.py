@@ -10,6 +10,7 @@ import pytest
 from eth_account import Account
 from sqlalchemy import func, select
 
+from contracts import contracts
 from socialcoin.chain.constants import Kind
 from socialcoin.db.models import ApiToken, OutboxItem, Resident
 from socialcoin.domain.access import Role
@@ -100,7 +101,7 @@ def test_a_batch_admits_every_row_registers_them_on_chain_and_a_rerun_changes_no
         {"case_number": "NOPE-1", "resident_id": None, "onchain": None},
     ]
     for result in results:
-        kind = runtime.gateway.registry.functions.participant(result["wallet_address"]).call()[0]
+        kind = contracts(runtime).registry.functions.participant(result["wallet_address"]).call()[0]
         assert kind == Kind.RESIDENT
     shown = client.get(f"/municipality/residents/{results[1]['resident_id']}", headers=admin).json()
     assert (shown["name"], shown["wallet_custody"], shown["email"]) == ("Inwoner B-0002", "custodial", None)

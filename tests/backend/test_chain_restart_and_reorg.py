@@ -15,7 +15,6 @@ around each test).
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -25,37 +24,15 @@ from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 from sqlalchemy import create_engine, func, select
 
 from chainnode import ChainNode
-from socialcoin.chain.outbox import Outbox
+from contracts import contracts
+from queueing import queue_attested
+from socialcoin.bootstrap import bootstrap
 from socialcoin.db.base import Base, transaction
 from socialcoin.db.migrate import stamp_head
 from socialcoin.db.models import Balance, ChainEvent, ChainTx, IndexedBlock, OutboxItem
 from socialcoin.runtime import Runtime
 from socialcoin.settings import Settings
 from test_crash_recovery import assert_minted_exactly_once, chain_state, sign_claims
-
-RESTART_PORT = int(os.environ.get("SOCIALCOIN_TEST_RESTART_PORT", "8591"))
-
-
-# --------------------------------------------------------------------------------------------------
-# A node of our own that can be stopped and started again
-# --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def deployed_state(node, tmp_path_factory) -> tuple[Path, Path]:
-    """The suite's chain in its deployed state (the `chain` fixture reverts every test to it), saved for
-    nodes of our own: they start with the same contracts at the same addresses."""
-    return node.dump_state(tmp_path_factory.mktemp("anvil") / "deployed.json"), node.deployment_file
-
-
-@pytest.fixture
-def restart_node(deployed_state):
-    state, deployment = deployed_state
-    node = ChainNode(RESTART_PORT)
-    node.start(load_state=state)
-    node.deployment_file = deployment
-    yield node
-    node.stop()
 
 
 def restart_settings(node: ChainNode, database_url: str, tmp_path: Path) -> Settings:
@@ -73,7 +50,7 @@ def start_runtime(settings, **changes) -> Runtime:
     Base.metadata.create_all(engine)
     engine.dispose()
     stamp_head(settings.database_url)
-    return Runtime.start(settings.model_copy(update=changes))
+    return bootstrap(settings.model_copy(update=changes))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -83,7 +60,7 @@ def start_runtime(settings, **changes) -> Runtime:
 
 def our_logs(runtime: Runtime, demo: dict, to_block: int) -> set[tuple]:
     """Every log of our contracts up to `to_block`, as (block, block hash, tx hash, log index)."""
-    gateway = runtime.gateway
+    gateway = contracts(runtime)
     topics = {
         "0x" + event_abi_to_log_topic(e).hex()
         for name in ("ParticipantRegistry", "ActivityIssuer", "CoinFactory", "SocialCoin")
@@ -106,7 +83,7 @@ def our_logs(runtime: Runtime, demo: dict, to_block: int) -> set[tuple]:
 def assert_index_equals_chain(runtime: Runtime, demo: dict) -> None:
     """The indexed events are exactly the chain's up to head - confirmations, and every indexed balance
     (and every holder the chain's Transfer logs name) is the coin's balanceOf at that block."""
-    web3 = runtime.gateway.web3
+    web3 = contracts(runtime).web3
     confirmed = web3.eth.block_number - runtime.indexer.confirmations
     with runtime.sessions() as session:
         assert runtime.indexer.last_block(session) == confirmed
@@ -126,7 +103,7 @@ def assert_index_equals_chain(runtime: Runtime, demo: dict) -> None:
     for coin, account in sorted(holders):
         if account == zero:
             continue
-        on_chain = runtime.gateway.coin(coin).functions.balanceOf(account).call(block_identifier=confirmed)
+        on_chain = contracts(runtime).coin(coin).functions.balanceOf(account).call(block_identifier=confirmed)
         assert balances.get((coin, account), 0) == on_chain, (coin, account)
 
 
@@ -139,7 +116,7 @@ def send(function, sender: str) -> str:
 
 
 def admin_mint(runtime: Runtime, demo: dict, resident: str, coin: str, amount: int, reason: str) -> str:
-    issuer = runtime.gateway.issuer
+    issuer = contracts(runtime).issuer
     return send(
         issuer.functions.adminMint(demo["coins"][coin], demo["demo"][resident], amount, keccak(text=reason)),
         demo["demo"]["minter"],
@@ -147,7 +124,7 @@ def admin_mint(runtime: Runtime, demo: dict, resident: str, coin: str, amount: i
 
 
 def pay_bakery(runtime: Runtime, demo: dict, resident: str, amount: int, reference: str) -> str:
-    coin = runtime.gateway.coin(demo["coins"]["GKW"])
+    coin = contracts(runtime).coin(demo["coins"]["GKW"])
     return send(
         coin.functions.pay(demo["demo"]["bakery"], amount, keccak(text=reference)), demo["demo"][resident]
     )
@@ -189,11 +166,11 @@ def test_a_chain_restart_in_the_middle_of_work_loses_nothing_and_doubles_nothing
     )
     claims = sign_claims(demo, 300, "restart")
     waves = [claims[:100], claims[100:200], claims[200:]]
-    before = chain_state(runtime.gateway, demo)
+    before = chain_state(contracts(runtime), demo)
 
     def enqueue(wave):
         with transaction(runtime.sessions) as session:
-            Outbox.enqueue_many(session, [(key, "mint_attested", "minter", payload) for key, payload in wave])
+            queue_attested(session, wave)
 
     def mine():
         restart_node.mine(1)  # the confirmation depth needs blocks after the last transaction
@@ -231,7 +208,7 @@ def test_a_chain_restart_in_the_middle_of_work_loses_nothing_and_doubles_nothing
         enqueue(waves[2])
         wait_until(lambda: count_items(runtime, "done") == 300, message="all waves", between=mine)
         wait_until(
-            lambda: _indexed_to(runtime) >= runtime.gateway.web3.eth.block_number - 1,
+            lambda: _indexed_to(runtime) >= contracts(runtime).web3.eth.block_number - 1,
             message="indexer caught up",
         )
     finally:
@@ -329,7 +306,7 @@ def test_with_confirmations_the_indexer_shows_only_confirmed_events_and_rewinds_
 
     def step() -> None:
         runtime.indexer.run_once()
-        head = runtime.gateway.web3.eth.block_number
+        head = contracts(runtime).web3.eth.block_number
         with runtime.sessions() as session:
             newest = session.scalar(select(func.max(ChainEvent.block_number)))
         assert newest is None or newest <= head - 3, "an event from an unconfirmed block is shown"
@@ -379,12 +356,12 @@ def test_a_reorganisation_while_the_indexer_reads_a_range_is_caught(settings, ch
         fork = chain.snapshot()
         abandoned = admin_mint(runtime, demo, "resident_anna", "GKW", 40, "read then abandoned")
         chain.mine(1)
-        gateway = runtime.gateway
-        rpc = gateway.rpc
+        indexer_chain = runtime.indexer.chain
+        rpc = indexer_chain.rpc
         switched = []
 
-        def get_logs_then_switch(method, params):
-            answer = rpc(method, params)
+        def get_logs_then_switch(method, params, **kwargs):
+            answer = rpc(method, params, **kwargs)
             if method == "eth_getLogs" and not switched:
                 switched.append(True)
                 chain.revert(fork)
@@ -392,7 +369,7 @@ def test_a_reorganisation_while_the_indexer_reads_a_range_is_caught(settings, ch
                 chain.mine(1)
             return answer
 
-        monkeypatch.setattr(gateway, "rpc", get_logs_then_switch)
+        monkeypatch.setattr(indexer_chain, "rpc", get_logs_then_switch)
         runtime.indexer.run_until_caught_up()
         assert switched
         assert abandoned not in indexed_tx_hashes(runtime)
@@ -405,11 +382,9 @@ def test_the_outbox_sends_again_a_transaction_whose_block_was_reorganised_away(s
     runtime = start_runtime(settings, confirmations=3)
     try:
         claims = sign_claims(demo, 60, "reorg")
-        before = chain_state(runtime.gateway, demo)
+        before = chain_state(contracts(runtime), demo)
         with transaction(runtime.sessions) as session:
-            Outbox.enqueue_many(
-                session, [(key, "mint_attested", "minter", payload) for key, payload in claims]
-            )
+            queue_attested(session, claims)
         fork = chain.snapshot()
         runtime.outbox.submit()
         wait_until(

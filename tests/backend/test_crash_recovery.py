@@ -31,6 +31,8 @@ from eth_account import Account
 from eth_keys import keys
 from eth_utils import event_abi_to_log_topic, keccak
 
+from contracts import Contracts, contracts
+
 CLAIMS = 1_000
 BATCH_SIZE = 50  # 20 mint transactions per run: many places for a crash to land
 RESIDENTS = ("resident_anna", "resident_bram", "resident_chaima")
@@ -48,18 +50,17 @@ ISSUER_FUNCTIONS = {"claimUsed": keccak(text="claimUsed(bytes32)")[:4]}
 def child(claims_file: str) -> None:
     """Starts a Runtime from SOCIALCOIN_* settings, enqueues the claims in chunks and runs the outbox,
     saying on stdout how far it got ("ready", "enqueued", "idle")."""
-    from socialcoin.chain.outbox import Outbox
+    from queueing import queue_attested
+    from socialcoin.bootstrap import bootstrap
     from socialcoin.db.base import transaction
-    from socialcoin.runtime import Runtime
     from socialcoin.settings import Settings
 
     claims = json.loads(Path(claims_file).read_text())
-    runtime = Runtime.start(Settings.from_env())
+    runtime = bootstrap(Settings.from_env())
     print("ready", flush=True)
     for start in range(0, len(claims), 100):
         with transaction(runtime.sessions) as session:
-            for key, payload in claims[start : start + 100]:
-                Outbox.enqueue(session, key, "mint_attested", "minter", payload)
+            queue_attested(session, claims[start : start + 100])
     print("enqueued", flush=True)
     runtime.outbox.run_until_idle()
     print("idle", flush=True)
@@ -71,13 +72,13 @@ def child(claims_file: str) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def sign_claims(demo: dict, count: int, prefix: str) -> list[tuple[str, dict]]:
-    """`count` attestations by the demo verifier for demo residents, as outbox payloads."""
+def sign_claims(demo: dict, count: int, prefix: str, signer=None) -> list[tuple[str, dict]]:
+    """`count` attestations by the demo verifier (or `signer`) for demo residents, as outbox payloads."""
     from socialcoin.chain.typed_data import ISSUER_DOMAIN_NAME, Domain, sign
 
     Account.enable_unaudited_hdwallet_features()
-    verifier = Account.from_mnemonic(TEST_MNEMONIC, account_path=VERIFIER_PATH)
-    assert verifier.address == demo["demo"]["verifier"]
+    verifier = signer or Account.from_mnemonic(TEST_MNEMONIC, account_path=VERIFIER_PATH)
+    assert signer is not None or verifier.address == demo["demo"]["verifier"]
     key = keys.PrivateKey(verifier.key)  # derives the public key once, not once per signature
     domain = Domain(ISSUER_DOMAIN_NAME, int(demo["chain_id"]), demo["contracts"]["ActivityIssuer"])
     deadline = int(time.time()) + 7 * 86400
@@ -230,7 +231,7 @@ def assert_minted_exactly_once(runtime, demo, claims, before) -> None:
 
     from socialcoin.db.models import ChainTx, OutboxItem
 
-    gateway = runtime.gateway
+    gateway = contracts(runtime)
     wanted = {payload["attestation"]["claimId"]: payload["attestation"] for _, payload in claims}
 
     minted = activity_minted(gateway, before["block"] + 1)
@@ -280,13 +281,13 @@ def assert_minted_exactly_once(runtime, demo, claims, before) -> None:
 
 def recover(settings, demo, claims):
     """The restarted service: enqueue the same claims again (idempotent) and work until idle."""
-    from socialcoin.chain.outbox import Outbox
+    from queueing import queue_attested
+    from socialcoin.bootstrap import bootstrap
     from socialcoin.db.base import transaction
-    from socialcoin.runtime import Runtime
 
-    runtime = Runtime.start(settings)
+    runtime = bootstrap(settings)
     with transaction(runtime.sessions) as session:
-        Outbox.enqueue_many(session, [(key, "mint_attested", "minter", payload) for key, payload in claims])
+        queue_attested(session, claims)
     runtime.outbox.run_until_idle()
     return runtime
 
@@ -378,23 +379,24 @@ def test_a_kill_after_a_random_delay_mints_every_claim_exactly_once(
 def test_a_batch_whose_gas_bound_is_too_small_still_goes_through(runtime, demo, monkeypatch):
     """The outbox signs a batch with a per-item gas bound only when the simulation ran within it; when it
     did not (out of gas), eth_estimateGas decides."""
-    from socialcoin.chain import outbox as outbox_module
+    from queueing import queue_attested
+    from socialcoin.chain import payloads
     from socialcoin.db.base import transaction
 
-    monkeypatch.setattr(outbox_module.MintAttested, "gas_per_item", 1_000)
+    monkeypatch.setattr(payloads.MintAttestedKind, "gas_per_item", 1_000)
     signed = sign_claims(demo, 5, "tight-gas")
-    before = chain_state(runtime.gateway, demo)
+    before = chain_state(contracts(runtime), demo)
     with transaction(runtime.sessions) as session:
-        for key, payload in signed:
-            outbox_module.Outbox.enqueue(session, key, "mint_attested", "minter", payload)
+        queue_attested(session, signed)
     runtime.outbox.run_until_idle()
     assert_minted_exactly_once(runtime, demo, signed, before)
 
 
 def _gateway(settings):
-    from socialcoin.chain.gateway import Gateway
+    from socialcoin.chain.gateway import Chain
 
-    return Gateway.connect(settings.rpc_url, settings.deployment_file, settings.build_dir)
+    chain = Chain.connect(settings.rpc_url, settings.deployment_file, settings.build_dir, timeout=30)
+    return Contracts(settings.rpc_url, chain)
 
 
 if __name__ == "__main__":

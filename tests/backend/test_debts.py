@@ -13,6 +13,7 @@ import zlib
 from eth_account import Account
 from sqlalchemy import select
 
+from contracts import contracts
 from socialcoin.db.models import ChainEvent, DebtCase, OutboxItem
 from socialcoin.domain.access import Role
 from test_payments import PIN, admit, drive, key, on_chain, resident_with_coins, sign_typed_data
@@ -116,10 +117,13 @@ def test_a_resident_pays_off_a_debt_in_two_parts_and_the_creditor_gets_a_report(
     )
     assert closed.status_code == 409 and closed.json()["code"] == "debt_closed"
 
-    # The creditor's report: one line per settlement, with the transaction.
+    # The creditor's report: one line per settlement, with the transaction (here the English form; the
+    # Dutch one, the default, is tested with the command that downloads it).
     counsellor = auth(Role.DEBT_COUNSELLOR)
     answer = client.get(
-        "/municipality/debt-reports/settlements.csv", headers=counsellor, params={"creditor": "CJIB"}
+        "/municipality/debt-reports/settlements.csv",
+        headers=counsellor,
+        params={"creditor": "CJIB", "lang": "en"},
     )
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.text)))
@@ -140,13 +144,13 @@ def test_a_resident_pays_off_a_debt_in_two_parts_and_the_creditor_gets_a_report(
         client.get(
             "/municipality/debt-reports/settlements.csv",
             headers=counsellor,
-            params={"creditor": "Belastingdienst"},
+            params={"creditor": "Belastingdienst", "lang": "en"},
         ).text.count("\r\n")
         == 1
     )  # the header only
     for period, count in (({"since": "2999-01-01T00:00:00"}, 0), ({"until": "2999-01-01T00:00:00+01:00"}, 2)):
         url = "/municipality/debt-reports/settlements.csv"
-        report = client.get(url, headers=counsellor, params={"creditor": "CJIB", **period})
+        report = client.get(url, headers=counsellor, params={"creditor": "CJIB", "lang": "en", **period})
         assert len(list(csv.DictReader(io.StringIO(report.text)))) == count
 
     pdf = client.get(
@@ -314,15 +318,19 @@ def test_who_may_record_and_see_debts(client, runtime, demo, auth):
 def freeze(runtime, wallet: str) -> None:
     """The registrar freezes a wallet, straight on chain (not through the outbox)."""
     registrar = Account.from_key(runtime.settings.registrar_key.get_secret_value())
-    web3 = runtime.gateway.web3
-    tx = runtime.gateway.registry.functions.freeze([wallet]).build_transaction(
-        {
-            "from": registrar.address,
-            "nonce": web3.eth.get_transaction_count(registrar.address, "pending"),
-            "gas": 500_000,
-            "gasPrice": 0,
-            "chainId": web3.eth.chain_id,
-        }
+    web3 = contracts(runtime).web3
+    tx = (
+        contracts(runtime)
+        .registry.functions.freeze([wallet])
+        .build_transaction(
+            {
+                "from": registrar.address,
+                "nonce": web3.eth.get_transaction_count(registrar.address, "pending"),
+                "gas": 500_000,
+                "gasPrice": 0,
+                "chainId": web3.eth.chain_id,
+            }
+        )
     )
     receipt = web3.eth.wait_for_transaction_receipt(
         web3.eth.send_raw_transaction(registrar.sign_transaction(tx).raw_transaction)

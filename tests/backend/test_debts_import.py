@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from socialcoin.db.enums import Origin
 from socialcoin.db.models import DebtCase, OutboxItem
 from socialcoin.domain.access import Role
 from test_batch_admission import admitted, row, row_errors
@@ -157,8 +158,6 @@ def test_a_resident_admitted_in_a_batch_activates_and_pays_off_an_imported_debt(
     assert on_chain(runtime, demo, "ARS", resident["wallet_address"]) == 2000
     with runtime.sessions() as session:
         burns = session.scalar(
-            select(func.count())
-            .select_from(OutboxItem)
-            .where(OutboxItem.idempotency_key.like("debt-settlement:%"))
+            select(func.count()).select_from(OutboxItem).where(OutboxItem.origin == Origin.DEBT_SETTLEMENT)
         )
     assert burns == 1

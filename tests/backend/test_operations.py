@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from contracts import contracts
 from socialcoin.api.app import create_app
+from socialcoin.bootstrap import bootstrap
 from socialcoin.db.models import ChainOperation, OutboxItem, Resident
 from socialcoin.domain import operations
 from socialcoin.domain.access import Role
-from socialcoin.domain.signing import chain_now
-from socialcoin.runtime import Runtime
 from test_payments import admit, drive, key, mint, on_chain
 from test_people_api import refused
 
@@ -50,7 +50,7 @@ def finished(client, runtime, admin, operation: dict) -> dict:
 
 
 def participant(runtime, address: str) -> tuple:
-    kind, _area, _purposes, frozen, _hash = runtime.gateway.registry.functions.participant(address).call()
+    kind, _area, _purposes, frozen, _hash = contracts(runtime).registry.functions.participant(address).call()
     return kind, frozen
 
 
@@ -60,7 +60,7 @@ def participant(runtime, address: str) -> tuple:
 
 
 def test_pause_and_unpause_reach_the_chain_once_and_a_repeat_or_an_overlap_is_refused(client, runtime, admin):
-    registry = runtime.gateway.registry.functions
+    registry = contracts(runtime).registry.functions
     headers = {**admin, **key()}
     first = accepted(client.post(f"{CHAIN}/pause", headers=headers, json={"reason": "Storing bij de bank"}))
     assert first["kind"] == "pause" and first["status"] == "pending"
@@ -221,8 +221,8 @@ def test_a_coin_is_created_listed_and_after_expiry_reclaimed_to_the_minters_allo
     client, runtime, admin, demo, chain, monkeypatch
 ):
     monkeypatch.setattr(operations, "RECLAIM_CHUNK", 1)  # one transaction per holder, to see the chunks
-    web3 = runtime.gateway.web3
-    expiry = chain_now(runtime.gateway) + 300
+    web3 = contracts(runtime).web3
+    expiry = runtime.chain.now() + 300
     before = written(runtime)
     for changes, status, code in (
         ({"purpose": "LOCAL_SPENDING", "area": "WK020201"}, 409, "coin_exists"),
@@ -271,18 +271,18 @@ def test_a_coin_is_created_listed_and_after_expiry_reclaimed_to_the_minters_allo
     web3.provider.make_request("evm_mine", [])
     drive(runtime)
     minter = runtime.outbox.signers["minter"].address
-    allowance = runtime.gateway.issuer.functions.minterAllowance(minter).call()
+    allowance = contracts(runtime).issuer.functions.minterAllowance(minter).call()
     reclaimed = finished(
         client, runtime, admin, accepted(client.post(f"{CHAIN}/reclaim-expired", headers=admin, json=reclaim))
     )
     assert reclaimed["status"] == "done" and len(reclaimed["tx_hashes"]) == 2
-    token = runtime.gateway.coin(coin).functions
+    token = contracts(runtime).coin(coin).functions
     assert [token.balanceOf(anna).call(), token.balanceOf(bram).call(), token.totalSupply().call()] == [
         0,
         0,
         0,
     ]
-    assert runtime.gateway.issuer.functions.minterAllowance(minter).call() == allowance + 1500
+    assert contracts(runtime).issuer.functions.minterAllowance(minter).call() == allowance + 1500
     before = written(runtime)
     refused(client.post(f"{CHAIN}/reclaim-expired", headers=admin, json=reclaim), 409, "nothing_to_reclaim")
     assert written(runtime) == before
@@ -303,7 +303,7 @@ def test_the_backend_minters_allowance_is_set_on_chain(client, runtime, admin):
         "allowance_cents": 1_234_567,
     }
     assert finished(client, runtime, admin, operation)["status"] == "done"
-    assert runtime.gateway.issuer.functions.minterAllowance(minter).call() == 1_234_567
+    assert contracts(runtime).issuer.functions.minterAllowance(minter).call() == 1_234_567
     refused(
         client.put(f"{CHAIN}/minter-allowance", headers=admin, json={"allowance_cents": -1}),
         422,
@@ -323,7 +323,7 @@ def test_only_an_admin_may_and_an_unknown_operation_is_not_found(client, runtime
     refused(client.post(f"{CHAIN}/pause"), 401, "token_missing")
     assert written(runtime) == before
     refused(client.get(f"{CHAIN}/operations/999", headers=admin), 404, "operation_not_found")
-    assert runtime.gateway.registry.functions.paused().call() is False
+    assert contracts(runtime).registry.functions.paused().call() is False
 
 
 @pytest.mark.parametrize(
@@ -334,9 +334,7 @@ def test_only_an_admin_may_and_an_unknown_operation_is_not_found(client, runtime
 def test_without_the_operator_key_or_its_role_nothing_is_queued(
     runtime, settings, auth, demo, operator_key, status, code
 ):
-    other = Runtime.start(
-        settings.model_copy(update={"operator_key": operator_key and SecretStr(operator_key)})
-    )
+    other = bootstrap(settings.model_copy(update={"operator_key": operator_key and SecretStr(operator_key)}))
     try:
         with TestClient(create_app(runtime=other, run_workers=False)) as client:
             admin = auth(Role.ADMIN)

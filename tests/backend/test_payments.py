@@ -11,15 +11,16 @@ import uuid
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak
 from sqlalchemy import select
 
-from socialcoin.chain.outbox import Outbox
+from contracts import contracts
+from queueing import admin_mint, queue
 from socialcoin.db.base import transaction
 from socialcoin.db.models import ChainEvent, OutboxItem, Resident
-from socialcoin.domain import payments
 from socialcoin.domain.access import Role
 from socialcoin.domain.admission import admit_resident, register_merchant
+from socialcoin.domain.payments import PaymentFlow, PaymentRequest
+from socialcoin.domain.spending import Holder, spend
 
 PIN = "24680"
 
@@ -86,21 +87,11 @@ def merchant(
 def mint(runtime, demo, symbol: str, to: str, amount: int) -> None:
     coin = demo["coins"][symbol]
     with transaction(runtime.sessions) as session:
-        Outbox.enqueue(
-            session,
-            f"test-mint:{uuid.uuid4()}",
-            "call",
-            "minter",
-            {
-                "contract": "ActivityIssuer",
-                "function": "adminMint",
-                "args": [coin, to, amount, "0x" + keccak(text="test").hex()],
-            },
-        )
+        queue(session, f"test-mint:{uuid.uuid4()}", admin_mint(coin, to, amount))
 
 
 def on_chain(runtime, demo, symbol: str, account: str) -> int:
-    return runtime.gateway.coin(demo["coins"][symbol]).functions.balanceOf(account).call()
+    return contracts(runtime).coin(demo["coins"][symbol]).functions.balanceOf(account).call()
 
 
 def key() -> dict[str, str]:
@@ -111,7 +102,7 @@ def assert_balances_equal_chain(client, runtime, headers: dict, path: str, accou
     """The balances the API shows (from the index) are exactly what the chain says."""
     shown = client.get(path, headers=headers).json()
     for row in shown:
-        assert row["amount_cents"] == runtime.gateway.coin(row["coin"]).functions.balanceOf(account).call()
+        assert row["amount_cents"] == contracts(runtime).coin(row["coin"]).functions.balanceOf(account).call()
     return {row["symbol"]: row["amount_cents"] for row in shown}
 
 
@@ -314,7 +305,8 @@ def test_a_merchant_outside_the_coins_area_or_purpose_is_refused_before_anything
         headers={**headers, **key()},
         json={"merchant_id": sportclub_id, "coin": "XYZ", "amount_cents": 100, "pin": PIN},
     )
-    assert unknown.status_code == 404 and unknown.json()["field"] == "coin"
+    assert unknown.status_code == 422 and unknown.json()["code"] == "coin_unknown"
+    assert unknown.json()["field"] == "coin"
     with runtime.sessions() as session:
         assert (
             session.scalars(select(OutboxItem).where(OutboxItem.idempotency_key.like("payment:%"))).all()
@@ -377,7 +369,7 @@ def test_an_own_wallet_signs_the_typed_data_and_nonces_count_up(client, runtime,
     assert assert_balances_equal_chain(client, runtime, headers, "/residents/me/balances", wallet) == {
         "GKW": 1500
     }
-    # A signature used once cannot be posted again under a new key.
+    # A signature used once cannot be posted again under a new key: it is fine, but used, and so named.
     replay = client.post(
         "/residents/me/payments",
         headers={**headers, **key()},
@@ -389,7 +381,7 @@ def test_an_own_wallet_signs_the_typed_data_and_nonces_count_up(client, runtime,
             "authorization": authorization,
         },
     )
-    assert replay.status_code == 409 and replay.json()["code"] == "authorization_nonce_used"
+    assert replay.status_code == 409 and replay.json()["code"] == "authorization_already_used"
 
 
 def test_a_resident_sees_only_their_own_payments(client, runtime, demo, auth):
@@ -416,18 +408,17 @@ def test_two_payments_at_the_same_moment_take_different_nonces_and_both_arrive(c
 
     def pay(amount: int) -> None:
         start.wait()
-        with transaction(runtime.sessions) as session:
-            resident = session.get(Resident, resident_id)
+        with runtime.sessions() as session:
+            holder = Holder.of(session.get_one(Resident, resident_id))
             answers.append(
-                payments.pay(
-                    runtime,
+                spend(
                     session,
-                    resident,
-                    merchant_id=bakery_id,
-                    coin="GKW",
-                    amount_cents=amount,
-                    reference=None,
-                    key=str(uuid.uuid4()),
+                    runtime.chain,
+                    runtime.settings,
+                    PaymentFlow(runtime.settings),
+                    holder,
+                    PaymentRequest(bakery_id, "GKW", amount),
+                    str(uuid.uuid4()),
                     pin=PIN,
                 )
             )
@@ -439,7 +430,10 @@ def test_two_payments_at_the_same_moment_take_different_nonces_and_both_arrive(c
         thread.join(timeout=60)
     assert len(answers) == 2
     with runtime.sessions() as session:
-        nonces = sorted(int(session.get(OutboxItem, a.id).payload["args"][6], 16) for a in answers)
+        nonces = sorted(
+            session.scalar(select(OutboxItem.auth_nonce).where(OutboxItem.idempotency_key == a.outbox_key))
+            for a in answers
+        )
     assert nonces == [0, 1]
     drive(runtime)
     assert [

@@ -12,9 +12,11 @@ import pytest
 from eth_account import Account
 from sqlalchemy import func, select, update
 
+from contracts import contracts
+from queueing import queue
 from socialcoin.areas import to_bytes8
 from socialcoin.chain.constants import Kind, Purpose, purpose_set
-from socialcoin.chain.outbox import Outbox
+from socialcoin.chain.payloads import Registration
 from socialcoin.db.base import transaction
 from socialcoin.db.models import ApiToken, ChainEvent, Merchant, OutboxItem, Resident, Verifier
 from socialcoin.db.types import utcnow
@@ -93,7 +95,7 @@ def counts(runtime) -> dict[str, int]:
 
 
 def participant(runtime, address: str) -> tuple:
-    return tuple(runtime.gateway.registry.functions.participant(address).call())
+    return tuple(contracts(runtime).registry.functions.participant(address).call())
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -248,18 +250,11 @@ def test_a_registration_the_chain_refuses_shows_as_failed_with_the_contracts_rea
     resident = admitted(client, admin, pin=None, wallet_address=own)
     # Someone else registers the same address before our registration is sent.
     with transaction(runtime.sessions) as session:
-        Outbox.enqueue(
+        queue(
             session,
             "elsewhere",
-            "register",
-            "registrar",
-            {
-                "account": own,
-                "kind": int(Kind.MERCHANT),
-                "area": "0x" + to_bytes8("WK020201").hex(),
-                "purposes": 0,
-                "recordHash": "0x" + "11" * 32,
-            },
+            Registration(own, int(Kind.MERCHANT), "0x" + to_bytes8("WK020201").hex(), 0, "0x" + "11" * 32),
+            signer="registrar",
         )
     runtime.outbox.run_until_idle()
     registration = client.get(f"/municipality/residents/{resident['id']}", headers=admin).json()[
@@ -320,7 +315,7 @@ def test_a_verifier_key_is_authorised_on_chain_for_one_coin_given_by_symbol_or_a
     assert answer.status_code == 201, answer.text
     runtime.outbox.run_until_idle()
 
-    is_verifier = runtime.gateway.issuer.functions.isVerifier
+    is_verifier = contracts(runtime).issuer.functions.isVerifier
     assert is_verifier(demo["coins"]["GKW"], key).call() is True
     assert is_verifier(demo["coins"]["ASC"], key).call() is True
     assert is_verifier(demo["coins"]["ARS"], key).call() is False

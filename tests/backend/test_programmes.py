@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
+from contracts import contracts
 from socialcoin.db.models import ChainTx, OutboxItem
 from socialcoin.domain.access import Role
 from test_activity_flow import World, make_world, problem
@@ -88,7 +89,7 @@ def test_budgets_show_budgeted_minted_burned_and_outstanding_per_programme_and_c
     assert ars["outstanding_cents"] == ars["minted_cents"] - ars["burned_cents"]
     # The demo municipality minted 40.00 + 30.00 ARS and settled a debt of 10.00 with it.
     assert (before["minted_cents"], before["burned_cents"]) == (7000, 1000)
-    supply = world.runtime.gateway.coin(world.coin("ARS")).functions.totalSupply().call()
+    supply = contracts(world.runtime).coin(world.coin("ARS")).functions.totalSupply().call()
     assert ars["outstanding_cents"] == supply
 
 

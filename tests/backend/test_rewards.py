@@ -8,6 +8,7 @@ import pytest
 from eth_utils import keccak
 from sqlalchemy import func, select
 
+from contracts import contracts
 from socialcoin.db.models import ChainEvent, Notification, OutboxItem, Reward
 from socialcoin.domain.rewards import reward_claim_id
 from test_activity_flow import World, make_world, problem
@@ -101,7 +102,7 @@ def test_rewards_are_minted_once_under_claim_ids_that_do_not_reveal_their_refere
     assert world.balance("GKW", anna[1]) == 3400 and world.balance("GKW", bram[1]) == 1600
 
     # On chain: a keyed hash of each reference, marked used; the references themselves are nowhere.
-    settings, gateway = world.runtime.settings, world.runtime.gateway
+    settings, gateway = world.runtime.settings, contracts(world.runtime)
     secret = settings.secret_key.get_secret_value()
     claim_ids = [reward_claim_id(secret, gateway.deployment, r["claim_reference"]) for r in rows]
     assert "0x" + keccak(text=rows[0]["claim_reference"]).hex() not in claim_ids
@@ -265,7 +266,7 @@ def test_rewards_count_against_budgets_caps_and_the_minters_allowance_like_claim
     # The minter's allowance on chain binds all rows together too.
     generous = world.programme("GKW", 1_000_000, name="Ruim programma")
     cafe = world.activity(generous, title="Taalcafé begeleiden", value_cents_per_unit=1000)
-    issuer, minter = world.runtime.gateway.issuer, world.runtime.outbox.signers["minter"].address
+    issuer, minter = contracts(world.runtime).issuer, world.runtime.outbox.signers["minter"].address
     issuer.functions.configureMinter(minter, 4000).transact(
         {"from": world.demo["demo"]["admin"], "gasPrice": 0}
     )
@@ -281,7 +282,7 @@ def test_a_grant_the_chain_refuses_fails_alone_and_its_resident_is_told(world):
     world.drain()
     assert send(world, [row(2, anna, garden, 2, "f-1"), row(3, bram, garden, 1, "f-2")]).status_code == 200
     # Between queuing and minting the municipality freezes Bram's wallet on chain.
-    registry = world.runtime.gateway.registry
+    registry = contracts(world.runtime).registry
     registry.functions.freeze([bram[1]]).transact({"from": world.demo["demo"]["admin"], "gasPrice": 0})
     world.drain()
 
@@ -297,3 +298,62 @@ def test_a_grant_the_chain_refuses_fails_alone_and_its_resident_is_told(world):
     assert item.error_code == "CoinTransferRefused"
     assert [n["kind"] for n in world.notifications(bram[2])] == ["mint_failed"]
     assert "niet gelukt" in world.notifications(bram[2])[0]["message_nl"]
+
+
+def pause(world: World, paused: bool) -> None:
+    """Pauses (or unpauses) Socialcoin on chain, as the municipality's pauser (the demo's admin)."""
+    chain = contracts(world.runtime)
+    call = chain.registry.functions.pause() if paused else chain.registry.functions.unpause()
+    tx = call.transact({"from": world.demo["demo"]["admin"], "gasPrice": 0})
+    chain.web3.eth.wait_for_transaction_receipt(tx)
+
+
+def test_rewards_sent_while_paused_are_refused_at_once_and_nothing_is_recorded(world):
+    activity = world.activity(world.programme())
+    anna = resident(world)
+    world.drain()
+    pause(world, True)
+    before = stored(world)
+    answer = send(world, [row(2, anna, activity, 1, "2026-03/paused/1")])
+    body = problem(answer, 409, "system_paused")
+    assert "pauze" in body["detail"] and "paused" in body["detail_en"]
+    assert stored(world) == before
+    pause(world, False)
+    assert send(world, [row(2, anna, activity, 1, "2026-03/paused/1")]).json()["counts"] == {"queued": 1}
+
+
+def test_a_reward_whose_mint_failed_says_why_and_is_tried_again_when_its_row_is_sent_again(world):
+    activity = world.activity(world.programme())
+    anna = resident(world)
+    world.drain()
+    rows = [row(2, anna, activity, 2, "2026-03/retry/1")]
+    assert send(world, rows).json()["counts"] == {"queued": 1}
+    pause(world, True)  # after it was queued: the chain refuses the grant
+    world.drain()
+    (failed,) = lookup(world, ["2026-03/retry/1"])
+    assert (failed["mint"], failed["attempt"], failed["error_code"]) == ("failed", 1, "CoinTransferRefused")
+    assert "stil" in failed["error"] and "paused" in failed["error_en"]
+    pause(world, False)
+
+    again = send(world, rows)  # the same file again: the failed row is queued anew, the claim id the same
+    assert again.status_code == 200, again.text
+    assert [(r["status"], r["reward_id"]) for r in again.json()["results"]] == [
+        ("queued", failed["reward_id"])
+    ]
+    world.drain()
+    (minted,) = lookup(world, ["2026-03/retry/1"])
+    assert (minted["mint"], minted["attempt"], minted["error_code"]) == ("minted", 2, None)
+    claim_id = reward_claim_id(
+        world.runtime.settings.secret_key.get_secret_value(),
+        world.runtime.chain.deployment,
+        "2026-03/retry/1",
+    )
+    with world.runtime.sessions() as session:
+        granted = [
+            args
+            for args in session.scalars(select(ChainEvent.args).where(ChainEvent.event == "RewardGranted"))
+            if args["claimId"] == claim_id
+        ]
+    assert len(granted) == 1
+    assert world.balance("GKW", anna[1]) == 2000
+    assert send(world, rows).json()["counts"] == {"exists": 1}  # and once minted, it stays done
