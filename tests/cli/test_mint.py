@@ -142,3 +142,22 @@ def test_unreadable_files_are_refused_before_anything_is_sent(cli_run, tmp_path,
     result = cli_run("mint", path)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"{path}:") and message in result.stderr
+
+
+def test_mint_while_paused_is_refused_with_the_reason_and_a_rerun_after_the_pause_mints(
+    cli_run, api, service, garden, tmp_path, unique
+):
+    (anna,) = admit_residents(cli_run, tmp_path, unique, 1)
+    path = write(tmp_path / "pauze.csv", HEADER + f"{anna['case_number']};{garden['id']};2;{unique}/p\n")
+    assert cli_run("pause", "--reason", "onderhoud").exit_code == 0
+    try:
+        refused = cli_run("mint", path, "--no-wait")
+        assert refused.exit_code == 1, refused.output
+        assert "staat stil" in refused.stderr and "paused" in refused.stderr
+        assert lookup(api, [f"{unique}/p"])[f"{unique}/p"]["mint"] is None  # nothing recorded
+    finally:
+        assert cli_run("unpause").exit_code == 0
+    minted = cli_run("mint", path, "--json")
+    assert minted.exit_code == 0, minted.output
+    assert json.loads(minted.stdout)["counts"]["minted"] == 1
+    assert balance(service.node, service.demo["coins"]["GKW"], anna["wallet"]) == 2 * 800

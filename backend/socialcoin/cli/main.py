@@ -1156,14 +1156,14 @@ def _outbox_action(settings: Settings, tx_id: int, action: str) -> int:
     context_settings=CONTEXT,
     short_help="Probeer opnieuw / try again.",
     help=helptext(
-        "Probeer vastgelopen transactie TX_ID opnieuw, opnieuw ondertekend met de kosten die de blockchain "
+        "Probeer vastgelopen transactie TX opnieuw, opnieuw ondertekend met de kosten die de blockchain "
         "nu vraagt. Doe dit als de oorzaak weg is.",
-        "Try stuck transaction TX_ID again, signed anew with the fee the chain asks now. Do this once the "
+        "Try stuck transaction TX again, signed anew with the fee the chain asks now. Do this once the "
         "cause is gone.",
         "socialcoin outbox retry 12",
     ),
 )
-@click.argument("tx_id", type=int)
+@click.argument("tx_id", type=int, metavar="TX")
 @common
 def outbox_retry(settings: Settings, tx_id: int) -> int:
     return _outbox_action(settings, tx_id, "retry")
@@ -1174,14 +1174,14 @@ def outbox_retry(settings: Settings, tx_id: int) -> int:
     context_settings=CONTEXT,
     short_help="Annuleer / cancel.",
     help=helptext(
-        "Annuleer vastgelopen transactie TX_ID: een lege transactie neemt haar plaats in, zodat latere "
+        "Annuleer vastgelopen transactie TX: een lege transactie neemt haar plaats in, zodat latere "
         "transacties doorgaan. Wat erin zat (een betaling, een beloning) is dan niet gebeurd.",
-        "Cancel stuck transaction TX_ID: an empty transaction takes its place, so that later ones flow. "
+        "Cancel stuck transaction TX: an empty transaction takes its place, so that later ones flow. "
         "What it carried (a payment, a reward) then did not happen.",
         "socialcoin outbox cancel 12",
     ),
 )
-@click.argument("tx_id", type=int)
+@click.argument("tx_id", type=int, metavar="TX")
 @common
 def outbox_cancel(settings: Settings, tx_id: int) -> int:
     return _outbox_action(settings, tx_id, "cancel")
