@@ -293,7 +293,10 @@ def activate_resident(
     )
     if resident is None:
         raise wrong
-    resident_id, address, pending = resident.id, resident.wallet_address, resident.activation_pending
+    # What the activation starts from, read once: the key as sealed at admission. Whoever activates from
+    # it first wins (the write below checks it is still there); a request a moment later is refused.
+    resident_id, address = resident.id, resident.wallet_address
+    pending, awaiting = resident.activation_pending, resident.wallet_ciphertext or b""
     if not pin_attempt(
         session,
         resident_id,
@@ -309,12 +312,16 @@ def activate_resident(
             field="activation_code",
         )
     # Sealing under the PIN (scrypt) before the write transaction; written only if still pending then.
-    sealed = activate(address, resident.wallet_ciphertext or b"", pin, secret)
+    sealed = activate(address, awaiting, pin, secret)
     pin_hash = hash_pin(pin, secret)
     with writing(session):
         activated = session.execute(
             update(Resident)
-            .where(Resident.id == resident_id, Resident.activation_pending.is_(True))
+            .where(
+                Resident.id == resident_id,
+                Resident.activation_pending.is_(True),
+                Resident.wallet_ciphertext == awaiting,
+            )
             .values(wallet_ciphertext=sealed, pin_hash=pin_hash, activation_pending=False)
         ).rowcount
         if not activated:  # another request activated it a moment ago
