@@ -107,6 +107,7 @@ $(LINT_VENV)/.installed: requirements-lint.txt
 lint: setup $(LINT_VENV)/.installed
 	$(LINT_VENV)/bin/ruff check backend scripts tests bench tools
 	$(LINT_VENV)/bin/ruff format --check backend scripts tests bench tools
+	$(LINT_VENV)/bin/mypy --python-executable $(VENV)/bin/python
 	$(BROWNIE) compile
 	PATH="$(CURDIR)/$(LINT_VENV)/bin:$$PATH" bash tools/slither.sh
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -33,7 +34,7 @@ def finishers(settings: Settings, chain: Chain) -> dict[Origin, Finisher]:
     """Who finishes the items of each origin when they end (done, failed or cancelled). Registrations,
     verifiers and administration need nothing: their state is read from the items themselves."""
 
-    def spends(flow: spending.Flow) -> Finisher:  # type: ignore[type-arg]
+    def spends(flow: spending.Flow[Any, Any]) -> Finisher:
         return lambda session, items: spending.finish(session, flow, items)
 
     return {

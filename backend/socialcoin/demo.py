@@ -10,6 +10,7 @@ well-known test account 6, so that the whole flow can be tried by hand; never us
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 
 from eth_account import Account
@@ -35,7 +36,13 @@ RESIDENTS = [
 MERCHANT_PIN = "61504"
 
 
-def load(runtime: Runtime) -> dict[str, object]:
+@dataclass(frozen=True)
+class Loaded:
+    residents: list[tuple[str, str, str]]  # (name, case number, PIN), to sign in with
+    merchant_id: int
+
+
+def load(runtime: Runtime) -> Loaded:
     deployment = json.loads(runtime.settings.deployment_file.read_text())
     coins, people = deployment["coins"], deployment["demo"]
     chain, settings = runtime.chain, runtime.settings
@@ -140,7 +147,7 @@ def load(runtime: Runtime) -> dict[str, object]:
         )
     runtime.outbox.run_until_idle()
     runtime.indexer.run_until_caught_up()
-    return {"residents": logins, "merchant_id": merchant_id}
+    return Loaded(logins, merchant_id)
 
 
 def main() -> None:
@@ -150,11 +157,9 @@ def main() -> None:
     finally:
         runtime.close()
     print("Demo residents (sign in with POST /auth/login):")
-    for name, case, pin in loaded["residents"]:
+    for name, case, pin in loaded.residents:
         print(f"  {name:<20} case number {case}  PIN {pin}")
-    print(
-        f"Demo merchant id {loaded['merchant_id']} (PIN {MERCHANT_PIN}); tokens via POST /municipality/tokens"
-    )
+    print(f"Demo merchant id {loaded.merchant_id} (PIN {MERCHANT_PIN}); tokens via POST /municipality/tokens")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import argparse
 import logging
 import signal
 import threading
+from typing import Any
 
 import uvicorn
 
@@ -20,9 +21,11 @@ from .db.migrate import upgrade
 from .domain.access import Role, issue_token
 from .settings import Settings
 
+
 # Idle keep-alive connections stay open longer than a reverse proxy keeps its own (nginx: 60 s): a
 # connection the server closes just as the proxy reuses it fails that request.
-UVICORN = {"log_level": "warning", "access_log": False, "timeout_keep_alive": 75}
+def _uvicorn(app: Any, **options: Any) -> None:
+    uvicorn.run(app, log_level="warning", access_log=False, timeout_keep_alive=75, **options)
 
 
 def serve(host: str, port: int, workers: bool, processes: int = 1) -> None:
@@ -30,20 +33,13 @@ def serve(host: str, port: int, workers: bool, processes: int = 1) -> None:
     answers requests only, and the outbox and indexer run once, in the process that supervises them."""
     if processes == 1:
         app = create_app(Settings.from_env(), run_workers=workers)
-        uvicorn.run(app, host=host, port=port, **UVICORN)
+        _uvicorn(app, host=host, port=port)
         return
     runtime = bootstrap(Settings.from_env()) if workers else None
     if runtime is not None:
         runtime.start_workers()
     try:
-        uvicorn.run(
-            "socialcoin.server:api_only",
-            factory=True,
-            workers=processes,
-            host=host,
-            port=port,
-            **UVICORN,
-        )
+        _uvicorn("socialcoin.server:api_only", factory=True, workers=processes, host=host, port=port)
     finally:
         if runtime is not None:
             runtime.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -28,7 +29,7 @@ def create_app(
     settings: Settings | None = None, *, runtime: Runtime | None = None, run_workers: bool = True
 ) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime or bootstrap(settings or Settings.from_env())
         app.state.database_slots = database_slots()
         if run_workers:

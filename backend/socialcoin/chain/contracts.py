@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eth_utils import (
     function_abi_to_4byte_selector,
@@ -24,6 +24,9 @@ except ImportError:  # pragma: no cover
     from eth_abi import encode as abi_encode
 
 from .errors import ChainRevert
+
+if TYPE_CHECKING:
+    from eth_typing import ABIFunction
 
 
 class Contract(StrEnum):
@@ -64,7 +67,7 @@ class Deployment:
 
     def address(self, contract: str) -> str:
         """A fixed contract's address by name (a Contract); anything else is taken as a coin's address."""
-        fixed = {
+        fixed: dict[str, str] = {
             Contract.REGISTRY: self.registry,
             Contract.ISSUER: self.issuer,
             Contract.FACTORY: self.factory,
@@ -139,7 +142,7 @@ class Abis:
         abi = found[0]
         return Function(
             name,
-            function_abi_to_4byte_selector(abi),
+            function_abi_to_4byte_selector(cast("ABIFunction", abi)),
             tuple(abi["inputs"]),
             tuple(_type(o) for o in abi["outputs"]),
         )

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eth_utils import event_abi_to_log_topic, to_checksum_address
+
+if TYPE_CHECKING:
+    from eth_typing import ABIEvent
 
 try:  # the compiled eth_abi (it comes with eth-brownie)
     from faster_eth_abi import decode as abi_decode
@@ -70,7 +73,7 @@ class EventDecoder:
 
     def __init__(self, abis: dict[str, list[dict[str, Any]]]):
         self._events = {
-            (kind, "0x" + event_abi_to_log_topic(item).hex()): EventAbi.of(item)
+            (kind, "0x" + event_abi_to_log_topic(cast("ABIEvent", item)).hex()): EventAbi.of(item)
             for kind, abi in abis.items()
             for item in abi
             if item["type"] == "event"

@@ -389,17 +389,16 @@ class Outbox:
 
     def _sign(self, account: LocalAccount, call: Call | None, gas: int, nonce: int, fees: Fees) -> Any:
         """A signed transaction of `call` (None: a no-op to the sender itself)."""
-        return account.sign_transaction(
-            {
-                "to": account.address if call is None else call.to,
-                "data": b"" if call is None else call.data,
-                "value": 0,
-                "nonce": nonce,
-                "gas": gas,
-                "chainId": self.chain.deployment.chain_id,
-                **fees.fields(),
-            }
-        )
+        fields: dict[str, Any] = {
+            "to": account.address if call is None else call.to,
+            "data": b"" if call is None else call.data,
+            "value": 0,
+            "nonce": nonce,
+            "gas": gas,
+            "chainId": self.chain.deployment.chain_id,
+            **fees.fields(),
+        }
+        return account.sign_transaction(fields)
 
     def _sign_and_send(self, account: LocalAccount, call: Call, gas: int, items: list[OutboxItem]) -> bool:
         nonce = self._next_nonce(account.address)

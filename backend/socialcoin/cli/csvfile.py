@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,7 +191,7 @@ def _normal(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().casefold())
 
 
-def read_table(path: Path, columns: list[Column], keys: list[tuple[str, ...]] = ()) -> Table:
+def read_table(path: Path, columns: list[Column], keys: Sequence[tuple[str, ...]] = ()) -> Table:
     """Reads `path` for these columns. Every fault lands in `table.faults`: a fault of the file or its
     header leaves no rows; a fault of a cell leaves the row (with its cells) marked by its line.
     `keys` are field tuples that must be unique within the file (a later duplicate is the fault)."""

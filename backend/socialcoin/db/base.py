@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Delete, Update, create_engine, event, text
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -165,6 +165,13 @@ def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A new session for reads (a consistent snapshot on SQLite), let go at the end."""
     with sessions() as session:
         yield session
+
+
+def rows_changed(session: Session, statement: Update | Delete) -> int:
+    """Runs an UPDATE or DELETE and says how many rows it changed (the check of a compare-and-set)."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 def lock(session: Session, *name: object) -> None:

@@ -61,6 +61,7 @@ class Spend(Timestamped):
     one coin going out of a holder's wallet under an authorization the holder gave, relayed through the
     outbox under `outbox_key` (the spend's kind, its holder and the client's idempotency key)."""
 
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
     coin: Mapped[str] = mapped_column(String(42))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[SpendStatus] = mapped_column(status(SpendStatus), default=SpendStatus.PENDING, index=True)
@@ -459,7 +460,6 @@ class Settlement(Spend, Base):
 
     __tablename__ = "settlements"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     debt_case_id: Mapped[int] = mapped_column(ForeignKey("debt_cases.id"), index=True)
 
 
@@ -482,7 +482,6 @@ class Order(Spend, Base):
 
     __tablename__ = "orders"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     chain_reference: Mapped[str] = mapped_column(String(66), unique=True)
@@ -506,7 +505,6 @@ class Payout(Spend, Base):
 
     __tablename__ = "payouts"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     chain_reference: Mapped[str] = mapped_column(String(66), unique=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("payout_batches.id"), index=True)
@@ -518,7 +516,6 @@ class Payment(Spend, Base):
     __tablename__ = "payments"
     __table_args__ = (Index("ix_payments_resident", "resident_id", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     # The till's reference as typed (a receipt number), when there is one; the chain gets chain_reference.

@@ -34,6 +34,18 @@ class Principal:
     subject_id: int | None
     token_id: int
 
+    @property
+    def subject(self) -> int:
+        """The resident, merchant or organisation the token speaks for (a role of SUBJECT_ROLES)."""
+        if self.subject_id is None:
+            raise NotAllowed(
+                "role_not_allowed",
+                "Dit token spreekt niet voor een inwoner, ondernemer of organisatie.",
+                "This token does not speak for a resident, merchant or organisation.",
+                role=str(self.role),
+            )
+        return self.subject_id
+
     def require(self, *roles: Role) -> Principal:
         if self.role not in roles:
             raise NotAllowed(

@@ -32,9 +32,6 @@ class Unit(StrEnum):
     TASK = "task"
 
 
-Status = ActivityStatus  # the activity's status, as the models store it
-
-
 @dataclass(frozen=True)
 class Guideline:
     """The municipality's bounds for activities paid per `unit`."""
@@ -160,6 +157,30 @@ class Terms:
     area: str | None = None  # None: keep the suggestion's area
 
 
+def terms_of(activity: Activity) -> Terms:
+    """The terms of an activity of the catalogue; a suggestion not taken in (or declined) has none."""
+    terms = (
+        activity.programme_id,
+        activity.organisation_id,
+        activity.value_cents_per_unit,
+        activity.starts_on,
+        activity.ends_on,
+        activity.task_days,
+        activity.cap_units_per_month,
+    )
+    if activity.status != ActivityStatus.ACTIVE or any(term is None for term in terms):
+        raise Conflict(
+            "activity_not_active",
+            f"Activiteit {activity.id} ('{activity.title}') staat niet open (status: {activity.status}).",
+            f"Activity {activity.id} ('{activity.title}') is not open (status: {activity.status}).",
+            field="activity_id",
+        )
+    programme_id, organisation_id, value, starts_on, ends_on, task_days, cap = terms
+    assert programme_id is not None and organisation_id is not None and value is not None
+    assert starts_on is not None and ends_on is not None and task_days is not None and cap is not None
+    return Terms(programme_id, organisation_id, value, starts_on, ends_on, task_days, cap, activity.area)
+
+
 def _apply_terms(session: Session, activity: Activity, terms: Terms, now: datetime) -> None:
     """Checks the terms against the guidelines, the programme's coin and the calendar, then sets them."""
     unit = checked_unit(activity.unit)
@@ -242,7 +263,7 @@ def create_activity(
         description=_checked_text(description, "description", "De beschrijving", "The description"),
         unit=checked_unit(unit).value,
         area=terms.area,
-        status=Status.ACTIVE.value,
+        status=ActivityStatus.ACTIVE,
     )
     _apply_terms(session, activity, terms, now or utcnow())
     session.add(activity)
@@ -285,7 +306,7 @@ def suggest_activity(
         ),
         unit=checked_unit(unit).value,
         area=resident.area,
-        status=Status.SUGGESTED.value,
+        status=ActivityStatus.SUGGESTED,
         suggested_by=resident.id,
     )
     session.add(suggestion)
@@ -299,16 +320,17 @@ def suggestions_of(session: Session, resident_id: int) -> list[Activity]:
     )
 
 
-def _open_suggestion(session: Session, activity_id: int) -> Activity:
+def _open_suggestion(session: Session, activity_id: int) -> tuple[Activity, int]:
+    """A suggestion not decided on yet, and the resident who made it."""
     suggestion = get_activity(session, activity_id)
-    if suggestion.status != Status.SUGGESTED:
+    if suggestion.status != ActivityStatus.SUGGESTED or suggestion.suggested_by is None:
         raise Conflict(
             "suggestion_already_decided",
             f"Over dit voorstel is al besloten (status: {suggestion.status}).",
             f"This suggestion has already been decided on (status: {suggestion.status}).",
-            status_now=suggestion.status,
+            status_now=str(suggestion.status),
         )
-    return suggestion
+    return suggestion, suggestion.suggested_by
 
 
 def approve_suggestion(
@@ -321,18 +343,18 @@ def approve_suggestion(
     now: datetime | None = None,
 ) -> Activity:
     """Takes a suggestion into the catalogue, on the municipality's terms; tells the resident."""
-    suggestion = _open_suggestion(session, activity_id)
+    suggestion, resident_id = _open_suggestion(session, activity_id)
     title = suggestion.title if title is None else _checked_text(title, "title", "De titel", "The title")
     if description is not None:
         description = _checked_text(description, "description", "De beschrijving", "The description")
     _apply_terms(session, suggestion, terms, now or utcnow())
     suggestion.title = title
     suggestion.description = description or suggestion.description
-    suggestion.status = Status.ACTIVE.value
+    suggestion.status = ActivityStatus.ACTIVE
     suggestion.decision_reason = None
     notify(
         session,
-        suggestion.suggested_by,
+        resident_id,
         Kind.SUGGESTION_APPROVED,
         f"Goed nieuws: uw voorstel '{suggestion.title}' staat nu in de lijst met activiteiten.",
         f"Good news: your suggestion '{suggestion.title}' is now in the list of activities.",
@@ -343,13 +365,13 @@ def approve_suggestion(
 
 def reject_suggestion(session: Session, activity_id: int, reason: str) -> Activity:
     """Declines a suggestion with a reason the resident reads."""
-    suggestion = _open_suggestion(session, activity_id)
+    suggestion, resident_id = _open_suggestion(session, activity_id)
     reason = _checked_text(reason, "reason", "De reden", "The reason", minimum=MIN_REASON_LENGTH)
-    suggestion.status = Status.REJECTED.value
+    suggestion.status = ActivityStatus.REJECTED
     suggestion.decision_reason = reason
     notify(
         session,
-        suggestion.suggested_by,
+        resident_id,
         Kind.SUGGESTION_REJECTED,
         f"Uw voorstel '{suggestion.title}' is niet overgenomen. De reden: {reason}",
         f"Your suggestion '{suggestion.title}' was not taken up. The reason: {reason}",

@@ -22,10 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..db.base import Base
 from ..db.types import utcnow
 from .errors import Conflict, DomainError, InvalidInput
 
@@ -93,7 +94,7 @@ def applied_meanwhile(code: str) -> Conflict:
 
 
 def insert_rows(
-    session: Session, model: type, columns: list[dict[str, Any]], key: str, conflict_code: str
+    session: Session, model: type[Base], columns: list[dict[str, Any]], key: str, conflict_code: str
 ) -> dict[Any, int]:
     """Inserts the new rows of a batch (stamped created/updated now) in one executemany, and returns their
     ids by the value of `key`, a unique column. (Not INSERT ... RETURNING: with a binary column SQLAlchemy
@@ -106,9 +107,10 @@ def insert_rows(
     except IntegrityError as exc:
         raise applied_meanwhile(conflict_code) from exc
     column = getattr(model, key)
-    ids = {}
+    (primary_key,) = inspect(model).primary_key
+    ids: dict[Any, int] = {}
     for chunk in chunks([row[key] for row in columns]):
-        ids.update(session.execute(select(column, model.id).where(column.in_(chunk))).all())
+        ids.update(session.execute(select(column, primary_key).where(column.in_(chunk))).tuples().all())
     return ids
 
 

@@ -207,8 +207,9 @@ def _checked_rows(rows: list[DebtRow], errors: RowErrors) -> list[dict[str, Any]
         for field, check in case_checks(row.creditor, row.creditor_reference, row.amount_cents).items():
             with errors.row(row.line):
                 values[field] = check()
-        key = (values.get("creditor"), values.get("creditor_reference"))
-        if None not in key and first.setdefault(key, row.line) != row.line:
+        creditor, reference = values.get("creditor"), values.get("creditor_reference")
+        key = (creditor, reference) if creditor is not None and reference is not None else None
+        if key is not None and first.setdefault(key, row.line) != row.line:
             errors.add(
                 row.line,
                 Conflict(
@@ -224,7 +225,7 @@ def _checked_rows(rows: list[DebtRow], errors: RowErrors) -> list[dict[str, Any]
 
 def _recorded(session: Session, references: list[str]) -> dict[tuple[str, str], tuple[DebtCase, str]]:
     """(creditor, creditor_reference) -> (the recorded debt, its resident's case number)."""
-    found = {}
+    found: dict[tuple[str, str], tuple[DebtCase, str]] = {}
     for chunk in chunks(references):
         query = (
             select(DebtCase, Resident.case_number)
@@ -243,7 +244,7 @@ def record_cases(session: Session, rows: list[DebtRow], *, dry_run: bool = False
     errors = RowErrors()
     checked = _checked_rows(rows, errors)
     lock(session, "debts")  # two files at once: the second sees what the first recorded
-    valid = [values for values in checked if values]
+    valid = [values for values in checked if values is not None]
     residents = residents_by_case_number(session, list({values["case_number"] for values in valid}))
     recorded = _recorded(session, list({values["creditor_reference"] for values in valid}))
     for row, values in zip(rows, checked, strict=True):
@@ -267,16 +268,16 @@ def record_cases(session: Session, rows: list[DebtRow], *, dry_run: bool = False
 
     results: list[Recorded] = []
     new: list[tuple[int, dict[str, Any]]] = []  # (index in results, the new debt's columns)
-    for row, values in zip(rows, checked, strict=True):
+    for row, values in zip(rows, valid, strict=True):  # every row is valid by now
         resident_id = residents[values["case_number"]].id
-        case, _case_number = recorded.get((values["creditor"], values["creditor_reference"]), (None, None))
-        if case is None and not dry_run:
+        earlier = recorded.get((values["creditor"], values["creditor_reference"]))
+        if earlier is None and not dry_run:
             columns = _new_case(
                 resident_id, values["creditor"], values["creditor_reference"], values["amount_cents"]
             )
             new.append((len(results), columns))
-        status = "recorded" if case is None else "exists"
-        results.append(Recorded(row.line, status, None if case is None else case.id, resident_id))
+        status = "recorded" if earlier is None else "exists"
+        results.append(Recorded(row.line, status, None if earlier is None else earlier[0].id, resident_id))
     if new:
         ids = insert_rows(
             session, DebtCase, [columns for _index, columns in new], "chain_reference", "debt_case_exists"

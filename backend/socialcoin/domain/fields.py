@@ -68,7 +68,7 @@ def _elfproef(digits: str) -> bool:
     return total % 11 == 0 and int(digits) != 0
 
 
-def checked_case_number(case_number: str) -> str:
+def checked_case_number(case_number: str | None) -> str:
     """The municipality's case number. A BSN must never be used in its place: a run of 8 or 9 digits
     that passes the BSN check (elfproef) is refused."""
     case_number = checked_text(case_number, "case_number", "het dossiernummer", "the case number", longest=60)

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -392,7 +392,10 @@ def set_frozen(
 def _holder_of(session: Session, address: str) -> tuple[Resident | Merchant | Organisation, str, str] | None:
     """The record holding this wallet address, with how to name its owner (Dutch, English)."""
     for model, nl, en in WALLET_OWNERS:
-        row = session.scalar(select(model).where(model.wallet_address == address))
+        row = cast(
+            "Resident | Merchant | Organisation | None",
+            session.scalar(select(model).where(model.wallet_address == address)),
+        )
         if row is not None:
             return row, nl, en
     return None

@@ -336,7 +336,8 @@ def history(
     for transfer in transfers:
         args = transfer.args
         out = args["from"] == wallet
-        other = str(args["to"] if out else args["from"])
+        party = str(args["to"] if out else args["from"])
+        other: str | None = party  # None where the other side is the mint or the burn
         companion, companion_args = transfer.companion_event, transfer.companion_args or {}
         reference = None
         if args["from"] == ZERO_ADDRESS and companion in _MINTS:
@@ -350,7 +351,7 @@ def history(
         elif companion == "PaymentMade":
             kind = "payment"
             reference = decode_reference(companion_args.get("paymentReference"))
-            name = merchants.get(other) if viewer == "resident" else None
+            name = merchants.get(party) if viewer == "resident" else None
             nl, en = (
                 (f"Betaald aan {name or 'een winkel'}", f"Paid to {name or 'a merchant'}")
                 if out

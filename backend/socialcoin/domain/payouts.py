@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..chain.constants import BurnReason
+from ..db.base import rows_changed
 from ..db.enums import Origin, SpendStatus
 from ..db.models import Merchant, Payout, PayoutBatch
 from ..db.types import utcnow
@@ -166,7 +167,8 @@ def create_batch(
     )
     session.add(batch)
     session.flush()
-    claimed = session.execute(
+    claimed = rows_changed(
+        session,
         update(Payout)
         .where(
             Payout.id.in_([p.id for p in payouts]),
@@ -174,8 +176,8 @@ def create_batch(
             Payout.batch_id.is_(None),
         )
         .values(status=SpendStatus.BATCHED, batch_id=batch.id)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount
+        .execution_options(synchronize_session="fetch"),
+    )
     if claimed != len(payouts):  # cannot happen under the write transaction's lock; never write it twice
         raise Conflict(
             "payouts_batched_meanwhile",
@@ -210,7 +212,7 @@ def batch_counts(session: Session, batch_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
         select(Payout.batch_id, func.count()).where(Payout.batch_id.in_(batch_ids)).group_by(Payout.batch_id)
     ).all()
-    return {batch_id: count for batch_id, count in rows}
+    return {batch_id: count for batch_id, count in rows if batch_id is not None}
 
 
 def mark_paid(session: Session, batch_id: int) -> PayoutBatch:

@@ -21,9 +21,18 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from ..areas import to_bytes8
-from ..db.base import writing
+from ..db.base import rows_changed, writing
 from ..db.enums import OPEN_ITEM
-from ..db.models import ApiToken, ChainTx, Merchant, Organisation, OutboxItem, Resident, Verifier
+from ..db.models import (
+    ApiToken,
+    ChainTx,
+    Merchant,
+    Notification,
+    Organisation,
+    OutboxItem,
+    Resident,
+    Verifier,
+)
 from ..db.types import utcnow
 from ..settings import Settings
 from . import notifications
@@ -315,15 +324,16 @@ def activate_resident(
     sealed = activate(address, awaiting, pin, secret)
     pin_hash = hash_pin(pin, secret)
     with writing(session):
-        activated = session.execute(
+        activated = rows_changed(
+            session,
             update(Resident)
             .where(
                 Resident.id == resident_id,
                 Resident.activation_pending.is_(True),
                 Resident.wallet_ciphertext == awaiting,
             )
-            .values(wallet_ciphertext=sealed, pin_hash=pin_hash, activation_pending=False)
-        ).rowcount
+            .values(wallet_ciphertext=sealed, pin_hash=pin_hash, activation_pending=False),
+        )
         if not activated:  # another request activated it a moment ago
             raise Conflict(
                 "already_activated",
@@ -377,11 +387,12 @@ def change_pin(
         )
     sealed, pin_hash = seal_key(account.key, address, new_pin, secret), hash_pin(new_pin, secret)
     with writing(session):
-        changed = session.execute(
+        changed = rows_changed(
+            session,
             update(Resident)
             .where(Resident.id == resident_id, Resident.wallet_ciphertext == ciphertext)
-            .values(wallet_ciphertext=sealed, pin_hash=pin_hash)
-        ).rowcount
+            .values(wallet_ciphertext=sealed, pin_hash=pin_hash),
+        )
         if not changed:  # another request changed the PIN a moment ago
             raise Conflict(
                 "pin_changed_meanwhile",
@@ -398,11 +409,13 @@ def change_pin(
 # --------------------------------------------------------------------------------------------------
 
 
-def notifications_of(session: Session, resident_id: int, *, unread_only: bool = False, limit: int = 100):
+def notifications_of(
+    session: Session, resident_id: int, *, unread_only: bool = False, limit: int = 100
+) -> list[Notification]:
     return notifications.for_resident(session, resident_id, unread_only=unread_only)[:limit]
 
 
-def mark_notification_read(session: Session, resident_id: int, notification_id: int):
+def mark_notification_read(session: Session, resident_id: int, notification_id: int) -> Notification:
     return notifications.mark_read(session, resident_id, notification_id)
 
 
@@ -508,7 +521,7 @@ def revoke_tokens_of(session: Session, role: Role, subject_id: int, *, keep: int
     )
     if keep is not None:
         query = query.where(ApiToken.id != keep)
-    return session.execute(query.values(revoked_at=utcnow())).rowcount
+    return rows_changed(session, query.values(revoked_at=utcnow()))
 
 
 def token_of(session: Session, principal: Principal) -> ApiToken:

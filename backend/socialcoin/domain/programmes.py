@@ -114,7 +114,8 @@ def committed_cents_by_programme(session: Session, programme_ids: Iterable[int])
     )
     for query in (claims, rewards):
         for programme_id, total in session.execute(query):
-            committed[programme_id] += int(total or 0)
+            if programme_id is not None:  # (the filter above already ensures it)
+                committed[programme_id] += int(total or 0)
     return committed
 
 
@@ -253,6 +254,7 @@ def budget_overview(session: Session, issuer: str, allowance: int) -> BudgetOver
             .join(Activity, Activity.id == Task.activity_id)
             .union_all(select(Reward.claim_id, Reward.programme_id))
         ).all()
+        if programme_id is not None  # an activity outside any programme draws on no budget
     }
 
     minted_by_programme: dict[int, int] = defaultdict(int)
@@ -284,7 +286,7 @@ def budget_overview(session: Session, issuer: str, allowance: int) -> BudgetOver
             )
         )
     ).all():
-        if claim_id.lower() not in minted_claims:
+        if programme_id is not None and claim_id.lower() not in minted_claims:
             reserved[programme_id] += int(amount)
 
     burned_by_coin: dict[str, int] = defaultdict(int)

@@ -39,7 +39,7 @@ from ..chain.contracts import Deployment
 from ..chain.gateway import Chain
 from ..chain.outbox import Outbox, OutboxConflict, Queued
 from ..chain.payloads import Grant
-from ..db.base import lock, writing
+from ..db.base import lock, rows_changed, writing
 from ..db.enums import ActivityStatus, Origin, OutboxStatus, RewardStatus
 from ..db.models import Activity, ChainTx, OutboxItem, Programme, Resident, Reward
 from ..db.types import utcnow
@@ -452,14 +452,15 @@ def _insert(
                 continue
             attempt = item.earlier.attempt + 1
             ids[item.fields.claim_reference] = item.earlier.id
-            retried = session.execute(
+            retried = rows_changed(
+                session,
                 update(Reward)
                 .where(Reward.id == item.earlier.id, Reward.status == RewardStatus.FAILED)
                 .values(
                     status=RewardStatus.PENDING, attempt=attempt, outbox_key=outbox_key(claim_id, attempt)
                 )
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .execution_options(synchronize_session=False),
+            )
             if not retried:
                 raise applied_meanwhile("claim_reference_exists")
             grants.append(_grant(item, coin, claim_id, item.earlier.id, attempt))
@@ -602,7 +603,7 @@ def finish(session: Session, items: list[OutboxItem]) -> None:
         return
     tx_ids = {item.tx_id for item in ended.values() if item.tx_id is not None}
     tx_hashes = dict(session.execute(select(ChainTx.id, ChainTx.tx_hash).where(ChainTx.id.in_(tx_ids))).all())
-    found = []
+    found: list[Any] = []  # rows of (outbox key, resident, activity, amount)
     for chunk in chunks(list(ended)):
         found.extend(
             session.execute(
@@ -646,7 +647,7 @@ def finish(session: Session, items: list[OutboxItem]) -> None:
             session.execute(
                 update(Reward)
                 .where(Reward.outbox_key.in_(chunk))
-                .values(tx_hash=tx_hashes.get(tx_id), **values)
+                .values(tx_hash=None if tx_id is None else tx_hashes.get(tx_id), **values)
                 .execution_options(synchronize_session=False)
             )
     notify_many(session, Kind.COINS_MINTED, minted)

@@ -28,7 +28,7 @@ import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -736,7 +736,7 @@ def failure_codes(session: Session, keys: Iterable[str]) -> dict[str, str]:
 
 
 def load_holder(session: Session, model: type[Resident] | type[Merchant], holder_id: int | None) -> Holder:
-    row = session.get(model, holder_id) if holder_id is not None else None
+    row = cast("Resident | Merchant | None", session.get(model, holder_id) if holder_id is not None else None)
     if row is None:
         what = ("resident_not_found", "Deze inwoner bestaat niet.", "This resident does not exist.")
         if model is Merchant:

@@ -16,7 +16,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,11 +29,12 @@ from ..db.base import lock, transaction, writing
 from ..db.enums import ActivityStatus, RewardStatus, TaskStatus
 from ..db.models import Activity, Resident, Reward, Task
 from ..db.types import utcnow
-from .activities import get_activity
+from .activities import get_activity, terms_of
 from .batch import chunks
 from .errors import Conflict, InvalidInput, NotFound, not_found
 from .notifications import Kind, notify
 
+LOCAL_TIME: tzinfo
 try:
     LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 except ZoneInfoNotFoundError:  # pragma: no cover - a system without a time zone database
@@ -56,7 +57,7 @@ def local(moment: datetime) -> str:
 
 def reward_cents(task: Task, activity: Activity) -> int | None:
     """What a finished task earns: units done times the activity's value per unit (None before)."""
-    return task.units * activity.value_cents_per_unit if task.units else None
+    return task.units * terms_of(activity).value_cents_per_unit if task.units else None
 
 
 def remaining_seconds(task: Task, now: datetime | None = None) -> int:
@@ -71,8 +72,9 @@ def remaining_seconds(task: Task, now: datetime | None = None) -> int:
 
 def time_frame(activity: Activity, now: datetime) -> tuple[datetime, datetime, datetime]:
     """(opens_at, due_at, remind_at) of a task assigned now."""
-    opens_at = max(now, activity.starts_on)
-    due_at = min(opens_at + timedelta(days=activity.task_days), activity.ends_on)
+    terms = terms_of(activity)
+    opens_at = max(now, terms.starts_on)
+    due_at = min(opens_at + timedelta(days=terms.task_days), terms.ends_on)
     return opens_at, due_at, opens_at + (due_at - opens_at) * REMINDER_AT
 
 
@@ -199,7 +201,7 @@ def task_of_resident(session: Session, resident_id: int, task_id: int, *, lock: 
 def task_of_organisation(session: Session, organisation_id: int, task_id: int, *, lock: bool = False) -> Task:
     """A task of an activity the organisation verifies; any other is answered as not found."""
     task = session.get(Task, task_id, with_for_update=lock)
-    if task is None or session.get(Activity, task.activity_id).organisation_id != organisation_id:
+    if task is None or session.get_one(Activity, task.activity_id).organisation_id != organisation_id:
         raise not_found("Taak", "task", task_id)
     return task
 
@@ -310,7 +312,7 @@ def units_this_month(
 
 def cap_exceeded(activity: Activity, used: int, units: int) -> Conflict | None:
     """The refusal when `units` more, after `used` this month, pass the activity's cap per resident."""
-    cap = activity.cap_units_per_month
+    cap = terms_of(activity).cap_units_per_month
     if used + units <= cap:
         return None
     left = max(cap - used, 0)
@@ -524,7 +526,7 @@ def send_reminders(session: Session, now: datetime | None = None) -> int:
         .with_for_update()
     ).all()
     for task in due:
-        activity = session.get(Activity, task.activity_id)
+        activity = session.get_one(Activity, task.activity_id)
         notify(
             session,
             task.resident_id,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -71,7 +72,7 @@ def _seal(encryption_key: bytes, salt: bytes, private_key: bytes, address: str) 
     return salt + nonce + AESGCM(encryption_key).encrypt(nonce, bytes(private_key), address.encode())
 
 
-def _open(encryption_key_of, address: str, ciphertext: bytes) -> bytes:
+def _open(encryption_key_of: Callable[[bytes], bytes], address: str, ciphertext: bytes) -> bytes:
     """The private key; InvalidTag when `encryption_key_of(salt)` is not the key it was sealed under."""
     salt, nonce, body = ciphertext[:_SALT], ciphertext[_SALT : _SALT + _NONCE], ciphertext[_SALT + _NONCE :]
     return AESGCM(encryption_key_of(salt)).decrypt(nonce, body, address.encode())
