@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -111,21 +113,25 @@ def test_a_payout_goes_into_one_sepa_file_however_many_are_made_at_once(runtime,
     assert sum(xml.count(f"<EndToEndId>{end_to_end}</EndToEndId>") for xml in files) == 1
 
 
-def test_a_debt_is_paid_off_once_by_settlements_at_the_same_moment(runtime, demo, auth):
+def a_debt_of_one_euro(client, auth, resident_id: int, reference: str) -> dict:
+    answer = client.post(
+        "/municipality/debts",
+        headers=auth(Role.DEBT_COUNSELLOR),
+        json={
+            "resident_id": resident_id,
+            "creditor": "CJIB",
+            "creditor_reference": reference,
+            "amount_cents": 100,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_a_debt_is_paid_off_once_by_settlements_at_the_same_moment(runtime, demo, auth, client):
     resident_id, wallet, headers = resident_with_coins(runtime, demo, auth, "2026-C001", "ARS", 2000)
-    counsellor = auth(Role.DEBT_COUNSELLOR)
+    case = a_debt_of_one_euro(client, auth, resident_id, "CJIB-C001")
     with served(runtime) as base:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            case = client.post(
-                "/municipality/debts",
-                headers=counsellor,
-                json={
-                    "resident_id": resident_id,
-                    "creditor": "CJIB",
-                    "creditor_reference": "CJIB-C001",
-                    "amount_cents": 100,
-                },
-            ).json()
         answers = at_once(
             PARALLEL,
             lambda client, _: client.post(
@@ -146,6 +152,57 @@ def test_a_debt_is_paid_off_once_by_settlements_at_the_same_moment(runtime, demo
     assert settled == [SpendStatus.SETTLED] and remaining == 100
     (shown,) = [a.json() for a in answers if a.status_code == 202]
     assert shown["amount_cents"] == 100
+
+
+@contextmanager
+def first_lock_commits_once_a_second_is_asked(engine) -> Iterator[None]:
+    """PostgreSQL: the transaction that takes the first advisory lock does not commit before a second one
+    has asked for a lock. That second one has looked for an earlier request by then, and now waits: the
+    moment at which a twin under the same key must still find the first. (SQLite takes no such locks, its
+    write transactions queue whole; nothing is held there.)"""
+    asked = threading.Event()
+    arrivals = []
+
+    def on_statement(conn, cursor, statement, parameters, context, executemany):
+        if "pg_advisory_xact_lock" in statement:
+            conn.info["holds_advisory_lock"] = True
+            arrivals.append(conn)
+            if len(arrivals) >= 2:
+                asked.set()
+
+    def on_commit(conn):
+        if conn.info.pop("holds_advisory_lock", False) and conn is arrivals[0]:
+            assert asked.wait(30), "no second request asked for the lock"
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "commit", on_commit)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "commit", on_commit)
+
+
+def test_the_same_settlement_of_a_whole_debt_sent_at_once_under_one_key_settles_once_and_answers_the_same(
+    runtime, demo, auth, client
+):
+    resident_id, wallet, headers = resident_with_coins(runtime, demo, auth, "2026-C004", "ARS", 500)
+    case = a_debt_of_one_euro(client, auth, resident_id, "CJIB-C004")
+    one_key = key()
+    with served(runtime) as base, first_lock_commits_once_a_second_is_asked(runtime.engine):
+        answers = at_once(
+            PARALLEL,
+            lambda client, _: client.post(
+                f"{base}/residents/me/debts/{case['id']}/settlements",
+                headers={**headers, **one_key},
+                json={"coin": "ARS", "amount_cents": 100, "pin": PIN},
+            ),
+        )
+    # Not debt_overpaid: a twin that waited for the first one's lock finds it under the key.
+    assert statuses(answers) == {202: PARALLEL}
+    assert len({a.json()["id"] for a in answers}) == 1
+    drive(runtime)
+    assert on_chain(runtime, demo, "ARS", wallet) == 400  # burned once
 
 
 def test_the_same_payment_sent_at_once_under_one_key_pays_once_and_answers_the_same(runtime, demo, auth):
@@ -443,7 +500,7 @@ def test_one_activation_code_used_at_once_activates_once(runtime, auth):
 def test_the_same_idempotency_key_for_a_chain_operation_at_once_queues_it_once(runtime, auth):
     admin = auth(Role.ADMIN)
     one_key = {"Idempotency-Key": f"pause-{uuid.uuid4()}"}
-    with served(runtime) as base:
+    with served(runtime) as base, first_lock_commits_once_a_second_is_asked(runtime.engine):
         answers = at_once(
             PARALLEL,
             lambda client, _: client.post(

@@ -8,12 +8,13 @@ import re
 
 from ..chain.constants import TransferRefusal
 
+WAS_PAUSED = (
+    "Socialcoin stond stil (gepauzeerd) toen dit de blockchain bereikte. Probeer het opnieuw na de pauze.",
+    "Socialcoin was paused when this reached the chain. Try again after the pause.",
+)
+
 REFUSALS: dict[str, tuple[str, str]] = {
-    "EnforcedPause": (
-        "Socialcoin stond stil (gepauzeerd) toen dit de blockchain bereikte. Probeer het opnieuw na de "
-        "pauze.",
-        "Socialcoin was paused when this reached the chain. Try again after the pause.",
-    ),
+    "EnforcedPause": WAS_PAUSED,
     "ExpectedPause": ("Socialcoin stond niet stil.", "Socialcoin was not paused."),
     "RegistryAlreadyFrozen": (
         "Een van de wallets was al bevroren.",
@@ -88,11 +89,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
 
 # CoinTransferRefused carries the transfer rule's reason (TransferRefusal): said more precisely.
 TRANSFER_REFUSALS: dict[str, tuple[str, str]] = {
-    "SYSTEM_PAUSED": (
-        "Socialcoin stond stil (gepauzeerd) toen dit de blockchain bereikte. Probeer het opnieuw na de "
-        "pauze.",
-        "Socialcoin was paused when this reached the chain. Try again after the pause.",
-    ),
+    "SYSTEM_PAUSED": WAS_PAUSED,
     "COIN_EXPIRED": ("De munt was verlopen.", "The coin had expired."),
     "RECEIVER_FROZEN": ("De wallet van de ontvanger is bevroren.", "The receiver's wallet is frozen."),
     "SENDER_FROZEN": ("De wallet van de afzender is bevroren.", "The sender's wallet is frozen."),

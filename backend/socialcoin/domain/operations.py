@@ -38,7 +38,7 @@ from ..chain.gateway import Chain
 from ..chain.indexer import last_indexed_block
 from ..chain.outbox import Outbox
 from ..chain.payloads import ContractCall
-from ..db.base import writing
+from ..db.base import lock, writing
 from ..db.enums import OPEN_ITEM, Origin, OutboxStatus
 from ..db.models import Balance, ChainOperation, ChainTx, Merchant, Organisation, OutboxItem, Resident
 from .admission import WALLET_OWNERS, ensure_wallet_free, registered_on_chain_among, wallet_in_use
@@ -177,6 +177,9 @@ def _record(
     calls = plan()
     try:
         with writing(session):
+            # PostgreSQL: one operation of a kind at a time, so the look for the key and the check see
+            # the same committed rows (else a twin committed between them reads as "on its way").
+            lock(session, "operation", kind)
             earlier = _earlier_operation(session, key, request)
             if earlier is not None:
                 return earlier

@@ -261,7 +261,7 @@ def login_resident(session: Session, settings: Settings, case_number: str, pin: 
         pin_matches(pin, _decoy_hash(secret), secret)
         raise _login_failed()
     if resident.activation_pending:
-        raise _awaiting_activation()
+        raise awaiting_activation()
     resident_id, pin_hash = resident.id, resident.pin_hash
     if not pin_attempt(
         session, resident_id, lambda: pin_hash is not None and pin_matches(pin, pin_hash, secret)
@@ -274,7 +274,7 @@ def login_resident(session: Session, settings: Settings, case_number: str, pin: 
     return session.get_one(Resident, resident_id), token
 
 
-def _awaiting_activation() -> NotAllowed:
+def awaiting_activation() -> NotAllowed:
     return NotAllowed(
         "activation_pending",
         "U heeft nog geen pincode. Kies eerst een pincode met de activeringscode uit uw brief "
@@ -354,7 +354,7 @@ def change_pin(
     signs out every other session of the resident."""
     resident = get_resident(session, principal.subject_id or 0)
     if resident.activation_pending:
-        raise _awaiting_activation()
+        raise awaiting_activation()
     if (
         resident.wallet_custody != "custodial"
         or resident.wallet_ciphertext is None

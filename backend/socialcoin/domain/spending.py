@@ -51,7 +51,7 @@ from ..formats import euro, euro_en
 from ..settings import Settings
 from .coins import CoinInfo
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
-from .people import pin_attempt
+from .people import awaiting_activation, pin_attempt
 from .wallets import open_wallet
 
 PAY = "PayWithAuthorization"
@@ -463,14 +463,7 @@ def _open_custodial(session: Session, settings: Settings, holder: Holder, pin: s
     if holder.kind == "resident":
         pending = session.scalar(select(Resident.activation_pending).where(Resident.id == holder.id))
         if pending:
-            raise NotAllowed(
-                "activation_pending",
-                "U heeft nog geen pincode. Kies eerst een pincode met de activeringscode uit uw brief "
-                "(POST /auth/activate).",
-                "You have no PIN yet. First choose one with the activation code from your letter "
-                "(POST /auth/activate).",
-                field="pin",
-            )
+            raise awaiting_activation()
         account = pin_attempt(
             session, holder.id, lambda: open_wallet(holder.address, ciphertext, pin, secret)
         )
@@ -639,10 +632,12 @@ def spend(
         window, signature = _checked_signed(session, chain.deployment.chain_id, view, holder, intent, signed)
     try:
         with writing(session):
+            # The lock first (PostgreSQL): the same key committed while we waited is then seen here,
+            # rather than its effect refusing this twin (a debt already paid, a balance already spent).
+            lock(session, "wallet", intent.sender)
             earlier = _earlier(session, flow, key, request)
             if earlier is not None:
                 return earlier
-            lock(session, "wallet", intent.sender)
             flow.check_locked(session, intent, request)
             available = view.balance - on_its_way(
                 session, intent.sender, intent.coin.address, view.head.number
