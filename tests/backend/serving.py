@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy import event
 
 from socialcoin.api.app import create_app
 
@@ -66,3 +68,34 @@ def at_once(count: int, request: Callable[[httpx.Client, int], httpx.Response]) 
         if isinstance(answer, Exception):
             raise answer
     return answers
+
+
+@contextmanager
+def first_commit_held(engine, *, after: str, until: str, threads: int, times: int = 1) -> Iterator[None]:
+    """Makes "halfway" deterministic: the first transaction that runs a statement containing `after` does
+    not commit before statements containing `until` have run `times` times in each of `threads` threads
+    (the server's request threads), so that its twins have looked, or are waiting, by the time it
+    commits."""
+    seen: Counter[int] = Counter()
+    enough = threading.Event()
+    first: list[Any] = []
+
+    def on_statement(conn, cursor, statement, parameters, context, executemany):
+        if until in statement:
+            seen[threading.get_ident()] += 1
+            if sum(count >= times for count in seen.values()) >= threads:
+                enough.set()
+        if after in statement and not first:
+            first.append(conn)
+
+    def on_commit(conn):
+        if first and conn is first[0] and not enough.is_set():
+            assert enough.wait(60), f"{until!r} ran only {dict(seen)} times per thread"
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "commit", on_commit)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "commit", on_commit)

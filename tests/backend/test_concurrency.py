@@ -8,15 +8,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from sqlalchemy import event, func, select
 
 from contracts import contracts
-from serving import at_once, served
+from serving import at_once, first_commit_held, served
 from socialcoin.db.enums import Origin, OutboxStatus, SpendStatus
 from socialcoin.db.models import ChainEvent, Claim, OutboxItem, PayoutBatch, Resident, Reward, Settlement
 from socialcoin.domain.access import Role
@@ -154,33 +152,9 @@ def test_a_debt_is_paid_off_once_by_settlements_at_the_same_moment(runtime, demo
     assert shown["amount_cents"] == 100
 
 
-@contextmanager
-def first_lock_commits_once_a_second_is_asked(engine) -> Iterator[None]:
-    """PostgreSQL: the transaction that takes the first advisory lock does not commit before a second one
-    has asked for a lock. That second one has looked for an earlier request by then, and now waits: the
-    moment at which a twin under the same key must still find the first. (SQLite takes no such locks, its
-    write transactions queue whole; nothing is held there.)"""
-    asked = threading.Event()
-    arrivals = []
-
-    def on_statement(conn, cursor, statement, parameters, context, executemany):
-        if "pg_advisory_xact_lock" in statement:
-            conn.info["holds_advisory_lock"] = True
-            arrivals.append(conn)
-            if len(arrivals) >= 2:
-                asked.set()
-
-    def on_commit(conn):
-        if conn.info.pop("holds_advisory_lock", False) and conn is arrivals[0]:
-            assert asked.wait(30), "no second request asked for the lock"
-
-    event.listen(engine, "before_cursor_execute", on_statement)
-    event.listen(engine, "commit", on_commit)
-    try:
-        yield
-    finally:
-        event.remove(engine, "before_cursor_execute", on_statement)
-        event.remove(engine, "commit", on_commit)
+# PostgreSQL: the first to take the wallet's lock commits only once a twin has looked for the key and asks
+# for the lock too. (SQLite takes no such lock: its write transactions queue whole.)
+TWIN_WAITS_FOR_THE_LOCK = {"after": "pg_advisory_xact_lock", "until": "pg_advisory_xact_lock", "threads": 2}
 
 
 def test_the_same_settlement_of_a_whole_debt_sent_at_once_under_one_key_settles_once_and_answers_the_same(
@@ -189,7 +163,7 @@ def test_the_same_settlement_of_a_whole_debt_sent_at_once_under_one_key_settles_
     resident_id, wallet, headers = resident_with_coins(runtime, demo, auth, "2026-C004", "ARS", 500)
     case = a_debt_of_one_euro(client, auth, resident_id, "CJIB-C004")
     one_key = key()
-    with served(runtime) as base, first_lock_commits_once_a_second_is_asked(runtime.engine):
+    with served(runtime) as base, first_commit_held(runtime.engine, **TWIN_WAITS_FOR_THE_LOCK):
         answers = at_once(
             PARALLEL,
             lambda client, _: client.post(
@@ -500,14 +474,17 @@ def test_one_activation_code_used_at_once_activates_once(runtime, auth):
 def test_the_same_idempotency_key_for_a_chain_operation_at_once_queues_it_once(runtime, auth):
     admin = auth(Role.ADMIN)
     one_key = {"Idempotency-Key": f"pause-{uuid.uuid4()}"}
-    with served(runtime) as base, first_lock_commits_once_a_second_is_asked(runtime.engine):
+    # The first to record it commits only once every twin has looked for the key and for an operation on
+    # its way (and found neither).
+    held = {"after": "INSERT INTO chain_operations", "until": "FROM chain_operations", "times": 2}
+    with served(runtime) as base, first_commit_held(runtime.engine, threads=PARALLEL, **held):
         answers = at_once(
             PARALLEL,
             lambda client, _: client.post(
                 f"{base}/municipality/chain/pause", headers={**admin, **one_key}, json={"reason": "test"}
             ),
         )
-    assert statuses(answers) == {202: PARALLEL}
+    assert statuses(answers) == {202: PARALLEL}, codes(answers)
     assert len({a.json()["id"] for a in answers}) == 1
     with runtime.sessions() as session:
         assert (

@@ -172,9 +172,16 @@ def _record(
     earlier = _earlier_operation(session, key, request)
     if earlier is not None:
         return earlier
-    if check is not None:
-        check(session)  # first what the database says: the chain's answer may be about to change
-    calls = plan()
+    try:
+        if check is not None:
+            check(session)  # first what the database says: the chain's answer may be about to change
+        calls = plan()
+    except DomainError:
+        # A twin under the same key, recorded since we looked, is refused by neither: it is the answer.
+        earlier = _earlier_operation(session, key, request)
+        if earlier is not None:
+            return earlier
+        raise
     try:
         with writing(session):
             # PostgreSQL: one operation of a kind at a time, so the look for the key and the check see
