@@ -266,9 +266,8 @@ def admit_residents_batch(
     body: ResidentBatch, _: Admin, session: SessionDep, runtime: RuntimeDep
 ) -> ResidentBatchOut:
     rows = [admission_batch.ResidentRow(**row.model_dump()) for row in body.rows]
-    results = admission_batch.admit_residents(
-        session, runtime.settings, rows, dry_run=body.dry_run, chain=runtime.chain
-    )
+    admission = admission_batch.Residents(runtime.settings)
+    results = admission_batch.admit(session, admission, rows, dry_run=body.dry_run, chain=runtime.chain)
     return ResidentBatchOut.of(results)
 
 
@@ -278,10 +277,13 @@ def admit_residents_batch(
     summary="Where the chain registration of residents stands, by case number (up to 10,000)",
     description="In the order asked; an unknown case number has resident_id and onchain null.",
 )
-def lookup_residents(body: ResidentLookup, _: Admin, session: SessionDep) -> list[ResidentRegistration]:
+def lookup_residents(
+    body: ResidentLookup, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> list[ResidentRegistration]:
+    admission = admission_batch.Residents(runtime.settings)
     return [
-        ResidentRegistration(**vars(found))
-        for found in admission_batch.registrations(session, body.case_numbers)
+        ResidentRegistration(case_number=found.key, resident_id=found.record_id, onchain=found.onchain)
+        for found in admission_batch.registrations(session, admission, body.case_numbers)
     ]
 
 
