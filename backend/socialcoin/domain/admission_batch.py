@@ -28,11 +28,13 @@ name and IBAN.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import select
+from eth_utils import to_checksum_address
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..chain.constants import Kind
@@ -44,6 +46,8 @@ from ..db.types import utcnow
 from ..settings import Settings
 from .admission import (
     WALLET_OWNERS,
+    merchant_checks,
+    organisation_checks,
     registered_on_chain_among,
     registration,
     resident_checks,
@@ -52,8 +56,9 @@ from .admission import (
     wallet_registered,
 )
 from .batch import RowErrors, chunks, insert_rows
-from .errors import Conflict, DomainError
-from .fields import checked_address
+from .coins import purpose_names
+from .errors import Conflict, DomainError, InvalidInput
+from .fields import checked_address, is_checked_address
 from .people import chain_writes
 from .wallets import activation_code, create_wallet_awaiting_activation
 
@@ -545,5 +550,241 @@ class Residents(Admission[ResidentRow, Admitted]):
             outcome.record_id,
             outcome.wallet_address,
             code,
+            outcome.onchain,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Merchants
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MerchantRow:
+    line: int
+    name: str | None
+    iban: str | None
+    area: str | None
+    purposes: list[str] | None
+    bic: str | None = None
+    wallet_address: str | None = None
+
+
+@dataclass(frozen=True)
+class MerchantRegistered:
+    """A merchant's row's outcome. In a dry run a new row has no merchant_id yet."""
+
+    line: int
+    status: str  # "registered" | "exists"
+    merchant_id: int | None
+    name: str
+    wallet_address: str | None
+    onchain: str | None  # "pending" | "done" | "failed" (None: not queued, a dry run)
+
+
+class Merchants(Admission[MerchantRow, MerchantRegistered]):
+    """Merchants, by wallet address (a row without one: by name and IBAN), with the IBAN their payouts go
+    to. A new merchant in a file brings its own wallet: merchants cannot choose a PIN with an activation
+    code, so a wallet kept under a PIN is made one at a time (POST /municipality/merchants with a PIN)."""
+
+    model = Merchant
+    kind = Kind.MERCHANT
+    record = "merchant"
+    new_status = "registered"
+    exists_code = "merchant_exists"
+    done = ("geregistreerd", "registered")
+    other = (
+        "een ander walletadres voor een andere ondernemer",
+        "another wallet address for another merchant",
+    )
+    once = ("Een ondernemer staat er maar één keer in.", "Each merchant may be listed once only.")
+    compared = (
+        ("name", "een andere naam", "another name"),
+        ("iban", "een ander IBAN", "another IBAN"),
+        ("bic", "een andere BIC", "another BIC"),
+        ("area", "een ander gebied", "another area"),
+        ("purposes", "andere doelen", "other purposes"),
+    )
+
+    def checks(self, row: MerchantRow) -> dict[str, Callable[[], Any]]:
+        return merchant_checks(row.name, row.iban, row.bic, row.area, row.purposes)
+
+    def unique(self, values: Values) -> list[tuple[str, str, str, Hashable | None, str]]:
+        name, iban = values.get("name"), values.get("iban")
+        if values["wallet_address"] or name is None or iban is None:
+            return []
+        return [("name", "Naam en IBAN", "Name and IBAN", (name.lower(), iban), f"'{name}', {iban}")]
+
+    def key(self, values: Values) -> Hashable:
+        if values["wallet_address"]:
+            return ("wallet", values["wallet_address"])
+        return ("name", values["name"].lower(), values["iban"])
+
+    def find(self, session: Session, keys: Sequence[Hashable]) -> dict[Hashable, Any]:
+        """By wallet; by name and IBAN only where those name exactly one merchant."""
+        wallets = [key[1] for key in keys if key[0] == "wallet"]  # type: ignore[index]
+        ibans = list({key[2] for key in keys if key[0] == "name"})  # type: ignore[index]
+        found: dict[Hashable, Any] = {}
+        for chunk in chunks(wallets):
+            for merchant in session.scalars(select(Merchant).where(Merchant.wallet_address.in_(chunk))):
+                found[("wallet", merchant.wallet_address)] = merchant
+        named: defaultdict[Hashable, list[Merchant]] = defaultdict(list)
+        for chunk in chunks(ibans):
+            for merchant in session.scalars(select(Merchant).where(Merchant.iban.in_(chunk))):
+                named[("name", merchant.name.lower(), merchant.iban)].append(merchant)
+        found.update({key: merchants[0] for key, merchants in named.items() if len(merchants) == 1})
+        return found
+
+    def lookup_key(self, given: str) -> tuple[str, Hashable | None]:
+        address = given.strip()
+        if not is_checked_address(address):
+            return address, None
+        address = to_checksum_address(address)
+        return address, ("wallet", address)
+
+    def who(self, values: Values) -> tuple[str, str]:
+        if values["wallet_address"]:
+            address = values["wallet_address"]
+            return f"De ondernemer met walletadres {address}", f"The merchant with wallet address {address}"
+        return (
+            f"Ondernemer '{values['name']}' met IBAN {values['iban']}",
+            f"Merchant '{values['name']}' with IBAN {values['iban']}",
+        )
+
+    def shown(self, field: str, value: Any) -> str:
+        if field == "purposes":
+            return _shown(";".join(purpose_names(value)))
+        return _shown(value)
+
+    def wallet_required(self, values: Values) -> DomainError:
+        return InvalidInput(
+            "wallet_required",
+            "Geef het walletadres van de ondernemer. Een nieuwe ondernemer in een bestand heeft een "
+            "eigen wallet nodig: ondernemers kunnen geen pincode kiezen met een activeringscode. Een wallet "
+            "die de gemeente onder een pincode bewaart, maakt u per ondernemer (POST /municipality/merchants "
+            "met een pincode). Staat de ondernemer er al, dan vindt het bestand hem op naam en IBAN, of op "
+            "zijn walletadres (GET /municipality/merchants).",
+            "Give the merchant's wallet address. A new merchant in a file needs its own wallet: merchants "
+            "cannot choose a PIN with an activation code. A wallet the municipality keeps under a PIN is "
+            "made one merchant at a time (POST /municipality/merchants with a PIN). A merchant registered "
+            "already is found by name and IBAN, or by its wallet address (GET /municipality/merchants).",
+            field="wallet_address",
+        )
+
+    def ident(self, values: Values) -> str:
+        return f"{values['name']}|{values['iban']}"
+
+    def purposes(self, values: Values) -> int:
+        return values["purposes"]
+
+    def columns(self, values: Values, ciphertext: bytes | None) -> Values:
+        return {
+            "name": values["name"],
+            "iban": values["iban"],
+            "bic": values["bic"],
+            "area": values["area"],
+            "purposes": values["purposes"],
+            "wallet_custody": "own",
+            "wallet_ciphertext": None,
+        }
+
+    def result(self, outcome: Outcome) -> MerchantRegistered:
+        return MerchantRegistered(
+            outcome.line,
+            outcome.status,
+            outcome.record_id,
+            outcome.values["name"],
+            outcome.wallet_address,
+            outcome.onchain,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Organisations
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrganisationRow:
+    line: int
+    name: str | None
+    area: str | None
+    wallet_address: str | None = None
+
+
+@dataclass(frozen=True)
+class OrganisationRegistered:
+    """An organisation's row's outcome. In a dry run a new row has no organisation_id yet."""
+
+    line: int
+    status: str  # "registered" | "exists"
+    organisation_id: int | None
+    name: str
+    wallet_address: str | None
+    onchain: str | None  # "pending" | "done" | "failed" (None: not queued, a dry run)
+
+
+class Organisations(Admission[OrganisationRow, OrganisationRegistered]):
+    """Organisations, by name (whatever its case, as for one registration), each with its own wallet.
+    Their verifier keys are authorised one at a time (POST /municipality/organisations/{id}/verifiers)."""
+
+    model = Organisation
+    kind = Kind.ORGANISATION
+    record = "organisation"
+    new_status = "registered"
+    exists_code = "organisation_exists"
+    done = ("geregistreerd", "registered")
+    other = ("een andere naam voor een andere organisatie", "another name for another organisation")
+    once = ("Een organisatie staat er maar één keer in.", "Each organisation may be listed once only.")
+    compared = (
+        ("name", "een andere schrijfwijze", "another spelling"),
+        ("area", "een ander gebied", "another area"),
+    )
+
+    def checks(self, row: OrganisationRow) -> dict[str, Callable[[], Any]]:
+        return organisation_checks(row.name, row.area)
+
+    def unique(self, values: Values) -> list[tuple[str, str, str, Hashable | None, str]]:
+        name = values.get("name")
+        return [("name", "Organisatie", "Organisation", name and name.lower(), f"'{name}'")]
+
+    def key(self, values: Values) -> Hashable:
+        return values["name"].lower()
+
+    def find(self, session: Session, keys: Sequence[Hashable]) -> dict[Hashable, Any]:
+        found: dict[Hashable, Any] = {}
+        for chunk in chunks([str(key) for key in keys]):
+            query = select(Organisation).where(func.lower(Organisation.name).in_(chunk))
+            for organisation in session.scalars(query):
+                found[organisation.name.lower()] = organisation
+        return found
+
+    def lookup_key(self, given: str) -> tuple[str, Hashable | None]:
+        return given.strip(), given.strip().lower() or None
+
+    def who(self, values: Values) -> tuple[str, str]:
+        return f"Organisatie '{values['name']}'", f"Organisation '{values['name']}'"
+
+    def wallet_required(self, values: Values) -> DomainError:
+        return InvalidInput(
+            "wallet_required",
+            "Geef het walletadres van de organisatie: een organisatie heeft een eigen wallet.",
+            "Give the organisation's wallet address: an organisation has its own wallet.",
+            field="wallet_address",
+        )
+
+    def ident(self, values: Values) -> str:
+        return values["name"]
+
+    def columns(self, values: Values, ciphertext: bytes | None) -> Values:
+        return {"name": values["name"], "area": values["area"]}
+
+    def result(self, outcome: Outcome) -> OrganisationRegistered:
+        return OrganisationRegistered(
+            outcome.line,
+            outcome.status,
+            outcome.record_id,
+            outcome.values["name"],
+            outcome.wallet_address,
             outcome.onchain,
         )
