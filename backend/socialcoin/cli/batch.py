@@ -1,5 +1,5 @@
-"""The batch runner behind `admit`, `mint` and `debts import`: check the whole file, apply it in chunks,
-wait for the chain.
+"""The batch runner behind `admit`, `mint`, `debts import`, `merchants import` and `organisations import`:
+check the whole file, apply it in chunks, wait for the chain.
 
 1. Client checks (csvfile: formats, negatives, duplicates within the file), then the server's checks
    with `dry_run` in slices of up to 10,000 rows; its row errors are mapped back to file, line, column.
@@ -7,7 +7,8 @@ wait for the chain.
    on and the rejected ones are written, with their reasons, to a rejects file.
 3. Apply in chunks (500 rows per request); each row is idempotent on the server (`exists` the second
    time), so a re-run after a crash or Ctrl-C skips what was done and finishes the rest.
-4. For residents and rewards, poll the lookup endpoint until the chain work is done (unless --no-wait).
+4. For residents, merchants, organisations and rewards, poll the lookup endpoint until the chain work is
+   done (unless --no-wait).
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from .client import Api, ApiError, Unreachable
-from .csvfile import Column, Fault, Row, Table, claim_reference, euro_cents, positive_integer, read_table
+from .csvfile import (
+    Column,
+    Fault,
+    Row,
+    Table,
+    claim_reference,
+    euro_cents,
+    name_list,
+    positive_integer,
+    read_table,
+)
 from .csvfile import write_rows as write_csv
 from .output import plural, progress
 
@@ -67,30 +78,56 @@ class BatchKind:
 
 # Every batch names its resident by the municipality's case number.
 CASE_NUMBER = Column("case_number", ("dossiernummer", "case_number", "dossier"))
+NAME = Column("name", ("naam", "name"))
+# A wallet address; for residents and merchants in a file the column may be left out or empty (residents
+# then get a custodial wallet; the backend finds a merchant registered before by name and IBAN).
+WALLET = Column("wallet_address", ("wallet", "wallet_address", "walletadres"), required=False)
+# The CBS code of a merchant's or organisation's area: a gemeente, wijk or buurt (GM0202, WK020201).
+AREA = Column("area", ("gebied", "area", "buurt", "wijk"))
+# A chain registration is done or failed, and the summary calls done "geregistreerd / registered".
+REGISTERED = ("onchain", "done", "geregistreerd", "registered")
 
 RESIDENTS = BatchKind(
     name="residents",
     path="/municipality/residents/batch",
     columns=[
         CASE_NUMBER,
-        Column("name", ("naam", "name")),
+        NAME,
         # The CBS code of the resident's buurt (BU02020101). "wijk" was its first name: still read.
         Column("area", ("buurt", "area", "buurtcode", "gebied", "wijk")),
         Column("email", ("email", "e-mail", "e_mail"), required=False),
         Column("phone", ("telefoon", "phone", "telefoonnummer"), required=False),
-        Column("wallet_address", ("wallet", "wallet_address", "walletadres"), required=False),
+        WALLET,
     ],
     keys=[("case_number",), ("wallet_address",)],
     new_status="admitted",
-    lookup=Lookup(
-        "/municipality/residents/lookup",
-        "case_numbers",
-        "case_number",
-        "onchain",
-        "done",
-        "geregistreerd",
-        "registered",
-    ),
+    lookup=Lookup("/municipality/residents/lookup", "case_numbers", "case_number", *REGISTERED),
+)
+
+MERCHANTS = BatchKind(
+    name="merchants",
+    path="/municipality/merchants/batch",
+    columns=[
+        NAME,
+        Column("iban", ("iban", "rekeningnummer")),
+        Column("bic", ("bic",), required=False),
+        AREA,
+        # LOCAL_SPENDING;SPORT_CULTURE in one cell (or separated by +, comma or spaces).
+        Column("purposes", ("doelen", "purposes", "doel", "purpose"), name_list),
+        WALLET,
+    ],
+    keys=[("wallet_address",)],
+    new_status="registered",
+    lookup=Lookup("/municipality/merchants/lookup", "wallet_addresses", "wallet_address", *REGISTERED),
+)
+
+ORGANISATIONS = BatchKind(
+    name="organisations",
+    path="/municipality/organisations/batch",
+    columns=[NAME, AREA, Column(WALLET.field, WALLET.names)],
+    keys=[("name",), ("wallet_address",)],
+    new_status="registered",
+    lookup=Lookup("/municipality/organisations/lookup", "names", "name", *REGISTERED),
 )
 
 REWARDS = BatchKind(
@@ -154,6 +191,7 @@ class Outcome:
     faults: list[Fault] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
     chain: dict[str, str] = field(default_factory=dict)  # lookup key -> final (or last) state
+    chain_lines: dict[str, int] = field(default_factory=dict)  # lookup key -> its line in the file
     reasons: dict[str, tuple[str, str]] = field(default_factory=dict)  # lookup key -> why it failed (nl, en)
     rejects_file: Path | None = None
     codes_file: Path | None = None
@@ -371,6 +409,8 @@ class BatchRun:
             key = result.get(lookup.key) or self._sent_value(result.get("line"), lookup.key)
             if key is not None:
                 chain[str(key)] = str(result.get(lookup.state) or "pending")
+                # The key as the backend wrote it (a checksummed address), which may differ from the cell.
+                self.outcome.chain_lines[str(key)] = result.get("line")
         final = (lookup.done, lookup.failed)
         pending = [key for key, state in chain.items() if state not in final]
         if not self.options.wait or not pending:
@@ -432,11 +472,11 @@ class BatchRun:
         lookup = self.kind.lookup
         if lookup is None:
             return []
-        by_key = {str(row.values.get(lookup.key)): row.line for row in self.table.rows}
+        lines = self.outcome.chain_lines
         failed = [
-            (by_key[k], *self.outcome.reasons.get(k, ("?", "?")))
+            (lines[k], *self.outcome.reasons.get(k, ("?", "?")))
             for k, state in self.outcome.chain.items()
-            if state == lookup.failed and k in by_key
+            if state == lookup.failed and lines.get(k) is not None
         ]
         return sorted(failed)
 

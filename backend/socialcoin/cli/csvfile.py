@@ -173,6 +173,12 @@ def _euro_parts(digits: str) -> tuple[str | None, str]:
     return None, ""
 
 
+def name_list(cell: str) -> list[str]:
+    """Several names in one cell ("LOCAL_SPENDING;SPORT_CULTURE"), separated by semicolons, commas, plus
+    signs, slashes or spaces; the backend checks the names."""
+    return [name for name in re.split(r"[;,+/|\s]+", cell) if name]
+
+
 def claim_reference(cell: str) -> str:
     if not CLAIM_REFERENCE.fullmatch(cell):
         raise CellInvalid(

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from .batch import DEBTS, RESIDENTS, REWARDS, BatchKind, BatchRun, Options, Outcome
+from .batch import DEBTS, MERCHANTS, ORGANISATIONS, RESIDENTS, REWARDS, BatchKind, BatchRun, Options, Outcome
 from .client import DEFAULT_API, Api, ApiError, Unreachable
 from .csvfile import CellInvalid, euro_cents
 from .output import dump_json, euro, pairs, plural, say, table
@@ -107,14 +107,15 @@ def helptext(nl: str, en: str, example: str) -> str:
 @click.group(
     context_settings=CONTEXT,
     help=helptext(
-        "Socialcoin voor medewerkers van de gemeente: bewoners toelaten en beloningen munten uit een "
-        "spreadsheet (CSV), schulden inlezen, uitbetalingen exporteren, rapporten, en het beheer van de "
-        "blockchain, alles via de API van de backend. Elk commando heeft --help. Afsluitcodes: 0 gelukt, "
-        "1 geweigerd of ongeldige invoer, 2 verkeerd gebruik, 3 backend of blockchain onbereikbaar.",
-        "Socialcoin for municipal staff: admit residents and mint rewards from a spreadsheet (CSV), import "
-        "debts, export payouts, reports, and chain administration, all through the backend's API. Every "
-        "command has --help. Exit codes: 0 ok, 1 refused or invalid input, 2 wrong use, 3 backend or chain "
-        "unreachable.",
+        "Socialcoin voor medewerkers van de gemeente: bewoners toelaten, ondernemers en organisaties "
+        "registreren en beloningen munten uit een spreadsheet (CSV), schulden inlezen, uitbetalingen "
+        "exporteren, rapporten, en het beheer van de blockchain, alles via de API van de backend. Elk "
+        "commando heeft --help. Afsluitcodes: 0 gelukt, 1 geweigerd of ongeldige invoer, 2 verkeerd gebruik, "
+        "3 backend of blockchain onbereikbaar.",
+        "Socialcoin for municipal staff: admit residents, register merchants and organisations and mint "
+        "rewards from a spreadsheet (CSV), import debts, export payouts, reports, and chain administration, "
+        "all through the backend's API. Every command has --help. Exit codes: 0 ok, 1 refused or invalid "
+        "input, 2 wrong use, 3 backend or chain unreachable.",
         """
 export SOCIALCOIN_API_URL=https://socialcoin.arnhem.example SOCIALCOIN_TOKEN=sc_...
 socialcoin status
@@ -356,6 +357,102 @@ socialcoin mint maart.csv --skip-invalid --rejects maart-fout.csv
 @common
 def mint(settings: Settings, file: Path, no_wait: bool, **batch: Any) -> int:
     return run_batch(settings, REWARDS, file, Options(wait=not no_wait, **_batch_options(batch)))
+
+
+@cli.group(
+    context_settings=CONTEXT,
+    short_help="Ondernemers / merchants.",
+    help=helptext(
+        "Ondernemers: registreren uit een spreadsheet. Zie socialcoin merchants import --help.",
+        "Merchants: register them from a spreadsheet. See socialcoin merchants import --help.",
+        "socialcoin merchants import ondernemers.csv --dry-run",
+    ),
+)
+def merchants() -> None:
+    pass
+
+
+@merchants.command(
+    "import",
+    context_settings=CONTEXT,
+    short_help="Ondernemers registreren uit CSV / register merchants from CSV.",
+    help=helptext(
+        "Ondernemers registreren uit een CSV-bestand met de kolommen naam, iban, gebied (CBS-code, zoals "
+        "WK020201), doelen en wallet, en eventueel bic. In doelen staan de doelen van de munten die de "
+        "ondernemer aanneemt, gescheiden door ; of + (zoals LOCAL_SPENDING;SPORT_CULTURE). Een nieuwe "
+        "ondernemer heeft een eigen wallet nodig: ondernemers kunnen geen pincode kiezen met een "
+        "activeringscode, dus een wallet die de gemeente bewaart, maakt u per ondernemer via de API. Een "
+        "ondernemer die er al is, wordt gevonden op walletadres, of zonder wallet op naam en IBAN. Eerst "
+        "wordt het hele bestand gecontroleerd (ook de IBANs); bij een fout wordt niets toegepast. Opnieuw "
+        "uitvoeren na een onderbreking is veilig: wat klaar is, wordt overgeslagen.",
+        "Register merchants from a CSV file with the columns name, iban, area (a CBS code such as WK020201), "
+        "purposes and wallet_address, and optionally bic. purposes holds the purposes of the coins the "
+        "merchant accepts, separated by ; or + (such as LOCAL_SPENDING;SPORT_CULTURE). A new merchant needs "
+        "its own wallet: merchants cannot choose a PIN with an activation code, so a wallet the municipality "
+        "keeps is made one merchant at a time through the API. A merchant registered already is found by "
+        "its wallet address, or without one by name and IBAN. The whole file is checked first (the IBANs "
+        "too); on any fault nothing is applied. Running it again after an interruption is safe: what is done "
+        "is skipped.",
+        """
+naam;iban;bic;gebied;doelen;wallet
+Bakker Jansen;NL91ABNA0417164300;ABNANL2A;WK020201;LOCAL_SPENDING;0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65
+
+socialcoin merchants import ondernemers.csv --dry-run
+socialcoin merchants import ondernemers.csv
+""",
+    ),
+)
+@batch_options
+@wait_option
+@common
+def merchants_import(settings: Settings, file: Path, no_wait: bool, **batch: Any) -> int:
+    return run_batch(settings, MERCHANTS, file, Options(wait=not no_wait, **_batch_options(batch)))
+
+
+@cli.group(
+    context_settings=CONTEXT,
+    short_help="Organisaties / organisations.",
+    help=helptext(
+        "Organisaties: registreren uit een spreadsheet. Zie socialcoin organisations import --help. Hun "
+        "verifier-sleutels: socialcoin verifier add.",
+        "Organisations: register them from a spreadsheet. See socialcoin organisations import --help. Their "
+        "verifier keys: socialcoin verifier add.",
+        "socialcoin organisations import organisaties.csv --dry-run",
+    ),
+)
+def organisations() -> None:
+    pass
+
+
+@organisations.command(
+    "import",
+    context_settings=CONTEXT,
+    short_help="Organisaties registreren uit CSV / register organisations from CSV.",
+    help=helptext(
+        "Organisaties registreren uit een CSV-bestand met de kolommen naam, gebied (CBS-code, zoals "
+        "WK020201) en wallet (het eigen walletadres van de organisatie). Een organisatie die er al is, wordt "
+        "gevonden op naam (hoofdletters maken niet uit). Eerst wordt het hele bestand gecontroleerd; bij een "
+        "fout wordt niets toegepast. Opnieuw uitvoeren na een onderbreking is veilig: wat klaar is, wordt "
+        "overgeslagen. Verifier-sleutels geeft u daarna per organisatie met socialcoin verifier add.",
+        "Register organisations from a CSV file with the columns name, area (a CBS code such as WK020201) "
+        "and wallet_address (the organisation's own wallet). An organisation registered already is found by "
+        "its name (whatever its case). The whole file is checked first; on any fault nothing is applied. "
+        "Running it again after an interruption is safe: what is done is skipped. Then authorise verifier "
+        "keys per organisation with socialcoin verifier add.",
+        """
+naam;gebied;wallet
+Buurtcentrum Geitenkamp;WK020201;0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc
+
+socialcoin organisations import organisaties.csv --dry-run
+socialcoin organisations import organisaties.csv --skip-invalid
+""",
+    ),
+)
+@batch_options
+@wait_option
+@common
+def organisations_import(settings: Settings, file: Path, no_wait: bool, **batch: Any) -> int:
+    return run_batch(settings, ORGANISATIONS, file, Options(wait=not no_wait, **_batch_options(batch)))
 
 
 def _batch_options(values: dict[str, Any]) -> dict[str, Any]:

@@ -273,8 +273,8 @@ def register_organisation(
 ) -> Organisation:
     """Registers an organisation with its own wallet address. Asks the chain first, then writes in a
     transaction of its own."""
-    name = checked_text(name, "name", "de naam", "the name")
-    area = checked_area(area)
+    checked = {field: check() for field, check in organisation_checks(name, area).items()}
+    name, area = checked["name"], checked["area"]
     address = checked_address(wallet_address, "wallet_address")
     registered = registered_on_chain_among(chain, [address])
     record_hash = salted_record_hash(settings.secret_key.get_secret_value(), "organisation", name)
@@ -304,6 +304,14 @@ def register_organisation(
             "name",
         )
     return organisation
+
+
+def organisation_checks(name: str | None, area: str | None) -> dict[str, Callable[[], Any]]:
+    """The checks of an organisation's fields, by field (as resident_checks)."""
+    return {
+        "name": lambda: checked_text(name, "name", "de naam", "the name", longest=200),
+        "area": lambda: checked_area(checked_text(area, "area", "het gebied", "the area")),
+    }
 
 
 def authorise_verifier(session: Session, organisation_id: int, verifier_address: str, coin: str) -> Verifier:
@@ -383,18 +391,8 @@ def register_merchant(
 ) -> Merchant:
     """Registers a merchant with an own wallet or one we keep under a PIN. Asks the chain first (and seals
     a custodial key), then writes in a transaction of its own."""
-    name = checked_text(name, "name", "de naam", "the name")
-    area = checked_area(area)
-    iban = checked_iban(iban)
-    bic = checked_bic(bic)
-    bits = purpose_bits(purposes)
-    if not bits:
-        raise InvalidInput(
-            "purposes_empty",
-            "Kies minstens één doel dat de ondernemer accepteert.",
-            "Choose at least one purpose the merchant accepts.",
-            field="purposes",
-        )
+    checked = {field: check() for field, check in merchant_checks(name, iban, bic, area, purposes).items()}
+    name, iban, bic, area, bits = (checked[f] for f in ("name", "iban", "bic", "area", "purposes"))
     secret = settings.secret_key.get_secret_value()
     wallet = NewWallet.make(chain, secret, wallet_address, pin)
     record_hash = salted_record_hash(secret, "merchant", f"{name}|{iban}")
@@ -423,3 +421,29 @@ def register_merchant(
             "wallet_address",
         )
     return merchant
+
+
+def merchant_checks(
+    name: str | None, iban: str | None, bic: str | None, area: str | None, purposes: list[str] | None
+) -> dict[str, Callable[[], Any]]:
+    """The checks of a merchant's fields, by field (as resident_checks); purposes become their bit set."""
+    return {
+        "name": lambda: checked_text(name, "name", "de naam", "the name", longest=200),
+        "iban": lambda: checked_iban(checked_text(iban, "iban", "het IBAN", "the IBAN")),
+        "bic": lambda: checked_bic(bic),
+        "area": lambda: checked_area(checked_text(area, "area", "het gebied", "the area")),
+        "purposes": lambda: checked_purposes(purposes),
+    }
+
+
+def checked_purposes(purposes: list[str] | None) -> int:
+    """The bit set of the purposes a merchant accepts, by name (LOCAL_SPENDING); at least one."""
+    bits = purpose_bits(name for name in purposes or () if name.strip())
+    if not bits:
+        raise InvalidInput(
+            "purposes_empty",
+            "Kies minstens één doel dat de ondernemer accepteert (zoals LOCAL_SPENDING).",
+            "Choose at least one purpose the merchant accepts (such as LOCAL_SPENDING).",
+            field="purposes",
+        )
+    return bits

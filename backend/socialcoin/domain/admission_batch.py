@@ -1,35 +1,53 @@
-"""Admitting many residents at once, from the municipality's spreadsheet.
+"""Admitting residents, and registering merchants and organisations, from the municipality's spreadsheets:
+one flow for the three (`admit`), each described by what it adds (an `Admission`: Residents, Merchants,
+Organisations).
 
-Each row gets the checks of a single admission (admission.resident_checks), and all rows are checked
-before anything changes: every fault of every row comes back at once (batch.BatchInvalid). The checks
-against what exists are set-based (a few queries for the whole request, one JSON-RPC batch per 500
-own wallets) and the rows go in with one insert and one outbox insert, so 10,000 rows take seconds.
+1. Every row gets the checks of a single admission or registration (admission.resident_checks,
+   merchant_checks, organisation_checks), and the request is checked for a key or a wallet listed twice.
+   Every fault of every row is collected and comes back at once (batch.BatchInvalid); then nothing changes.
+2. What the chain says comes first: the registry is asked about the new rows' own wallets (one JSON-RPC
+   batch per 500), and residents' custodial keys are made, outside the write lock.
+3. One write transaction, which takes the admission lock at its start (two files at once: the second sees
+   what the first applied, so each row is applied once): the rows against what exists in a few set-based
+   queries (a key applied before with other data, a wallet someone holds or the registry knows), then one
+   insert of the new records and one of their registrations in the outbox. So 10,000 rows take seconds.
 
-A row is idempotent by its case number: the same data again is `exists` (same resident, same
-activation code while it is still pending) and changes nothing; other data under the same case number
-is a `resident_exists` fault that says what differs. A row without a wallet address gets a custodial
-wallet that waits for the resident's PIN (wallets.create_wallet_awaiting_activation); consent is
-implied: the municipality lists only residents who signed up.
+A row is idempotent by its natural key: a resident's case number; a merchant's wallet address (or, for a
+row without one, its name and IBAN); an organisation's name (whatever its case). The same data again is
+`exists` and changes nothing; other data under the same key is a `<kind>_exists` fault that says what
+differs.
+
+A resident without a wallet address gets a custodial wallet that waits for their PIN
+(wallets.create_wallet_awaiting_activation; the code for the letter comes with the result); consent is
+implied: the municipality lists only residents who signed up. Merchants and organisations have no such
+activation (nobody but a resident chooses a PIN with a code), so a new one in a file brings its own wallet
+address, or the row is a `wallet_required` fault. A merchant whose wallet the municipality keeps under a
+PIN is registered one at a time (POST /municipality/merchants with a PIN); a file may list it afterwards by
+name and IBAN.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import select
+from eth_utils import to_checksum_address
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..chain.constants import Kind
 from ..chain.gateway import Chain
 from ..chain.outbox import Outbox
 from ..db.base import lock, writing
-from ..db.models import Resident
+from ..db.models import Merchant, Organisation, Resident
 from ..db.types import utcnow
 from ..settings import Settings
 from .admission import (
     WALLET_OWNERS,
+    merchant_checks,
+    organisation_checks,
     registered_on_chain_among,
     registration,
     resident_checks,
@@ -38,10 +56,399 @@ from .admission import (
     wallet_registered,
 )
 from .batch import RowErrors, chunks, insert_rows
-from .errors import Conflict
-from .fields import checked_address
+from .coins import purpose_names
+from .errors import Conflict, DomainError, InvalidInput
+from .fields import checked_address, is_checked_address
 from .people import chain_writes
 from .wallets import activation_code, create_wallet_awaiting_activation
+
+# One lock for the three kinds: they share wallet addresses (each belongs to one resident, merchant or
+# organisation), so two files at once, of one kind or of two, check their wallets one after the other.
+LOCK = "admission"
+
+Values = dict[str, Any]  # a row's cleaned fields, by field; "wallet_address" always among them
+Record = Resident | Merchant | Organisation
+RowT = TypeVar("RowT")
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A row's outcome as the flow knows it; each kind makes its result of it. In a dry run a new row has
+    no id, and a new custodial wallet no address, yet."""
+
+    line: int
+    status: str  # the kind's new_status | "exists"
+    values: Values
+    record_id: int | None
+    wallet_address: str | None
+    onchain: str | None  # "pending" | "done" | "failed" (None: not queued, a dry run)
+    awaiting_activation: bool = False  # a custodial wallet that waits for its holder's PIN
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Where a record's chain registration stands, for a key asked about."""
+
+    key: str  # as asked (cleaned: an address checksummed, spaces around it removed)
+    record_id: int | None  # None: no record under this key
+    onchain: str | None  # "pending" | "done" | "failed"; None for an unknown key
+
+
+def _shown(value: str | None) -> str:
+    return f"'{value}'" if value else "(leeg / empty)"
+
+
+class Admission(Generic[RowT, ResultT]):
+    """One kind of record that comes in from a spreadsheet. The flow (`admit`) is the same for every kind;
+    a kind says how its rows are checked, what its natural key is and how records are found by it, what is
+    compared when a key exists already, and what a new record's columns and result are."""
+
+    model: ClassVar[type[Record]]
+    kind: ClassVar[Kind]  # on chain
+    record: ClassVar[str]  # in the record hash
+    new_status: ClassVar[str]  # the status of a row applied now
+    exists_code: ClassVar[str]  # the fault of a key applied before with other data
+    custodial: ClassVar[bool] = False  # whether a new row without a wallet address gets a custodial one
+    # "aangemeld" / "admitted", what to use for another one, and that each is listed once (Dutch, English).
+    done: ClassVar[tuple[str, str]]
+    other: ClassVar[tuple[str, str]]
+    once: ClassVar[tuple[str, str]]
+    # Fields compared when the key exists already: (field, Dutch, English) as "met een andere naam".
+    compared: ClassVar[tuple[tuple[str, str, str], ...]]
+
+    def __init__(self, settings: Settings):
+        self.secret = settings.secret_key.get_secret_value()
+
+    # -- rows ------------------------------------------------------------------------------------------
+
+    def checks(self, row: RowT) -> dict[str, Callable[[], Any]]:
+        """The single admission's checks of the row's fields (besides its wallet address)."""
+        raise NotImplementedError
+
+    def unique(self, values: Values) -> list[tuple[str, str, str, Hashable | None, str]]:
+        """What must not repeat within a request, besides the wallet: (field, Dutch, English, the value to
+        compare or None, the value as shown)."""
+        return []
+
+    def key(self, values: Values) -> Hashable:
+        """The row's natural key."""
+        raise NotImplementedError
+
+    def find(self, session: Session, keys: Sequence[Hashable]) -> dict[Hashable, Any]:
+        """The records under these keys, by key, in a few queries (unknown keys are left out)."""
+        raise NotImplementedError
+
+    def lookup_key(self, given: str) -> tuple[str, Hashable | None]:
+        """A key as a lookup names it: (as shown, the key; None when it cannot be one)."""
+        raise NotImplementedError
+
+    def who(self, values: Values) -> tuple[str, str]:
+        """The record a key names, for a sentence (Dutch, English): "Dossier 2026-0042"."""
+        raise NotImplementedError
+
+    def shown(self, field: str, value: Any) -> str:
+        return _shown(value)
+
+    def wallet_required(self, values: Values) -> DomainError:
+        raise NotImplementedError
+
+    # -- new records -----------------------------------------------------------------------------------
+
+    def ident(self, values: Values) -> str:
+        """What the salted record hash on chain points back to."""
+        raise NotImplementedError
+
+    def purposes(self, values: Values) -> int:
+        """The purposes accepted on chain (a bit set); only merchants accept any."""
+        return 0
+
+    def columns(self, values: Values, ciphertext: bytes | None) -> Values:
+        """A new record's own columns (the flow adds wallet_address, record_hash and registration_key)."""
+        raise NotImplementedError
+
+    def result(self, outcome: Outcome) -> ResultT:
+        raise NotImplementedError
+
+    # -- what differs ----------------------------------------------------------------------------------
+
+    def differences(self, stored: Any, values: Values) -> list[DomainError]:
+        """What differs between a record and a row under its key: one fault per field."""
+        who_nl, who_en = self.who(values)
+        (done_nl, done_en), (other_nl, other_en) = self.done, self.other
+        found: list[DomainError] = []
+        for field, nl, en in self.compared:
+            before, given = getattr(stored, field), values[field]
+            if before != given:
+                before_shown, given_shown = self.shown(field, before), self.shown(field, given)
+                found.append(
+                    Conflict(
+                        self.exists_code,
+                        f"{who_nl} is al {done_nl} met {nl}: {before_shown}, in het bestand {given_shown}. "
+                        f"Gebruik dezelfde gegevens, of {other_nl}.",
+                        f"{who_en} was {done_en} with {en}: {before_shown}, in the file {given_shown}. "
+                        f"Use the same data, or {other_en}.",
+                        field=field,
+                    )
+                )
+        address = values["wallet_address"]
+        custody = getattr(stored, "wallet_custody", "own")
+        if (stored.wallet_address != address) if address else custody != "custodial":
+            if custody == "own":
+                stored_nl = f"een eigen wallet ({stored.wallet_address})"
+                stored_en = f"an own wallet ({stored.wallet_address})"
+            else:
+                stored_nl, stored_en = "een wallet van de gemeente", "a wallet kept by the municipality"
+            found.append(
+                Conflict(
+                    self.exists_code,
+                    f"{who_nl} is al {done_nl} met {stored_nl}; in het bestand staat "
+                    f"{address or 'geen walletadres'}. Gebruik dezelfde gegevens.",
+                    f"{who_en} was {done_en} with {stored_en}; the file has "
+                    f"{address or 'no wallet address'}. Use the same data.",
+                    field="wallet_address",
+                )
+            )
+        return found
+
+
+# --------------------------------------------------------------------------------------------------
+# The flow
+# --------------------------------------------------------------------------------------------------
+
+
+def admit(
+    session: Session,
+    admission: Admission[Any, ResultT],
+    rows: Sequence[Any],
+    *,
+    dry_run: bool = False,
+    chain: Chain | None = None,
+) -> list[ResultT]:
+    """Applies every row, or (when any row is at fault) none: raises BatchInvalid naming every fault. With
+    dry_run, checks the same and answers what would happen, changing nothing.
+
+    The registry is asked about new own wallets and custodial keys are made first; the checks against the
+    database and the inserts then run in one write transaction under the admission lock."""
+    errors = RowErrors()
+    checked = _checked_rows(admission, rows, errors)
+    existing = admission.find(session, _keys(admission, checked))
+    new = [values for values in checked if values and admission.key(values) not in existing]
+    on_chain = registered_on_chain_among(chain, [v["wallet_address"] for v in new if v["wallet_address"]])
+    if dry_run:
+        return _admit(session, admission, rows, checked, errors, on_chain, None)
+    # Keys for the new rows that need one: about a millisecond each, so never under the write lock. A row
+    # applied by another request meanwhile leaves its key unused (records are never removed, so a row that
+    # existed here exists below: there are never fewer keys than new rows).
+    keys = [
+        create_wallet_awaiting_activation(admission.secret)
+        for values in new
+        if admission.custodial and not values["wallet_address"]
+    ]
+    with writing(session):
+        lock(session, LOCK)  # two files at once: the second sees what the first applied
+        return _admit(session, admission, rows, checked, errors, on_chain, keys)
+
+
+def _keys(admission: Admission[Any, Any], checked: list[Values | None]) -> list[Hashable]:
+    return list(dict.fromkeys(admission.key(values) for values in checked if values))
+
+
+def _repeated(
+    admission: Admission[Any, Any], field: str, nl: str, en: str, shown: str, first: int
+) -> Conflict:
+    once_nl, once_en = admission.once
+    return Conflict(
+        f"{field}_duplicate",
+        f"{nl} {shown} staat ook op regel {first} van het bestand. {once_nl}",
+        f"{en} {shown} is on line {first} of the file too. {once_en}",
+        field=field,
+    )
+
+
+def _checked_rows(
+    admission: Admission[Any, Any], rows: Sequence[Any], errors: RowErrors
+) -> list[Values | None]:
+    """Each row's cleaned fields (None for a row at fault), with every fault recorded in `errors`: the
+    single admission's checks, and a key or wallet address given twice in the request."""
+    checked: list[Values | None] = []
+    first: dict[tuple[str, Hashable], int] = {}
+    for row in rows:
+        values: Values = {"wallet_address": None}
+        for field, check in admission.checks(row).items():
+            with errors.row(row.line):
+                values[field] = check()
+        if row.wallet_address and row.wallet_address.strip():
+            with errors.row(row.line):
+                values["wallet_address"] = checked_address(row.wallet_address.strip(), "wallet_address")
+        address = values["wallet_address"]
+        wallet = ("wallet_address", "Walletadres", "Wallet address", address, str(address))
+        for field, nl, en, value, shown in [*admission.unique(values), wallet]:
+            if value is not None and first.setdefault((field, value), row.line) != row.line:
+                errors.add(row.line, _repeated(admission, field, nl, en, shown, first[(field, value)]))
+        checked.append(None if row.line in errors else values)
+    return checked
+
+
+def _owners(session: Session, addresses: list[str]) -> dict[str, tuple[str, str]]:
+    """Address -> (Dutch, English) name of whoever holds it among residents, merchants, organisations."""
+    owners = {}
+    for model, nl, en in WALLET_OWNERS:
+        for chunk in chunks(addresses):
+            for address in session.scalars(
+                select(model.wallet_address).where(model.wallet_address.in_(chunk))
+            ):
+                owners.setdefault(address, (nl, en))
+    return owners
+
+
+def _onchain(session: Session, records: list[Any]) -> dict[str, str]:
+    """registration_key -> pending, done or failed."""
+    states = {}
+    keys = [record.registration_key for record in records]
+    for chunk in chunks(keys):
+        states.update({key: write.status for key, write in chain_writes(session, chunk).items()})
+    return states
+
+
+def _check_against_what_exists(
+    session: Session,
+    admission: Admission[Any, Any],
+    on_chain: Collection[str],
+    rows: Sequence[Any],
+    checked: list[Values | None],
+    errors: RowErrors,
+) -> dict[Hashable, Any]:
+    """Records the faults against the database and the registry (`on_chain`: the addresses it knows): a
+    key applied before with other data; for a new row, no wallet where one is needed, or a wallet that
+    someone holds or that is registered on chain. Returns the records applied before, by key."""
+    existing = admission.find(session, _keys(admission, checked))
+    new_wallets = [
+        values["wallet_address"]
+        for values in checked
+        if values and values["wallet_address"] and admission.key(values) not in existing
+    ]
+    owners = _owners(session, new_wallets)
+    for row, values in zip(rows, checked, strict=True):
+        if values is None:
+            continue
+        stored, address = existing.get(admission.key(values)), values["wallet_address"]
+        if stored is not None:
+            for difference in admission.differences(stored, values):
+                errors.add(row.line, difference)
+        elif address is None:
+            if not admission.custodial:
+                errors.add(row.line, admission.wallet_required(values))
+        elif address in owners:
+            errors.add(row.line, wallet_in_use(*owners[address]))
+        elif address in on_chain:
+            errors.add(row.line, wallet_registered())
+    return existing
+
+
+def _admit(
+    session: Session,
+    admission: Admission[Any, ResultT],
+    rows: Sequence[Any],
+    checked: list[Values | None],
+    errors: RowErrors,
+    on_chain: Collection[str],
+    keys: list[tuple[str, bytes]] | None,
+) -> list[ResultT]:
+    """The checks against what exists, then the inserts (`keys`: custodial wallets to use; None: a dry
+    run, which inserts nothing)."""
+    existing = _check_against_what_exists(session, admission, on_chain, rows, checked, errors)
+    errors.raise_if_any()
+    states = _onchain(session, list(existing.values()))
+    outcomes: list[Outcome | None] = []
+    new: list[tuple[int, Values]] = []  # (index in outcomes, the new row's values)
+    for row, values in zip(rows, checked, strict=True):
+        assert values is not None  # every row at fault raised above
+        stored = existing.get(admission.key(values))
+        if stored is not None:
+            outcomes.append(
+                Outcome(
+                    row.line,
+                    "exists",
+                    values,
+                    stored.id,
+                    stored.wallet_address,
+                    states.get(stored.registration_key, "pending"),
+                    bool(getattr(stored, "activation_pending", False)),
+                )
+            )
+        elif keys is None:
+            outcomes.append(
+                Outcome(row.line, admission.new_status, values, None, values["wallet_address"], None)
+            )
+        else:
+            new.append((len(outcomes), values))
+            outcomes.append(None)
+    if new and keys is not None:
+        _insert(session, admission, rows, outcomes, new, iter(keys))
+    return [admission.result(outcome) for outcome in outcomes if outcome is not None]
+
+
+def _insert(
+    session: Session,
+    admission: Admission[Any, Any],
+    rows: Sequence[Any],
+    outcomes: list[Outcome | None],
+    new: list[tuple[int, Values]],
+    keys: Iterator[tuple[str, bytes]],
+) -> None:
+    """One insert of the new records and one of their registrations; fills in their outcomes."""
+    columns, registrations = [], []
+    for _index, values in new:
+        address, ciphertext = values["wallet_address"], None
+        if address is None:
+            address, ciphertext = next(keys)
+        record_hash = salted_record_hash(admission.secret, admission.record, admission.ident(values))
+        queued = registration(
+            address, admission.kind, values["area"], admission.purposes(values), record_hash
+        )
+        registrations.append(queued)
+        columns.append(
+            {
+                **admission.columns(values, ciphertext),
+                "wallet_address": address,
+                "record_hash": record_hash,
+                "registration_key": queued.key,
+            }
+        )
+    ids = insert_rows(session, admission.model, columns, "wallet_address", admission.exists_code)
+    Outbox.enqueue_many(session, registrations)
+    for (index, values), record in zip(new, columns, strict=True):
+        address = record["wallet_address"]
+        outcomes[index] = Outcome(
+            rows[index].line,
+            admission.new_status,
+            values,
+            ids[address],
+            address,
+            "pending",
+            awaiting_activation=record.get("wallet_ciphertext") is not None,
+        )
+
+
+def registrations(session: Session, admission: Admission[Any, Any], given: list[str]) -> list[Registration]:
+    """Where the chain registration under each key stands, in the order asked (for polling a batch)."""
+    asked = [admission.lookup_key(value) for value in given]
+    existing = admission.find(session, list(dict.fromkeys(key for _shown, key in asked if key is not None)))
+    states = _onchain(session, list(existing.values()))
+    answer = []
+    for shown, key in asked:
+        record = existing.get(key) if key is not None else None
+        if record is None:
+            answer.append(Registration(shown, None, None))
+        else:
+            answer.append(Registration(shown, record.id, states.get(record.registration_key, "pending")))
+    return answer
+
+
+# --------------------------------------------------------------------------------------------------
+# Residents
+# --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -57,7 +464,7 @@ class ResidentRow:
 
 @dataclass(frozen=True)
 class Admitted:
-    """A row's outcome. In a dry run a new row has no resident_id, custodial address or code yet."""
+    """A resident's row's outcome. In a dry run a new row has no resident_id, custodial address or code."""
 
     line: int
     status: str  # "admitted" | "exists"
@@ -66,60 +473,6 @@ class Admitted:
     wallet_address: str | None
     activation_code: str | None  # while the custodial wallet waits for the resident's PIN
     onchain: str | None  # "pending" | "done" | "failed" (None: not queued, a dry run)
-
-
-# Fields compared when a case number is admitted already: (field, Dutch, English).
-_COMPARED = (
-    ("name", "naam", "name"),
-    ("area", "gebied", "area"),
-    ("email", "e-mailadres", "email address"),
-    ("phone", "telefoonnummer", "phone number"),
-)
-
-
-def _shown(value: str | None) -> str:
-    return f"'{value}'" if value else "(leeg / empty)"
-
-
-def _differs(
-    case_number: str, field: str, nl: str, en: str, stored: str | None, given: str | None
-) -> Conflict:
-    return Conflict(
-        "resident_exists",
-        f"Dossier {case_number} is al aangemeld met een ander {nl}: {_shown(stored)}, in het bestand "
-        f"{_shown(given)}. Gebruik dezelfde gegevens, of een ander dossiernummer voor een andere inwoner.",
-        f"Case {case_number} was admitted with another {en}: {_shown(stored)}, in the file {_shown(given)}. "
-        "Use the same data, or another case number for another resident.",
-        field=field,
-    )
-
-
-def _wallet_differs(case_number: str, stored: Resident, given: str | None) -> Conflict:
-    stored_nl = "een eigen wallet" if stored.wallet_custody == "own" else "een wallet van de gemeente"
-    stored_en = "an own wallet" if stored.wallet_custody == "own" else "a wallet kept by the municipality"
-    if stored.wallet_custody == "own":
-        stored_nl, stored_en = (
-            f"{stored_nl} ({stored.wallet_address})",
-            f"{stored_en} ({stored.wallet_address})",
-        )
-    return Conflict(
-        "resident_exists",
-        f"Dossier {case_number} is al aangemeld met {stored_nl}; in het bestand staat "
-        f"{given or 'geen walletadres'}. Gebruik dezelfde gegevens.",
-        f"Case {case_number} was admitted with {stored_en}; the file has {given or 'no wallet address'}. "
-        "Use the same data.",
-        field="wallet_address",
-    )
-
-
-def _repeated(field: str, nl: str, en: str, value: str, first_line: int) -> Conflict:
-    return Conflict(
-        f"{field}_duplicate",
-        f"{nl} {value} staat ook op regel {first_line} van het bestand. Een inwoner staat er maar één keer "
-        "in.",
-        f"{en} {value} is on line {first_line} of the file too. Each resident may be listed once only.",
-        field=field,
-    )
 
 
 def residents_by_case_number(session: Session, case_numbers: list[str]) -> dict[str, Resident]:
@@ -131,246 +484,307 @@ def residents_by_case_number(session: Session, case_numbers: list[str]) -> dict[
     return found
 
 
-def _owners(session: Session, addresses: list[str]) -> dict[str, tuple[str, str]]:
-    """Address -> (Dutch, English) name of whoever holds it among residents, merchants, organisations."""
-    owners = {}
-    for model, nl, en in WALLET_OWNERS:
-        for chunk in chunks(addresses):
-            for address in session.scalars(
-                select(model.wallet_address).where(model.wallet_address.in_(chunk))
-            ):
-                owners.setdefault(address, (nl, en))
-    return owners
+class Residents(Admission[ResidentRow, Admitted]):
+    """Residents, by case number; one without a wallet address gets a custodial wallet that waits for the
+    PIN they choose with the activation code from their letter."""
 
-
-def _onchain(session: Session, residents: list[Resident]) -> dict[str, str]:
-    """registration_key -> pending, done or failed."""
-    states = {}
-    keys = [resident.registration_key for resident in residents]
-    for chunk in chunks(keys):
-        states.update({key: write.status for key, write in chain_writes(session, chunk).items()})
-    return states
-
-
-def _checked_rows(rows: list[ResidentRow], errors: RowErrors) -> list[dict[str, Any] | None]:
-    """Each row's cleaned fields (None for a row at fault), with every fault recorded in `errors`: the
-    single admission's checks, and a case number or wallet address given twice in the request."""
-    checked: list[dict[str, Any] | None] = []
-    first_case: dict[str, int] = {}
-    first_wallet: dict[str, int] = {}
-    for row in rows:
-        values: dict[str, Any] = {"wallet_address": None}
-        for field, check in resident_checks(
-            row.name, row.case_number, row.area, row.email, row.phone
-        ).items():
-            with errors.row(row.line):
-                values[field] = check()
-        if row.wallet_address and row.wallet_address.strip():
-            with errors.row(row.line):
-                values["wallet_address"] = checked_address(row.wallet_address.strip(), "wallet_address")
-        case_number, address = values.get("case_number"), values["wallet_address"]
-        if case_number is not None and first_case.setdefault(case_number, row.line) != row.line:
-            errors.add(
-                row.line, _repeated("case_number", "Dossier", "Case", case_number, first_case[case_number])
-            )
-        if address is not None and first_wallet.setdefault(address, row.line) != row.line:
-            errors.add(
-                row.line,
-                _repeated("wallet_address", "Walletadres", "Wallet address", address, first_wallet[address]),
-            )
-        checked.append(None if row.line in errors else values)
-    return checked
-
-
-def _new_rows(session: Session, checked: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
-    """The rows whose case number is not admitted yet."""
-    existing = residents_by_case_number(session, [values["case_number"] for values in checked if values])
-    return [values for values in checked if values and values["case_number"] not in existing]
-
-
-def _check_against_what_exists(
-    session: Session,
-    on_chain: Collection[str],
-    rows: list[ResidentRow],
-    checked: list[dict[str, Any] | None],
-    errors: RowErrors,
-) -> dict[str, Resident]:
-    """Records the faults against the database and the registry (`on_chain`: the addresses it knows): a
-    case number admitted with other data, an own wallet that someone holds or that is registered on chain.
-    Returns the residents admitted before, by case number."""
-    existing = residents_by_case_number(session, [values["case_number"] for values in checked if values])
-    new_wallets = [
-        values["wallet_address"]
-        for values in checked
-        if values and values["wallet_address"] and values["case_number"] not in existing
-    ]
-    owners = _owners(session, new_wallets)
-    for row, values in zip(rows, checked, strict=True):
-        if values is None:
-            continue
-        case_number, address = values["case_number"], values["wallet_address"]
-        stored = existing.get(case_number)
-        if stored is not None:
-            for field, nl, en in _COMPARED:
-                if getattr(stored, field) != values[field]:
-                    errors.add(
-                        row.line, _differs(case_number, field, nl, en, getattr(stored, field), values[field])
-                    )
-            if (stored.wallet_address != address) if address else stored.wallet_custody != "custodial":
-                errors.add(row.line, _wallet_differs(case_number, stored, address))
-        elif address in owners:
-            errors.add(row.line, wallet_in_use(*owners[address]))
-        elif address in on_chain:
-            errors.add(row.line, wallet_registered())
-    return existing
-
-
-def admit_residents(
-    session: Session,
-    settings: Settings,
-    rows: list[ResidentRow],
-    *,
-    dry_run: bool = False,
-    chain: Chain | None = None,
-) -> list[Admitted]:
-    """Admits every row, or (when any row is at fault) none: raises BatchInvalid naming every fault.
-    With dry_run, checks the same and answers what would happen, changing nothing.
-
-    The registry is asked about new own wallets and the custodial keys are made first; the checks against
-    the database and the inserts then run in one write transaction."""
-    errors = RowErrors()
-    checked = _checked_rows(rows, errors)
-    new = _new_rows(session, checked)
-    on_chain = registered_on_chain_among(chain, [v["wallet_address"] for v in new if v["wallet_address"]])
-    secret = settings.secret_key.get_secret_value()
-    # Keys for the new rows that need one: about a millisecond each, so never under the write lock. A row
-    # admitted by another request meanwhile leaves its key unused (residents are never removed, so a row
-    # that existed here exists below: there are never fewer keys than new rows).
-    keys = (
-        [] if dry_run else [create_wallet_awaiting_activation(secret) for v in new if not v["wallet_address"]]
+    model = Resident
+    kind = Kind.RESIDENT
+    record = "resident"
+    new_status = "admitted"
+    exists_code = "resident_exists"
+    custodial = True
+    done = ("aangemeld", "admitted")
+    other = ("een ander dossiernummer voor een andere inwoner", "another case number for another resident")
+    once = ("Een inwoner staat er maar één keer in.", "Each resident may be listed once only.")
+    compared = (
+        ("name", "een andere naam", "another name"),
+        ("area", "een ander gebied", "another area"),
+        ("email", "een ander e-mailadres", "another email address"),
+        ("phone", "een ander telefoonnummer", "another phone number"),
     )
-    if dry_run:
-        return _admit(session, secret, rows, checked, errors, on_chain, None)
-    with writing(session):
-        lock(session, "admission")  # two files at once: the second sees what the first admitted
-        return _admit(session, secret, rows, checked, errors, on_chain, keys)
 
+    def checks(self, row: ResidentRow) -> dict[str, Callable[[], Any]]:
+        return resident_checks(row.name, row.case_number, row.area, row.email, row.phone)
 
-def _admit(
-    session: Session,
-    secret: str,
-    rows: list[ResidentRow],
-    checked: list[dict[str, Any] | None],
-    errors: RowErrors,
-    on_chain: Collection[str],
-    keys: list[tuple[str, bytes]] | None,
-) -> list[Admitted]:
-    """The checks against what exists, then the inserts (`keys`: custodial wallets to use; None: a dry
-    run, which inserts nothing)."""
-    existing = _check_against_what_exists(session, on_chain, rows, checked, errors)
-    errors.raise_if_any()
-    states = _onchain(session, list(existing.values()))
-    results: list[Admitted | None] = []
-    new: list[tuple[int, dict[str, Any]]] = []  # (index in results, the new resident's columns)
-    for row, values in zip(rows, checked, strict=True):
-        assert values is not None  # every row at fault raised above
-        stored = existing.get(values["case_number"])
-        if stored is not None:
-            code = (
-                activation_code(secret, stored.id, stored.wallet_address)
-                if stored.activation_pending
-                else None
-            )
-            results.append(
-                Admitted(
-                    row.line,
-                    "exists",
-                    stored.case_number,
-                    stored.id,
-                    stored.wallet_address,
-                    code,
-                    states.get(stored.registration_key, "pending"),
-                )
-            )
-        elif keys is None:
-            results.append(
-                Admitted(
-                    row.line, "admitted", values["case_number"], None, values["wallet_address"], None, None
-                )
-            )
-        else:
-            new.append((len(results), values))
-            results.append(None)
-    if new and keys is not None:
-        _insert(session, secret, rows, results, new, iter(keys))
-    return [result for result in results if result is not None]
+    def unique(self, values: Values) -> list[tuple[str, str, str, Hashable | None, str]]:
+        case_number = values.get("case_number")
+        return [("case_number", "Dossier", "Case", case_number, str(case_number))]
 
+    def key(self, values: Values) -> Hashable:
+        return values["case_number"]
 
-def _insert(
-    session: Session,
-    secret: str,
-    rows: list[ResidentRow],
-    results: list[Admitted | None],
-    new: list[tuple[int, dict[str, Any]]],
-    keys: Iterator[tuple[str, bytes]],
-) -> None:
-    """One insert of the new residents and one of their registrations; fills in their results."""
-    now = utcnow()
-    columns, registrations = [], []
-    for _index, values in new:
-        ciphertext = None
-        address = values["wallet_address"]
-        if address is None:
-            address, ciphertext = next(keys)
-        record_hash = salted_record_hash(secret, "resident", values["case_number"])
-        queued = registration(address, Kind.RESIDENT, values["area"], 0, record_hash)
-        registrations.append(queued)
-        key = queued.key
-        columns.append(
-            {
-                "name": values["name"],
-                "email": values["email"],
-                "phone": values["phone"],
-                "case_number": values["case_number"],
-                "area": values["area"],
-                "wallet_address": address,
-                "wallet_custody": "own" if ciphertext is None else "custodial",
-                "wallet_ciphertext": ciphertext,
-                "activation_pending": ciphertext is not None,
-                "record_hash": record_hash,
-                "consent_at": now,
-                "registration_key": key,
-            }
+    def find(self, session: Session, keys: Sequence[Hashable]) -> dict[Hashable, Any]:
+        return dict(residents_by_case_number(session, [str(key) for key in keys]))
+
+    def lookup_key(self, given: str) -> tuple[str, Hashable | None]:
+        return given.strip(), given.strip()
+
+    def who(self, values: Values) -> tuple[str, str]:
+        return f"Dossier {values['case_number']}", f"Case {values['case_number']}"
+
+    def ident(self, values: Values) -> str:
+        return values["case_number"]
+
+    def columns(self, values: Values, ciphertext: bytes | None) -> Values:
+        return {
+            "name": values["name"],
+            "email": values["email"],
+            "phone": values["phone"],
+            "case_number": values["case_number"],
+            "area": values["area"],
+            "wallet_custody": "own" if ciphertext is None else "custodial",
+            "wallet_ciphertext": ciphertext,
+            "activation_pending": ciphertext is not None,
+            "consent_at": utcnow(),
+        }
+
+    def result(self, outcome: Outcome) -> Admitted:
+        code = None
+        if outcome.awaiting_activation and outcome.record_id is not None and outcome.wallet_address:
+            code = activation_code(self.secret, outcome.record_id, outcome.wallet_address)
+        return Admitted(
+            outcome.line,
+            outcome.status,
+            outcome.values["case_number"],
+            outcome.record_id,
+            outcome.wallet_address,
+            code,
+            outcome.onchain,
         )
-    ids = insert_rows(session, Resident, columns, "case_number", "resident_exists")
-    Outbox.enqueue_many(session, registrations)
-    for (index, _values), resident in zip(new, columns, strict=True):
-        resident_id, address = ids[resident["case_number"]], resident["wallet_address"]
-        code = activation_code(secret, resident_id, address) if resident["activation_pending"] else None
-        results[index] = Admitted(
-            rows[index].line, "admitted", resident["case_number"], resident_id, address, code, "pending"
-        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Merchants
+# --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Registration:
-    case_number: str
-    resident_id: int | None  # None: no resident with this case number
-    onchain: str | None  # "pending" | "done" | "failed"; None for an unknown case number
+class MerchantRow:
+    line: int
+    name: str | None
+    iban: str | None
+    area: str | None
+    purposes: list[str] | None
+    bic: str | None = None
+    wallet_address: str | None = None
 
 
-def registrations(session: Session, case_numbers: list[str]) -> list[Registration]:
-    """Where the chain registration of each case stands, in the order asked (for polling a batch)."""
-    wanted = [case_number.strip() for case_number in case_numbers]
-    existing = residents_by_case_number(session, list(dict.fromkeys(wanted)))
-    states = _onchain(session, list(existing.values()))
-    answer = []
-    for case_number in wanted:
-        resident = existing.get(case_number)
-        if resident is None:
-            answer.append(Registration(case_number, None, None))
-        else:
-            answer.append(
-                Registration(case_number, resident.id, states.get(resident.registration_key, "pending"))
-            )
-    return answer
+@dataclass(frozen=True)
+class MerchantRegistered:
+    """A merchant's row's outcome. In a dry run a new row has no merchant_id yet."""
+
+    line: int
+    status: str  # "registered" | "exists"
+    merchant_id: int | None
+    name: str
+    wallet_address: str | None
+    onchain: str | None  # "pending" | "done" | "failed" (None: not queued, a dry run)
+
+
+class Merchants(Admission[MerchantRow, MerchantRegistered]):
+    """Merchants, by wallet address (a row without one: by name and IBAN), with the IBAN their payouts go
+    to. A new merchant in a file brings its own wallet: merchants cannot choose a PIN with an activation
+    code, so a wallet kept under a PIN is made one at a time (POST /municipality/merchants with a PIN)."""
+
+    model = Merchant
+    kind = Kind.MERCHANT
+    record = "merchant"
+    new_status = "registered"
+    exists_code = "merchant_exists"
+    done = ("geregistreerd", "registered")
+    other = (
+        "een ander walletadres voor een andere ondernemer",
+        "another wallet address for another merchant",
+    )
+    once = ("Een ondernemer staat er maar één keer in.", "Each merchant may be listed once only.")
+    compared = (
+        ("name", "een andere naam", "another name"),
+        ("iban", "een ander IBAN", "another IBAN"),
+        ("bic", "een andere BIC", "another BIC"),
+        ("area", "een ander gebied", "another area"),
+        ("purposes", "andere doelen", "other purposes"),
+    )
+
+    def checks(self, row: MerchantRow) -> dict[str, Callable[[], Any]]:
+        return merchant_checks(row.name, row.iban, row.bic, row.area, row.purposes)
+
+    def unique(self, values: Values) -> list[tuple[str, str, str, Hashable | None, str]]:
+        name, iban = values.get("name"), values.get("iban")
+        if values["wallet_address"] or name is None or iban is None:
+            return []
+        return [("name", "Naam en IBAN", "Name and IBAN", (name.lower(), iban), f"'{name}', {iban}")]
+
+    def key(self, values: Values) -> Hashable:
+        if values["wallet_address"]:
+            return ("wallet", values["wallet_address"])
+        return ("name", values["name"].lower(), values["iban"])
+
+    def find(self, session: Session, keys: Sequence[Hashable]) -> dict[Hashable, Any]:
+        """By wallet; by name and IBAN only where those name exactly one merchant."""
+        wallets = [key[1] for key in keys if key[0] == "wallet"]  # type: ignore[index]
+        ibans = list({key[2] for key in keys if key[0] == "name"})  # type: ignore[index]
+        found: dict[Hashable, Any] = {}
+        for chunk in chunks(wallets):
+            for merchant in session.scalars(select(Merchant).where(Merchant.wallet_address.in_(chunk))):
+                found[("wallet", merchant.wallet_address)] = merchant
+        named: defaultdict[Hashable, list[Merchant]] = defaultdict(list)
+        for chunk in chunks(ibans):
+            for merchant in session.scalars(select(Merchant).where(Merchant.iban.in_(chunk))):
+                named[("name", merchant.name.lower(), merchant.iban)].append(merchant)
+        found.update({key: merchants[0] for key, merchants in named.items() if len(merchants) == 1})
+        return found
+
+    def lookup_key(self, given: str) -> tuple[str, Hashable | None]:
+        address = given.strip()
+        if not is_checked_address(address):
+            return address, None
+        address = to_checksum_address(address)
+        return address, ("wallet", address)
+
+    def who(self, values: Values) -> tuple[str, str]:
+        if values["wallet_address"]:
+            address = values["wallet_address"]
+            return f"De ondernemer met walletadres {address}", f"The merchant with wallet address {address}"
+        return (
+            f"Ondernemer '{values['name']}' met IBAN {values['iban']}",
+            f"Merchant '{values['name']}' with IBAN {values['iban']}",
+        )
+
+    def shown(self, field: str, value: Any) -> str:
+        if field == "purposes":
+            return _shown(";".join(purpose_names(value)))
+        return _shown(value)
+
+    def wallet_required(self, values: Values) -> DomainError:
+        return InvalidInput(
+            "wallet_required",
+            "Geef het walletadres van de ondernemer. Een nieuwe ondernemer in een bestand heeft een "
+            "eigen wallet nodig: ondernemers kunnen geen pincode kiezen met een activeringscode. Een wallet "
+            "die de gemeente onder een pincode bewaart, maakt u per ondernemer (POST /municipality/merchants "
+            "met een pincode). Staat de ondernemer er al, dan vindt het bestand hem op naam en IBAN, of op "
+            "zijn walletadres (GET /municipality/merchants).",
+            "Give the merchant's wallet address. A new merchant in a file needs its own wallet: merchants "
+            "cannot choose a PIN with an activation code. A wallet the municipality keeps under a PIN is "
+            "made one merchant at a time (POST /municipality/merchants with a PIN). A merchant registered "
+            "already is found by name and IBAN, or by its wallet address (GET /municipality/merchants).",
+            field="wallet_address",
+        )
+
+    def ident(self, values: Values) -> str:
+        return f"{values['name']}|{values['iban']}"
+
+    def purposes(self, values: Values) -> int:
+        return values["purposes"]
+
+    def columns(self, values: Values, ciphertext: bytes | None) -> Values:
+        return {
+            "name": values["name"],
+            "iban": values["iban"],
+            "bic": values["bic"],
+            "area": values["area"],
+            "purposes": values["purposes"],
+            "wallet_custody": "own",
+            "wallet_ciphertext": None,
+        }
+
+    def result(self, outcome: Outcome) -> MerchantRegistered:
+        return MerchantRegistered(
+            outcome.line,
+            outcome.status,
+            outcome.record_id,
+            outcome.values["name"],
+            outcome.wallet_address,
+            outcome.onchain,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Organisations
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrganisationRow:
+    line: int
+    name: str | None
+    area: str | None
+    wallet_address: str | None = None
+
+
+@dataclass(frozen=True)
+class OrganisationRegistered:
+    """An organisation's row's outcome. In a dry run a new row has no organisation_id yet."""
+
+    line: int
+    status: str  # "registered" | "exists"
+    organisation_id: int | None
+    name: str
+    wallet_address: str | None
+    onchain: str | None  # "pending" | "done" | "failed" (None: not queued, a dry run)
+
+
+class Organisations(Admission[OrganisationRow, OrganisationRegistered]):
+    """Organisations, by name (whatever its case, as for one registration), each with its own wallet.
+    Their verifier keys are authorised one at a time (POST /municipality/organisations/{id}/verifiers)."""
+
+    model = Organisation
+    kind = Kind.ORGANISATION
+    record = "organisation"
+    new_status = "registered"
+    exists_code = "organisation_exists"
+    done = ("geregistreerd", "registered")
+    other = ("een andere naam voor een andere organisatie", "another name for another organisation")
+    once = ("Een organisatie staat er maar één keer in.", "Each organisation may be listed once only.")
+    compared = (
+        ("name", "een andere schrijfwijze", "another spelling"),
+        ("area", "een ander gebied", "another area"),
+    )
+
+    def checks(self, row: OrganisationRow) -> dict[str, Callable[[], Any]]:
+        return organisation_checks(row.name, row.area)
+
+    def unique(self, values: Values) -> list[tuple[str, str, str, Hashable | None, str]]:
+        name = values.get("name")
+        return [("name", "Organisatie", "Organisation", name and name.lower(), f"'{name}'")]
+
+    def key(self, values: Values) -> Hashable:
+        return values["name"].lower()
+
+    def find(self, session: Session, keys: Sequence[Hashable]) -> dict[Hashable, Any]:
+        found: dict[Hashable, Any] = {}
+        for chunk in chunks([str(key) for key in keys]):
+            query = select(Organisation).where(func.lower(Organisation.name).in_(chunk))
+            for organisation in session.scalars(query):
+                found[organisation.name.lower()] = organisation
+        return found
+
+    def lookup_key(self, given: str) -> tuple[str, Hashable | None]:
+        return given.strip(), given.strip().lower() or None
+
+    def who(self, values: Values) -> tuple[str, str]:
+        return f"Organisatie '{values['name']}'", f"Organisation '{values['name']}'"
+
+    def wallet_required(self, values: Values) -> DomainError:
+        return InvalidInput(
+            "wallet_required",
+            "Geef het walletadres van de organisatie: een organisatie heeft een eigen wallet.",
+            "Give the organisation's wallet address: an organisation has its own wallet.",
+            field="wallet_address",
+        )
+
+    def ident(self, values: Values) -> str:
+        return values["name"]
+
+    def columns(self, values: Values, ciphertext: bytes | None) -> Values:
+        return {"name": values["name"], "area": values["area"]}
+
+    def result(self, outcome: Outcome) -> OrganisationRegistered:
+        return OrganisationRegistered(
+            outcome.line,
+            outcome.status,
+            outcome.record_id,
+            outcome.values["name"],
+            outcome.wallet_address,
+            outcome.onchain,
+        )

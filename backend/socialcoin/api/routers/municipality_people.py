@@ -266,9 +266,8 @@ def admit_residents_batch(
     body: ResidentBatch, _: Admin, session: SessionDep, runtime: RuntimeDep
 ) -> ResidentBatchOut:
     rows = [admission_batch.ResidentRow(**row.model_dump()) for row in body.rows]
-    results = admission_batch.admit_residents(
-        session, runtime.settings, rows, dry_run=body.dry_run, chain=runtime.chain
-    )
+    admission = admission_batch.Residents(runtime.settings)
+    results = admission_batch.admit(session, admission, rows, dry_run=body.dry_run, chain=runtime.chain)
     return ResidentBatchOut.of(results)
 
 
@@ -278,10 +277,13 @@ def admit_residents_batch(
     summary="Where the chain registration of residents stands, by case number (up to 10,000)",
     description="In the order asked; an unknown case number has resident_id and onchain null.",
 )
-def lookup_residents(body: ResidentLookup, _: Admin, session: SessionDep) -> list[ResidentRegistration]:
+def lookup_residents(
+    body: ResidentLookup, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> list[ResidentRegistration]:
+    admission = admission_batch.Residents(runtime.settings)
     return [
-        ResidentRegistration(**vars(found))
-        for found in admission_batch.registrations(session, body.case_numbers)
+        ResidentRegistration(case_number=found.key, resident_id=found.record_id, onchain=found.onchain)
+        for found in admission_batch.registrations(session, admission, body.case_numbers)
     ]
 
 
@@ -387,6 +389,111 @@ def list_organisations(
 @router.get("/organisations/{organisation_id}", response_model=OrganisationPublic, summary="One organisation")
 def get_organisation(organisation_id: OrganisationId, _: Admin, session: SessionDep) -> OrganisationPublic:
     return OrganisationPublic.many(session, [people.get_organisation(session, organisation_id)])[0]
+
+
+# Organisations in batches (a spreadsheet)
+
+ORGANISATION_NAME = "Buurtcentrum Geitenkamp"
+ORGANISATION_WALLET = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+
+
+class OrganisationRow(Create):
+    """One line of the spreadsheet. Fields are checked as for one registration, and faults come back by
+    line."""
+
+    line: Line
+    name: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="The organisation's name: its key (whatever its case)",
+        examples=[ORGANISATION_NAME],
+    )
+    area: str | None = Field(
+        default=None, max_length=1000, description="CBS code of where it works", examples=["WK020201"]
+    )
+    wallet_address: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="The organisation's own wallet (required for a new organisation)",
+        examples=[ORGANISATION_WALLET],
+    )
+
+
+class OrganisationBatch(BatchRequest[OrganisationRow]):
+    """The spreadsheet's rows, for registration."""
+
+
+class OrganisationBatchResult(BaseModel):
+    line: int = Field(examples=[2])
+    status: Literal["registered", "exists"] = Field(
+        description="registered now, or registered before with the same data (nothing changed)",
+        examples=["registered"],
+    )
+    organisation_id: int | None = Field(description="None in a dry run for a new organisation", examples=[1])
+    name: str = Field(examples=[ORGANISATION_NAME])
+    wallet_address: str | None = Field(examples=[ORGANISATION_WALLET])
+    onchain: OnChain | None = Field(
+        description="The registration on chain; None in a dry run for a new organisation",
+        examples=["pending"],
+    )
+
+
+class OrganisationBatchOut(BatchAnswer[OrganisationBatchResult]):
+    """A result per row: registered or exists."""
+
+
+class OrganisationLookup(Create):
+    names: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=MAX_ROWS, examples=[[ORGANISATION_NAME]]
+    )
+
+
+class OrganisationRegistration(BaseModel):
+    name: str = Field(examples=[ORGANISATION_NAME])
+    organisation_id: int | None = Field(description="None: no organisation has this name", examples=[1])
+    onchain: OnChain | None = Field(
+        description="The registration on chain; None for an unknown name", examples=["done"]
+    )
+
+
+@router.post(
+    "/organisations/batch",
+    response_model=OrganisationBatchOut,
+    responses=BATCH_INVALID,
+    summary="Register organisations from a spreadsheet (up to 10,000 rows)",
+    description="Checks every row as for one registration, and within the request (a name, whatever its "
+    "case, or a wallet address twice). When any row is at fault, nothing is registered: 422 `batch_invalid` "
+    "lists every fault by line and field. Otherwise every row is registered in one transaction, and on "
+    "chain through the outbox. An organisation registered before under the same name with the same data is "
+    "`exists` (nothing changes), so a file can be sent again after an interruption; with other data it is an "
+    "`organisation_exists` fault saying what differs. A new organisation needs its own wallet address "
+    "(`wallet_required`). Verifier keys are authorised one at a time: POST "
+    "/municipality/organisations/{id}/verifiers.",
+)
+def register_organisations_batch(
+    body: OrganisationBatch, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> OrganisationBatchOut:
+    rows = [admission_batch.OrganisationRow(**row.model_dump()) for row in body.rows]
+    admission = admission_batch.Organisations(runtime.settings)
+    results = admission_batch.admit(session, admission, rows, dry_run=body.dry_run, chain=runtime.chain)
+    return OrganisationBatchOut.of(results)
+
+
+@router.post(
+    "/organisations/lookup",
+    response_model=list[OrganisationRegistration],
+    summary="Where the chain registration of organisations stands, by name (up to 10,000)",
+    description="In the order asked; names match whatever their case; an unknown name has organisation_id "
+    "and onchain null.",
+)
+def lookup_organisations(
+    body: OrganisationLookup, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> list[OrganisationRegistration]:
+    admission = admission_batch.Organisations(runtime.settings)
+    return [
+        OrganisationRegistration(name=found.key, organisation_id=found.record_id, onchain=found.onchain)
+        for found in admission_batch.registrations(session, admission, body.names)
+    ]
 
 
 @router.post(
@@ -501,6 +608,122 @@ def get_merchant(
     merchant_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])], _: Admin, session: SessionDep
 ) -> MerchantPublic:
     return MerchantPublic.many(session, [people.get_merchant(session, merchant_id)])[0]
+
+
+# Merchants in batches (a spreadsheet)
+
+MERCHANT_WALLET = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+
+
+class MerchantRow(Create):
+    """One line of the spreadsheet. Fields are checked as for one registration, and faults come back by
+    line."""
+
+    line: Line
+    name: str | None = Field(default=None, max_length=1000, examples=["Bakkerij Geitenkamp"])
+    iban: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Where payouts go (a SEPA account; spaces allowed)",
+        examples=["NL91ABNA0417164300"],
+    )
+    bic: str | None = Field(
+        default=None, max_length=1000, description="8 or 11 characters", examples=["ABNANL2A"]
+    )
+    area: str | None = Field(
+        default=None, max_length=1000, description="CBS code of where the shop is", examples=["WK020201"]
+    )
+    purposes: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None,
+        max_length=64,
+        description="The purposes of the coins it accepts, by name",
+        examples=[["LOCAL_SPENDING", "SPORT_CULTURE"]],
+    )
+    wallet_address: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="The merchant's own wallet: its key, and required for a new merchant (merchants cannot "
+        "choose a PIN with an activation code; a custodial wallet is made one merchant at a time with POST "
+        "/municipality/merchants). Empty: the merchant registered before under this name and IBAN.",
+        examples=[MERCHANT_WALLET],
+    )
+
+
+class MerchantBatch(BatchRequest[MerchantRow]):
+    """The spreadsheet's rows, for registration."""
+
+
+class MerchantBatchResult(BaseModel):
+    line: int = Field(examples=[2])
+    status: Literal["registered", "exists"] = Field(
+        description="registered now, or registered before with the same data (nothing changed)",
+        examples=["registered"],
+    )
+    merchant_id: int | None = Field(description="None in a dry run for a new merchant", examples=[1])
+    name: str = Field(examples=["Bakkerij Geitenkamp"])
+    wallet_address: str | None = Field(examples=[MERCHANT_WALLET])
+    onchain: OnChain | None = Field(
+        description="The registration on chain; None in a dry run for a new merchant", examples=["pending"]
+    )
+
+
+class MerchantBatchOut(BatchAnswer[MerchantBatchResult]):
+    """A result per row: registered or exists."""
+
+
+class MerchantLookup(Create):
+    wallet_addresses: list[Annotated[str, Field(min_length=1, max_length=42)]] = Field(
+        min_length=1, max_length=MAX_ROWS, examples=[[MERCHANT_WALLET]]
+    )
+
+
+class MerchantRegistration(BaseModel):
+    wallet_address: str = Field(examples=[MERCHANT_WALLET])
+    merchant_id: int | None = Field(description="None: no merchant has this wallet", examples=[1])
+    onchain: OnChain | None = Field(
+        description="The registration on chain; None for an unknown wallet", examples=["done"]
+    )
+
+
+@router.post(
+    "/merchants/batch",
+    response_model=MerchantBatchOut,
+    responses=BATCH_INVALID,
+    summary="Register merchants from a spreadsheet (up to 10,000 rows)",
+    description="Checks every row as for one registration (the IBAN among them), and within the request (a "
+    "wallet address twice). When any row is at fault, nothing is registered: 422 `batch_invalid` lists every "
+    "fault by line and field. Otherwise every row is registered in one transaction, and on chain through the "
+    "outbox. A merchant is known by its wallet address (a row without one: by name and IBAN); registered "
+    "before with the same data it is `exists` (nothing changes), so a file can be sent again after an "
+    "interruption; with other data it is a `merchant_exists` fault saying what differs. A new merchant needs "
+    "its own wallet address (`wallet_required`): merchants cannot choose a PIN with an activation code, so "
+    "a wallet the municipality keeps under a PIN is made one merchant at a time (POST "
+    "/municipality/merchants).",
+)
+def register_merchants_batch(
+    body: MerchantBatch, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> MerchantBatchOut:
+    rows = [admission_batch.MerchantRow(**row.model_dump()) for row in body.rows]
+    admission = admission_batch.Merchants(runtime.settings)
+    results = admission_batch.admit(session, admission, rows, dry_run=body.dry_run, chain=runtime.chain)
+    return MerchantBatchOut.of(results)
+
+
+@router.post(
+    "/merchants/lookup",
+    response_model=list[MerchantRegistration],
+    summary="Where the chain registration of merchants stands, by wallet address (up to 10,000)",
+    description="In the order asked (addresses checksummed); an unknown wallet has merchant_id and onchain "
+    "null.",
+)
+def lookup_merchants(
+    body: MerchantLookup, _: Admin, session: SessionDep, runtime: RuntimeDep
+) -> list[MerchantRegistration]:
+    admission = admission_batch.Merchants(runtime.settings)
+    return [
+        MerchantRegistration(wallet_address=found.key, merchant_id=found.record_id, onchain=found.onchain)
+        for found in admission_batch.registrations(session, admission, body.wallet_addresses)
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
