@@ -95,10 +95,11 @@ def test_a_batch_admits_every_row_registers_them_on_chain_and_a_rerun_changes_no
         "/municipality/residents/lookup", headers=admin, json={"case_numbers": ["B-0003", "B-0001", "NOPE-1"]}
     )
     assert polled.status_code == 200, polled.text
+    no_error = {"error_code": None, "error": None, "error_en": None}
     assert polled.json() == [
-        {"case_number": "B-0003", "resident_id": results[2]["resident_id"], "onchain": "done"},
-        {"case_number": "B-0001", "resident_id": results[0]["resident_id"], "onchain": "done"},
-        {"case_number": "NOPE-1", "resident_id": None, "onchain": None},
+        {"case_number": "B-0003", "resident_id": results[2]["resident_id"], "onchain": "done", **no_error},
+        {"case_number": "B-0001", "resident_id": results[0]["resident_id"], "onchain": "done", **no_error},
+        {"case_number": "NOPE-1", "resident_id": None, "onchain": None, **no_error},
     ]
     for result in results:
         kind = contracts(runtime).registry.functions.participant(result["wallet_address"]).call()[0]

@@ -262,6 +262,13 @@ def test_a_registration_the_chain_refuses_shows_as_failed_with_the_contracts_rea
     ]
     assert registration["status"] == "failed"
     assert registration["error_code"] == "RegistryAlreadyRegistered"
+    assert "al aangemeld" in registration["error"] and "already registered" in registration["error_en"]
+    # The lookup a batch polls says the same, so that `socialcoin admit` can say why a line failed.
+    (looked_up,) = client.post(
+        "/municipality/residents/lookup", json={"case_numbers": [resident["case_number"]]}, headers=admin
+    ).json()
+    assert (looked_up["onchain"], looked_up["error_code"]) == ("failed", "RegistryAlreadyRegistered")
+    assert looked_up["error"] == registration["error"]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -17,10 +17,10 @@ import csv
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .client import Api, ApiError, Unreachable
 from .csvfile import (
@@ -36,6 +36,8 @@ from .csvfile import (
 )
 from .csvfile import write_rows as write_csv
 from .output import plural, progress
+
+T = TypeVar("T")
 
 MAX_ROWS = 10_000  # rows in one batch or lookup request (the API's limit)
 CHUNK_ROWS = 500  # rows per applying request: small enough for a steady progress bar
@@ -253,7 +255,7 @@ class BatchRun:
             return [
                 self.table.fault(
                     e.get("line"),
-                    self.kind.fault_fields.get(e.get("code"), e.get("field")),
+                    self.kind.fault_fields.get(str(e.get("code")), e.get("field")),
                     e.get("detail", ""),
                     e.get("detail_en", ""),
                 )
@@ -410,7 +412,7 @@ class BatchRun:
             if key is not None:
                 chain[str(key)] = str(result.get(lookup.state) or "pending")
                 # The key as the backend wrote it (a checksummed address), which may differ from the cell.
-                self.outcome.chain_lines[str(key)] = result.get("line")
+                self.outcome.chain_lines[str(key)] = result["line"]
         final = (lookup.done, lookup.failed)
         pending = [key for key, state in chain.items() if state not in final]
         if not self.options.wait or not pending:
@@ -493,7 +495,7 @@ class BatchRun:
         self.write_rejects()
         return self.outcome
 
-    def _timed(self, phase: str, step):
+    def _timed(self, phase: str, step: Callable[[], T]) -> T:
         started = time.monotonic()
         try:
             return step()
@@ -519,7 +521,7 @@ class CodesFile:
     def add(self, results: list[dict[str, Any]], rows: dict[int, Row]) -> None:
         for result in results:
             code = result.get("activation_code")
-            row = rows.get(result.get("line"))
+            row = rows.get(result["line"])
             if code and row is not None:
                 values = row.values
                 self._writer.writerow(

@@ -59,7 +59,7 @@ from .batch import RowErrors, chunks, insert_rows
 from .coins import purpose_names
 from .errors import Conflict, DomainError, InvalidInput
 from .fields import checked_address, is_checked_address
-from .people import chain_writes
+from .people import ChainWrite, chain_writes
 from .wallets import activation_code, create_wallet_awaiting_activation
 
 # One lock for the three kinds: they share wallet addresses (each belongs to one resident, merchant or
@@ -92,7 +92,7 @@ class Registration:
 
     key: str  # as asked (cleaned: an address checksummed, spaces around it removed)
     record_id: int | None  # None: no record under this key
-    onchain: str | None  # "pending" | "done" | "failed"; None for an unknown key
+    write: ChainWrite | None  # where its registration stands; None for an unknown key
 
 
 def _shown(value: str | None) -> str:
@@ -292,7 +292,7 @@ def _checked_rows(
 
 def _owners(session: Session, addresses: list[str]) -> dict[str, tuple[str, str]]:
     """Address -> (Dutch, English) name of whoever holds it among residents, merchants, organisations."""
-    owners = {}
+    owners: dict[str, tuple[str, str]] = {}
     for model, nl, en in WALLET_OWNERS:
         for chunk in chunks(addresses):
             for address in session.scalars(
@@ -302,13 +302,17 @@ def _owners(session: Session, addresses: list[str]) -> dict[str, tuple[str, str]
     return owners
 
 
+def _writes(session: Session, records: list[Any]) -> dict[str, ChainWrite]:
+    """registration_key -> where that registration stands."""
+    writes = {}
+    for chunk in chunks([record.registration_key for record in records]):
+        writes.update(chain_writes(session, chunk))
+    return writes
+
+
 def _onchain(session: Session, records: list[Any]) -> dict[str, str]:
     """registration_key -> pending, done or failed."""
-    states = {}
-    keys = [record.registration_key for record in records]
-    for chunk in chunks(keys):
-        states.update({key: write.status for key, write in chain_writes(session, chunk).items()})
-    return states
+    return {key: write.status for key, write in _writes(session, records).items()}
 
 
 def _check_against_what_exists(
@@ -435,14 +439,15 @@ def registrations(session: Session, admission: Admission[Any, Any], given: list[
     """Where the chain registration under each key stands, in the order asked (for polling a batch)."""
     asked = [admission.lookup_key(value) for value in given]
     existing = admission.find(session, list(dict.fromkeys(key for _shown, key in asked if key is not None)))
-    states = _onchain(session, list(existing.values()))
+    writes = _writes(session, list(existing.values()))
     answer = []
     for shown, key in asked:
         record = existing.get(key) if key is not None else None
         if record is None:
             answer.append(Registration(shown, None, None))
         else:
-            answer.append(Registration(shown, record.id, states.get(record.registration_key, "pending")))
+            write = writes.get(record.registration_key, ChainWrite("pending"))
+            answer.append(Registration(shown, record.id, write))
     return answer
 
 
@@ -515,7 +520,8 @@ class Residents(Admission[ResidentRow, Admitted]):
         return values["case_number"]
 
     def find(self, session: Session, keys: Sequence[Hashable]) -> dict[Hashable, Any]:
-        return dict(residents_by_case_number(session, [str(key) for key in keys]))
+        residents = residents_by_case_number(session, [str(key) for key in keys])
+        return {case_number: resident for case_number, resident in residents.items()}
 
     def lookup_key(self, given: str) -> tuple[str, Hashable | None]:
         return given.strip(), given.strip()

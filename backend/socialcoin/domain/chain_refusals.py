@@ -23,7 +23,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "RegistryNotFrozen": ("Een van de wallets was niet bevroren.", "One of the wallets was not frozen."),
     "RegistryNotRegistered": ("Een wallet is niet aangemeld.", "A wallet is not registered."),
     "RegistryAlreadyRegistered": (
-        "Deze wallet was al aangemeld bij de munt.",
+        "Deze wallet was al aangemeld.",
         "This wallet was already registered.",
     ),
     "AccessControlUnauthorizedAccount": (

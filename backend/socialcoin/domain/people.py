@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..areas import to_bytes8
 from ..db.base import rows_changed, writing
-from ..db.enums import OPEN_ITEM
+from ..db.enums import OPEN_ITEM, OutboxStatus
 from ..db.models import (
     ApiToken,
     ChainTx,
@@ -63,7 +63,8 @@ class ChainWrite:
     """none (nothing queued), pending (queued or sent), done (confirmed) or failed (with the reason)."""
 
     status: str
-    error_code: str | None = None
+    error_code: str | None = None  # the contract's error (or the outbox's own: Cancelled, ...)
+    error_detail: str | None = None  # its arguments, which some explanations use
     tx_hash: str | None = None
 
 
@@ -73,14 +74,24 @@ def chain_writes(session: Session, keys: Iterable[str | None]) -> dict[str, Chai
     if not wanted:
         return {}
     rows = session.execute(
-        select(OutboxItem.idempotency_key, OutboxItem.status, OutboxItem.error_code, ChainTx.tx_hash)
+        select(
+            OutboxItem.idempotency_key,
+            OutboxItem.status,
+            OutboxItem.error_code,
+            OutboxItem.error_detail,
+            ChainTx.tx_hash,
+        )
         .outerjoin(ChainTx, ChainTx.id == OutboxItem.tx_id)
         .where(OutboxItem.idempotency_key.in_(wanted))
     ).all()
     found = {}
-    for key, status, error_code, tx_hash in rows:
-        state = "pending" if status in OPEN_ITEM else str(status)
-        found[key] = ChainWrite(state, error_code if state == "failed" else None, tx_hash)
+    for key, status, error_code, error_detail, tx_hash in rows:
+        if status in OPEN_ITEM:
+            found[key] = ChainWrite("pending", tx_hash=tx_hash)
+        elif status == OutboxStatus.DONE:
+            found[key] = ChainWrite("done", tx_hash=tx_hash)
+        else:  # failed, or cancelled by the municipality while stuck: it did not happen either way
+            found[key] = ChainWrite("failed", error_code or "failed", error_detail, tx_hash)
     return found
 
 

@@ -14,6 +14,7 @@ from ...db.models import ApiToken, Merchant, Organisation, Resident, Verifier
 from ...domain import admission, admission_batch, people
 from ...domain.access import Role
 from ...domain.batch import MAX_ROWS
+from ...domain.chain_refusals import explain
 from ...domain.coins import purpose_names
 from ..batches import BatchAnswer, BatchRequest, Line
 from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep, WriteSessionDep
@@ -27,6 +28,7 @@ WHEN = "2026-03-02T09:30:00Z"
 
 Limit = Annotated[int, Query(ge=1, le=500, description="At most this many", examples=[100])]
 Offset = Annotated[int, Query(ge=0, description="Skip this many first", examples=[0])]
+OnChain = Literal["pending", "done", "failed"]
 AreaFilter = Annotated[
     str | None, Query(max_length=10, description="Only those within this CBS area", examples=["WK020201"])
 ]
@@ -53,6 +55,8 @@ class ChainStatusPublic(BaseModel):
     error_code: str | None = Field(
         default=None, description="The contract's reason when failed", examples=["RegistryAlreadyRegistered"]
     )
+    error: str | None = Field(default=None, description="Why it failed, in Dutch", examples=[None])
+    error_en: str | None = Field(default=None, examples=[None])
     tx_hash: str | None = Field(
         default=None,
         description="The transaction that carries the write, once signed",
@@ -61,7 +65,33 @@ class ChainStatusPublic(BaseModel):
 
     @classmethod
     def of(cls, write: people.ChainWrite) -> ChainStatusPublic:
-        return cls(status=write.status, error_code=write.error_code, tx_hash=write.tx_hash)
+        error, error_en = explain(write.error_code, write.error_detail)
+        return cls(
+            status=write.status,
+            error_code=write.error_code,
+            error=error,
+            error_en=error_en,
+            tx_hash=write.tx_hash,
+        )
+
+
+class RegistrationState(BaseModel):
+    """Where a record's registration on chain stands, as a lookup answers it."""
+
+    onchain: OnChain | None = Field(
+        description="The registration on chain; None for an unknown key", examples=["done"]
+    )
+    error_code: str | None = Field(description="Why it failed (the chain's refusal)", examples=[None])
+    error: str | None = Field(description="Why it failed, in Dutch", examples=[None])
+    error_en: str | None = Field(examples=[None])
+
+    @staticmethod
+    def fields(found: admission_batch.Registration) -> dict[str, str | None]:
+        write = found.write
+        if write is None:
+            return {"onchain": None, "error_code": None, "error": None, "error_en": None}
+        error, error_en = explain(write.error_code, write.error_detail)
+        return {"onchain": write.status, "error_code": write.error_code, "error": error, "error_en": error_en}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -182,7 +212,6 @@ def get_resident(
 # Residents in batches (a spreadsheet)
 # --------------------------------------------------------------------------------------------------
 
-OnChain = Literal["pending", "done", "failed"]
 CASE_NUMBER = "2026-0042"
 
 
@@ -240,12 +269,9 @@ class ResidentLookup(Create):
     )
 
 
-class ResidentRegistration(BaseModel):
+class ResidentRegistration(RegistrationState):
     case_number: str = Field(examples=[CASE_NUMBER])
     resident_id: int | None = Field(description="None: no resident has this case number", examples=[1])
-    onchain: OnChain | None = Field(
-        description="The registration on chain; None for an unknown case", examples=["done"]
-    )
 
 
 @router.post(
@@ -282,7 +308,9 @@ def lookup_residents(
 ) -> list[ResidentRegistration]:
     admission = admission_batch.Residents(runtime.settings)
     return [
-        ResidentRegistration(case_number=found.key, resident_id=found.record_id, onchain=found.onchain)
+        ResidentRegistration(
+            case_number=found.key, resident_id=found.record_id, **RegistrationState.fields(found)
+        )
         for found in admission_batch.registrations(session, admission, body.case_numbers)
     ]
 
@@ -448,12 +476,9 @@ class OrganisationLookup(Create):
     )
 
 
-class OrganisationRegistration(BaseModel):
+class OrganisationRegistration(RegistrationState):
     name: str = Field(examples=[ORGANISATION_NAME])
     organisation_id: int | None = Field(description="None: no organisation has this name", examples=[1])
-    onchain: OnChain | None = Field(
-        description="The registration on chain; None for an unknown name", examples=["done"]
-    )
 
 
 @router.post(
@@ -491,7 +516,9 @@ def lookup_organisations(
 ) -> list[OrganisationRegistration]:
     admission = admission_batch.Organisations(runtime.settings)
     return [
-        OrganisationRegistration(name=found.key, organisation_id=found.record_id, onchain=found.onchain)
+        OrganisationRegistration(
+            name=found.key, organisation_id=found.record_id, **RegistrationState.fields(found)
+        )
         for found in admission_batch.registrations(session, admission, body.names)
     ]
 
@@ -677,12 +704,9 @@ class MerchantLookup(Create):
     )
 
 
-class MerchantRegistration(BaseModel):
+class MerchantRegistration(RegistrationState):
     wallet_address: str = Field(examples=[MERCHANT_WALLET])
     merchant_id: int | None = Field(description="None: no merchant has this wallet", examples=[1])
-    onchain: OnChain | None = Field(
-        description="The registration on chain; None for an unknown wallet", examples=["done"]
-    )
 
 
 @router.post(
@@ -721,7 +745,9 @@ def lookup_merchants(
 ) -> list[MerchantRegistration]:
     admission = admission_batch.Merchants(runtime.settings)
     return [
-        MerchantRegistration(wallet_address=found.key, merchant_id=found.record_id, onchain=found.onchain)
+        MerchantRegistration(
+            wallet_address=found.key, merchant_id=found.record_id, **RegistrationState.fields(found)
+        )
         for found in admission_batch.registrations(session, admission, body.wallet_addresses)
     ]
 
