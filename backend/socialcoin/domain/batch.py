@@ -110,7 +110,7 @@ def insert_rows(
     (primary_key,) = inspect(model).primary_key
     ids: dict[Any, int] = {}
     for chunk in chunks([row[key] for row in columns]):
-        ids.update(session.execute(select(column, primary_key).where(column.in_(chunk))).tuples().all())
+        ids.update(session.execute(select(column, primary_key).where(column.in_(chunk))).all())
     return ids
 
 
