@@ -21,7 +21,7 @@ router = APIRouter(prefix="/organisations", tags=["organisations"], responses=PR
 def our_tasks(
     principal: Verifier, session: SessionDep, status: AttestableStatusQuery = None
 ) -> list[OrganisationTask]:
-    found = tasks.list_tasks(session, organisation_id=principal.subject_id, status=status)
+    found = tasks.list_tasks(session, organisation_id=principal.subject, status=status)
     return OrganisationTask.many(session, found)
 
 
@@ -34,7 +34,7 @@ def our_tasks(
 def task_evidence(
     task_id: TaskId, principal: Verifier, session: SessionDep, runtime: RuntimeDep
 ) -> FileResponse:
-    task = tasks.task_of_organisation(session, principal.subject_id, task_id)
+    task = tasks.task_of_organisation(session, principal.subject, task_id)
     path, media_type, name = tasks.evidence_file(runtime.settings.evidence_dir, task)
     return FileResponse(path, media_type=media_type, filename=name)
 
@@ -49,7 +49,7 @@ def task_evidence(
 def attestation_to_sign(
     task_id: TaskId, principal: Verifier, session: SessionDep, runtime: RuntimeDep
 ) -> AttestationToSign:
-    task, typed = claims.typed_data(session, runtime.chain.deployment, principal.subject_id or 0, task_id)
+    task, typed = claims.typed_data(session, runtime.chain.deployment, principal.subject, task_id)
     return AttestationToSign.of(task, typed)
 
 
@@ -66,12 +66,7 @@ def attest(
     task_id: TaskId, body: AttestationSignature, principal: Verifier, session: SessionDep, runtime: RuntimeDep
 ) -> ClaimPublic:
     claim = claims.attest(
-        session,
-        runtime.chain,
-        principal.subject_id or 0,
-        task_id,
-        deadline=body.deadline,
-        signature=body.signature,
+        session, runtime.chain, principal.subject, task_id, deadline=body.deadline, signature=body.signature
     )
     return ClaimPublic.of(session, claim)
 
@@ -81,5 +76,5 @@ def our_claims(
     principal: Verifier, session: SessionDep, status: OurClaimStatusQuery = None
 ) -> list[ClaimPublic]:
     return ClaimPublic.many(
-        session, claims.list_claims(session, status=status, organisation_id=principal.subject_id)
+        session, claims.list_claims(session, status=status, organisation_id=principal.subject)
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ...domain import people
-from ..deps import ResidentUser, RuntimeDep, SessionDep, WriteSessionDep
+from ..deps import CurrentResident, ResidentUser, RuntimeDep, SessionDep, WriteSessionDep
 from ..problems import PROBLEM_RESPONSES
 from ..schemas.auth import PinChange
 from ..schemas.common import TOO_MANY, HistoryLimit
@@ -18,15 +18,15 @@ router = APIRouter(prefix="/residents/me", tags=["residents"], responses=PROBLEM
 
 
 @router.get("", response_model=ResidentPublic, summary="My profile, wallet and registration")
-def my_profile(principal: ResidentUser, session: SessionDep) -> ResidentPublic:
-    return ResidentPublic.one(session, people.get_resident(session, principal.subject_id or 0))
+def my_profile(resident: CurrentResident, session: SessionDep) -> ResidentPublic:
+    return ResidentPublic.one(session, resident)
 
 
 @router.get("/notifications", response_model=list[NotificationPublic], summary="My messages, newest first")
 def my_notifications(
     principal: ResidentUser, session: SessionDep, unread_only: UnreadOnly = False, limit: HistoryLimit = 100
 ) -> list[NotificationPublic]:
-    found = people.notifications_of(session, principal.subject_id, unread_only=unread_only, limit=limit)
+    found = people.notifications_of(session, principal.subject, unread_only=unread_only, limit=limit)
     return [NotificationPublic.of(n) for n in found]
 
 
@@ -39,9 +39,7 @@ def my_notifications(
 def mark_read(
     notification_id: NotificationId, principal: ResidentUser, session: WriteSessionDep
 ) -> NotificationPublic:
-    return NotificationPublic.of(
-        people.mark_notification_read(session, principal.subject_id, notification_id)
-    )
+    return NotificationPublic.of(people.mark_notification_read(session, principal.subject, notification_id))
 
 
 @router.post(

@@ -17,12 +17,12 @@ router = APIRouter(prefix="/residents/me", tags=["residents"], responses=PROBLEM
 
 @router.get("/tasks", response_model=list[MyTask], summary="My tasks, with the time left for each")
 def my_tasks(principal: ResidentUser, session: SessionDep) -> list[MyTask]:
-    return MyTask.many(session, tasks.list_tasks(session, resident_id=principal.subject_id))
+    return MyTask.many(session, tasks.list_tasks(session, resident_id=principal.subject))
 
 
 @router.get("/tasks/{task_id}", response_model=MyTask, summary="One of my tasks")
 def my_task(task_id: TaskId, principal: ResidentUser, session: SessionDep) -> MyTask:
-    return MyTask.of(session, tasks.task_of_resident(session, principal.subject_id, task_id))
+    return MyTask.of(session, tasks.task_of_resident(session, principal.subject, task_id))
 
 
 @router.post(
@@ -32,7 +32,7 @@ def my_task(task_id: TaskId, principal: ResidentUser, session: SessionDep) -> My
     description="Only between the task's opens_at and due_at, and only once.",
 )
 def start_task(task_id: TaskId, principal: ResidentUser, session: WriteSessionDep) -> MyTask:
-    return MyTask.of(session, tasks.start(session, principal.subject_id, task_id))
+    return MyTask.of(session, tasks.start(session, principal.subject, task_id))
 
 
 @router.post(
@@ -54,7 +54,7 @@ def finish_task(
     task = tasks.finish(
         session,
         runtime.settings.evidence_dir,
-        principal.subject_id,
+        principal.subject,
         task_id,
         units=units,
         evidence=evidence.file,
@@ -73,7 +73,7 @@ def finish_task(
 )
 def suggest(body: SuggestionCreate, principal: ResidentUser, session: WriteSessionDep) -> MySuggestion:
     suggestion = activities.suggest_activity(
-        session, principal.subject_id, title=body.title, description=body.description, unit=body.unit
+        session, principal.subject, title=body.title, description=body.description, unit=body.unit
     )
     return MySuggestion.of(suggestion)
 
@@ -82,4 +82,4 @@ def suggest(body: SuggestionCreate, principal: ResidentUser, session: WriteSessi
     "/activity-suggestions", response_model=list[MySuggestion], summary="My suggestions and their state"
 )
 def my_suggestions(principal: ResidentUser, session: SessionDep) -> list[MySuggestion]:
-    return [MySuggestion.of(a) for a in activities.suggestions_of(session, principal.subject_id)]
+    return [MySuggestion.of(a) for a in activities.suggestions_of(session, principal.subject)]
