@@ -15,6 +15,7 @@ A task has one claim id, derived from the task, so a task can be minted once onl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ from ..db.types import utcnow
 from ..formats import euro
 from .activities import MIN_REASON_LENGTH
 from .admission import onchain_status
+from .batch import chunks
 from .errors import Conflict, InvalidInput, NotAllowed, not_found
 from .notifications import Kind, notify
 from .programmes import ensure_within_budget, ensure_within_minter_allowance, get_programme
@@ -354,11 +356,19 @@ def reject(session: Session, claim_id: int, reason: str) -> Claim:
     return claim
 
 
-def mint_error(session: Session, claim: Claim) -> str | None:
-    """The chain's refusal, when the claim's mint failed."""
-    if claim.outbox_key is None:
-        return None
-    return session.scalar(select(OutboxItem.error_code).where(OutboxItem.idempotency_key == claim.outbox_key))
+def mint_errors(session: Session, found: Iterable[Claim]) -> dict[int, str]:
+    """The chain's refusal of each claim's mint that failed, by the claim's id: for a whole list at once."""
+    claim_by_key = {claim.outbox_key: claim.id for claim in found if claim.outbox_key is not None}
+    errors: dict[int, str] = {}
+    for keys in chunks(list(claim_by_key)):
+        for key, code in session.execute(
+            select(OutboxItem.idempotency_key, OutboxItem.error_code).where(
+                OutboxItem.idempotency_key.in_(keys)
+            )
+        ):
+            if code is not None:
+                errors[claim_by_key[key]] = code
+    return errors
 
 
 def finish(session: Session, items: list[OutboxItem]) -> None:

@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from ...domain import people
 from ...domain.access import Role
-from ..deps import MAX_ID, PrincipalDep, RuntimeDep, SessionDep, WriteSessionDep
-from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
+from ..deps import PrincipalDep, RuntimeDep, SessionDep, WriteSessionDep
+from ..problems import PROBLEM_RESPONSES
+from ..schemas.auth import Activation, ResidentLogin, SessionInfo, TokenOut
+from ..schemas.common import TOO_MANY
 
 router = APIRouter(
     prefix="/auth", tags=["auth"], responses={401: PROBLEM_RESPONSES[401], 422: PROBLEM_RESPONSES[422]}
 )
-
-TOO_MANY = {429: {"model": Problem, "content": {PROBLEM: {}}, "description": "Too many wrong PINs: wait"}}
-
-
-class ResidentLogin(BaseModel):
-    case_number: str = Field(min_length=1, max_length=60, examples=["2026-0042"])
-    pin: str = Field(min_length=5, max_length=8, examples=["24680"])
-
-
-class TokenOut(BaseModel):
-    token: str = Field(examples=["sc_3q2..."])
-    role: Role = Field(examples=[Role.RESIDENT])
-    subject_id: int | None = Field(ge=1, le=MAX_ID, examples=[1])
-    expires_in: int = Field(description="Seconds", examples=[28800])
-
-
-class SessionInfo(BaseModel):
-    role: Role = Field(examples=[Role.RESIDENT])
-    subject_id: int | None = Field(
-        ge=1,
-        le=MAX_ID,
-        description="The resident, merchant or organisation the token speaks for",
-        examples=[1],
-    )
-    label: str = Field(examples=["login"])
-    expires_at: datetime = Field(examples=["2026-03-02T17:30:00Z"])
 
 
 @router.post(
@@ -55,22 +28,6 @@ def resident_login(body: ResidentLogin, session: SessionDep, runtime: RuntimeDep
     resident, token = people.login_resident(session, runtime.settings, body.case_number, body.pin)
     ttl = runtime.settings.token_ttl_seconds
     return TokenOut(token=token, role=Role.RESIDENT, subject_id=resident.id, expires_in=ttl)
-
-
-class Activation(BaseModel):
-    case_number: str = Field(min_length=1, max_length=60, examples=["2026-0042"])
-    activation_code: str = Field(
-        min_length=1,
-        max_length=40,
-        description="From the letter; spaces, dashes and case do not matter",
-        examples=["HGUU-ZLS5-5JRE"],
-    )
-    pin: str = Field(
-        min_length=1,
-        max_length=8,
-        description="The PIN the resident chooses: 5 to 8 digits, not easy to guess",
-        examples=["24680"],
-    )
 
 
 @router.post(

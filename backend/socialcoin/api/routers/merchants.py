@@ -4,74 +4,19 @@ Every route reads the merchant from the token."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
-
-from ...db.models import Payout
 from ...domain import payments, payouts, spending
 from ...domain.payouts import PayoutFlow, PayoutRequest
-from ...domain.spending import Holder, failure_codes
-from ..deps import MAX_ID, CurrentMerchant, RuntimeDep, SessionDep
+from ...domain.spending import Holder
+from ..deps import CurrentMerchant, RuntimeDep, SessionDep
 from ..problems import PROBLEM_RESPONSES
-from .residents_money import (
-    BalanceOut,
-    BeforeId,
-    HistoryEntryOut,
-    HistoryLimit,
-    IdempotencyKey,
-    SpendRequest,
-    TypedDataOut,
-    signed_of,
-)
+from ..schemas.common import HistoryLimit, IdempotencyKey, Limit
+from ..schemas.payments import AfterId, BalanceOut, BeforeId, HistoryEntryOut
+from ..schemas.payouts import MyPayoutStatusFilter, PayoutAmountQuery, PayoutCreate, PayoutPublic
+from ..schemas.spending import CoinQuery, TypedDataOut
 
 router = APIRouter(prefix="/merchants/me", tags=["merchants"], responses=PROBLEM_RESPONSES)
-
-
-class PayoutCreate(SpendRequest):
-    coin: str = Field(description="The coin to redeem: symbol or address", examples=["GKW"])
-    amount_cents: int = Field(gt=0, le=10**10, examples=[2000])
-
-
-class PayoutPublic(BaseModel):
-    id: int = Field(examples=[5])
-    merchant_id: int = Field(ge=1, le=MAX_ID, examples=[3])
-    coin: str = Field(examples=["0x5FbDB2315678afecb367f032d93F642f64180aa3"])
-    amount_cents: int = Field(examples=[2000])
-    status: str = Field(
-        description="pending, burned (waits for the next SEPA batch), batched, paid or failed",
-        examples=["burned"],
-    )
-    chain_reference: str = Field(examples=["0x51c0" + "0" * 60])
-    tx_hash: str | None = Field(examples=["0x9c1e" + "0" * 60])
-    burned_at: datetime | None = Field(examples=["2026-03-02T09:30:00Z"])
-    batch_id: int | None = Field(ge=1, le=MAX_ID, examples=[None])
-    created_at: datetime = Field(examples=["2026-03-02T09:29:58Z"])
-    error_code: str | None = Field(default=None, examples=[None])
-
-    @classmethod
-    def of(cls, payout: Payout, errors: dict[str, str] | None = None) -> PayoutPublic:
-        return cls(
-            id=payout.id,
-            merchant_id=payout.merchant_id,
-            coin=payout.coin,
-            amount_cents=payout.amount_cents,
-            status=str(payout.status),
-            chain_reference=payout.chain_reference,
-            tx_hash=payout.tx_hash,
-            burned_at=payout.confirmed_at,
-            batch_id=payout.batch_id,
-            created_at=payout.created_at,
-            error_code=(errors or {}).get(payout.outbox_key),
-        )
-
-    @classmethod
-    def many(cls, session: Session, found: list[Payout]) -> list[PayoutPublic]:
-        errors = failure_codes(session, [p.outbox_key for p in found if p.status == "failed"])
-        return [cls.of(p, errors) for p in found]
 
 
 @router.get("/balances", response_model=list[BalanceOut], summary="My balance per coin")
@@ -88,10 +33,8 @@ def my_balances(merchant: CurrentMerchant, session: SessionDep) -> list[BalanceO
 def incoming_payments(
     merchant: CurrentMerchant,
     session: SessionDep,
-    after_id: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="The last id already seen", examples=[812])
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
+    after_id: AfterId = None,
+    limit: Limit = 100,
 ) -> list[HistoryEntryOut]:
     found = payments.incoming_payments(session, merchant.wallet_address, after_id=after_id, limit=limit)
     return [HistoryEntryOut.of(e) for e in found]
@@ -120,8 +63,8 @@ def payout_typed_data(
     session: SessionDep,
     runtime: RuntimeDep,
     key: IdempotencyKey,
-    coin: Annotated[str, Query(description="Symbol or address", examples=["GKW"])],
-    amount_cents: Annotated[int, Query(gt=0, le=10**10, examples=[2000])],
+    coin: CoinQuery,
+    amount_cents: PayoutAmountQuery,
 ) -> TypedDataOut:
     flow, request = PayoutFlow(runtime.settings), PayoutRequest(coin, amount_cents)
     return TypedDataOut(**spending.prepare(session, runtime.chain, flow, Holder.of(merchant), request, key))
@@ -151,17 +94,13 @@ def request_payout(
         PayoutRequest(body.coin, body.amount_cents),
         key,
         pin=body.pin,
-        signed=signed_of(body.authorization),
+        signed=body.signed(),
     )
     return PayoutPublic.of(payout)
 
 
 @router.get("/payouts", response_model=list[PayoutPublic], summary="My payouts, newest first")
 def my_payouts(
-    merchant: CurrentMerchant,
-    session: SessionDep,
-    status: Annotated[
-        Literal["pending", "burned", "batched", "paid", "failed"] | None, Query(examples=["burned"])
-    ] = None,
+    merchant: CurrentMerchant, session: SessionDep, status: MyPayoutStatusFilter = None
 ) -> list[PayoutPublic]:
     return PayoutPublic.many(session, payouts.list_payouts(session, merchant_id=merchant.id, status=status))

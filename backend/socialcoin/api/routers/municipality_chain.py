@@ -12,182 +12,31 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Header, Path
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from ...db.models import ChainOperation
 from ...domain import operations
-from ...domain.chain_refusals import explain
-from ...domain.programmes import MAX_BUDGET_CENTS
 from ...runtime import Runtime
-from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep
-from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
-
-router = APIRouter(prefix="/municipality/chain", tags=["municipality"], responses=PROBLEM_RESPONSES)
-
-NO_OPERATOR = {
-    503: {
-        "model": Problem,
-        "content": {PROBLEM: {}},
-        "description": "operator_key_missing: the service has no operator key; use the brownie scripts",
-    }
-}
-ADDRESS = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
-NEW_ADDRESS = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
-LAST_EXPIRY = 253_402_300_799  # 9999-12-31 23:59:59 UTC: dates beyond it cannot be written
-TX_HASH = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=100,
-        description="Chosen by the client once per intended operation (a UUID will do). Repeating the "
-        "request with the same key returns the same operation and never does it twice.",
-        examples=["3f1c9a1e-7b7e-4f7a-9d55-0a4b5f1e2c77"],
-    ),
-]
-REASON = Field(
-    min_length=1,
-    max_length=500,
-    description="Why, for the municipality's records (kept in the database, never on chain)",
-    examples=["Telefoon gestolen, melding 2026-0315"],
+from ..deps import Admin, RuntimeDep, SessionDep
+from ..problems import PROBLEM_RESPONSES
+from ..schemas.chain import (
+    NO_OPERATOR,
+    CoinCreate,
+    FreezeRequest,
+    MinterAllowance,
+    OperationId,
+    OperationKey,
+    OperationPublic,
+    PauseRequest,
+    ReclaimRequest,
+    RecoverRequest,
 )
 
-
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PauseRequest(Request):
-    reason: str | None = Field(
-        default=None,
-        max_length=500,
-        description="Why (kept in the database)",
-        examples=["Storing bij de bank"],
-    )
-
-
-class FreezeRequest(Request):
-    wallet_addresses: list[Annotated[str, Field(max_length=42)]] = Field(
-        min_length=1, max_length=operations.MAX_WALLETS, examples=[[ADDRESS]]
-    )
-    reason: str = REASON
-
-
-class RecoverRequest(Request):
-    lost_wallet: str = Field(
-        max_length=42, description="The registered wallet that was lost", examples=[ADDRESS]
-    )
-    new_wallet: str = Field(
-        max_length=42, description="A fresh address of the same person's own wallet", examples=[NEW_ADDRESS]
-    )
-    reason: str = REASON
-
-
-class ReclaimRequest(Request):
-    coin: str = Field(max_length=42, description="The expired coin: its symbol or address", examples=["GKW"])
-    holders: list[Annotated[str, Field(max_length=42)]] | None = Field(
-        default=None,
-        max_length=operations.MAX_HOLDERS,
-        description="Whose coins to reclaim; null: every holder with a balance in the index",
-        examples=[None],
-    )
-    credit_minter: bool = Field(
-        default=True,
-        description="Return the reclaimed amount to the backend minter's allowance (false: only burn)",
-        examples=[True],
-    )
-
-
-class CoinCreate(Request):
-    name: str = Field(min_length=1, max_length=100, examples=["Socialcoin Arnhem - Vervoer"])
-    symbol: str = Field(
-        min_length=2, max_length=11, description="2 to 11 letters and digits", examples=["AVV"]
-    )
-    purpose: str = Field(
-        min_length=1, max_length=32, description="A purpose code of the registry", examples=["MOBILITY"]
-    )
-    area: str = Field(
-        max_length=10, description="A gemeente (GM…) or wijk (WK…) CBS code", examples=["GM0202"]
-    )
-    expiry: int | None = Field(
-        default=None,
-        ge=0,
-        le=LAST_EXPIRY,
-        description="Unix time; null or 0: never expires",
-        examples=[1830297600],
-    )
-    person_to_person: bool = Field(
-        description="Whether residents in the area may pay each other with it", examples=[False]
-    )
-
-
-class MinterAllowance(Request):
-    allowance_cents: int = Field(
-        ge=0,
-        le=MAX_BUDGET_CENTS,
-        description="The backend minter's new allowance (replaces the current one)",
-        examples=[5_000_000],
-    )
-
-
-class OperationPublic(BaseModel):
-    id: int = Field(examples=[7])
-    kind: Literal[
-        "pause",
-        "unpause",
-        "freeze",
-        "unfreeze",
-        "recover",
-        "reclaim_expired",
-        "create_coin",
-        "minter_allowance",
-    ] = Field(examples=["freeze"])
-    status: Literal["pending", "done", "failed"] = Field(
-        description="pending: queued or sent; done: confirmed on chain; failed: refused (see error_code)",
-        examples=["done"],
-    )
-    tx_hash: str | None = Field(description="The (first) transaction, once signed", examples=[TX_HASH])
-    tx_hashes: list[str] = Field(
-        description="Every transaction (a large reclaim takes several)", examples=[[TX_HASH]]
-    )
-    error_code: str | None = Field(description="The contract's error when failed", examples=[None])
-    error_message: str | None = Field(description="Dutch", examples=[None])
-    error_message_en: str | None = Field(examples=[None])
-    error_detail: str | None = Field(description="The error with its arguments", examples=[None])
-    request: dict[str, Any] = Field(
-        description="The request as checked (addresses checksummed, the reason)",
-        examples=[{"kind": "freeze", "wallet_addresses": [ADDRESS], "reason": "Verdachte betalingen"}],
-    )
-    result: dict[str, Any] | None = Field(
-        description="create_coin, once done: the new coin's address", examples=[None]
-    )
-    created_at: datetime = Field(examples=["2026-03-02T09:30:00Z"])
-
-    @classmethod
-    def of(cls, view: operations.OperationView) -> OperationPublic:
-        operation = view.operation
-        message, message_en = explain(view.error_code, view.error_detail)
-        return cls(
-            id=operation.id,
-            kind=operation.kind,
-            status=view.status,
-            tx_hash=view.tx_hashes[0] if view.tx_hashes else None,
-            tx_hashes=view.tx_hashes,
-            error_code=view.error_code,
-            error_message=message,
-            error_message_en=message_en,
-            error_detail=view.error_detail,
-            request=operation.request,
-            result=view.result,
-            created_at=operation.created_at,
-        )
+router = APIRouter(prefix="/municipality/chain", tags=["municipality"], responses=PROBLEM_RESPONSES)
 
 
 def _operator(runtime: Runtime) -> operations.Operator:
@@ -203,7 +52,7 @@ def _operation_route(name: str, body_model: type[BaseModel], do: Do, *, optional
     what it does with it. The body's type is set on the signature, where FastAPI reads it."""
 
     def route(
-        body: Any, principal: Admin, session: SessionDep, runtime: RuntimeDep, key: IdempotencyKey = None
+        body: Any, principal: Admin, session: SessionDep, runtime: RuntimeDep, key: OperationKey = None
     ) -> OperationPublic:
         operation = do(session, _operator(runtime), body, key, principal.token_id)
         return OperationPublic.of(operations.view(session, None, operation))
@@ -330,10 +179,7 @@ router.put(
 
 @router.get("/operations/{operation_id}", response_model=OperationPublic, summary="An operation's state")
 def get_operation(
-    operation_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[7])],
-    principal: Admin,
-    session: SessionDep,
-    runtime: RuntimeDep,
+    operation_id: OperationId, principal: Admin, session: SessionDep, runtime: RuntimeDep
 ) -> OperationPublic:
     operation = operations.get_operation(session, operation_id)
     return OperationPublic.of(operations.view(session, runtime.chain, operation))

@@ -4,73 +4,29 @@ Every route here reads the resident from the token: there is no way to name anot
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
-
-from ...db.models import Notification
 from ...domain import people
-from ..deps import MAX_ID, ResidentUser, RuntimeDep, SessionDep, WriteSessionDep
-from ..problems import PROBLEM, PROBLEM_RESPONSES, Problem
-from .municipality_people import ResidentPublic
+from ..deps import CurrentResident, ResidentUser, RuntimeDep, SessionDep, WriteSessionDep
+from ..problems import PROBLEM_RESPONSES
+from ..schemas.auth import PinChange
+from ..schemas.common import TOO_MANY, HistoryLimit
+from ..schemas.notifications import NotificationId, NotificationPublic, UnreadOnly
+from .municipality_people import ResidentPublic  # moves to the schemas with the people desk's models
 
 router = APIRouter(prefix="/residents/me", tags=["residents"], responses=PROBLEM_RESPONSES)
 
-TOO_MANY = {429: {"model": Problem, "content": {PROBLEM: {}}, "description": "Too many wrong PINs: wait"}}
-
-
-class NotificationPublic(BaseModel):
-    id: int = Field(examples=[12])
-    kind: str = Field(examples=["coins_minted"])
-    message_nl: str = Field(examples=["U heeft € 25,00 ontvangen voor Buurtmoestuin."])
-    message_en: str = Field(examples=["You received € 25,00 for Buurtmoestuin."])
-    task_id: int | None = Field(
-        ge=1, le=MAX_ID, default=None, description="The task it is about, if any", examples=[3]
-    )
-    activity_id: int | None = Field(
-        ge=1, le=MAX_ID, default=None, description="The activity it is about, if any", examples=[None]
-    )
-    created_at: datetime = Field(examples=["2026-03-02T09:30:00Z"])
-    read_at: datetime | None = Field(examples=[None])
-
-    @classmethod
-    def of(cls, notification: Notification) -> NotificationPublic:
-        return cls(
-            id=notification.id,
-            kind=notification.kind,
-            message_nl=notification.message_nl,
-            message_en=notification.message_en,
-            task_id=getattr(notification, "task_id", None),
-            activity_id=getattr(notification, "activity_id", None),
-            created_at=notification.created_at,
-            read_at=notification.read_at,
-        )
-
-
-class PinChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    current_pin: str = Field(min_length=1, max_length=8, examples=["24680"])
-    new_pin: str = Field(
-        min_length=1, max_length=8, description="5 to 8 digits, not easy to guess", examples=["86420"]
-    )
-
 
 @router.get("", response_model=ResidentPublic, summary="My profile, wallet and registration")
-def my_profile(principal: ResidentUser, session: SessionDep) -> ResidentPublic:
-    return ResidentPublic.one(session, people.get_resident(session, principal.subject_id or 0))
+def my_profile(resident: CurrentResident, session: SessionDep) -> ResidentPublic:
+    return ResidentPublic.one(session, resident)
 
 
 @router.get("/notifications", response_model=list[NotificationPublic], summary="My messages, newest first")
 def my_notifications(
-    principal: ResidentUser,
-    session: SessionDep,
-    unread_only: Annotated[bool, Query(description="Only those not read yet", examples=[True])] = False,
-    limit: Annotated[int, Query(ge=1, le=500, examples=[50])] = 100,
+    principal: ResidentUser, session: SessionDep, unread_only: UnreadOnly = False, limit: HistoryLimit = 100
 ) -> list[NotificationPublic]:
-    found = people.notifications_of(session, principal.subject_id, unread_only=unread_only, limit=limit)
+    found = people.notifications_of(session, principal.subject, unread_only=unread_only, limit=limit)
     return [NotificationPublic.of(n) for n in found]
 
 
@@ -81,13 +37,9 @@ def my_notifications(
     description="Marking it again keeps the first time. Another resident's message is not found (404).",
 )
 def mark_read(
-    notification_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[12])],
-    principal: ResidentUser,
-    session: WriteSessionDep,
+    notification_id: NotificationId, principal: ResidentUser, session: WriteSessionDep
 ) -> NotificationPublic:
-    return NotificationPublic.of(
-        people.mark_notification_read(session, principal.subject_id, notification_id)
-    )
+    return NotificationPublic.of(people.mark_notification_read(session, principal.subject, notification_id))
 
 
 @router.post(
