@@ -28,24 +28,27 @@ is timed from when its first request was due to the moment the service marked it
 confirmed_at, written by the outbox when the chain has it; GET /residents/me/payments/{id} answers "confirmed"
 from then on): read from the service's database after the phase, which costs the service nothing while it
 runs. The client waits until the API tells it so too (printed beside it). For that, instead of every client
-polling its payment, each merchant's till polls GET
-/merchants/me/payments?after_id= every 50 ms while a payment to it is awaited (what a till does: one request
-shows every arrival, from the index of the chain), and a client asks for its payment's status once the till
-has seen its reference (then every 50 ms until "confirmed"; every 5 s while the till has not seen it): about
-one status request per payment instead of dozens. The clients are asyncio tasks on keep-alive HTTP/1.1
-connections (raw, as bench/api_load.py: the client's own CPU stays small beside the service's). A few payments
-of each kind go first, unmeasured: an API process's first requests are slow.
+polling its payment, each merchant's till polls GET /merchants/me/payments?after_id= every 50 ms while a
+payment to it is awaited (what a till does: one request shows every arrival, from the index of the chain), and
+a client asks for its payment's status once the till has seen its reference (then after 50 ms, 100 ms, ... up
+to every second until "confirmed"; every 5 s while the till has not seen it): one to a few status requests per
+payment instead of dozens. The clients are asyncio tasks on keep-alive HTTP/1.1 connections (raw, as
+bench/api_load.py: the client's own CPU stays small beside the service's). A few payments of each kind go
+first, unmeasured: an API process's first requests are slow.
 
 Phases, on each database:
 (a) signed, one at a time: --baseline payments (request, wait until confirmed, the next);
 (b) signed, --clients residents at once, each paying --rounds times in a row (pays, waits until confirmed,
     pays again): `relayed payments/s (<db>): N (one at a time N/s)`, with p50/p95;
 (c) signed at a fixed rate: --rate payments/s for --seconds, open loop (payment i is due at start + i/rate
-    and timed from then, whether or not earlier ones are done), from the same residents in turn: p50/p95 at
-    that rate, and the rate achieved;
+    and timed from then, whether or not earlier ones are done), by residents with no payment on its way:
+    p50/p95 at that rate, and the rate achieved (for 1 s only when (b) did not reach half that rate: beyond
+    what the service does, an open loop measures its queue);
 (d) PIN, one at a time (--pin-baseline), and (e) PIN, --pin-clients residents at once, once each: `PIN
     payments/s (<db>): N`, beside one scrypt key derivation (wallets.py's parameters, n=2^14) timed here in
-    the same run and the CPU bound it sets: cores / seconds per derivation.
+    the same run and the CPU bound it sets: cores / seconds per derivation;
+(f) the API processes' CPU per request, one at a time: GET typed-data, POST with a signature, POST with a PIN,
+    and how many key derivations the PIN adds (one, as wallets.open_wallet promises, not two).
 After each phase: every payment confirmed exactly once. Each client saw "confirmed"; the database holds every
 payment of the phase confirmed and no failed or cancelled outbox item; on chain, the merchants' balances
 went up by exactly the phase's sum and there is exactly one PaymentMade log per payment reference. Each phase
@@ -102,6 +105,7 @@ MERCHANTS = 2  # the demo bakery and one more: each till's polling costs the ser
 TILL_INTERVAL = 0.05  # s between a till's polls (while it waits for a payment), and between status requests
 UNSEEN_INTERVAL = 5.0  # s between status requests while the till has not seen the payment
 WARM_UP = 4  # payments of each kind before any clock starts (an API process's first requests are slow)
+COST_REQUESTS = 20  # requests of each kind in (f)
 CONFIRM_TIMEOUT = 180.0  # s from a payment's first request until it counts as not confirmed
 GRANTS_PER_TX = 200
 
@@ -121,10 +125,6 @@ service = load_module("socialcoin_bench_service", ROOT / "bench" / "service.py")
 
 def now() -> float:
     return time.perf_counter()
-
-
-# time.time() - time.perf_counter(): turns the service's timestamps into this script's clock.
-WALL_OFFSET = time.time() - time.perf_counter()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -365,20 +365,13 @@ class Payer:
 
     async def _pay(self, connection: Connection, payment: Payment) -> None:
         payment.started = now()
-        body: dict[str, Any] = {
-            "merchant_id": payment.merchant.id,
-            "coin": COIN,
-            "amount_cents": payment.amount,
-            "reference": payment.reference,
-        }
-        if payment.kind == "pin":
-            body["pin"] = PIN
+        body = self.body(payment)
         while True:
             if payment.kind == "signed":
-                authorization = await self._authorization(connection, payment, body)
-                if authorization is None:
+                typed = await self.typed_data(connection, payment, body)
+                if typed is None:
                     return
-                body["authorization"] = authorization
+                body["authorization"] = self.sign(payment, typed)
             status, answer = await self._call(
                 connection, payment, "POST", "/residents/me/payments", body, payment.key
             )
@@ -388,21 +381,22 @@ class Payer:
                 payment.signed_again += 1
                 continue
             break
-        if status != 202:
-            payment.error = f"pay {status} {(answer or {}).get('code')}"
-            return
-        payment.accepted, payment.payment_id = now(), answer["id"]
-        self.tills.waiting[payment.merchant.id] += 1
-        try:
-            await self._until_confirmed(connection, payment)
-        finally:
-            self.tills.waiting[payment.merchant.id] -= 1
+        if self.accepted(payment, status, answer):
+            await self.wait(connection, payment)
 
-    async def _authorization(self, connection: Connection, payment: Payment, body: dict) -> dict | None:
-        """An own wallet's authorization: the typed data fetched, and signed here as a wallet does."""
-        from eth_account import Account
-        from eth_account.messages import encode_typed_data
+    @staticmethod
+    def body(payment: Payment) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "merchant_id": payment.merchant.id,
+            "coin": COIN,
+            "amount_cents": payment.amount,
+            "reference": payment.reference,
+        }
+        if payment.kind == "pin":
+            body["pin"] = PIN
+        return body
 
+    async def typed_data(self, connection: Connection, payment: Payment, body: dict) -> dict | None:
         query = urlencode({k: v for k, v in body.items() if k != "authorization"})
         status, typed = await self._call(
             connection, payment, "GET", f"/residents/me/payments/typed-data?{query}", key=payment.key
@@ -410,6 +404,14 @@ class Payer:
         if status != 200:
             payment.error = f"typed-data {status} {(typed or {}).get('code')}"
             return None
+        return typed
+
+    @staticmethod
+    def sign(payment: Payment, typed: dict) -> dict[str, Any]:
+        """An own wallet's authorization: the typed data signed here, as a wallet does."""
+        from eth_account import Account
+        from eth_account.messages import encode_typed_data
+
         signed = Account.sign_message(
             encode_typed_data(full_message=typed["typed_data"]), payment.resident.key
         )
@@ -420,8 +422,31 @@ class Payer:
             "signature": "0x" + bytes(signed.signature).hex(),
         }
 
+    async def post(self, connection: Connection, payment: Payment, body: dict) -> bool:
+        status, answer = await self._call(
+            connection, payment, "POST", "/residents/me/payments", body, payment.key
+        )
+        return self.accepted(payment, status, answer)
+
+    @staticmethod
+    def accepted(payment: Payment, status: int, answer: Any) -> bool:
+        if status != 202:
+            payment.error = f"pay {status} {(answer or {}).get('code')}"
+            return False
+        payment.accepted, payment.payment_id = now(), answer["id"]
+        return True
+
+    async def wait(self, connection: Connection, payment: Payment) -> None:
+        """Until the API says the payment is confirmed (its merchant's till watches meanwhile)."""
+        self.tills.waiting[payment.merchant.id] += 1
+        try:
+            await self._until_confirmed(connection, payment)
+        finally:
+            self.tills.waiting[payment.merchant.id] -= 1
+
     async def _until_confirmed(self, connection: Connection, payment: Payment) -> None:
         arrived = self.tills.event(payment.reference)
+        pause = TILL_INTERVAL
         while True:
             if not arrived.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -442,8 +467,9 @@ class Payer:
             if now() - payment.due > CONFIRM_TIMEOUT:
                 payment.error = f"not confirmed within {CONFIRM_TIMEOUT:.0f} s"
                 return
-            if arrived.is_set():
-                await asyncio.sleep(TILL_INTERVAL)
+            if arrived.is_set():  # on chain, not yet confirmed by the outbox: ask again, less often each time
+                await asyncio.sleep(pause)
+                pause = min(1.0, pause * 2)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -541,6 +567,39 @@ async def at_rate(
         tasks.append(asyncio.create_task(pay(payment)))
     await asyncio.gather(*tasks)
     return payments
+
+
+async def request_costs(
+    payer: Payer, factory: Factory, own: list[Resident], custodial: list[Resident], cpu: Cpu, into: dict
+) -> list[Payment]:
+    """The API processes' CPU per request of each kind, one request at a time and nothing else asked
+    meanwhile (the tills wait): GET typed-data, POST with a signature, POST with a PIN. Then until every
+    one is confirmed, as in the other phases."""
+    connection = payer.pool.take()
+    signed = [factory.make("signed", r) for r in own]
+    pins = [factory.make("pin", r) for r in custodial]
+    for payment in signed + pins:
+        payment.due = payment.started = now()
+    marks = [cpu.sample()["api"]]
+    typed = [await payer.typed_data(connection, p, payer.body(p)) for p in signed]
+    marks.append(cpu.sample()["api"])
+    bodies = [
+        {**payer.body(p), "authorization": payer.sign(p, t)} for p, t in zip(signed, typed, strict=True)
+    ]
+    for payment, body in zip(signed, bodies, strict=True):
+        await payer.post(connection, payment, body)
+    marks.append(cpu.sample()["api"])
+    for payment in pins:
+        await payer.post(connection, payment, payer.body(payment))
+    marks.append(cpu.sample()["api"])
+    into["typed-data"] = (marks[1] - marks[0]) / len(signed)
+    into["signed"] = (marks[2] - marks[1]) / len(signed)
+    into["pin"] = (marks[3] - marks[2]) / len(pins)
+    for payment in signed + pins:
+        if payment.payment_id is not None:
+            await payer.wait(connection, payment)
+    payer.pool.give(connection)
+    return signed + pins
 
 
 # --------------------------------------------------------------------------------------------------
@@ -909,9 +968,10 @@ class Bench:
             problems.append(f"not confirmed: {errors}")
         references = [p.reference for p in result.payments]
         statuses, failed_items, confirmed_at = database_state(self.database_url, references)
+        wall_offset = time.time() - now()  # the service's timestamps on this script's clock
         for payment in result.payments:
             if payment.seen is not None and payment.reference in confirmed_at:
-                payment.confirmed = confirmed_at[payment.reference].timestamp() - WALL_OFFSET
+                payment.confirmed = confirmed_at[payment.reference].timestamp() - wall_offset
         if statuses != {"confirmed": len(references)}:
             problems.append(f"database: payments {statuses}")
         if failed_items:
@@ -1023,7 +1083,9 @@ def prepare_backend(
     return env, token
 
 
-def bench_database(name: str, database_url: str, state: Path, deployment: Path, args, work: Path) -> dict:
+def bench_database(
+    name: str, database_url: str, state: Path, deployment: Path, args, work: Path, derivation: float
+) -> dict:
     """Every phase on one database, on a fresh anvil from the deployed state. Its figures."""
     import httpx
 
@@ -1073,9 +1135,13 @@ def bench_database(name: str, database_url: str, state: Path, deployment: Path, 
             f"(b) signed, {args.clients} residents at once, {args.rounds} payments each in a row",
             lambda payer: at_once(payer, factory, "signed", own[: args.clients], args.rounds),
         )
+        # Far beyond what the service does, an open loop measures only its queue: then one second of it.
+        seconds = args.seconds if figures["signed"].rate >= args.rate / 2 else min(args.seconds, 1.0)
         figures["signed_rate"] = bench.run(
-            f"(c) signed at {args.rate:.0f}/s for {args.seconds:.0f} s (open loop)",
-            lambda payer: at_rate(payer, factory, "signed", own[: args.clients], args.rate, args.seconds),
+            f"(c) signed at {args.rate:.0f}/s for {seconds:.0f} s (open loop"
+            + ("" if seconds == args.seconds else f"; {args.seconds:.0f} s when (b) reaches half that rate")
+            + ")",
+            lambda payer: at_rate(payer, factory, "signed", own[: args.clients], args.rate, seconds),
         )
         figures["pin_base"] = bench.run(
             "(d) PIN, one at a time",
@@ -1085,6 +1151,21 @@ def bench_database(name: str, database_url: str, state: Path, deployment: Path, 
             f"(e) PIN, {args.pin_clients} residents at once, one payment each",
             lambda payer: at_once(payer, factory, "pin", custodial[: args.pin_clients], 1),
         )
+        costs: dict[str, float] = {}
+        count = min(COST_REQUESTS, len(own), len(custodial))
+        bench.run(
+            f"(f) the API processes' CPU per request, {count} of each kind one at a time",
+            lambda payer: request_costs(payer, factory, own[:count], custodial[:count], cpu, costs),
+            quiet=True,
+        )
+        beyond = costs["pin"] - costs["signed"]
+        print(
+            f"    GET typed-data {costs['typed-data'] * 1000:.1f} ms, POST with a signature "
+            f"{costs['signed'] * 1000:.1f} ms, POST with a PIN {costs['pin'] * 1000:.1f} ms: a PIN payment "
+            f"takes {beyond * 1000:.1f} ms more than a signed one, {beyond / derivation:.2f} key derivations "
+            f"({derivation * 1000:.1f} ms each)"
+        )
+        figures["costs"] = costs
         http.close()
     finally:
         if server is not None:
@@ -1177,7 +1258,7 @@ def main() -> None:
                     drop = (database, admin)
                 else:
                     raise ValueError(f"unknown database {name!r}")
-                results[name] = bench_database(name, url, state, deployment, args, work / name)
+                results[name] = bench_database(name, url, state, deployment, args, work / name, derivation)
             except Exception:  # noqa: BLE001 - a benchmark reports; it does not fail the build
                 failed = True
                 print(
@@ -1247,7 +1328,7 @@ def main() -> None:
                 f"{args.rate:.0f}/s offered, {rated.rate:.1f}/s achieved, "
                 f"{service.verdict(p95 < P95_TARGET_MS and kept_up, missed)}"
             )
-        unconfirmed = [k for k, r in figures.items() if r.problems]
+        unconfirmed = [k for k, r in figures.items() if isinstance(r, Result) and r.problems]
         print(
             f"  every payment confirmed exactly once ({name}): "
             + ("yes" if not unconfirmed else f"NO, in {', '.join(unconfirmed)} (see PROBLEMS above)")
