@@ -53,7 +53,9 @@ After each phase: every payment confirmed exactly once. Each client saw "confirm
 payment of the phase confirmed and no failed or cancelled outbox item; on chain, the merchants' balances
 went up by exactly the phase's sum and there is exactly one PaymentMade log per payment reference. Each phase
 also prints where the CPU went, per process (the API processes; the serving process, which runs the outbox
-and the indexer; anvil; PostgreSQL; this client), as cores busy and CPU ms per payment.
+and the indexer; anvil; PostgreSQL; this client), as cores busy and CPU ms per payment, and the figures say
+what the service's CPU per payment allows at most: on all cores, and in the one process of the outbox and the
+indexer (Python runs one thread at a time in it).
 
 Targets: signed payments >= 200/s on SQLite and on PostgreSQL (b), p95 < 1 s at 200/s (c); the PIN figure
 and what bounds it are stated. They are reported ("target met" / "target MISSED by"), never asserted: the
@@ -106,6 +108,13 @@ TILL_INTERVAL = 0.05  # s between a till's polls (while it waits for a payment),
 UNSEEN_INTERVAL = 5.0  # s between status requests while the till has not seen the payment
 WARM_UP = 4  # payments of each kind before any clock starts (an API process's first requests are slow)
 COST_REQUESTS = 20  # requests of each kind in (f)
+NAMES = {
+    "api": "API processes",
+    "workers": "serving process (outbox, indexer)",
+    "anvil": "anvil",
+    "postgres": "PostgreSQL",
+    "client": "this client",
+}
 CONFIRM_TIMEOUT = 180.0  # s from a payment's first request until it counts as not confirmed
 GRANTS_PER_TX = 200
 
@@ -647,17 +656,16 @@ class Cpu:
         return sample
 
     @staticmethod
+    def per_payment(before: dict[str, Any], after: dict[str, Any], payments: int) -> dict[str, float]:
+        """CPU seconds per payment of each process (group) between two samples."""
+        names = ("api", "workers", "anvil", "postgres", "client")
+        return {n: (after[n] - before[n]) / max(1, payments) for n in names if n in after}
+
+    @staticmethod
     def between(before: dict[str, Any], after: dict[str, Any], payments: int) -> str:
         wall = after["time"] - before["time"]
-        names = {
-            "api": f"API processes ({service.API_PROCESSES})",
-            "workers": "serving process (outbox, indexer)",
-            "anvil": "anvil",
-            "postgres": "PostgreSQL",
-            "client": "this client",
-        }
         parts = []
-        for name, label in names.items():
+        for name, label in NAMES.items():
             if name not in after:
                 continue
             used = after[name] - before[name]
@@ -904,6 +912,21 @@ class Result:
     seconds: float
     polls: int = 0  # requests of the merchants' tills
     problems: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per payment, by process (group)
+
+    def bound(self, cores: int) -> str:
+        """What the CPU the service used per payment allows at most, on all cores and in the one process
+        that runs the outbox and the indexer."""
+        used = {k: v for k, v in self.cpu.items() if k != "client"}
+        total = sum(used.values())
+        if not total or not used.get("workers"):
+            return "not measured"
+        parts = ", ".join(f"{NAMES[k]} {v * 1000:.1f}" for k, v in used.items())
+        return (
+            f"{total * 1000:.0f} ms of CPU per payment ({parts}): {cores} cores allow at most "
+            f"{cores / total:.0f}/s; the outbox and indexer's one process, at most "
+            f"{1 / used['workers']:.0f}/s"
+        )
 
     @property
     def confirmed(self) -> list[Payment]:
@@ -951,6 +974,7 @@ class Bench:
         ends = [p.confirmed for p in payments if p.confirmed is not None]
         if ends:
             result.seconds = max(ends) - min(p.due for p in payments)
+        result.cpu = Cpu.per_payment(before, after, len(payments))
         if quiet:
             print(f"  {title}: " + ("; ".join(result.problems) or "all confirmed exactly once"))
         else:
@@ -1297,6 +1321,9 @@ def main() -> None:
                 )
             print(line)
     for name, figures in results.items():
+        if "signed" in figures:
+            print(f"what bounds signed payments ({name}): {figures['signed'].bound(cores)}")
+    for name, figures in results.items():
         if {"pin", "pin_base"} <= figures.keys():
             print(
                 f"PIN payments/s ({name}): {figures['pin'].rate:.1f} (one at a time "
@@ -1304,6 +1331,7 @@ def main() -> None:
                 f"{figures['pin'].percentile(0.95):.0f} ms; CPU bound of one key derivation per payment: "
                 f"{bound:.0f}/s ({cores} cores / {derivation * 1000:.1f} ms)"
             )
+            print(f"what bounds PIN payments ({name}): {figures['pin'].bound(cores)}")
     print("Targets:")
     for name in [d.strip() for d in args.databases.split(",") if d.strip()]:
         figures = results.get(name, {})
