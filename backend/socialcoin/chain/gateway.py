@@ -118,6 +118,10 @@ class Chain:
         self.abis = abis
         self.timeout = timeout
         self._http = requests.Session()
+        # The environment's proxy settings for the node, read once: requests reads them on every call
+        # otherwise, a few percent of the outbox's CPU.
+        self._http.proxies.update(requests.utils.get_environ_proxies(url))
+        self._http.trust_env = False
         self._http.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0))
         self._http.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0))
         self._down_until = 0.0

@@ -12,14 +12,14 @@ from ..problems import PROBLEM_RESPONSES
 from ..schemas.auth import PinChange
 from ..schemas.common import TOO_MANY, HistoryLimit
 from ..schemas.notifications import NotificationId, NotificationPublic, UnreadOnly
-from .municipality_people import ResidentPublic  # moves to the schemas with the people desk's models
+from ..schemas.residents import ResidentPublic
 
 router = APIRouter(prefix="/residents/me", tags=["residents"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("", response_model=ResidentPublic, summary="My profile, wallet and registration")
 def my_profile(resident: CurrentResident, session: SessionDep) -> ResidentPublic:
-    return ResidentPublic.one(session, resident)
+    return ResidentPublic.of(session, resident)
 
 
 @router.get("/notifications", response_model=list[NotificationPublic], summary="My messages, newest first")

@@ -45,9 +45,9 @@ class Rejection(Create):
 
 
 # Paging, at most 500 at a time: a history, payments and messages give 50 as their example, other lists 100.
-Limit = Annotated[int, Query(ge=1, le=500, examples=[100])]
-Offset = Annotated[int, Query(ge=0, le=MAX_ID, examples=[0])]
-HistoryLimit = Annotated[int, Query(ge=1, le=500, examples=[50])]
+Limit = Annotated[int, Query(ge=1, le=500, description="At most this many", examples=[100])]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Skip this many first", examples=[0])]
+HistoryLimit = Annotated[int, Query(ge=1, le=500, description="At most this many", examples=[50])]
 
 IdempotencyKey = Annotated[
     str,
