@@ -343,9 +343,10 @@ def test_a_burn_the_chain_refuses_after_it_was_accepted_leaves_the_debt_unchange
 ):
     resident_id, wallet, headers = resident_with_coins(runtime, demo, auth, "2026-D009", "ARS", 3000)
     case = record(client, auth, resident_id, amount=2000)
+    first_key = key()
     accepted = client.post(
         f"/residents/me/debts/{case['id']}/settlements",
-        headers={**headers, **key()},
+        headers={**headers, **first_key},
         json={"coin": "ARS", "amount_cents": 1500, "pin": PIN},
     )
     assert accepted.status_code == 202
@@ -360,6 +361,13 @@ def test_a_burn_the_chain_refuses_after_it_was_accepted_leaves_the_debt_unchange
     assert on_chain(runtime, demo, "ARS", wallet) == 3000
     notices = [n["message_nl"] for n in client.get("/residents/me/notifications", headers=headers).json()]
     assert any("niet gelukt" in n and "€ 15,00" in n for n in notices)
+    # The same request again answers what became of it, with the reason.
+    again = client.post(
+        f"/residents/me/debts/{case['id']}/settlements",
+        headers={**headers, **first_key},
+        json={"coin": "ARS", "amount_cents": 1500, "pin": PIN},
+    )
+    assert (again.json()["status"], again.json()["error_code"]) == ("failed", "CoinTransferRefused")
 
     refused = client.post(
         f"/residents/me/debts/{case['id']}/settlements",

@@ -96,7 +96,7 @@ def request_payout(
         pin=body.pin,
         signed=body.signed(),
     )
-    return PayoutPublic.of(payout)
+    return PayoutPublic.of(session, payout)
 
 
 @router.get("/payouts", response_model=list[PayoutPublic], summary="My payouts, newest first")

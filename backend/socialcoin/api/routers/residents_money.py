@@ -178,7 +178,7 @@ def settle(
         pin=body.pin,
         signed=body.signed(),
     )
-    return SettlementPublic.of(settlement)
+    return SettlementPublic.of(session, settlement)
 
 
 @router.get(

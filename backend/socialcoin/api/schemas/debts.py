@@ -3,6 +3,7 @@ pays them off with, and the reports for creditors."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
@@ -10,6 +11,7 @@ from fastapi import Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from ...db.enums import SpendStatus
 from ...db.models import DebtCase, Settlement
 from ...domain import debts
 from ...domain.spending import failure_codes
@@ -105,8 +107,16 @@ class SettlementPublic(BaseModel):
     error_code: str | None = Field(default=None, description="Why it failed", examples=[None])
 
     @classmethod
-    def of(cls, settlement: Settlement, errors: dict[str, str] | None = None) -> SettlementPublic:
-        """The settlement; `errors` holds the failure codes by outbox key (DebtCasePublic.many reads them)."""
+    def of(cls, session: Session, settlement: Settlement) -> SettlementPublic:
+        return cls.many(session, [settlement])[0]
+
+    @classmethod
+    def many(cls, session: Session, settlements: list[Settlement]) -> list[SettlementPublic]:
+        errors = failure_codes(session, [s.outbox_key for s in settlements if s.status == SpendStatus.FAILED])
+        return [cls._with(s, errors) for s in settlements]
+
+    @classmethod
+    def _with(cls, settlement: Settlement, errors: dict[str, str]) -> SettlementPublic:
         return cls(
             id=settlement.id,
             debt_case_id=settlement.debt_case_id,
@@ -116,7 +126,7 @@ class SettlementPublic(BaseModel):
             tx_hash=settlement.tx_hash,
             settled_at=settlement.confirmed_at,
             created_at=settlement.created_at,
-            error_code=(errors or {}).get(settlement.outbox_key),
+            error_code=errors.get(settlement.outbox_key),
         )
 
 
@@ -141,9 +151,9 @@ class DebtCasePublic(BaseModel):
         """The cases with what is on its way to each (and their settlements), in a few queries."""
         ids = [case.id for case in cases]
         settled = debts.settlements_of(session, ids) if with_settlements else {}
-        errors = failure_codes(
-            session, [s.outbox_key for found in settled.values() for s in found if s.status == "failed"]
-        )
+        shown: dict[int, list[SettlementPublic]] = defaultdict(list)
+        for settlement in SettlementPublic.many(session, [s for found in settled.values() for s in found]):
+            shown[settlement.debt_case_id].append(settlement)
         pending = debts.pending_cents_by_case(session, ids)
         return [
             cls(
@@ -158,7 +168,7 @@ class DebtCasePublic(BaseModel):
                 chain_reference=case.chain_reference,
                 created_at=case.created_at,
                 closed_at=case.closed_at,
-                settlements=[SettlementPublic.of(s, errors) for s in settled.get(case.id, [])],
+                settlements=shown.get(case.id, []),
             )
             for case in cases
         ]

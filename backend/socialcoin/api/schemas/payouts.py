@@ -9,6 +9,7 @@ from fastapi import Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from ...db.enums import SpendStatus
 from ...db.models import Payout, PayoutBatch
 from ...domain import payouts
 from ...domain.spending import failure_codes
@@ -50,8 +51,11 @@ class PayoutPublic(BaseModel):
     error_code: str | None = Field(default=None, examples=[None])
 
     @classmethod
-    def of(cls, payout: Payout, errors: dict[str, str] | None = None) -> PayoutPublic:
-        """The payout; `errors` holds the failure codes by outbox key (`many` reads them)."""
+    def of(cls, session: Session, payout: Payout) -> PayoutPublic:
+        return cls.many(session, [payout])[0]
+
+    @classmethod
+    def _with(cls, payout: Payout, errors: dict[str, str]) -> PayoutPublic:
         return cls(
             id=payout.id,
             merchant_id=payout.merchant_id,
@@ -63,13 +67,13 @@ class PayoutPublic(BaseModel):
             burned_at=payout.confirmed_at,
             batch_id=payout.batch_id,
             created_at=payout.created_at,
-            error_code=(errors or {}).get(payout.outbox_key),
+            error_code=errors.get(payout.outbox_key),
         )
 
     @classmethod
     def many(cls, session: Session, found: list[Payout]) -> list[PayoutPublic]:
-        errors = failure_codes(session, [p.outbox_key for p in found if p.status == "failed"])
-        return [cls.of(p, errors) for p in found]
+        errors = failure_codes(session, [p.outbox_key for p in found if p.status == SpendStatus.FAILED])
+        return [cls._with(p, errors) for p in found]
 
 
 class PayoutBatchCreate(Create):
