@@ -64,14 +64,20 @@ for path in (ROOT / "backend", ROOT):
         sys.path.insert(0, str(path))
 
 
-def load_chainnode():
-    """tests/backend/chainnode.py, by path: the anvil process and the brownie deployment the tests use."""
+def load_test_helper(name: str):
+    """A module of tests/backend by path: chainnode (the anvil process and the brownie deployment the tests
+    use), contracts (our contracts as web3 objects, to check the chain independently of the service)."""
     spec = importlib.util.spec_from_file_location(
-        "socialcoin_bench_chainnode", ROOT / "tests" / "backend" / "chainnode.py"
+        f"socialcoin_bench_{name}", ROOT / "tests" / "backend" / f"{name}.py"
     )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
+    return module
+
+
+def load_chainnode():
+    module = load_test_helper("chainnode")
     module.NETWORK = NETWORK
     return module
 
@@ -156,15 +162,15 @@ def attestation_tuple(payload: dict) -> tuple:
 # --------------------------------------------------------------------------------------------------
 
 
-def minted_claims(gateway, from_block: int) -> list[str]:
+def minted_claims(chain, from_block: int) -> list[str]:
     from eth_utils import event_abi_to_log_topic
 
-    abi = next(e for e in gateway.abis["ActivityIssuer"] if e.get("name") == "ActivityMinted")
-    answer = gateway.web3.provider.make_request(
+    abi = next(e for e in chain.abis["ActivityIssuer"] if e.get("name") == "ActivityMinted")
+    answer = chain.web3.provider.make_request(
         "eth_getLogs",
         [
             {
-                "address": gateway.deployment.issuer,
+                "address": chain.deployment.issuer,
                 "fromBlock": hex(from_block),
                 "toBlock": "latest",
                 "topics": ["0x" + event_abi_to_log_topic(abi).hex()],
@@ -174,22 +180,32 @@ def minted_claims(gateway, from_block: int) -> list[str]:
     return [entry["topics"][3] for entry in answer["result"]]
 
 
-def bench_outbox(runtime, demo: dict, payloads: list[dict]) -> dict:
+def bench_outbox(runtime, chain, demo: dict, payloads: list[dict]) -> dict:
     from sqlalchemy import func, select
 
-    from socialcoin.chain.outbox import Outbox
+    from socialcoin.chain.outbox import Outbox, Queued
+    from socialcoin.chain.payloads import AttestedMint
     from socialcoin.db.base import transaction
+    from socialcoin.db.enums import Origin
     from socialcoin.db.models import OutboxItem
 
-    gateway = runtime.gateway
     minter = demo["demo"]["minter"]
-    allowance = gateway.issuer.functions.minterAllowance(minter).call()
-    first_block = gateway.web3.eth.block_number + 1
+    allowance = chain.issuer.functions.minterAllowance(minter).call()
+    first_block = chain.web3.eth.block_number + 1
 
     started = time.perf_counter()
     with transaction(runtime.sessions) as session:
         Outbox.enqueue_many(
-            session, [(f"claim:bench-{i}", "mint_attested", "minter", p) for i, p in enumerate(payloads)]
+            session,
+            [
+                Queued(
+                    f"claim:bench-{i}",
+                    AttestedMint(p["attestation"], p["signature"]),
+                    "minter",
+                    Origin.ADMINISTRATION,  # no claim rows behind them: nothing to finish
+                )
+                for i, p in enumerate(payloads)
+            ],
         )
     enqueued = time.perf_counter()
     runtime.outbox.run_until_idle()
@@ -199,9 +215,9 @@ def bench_outbox(runtime, demo: dict, payloads: list[dict]) -> dict:
         statuses = dict(
             session.execute(select(OutboxItem.status, func.count()).group_by(OutboxItem.status)).all()
         )
-    claims = minted_claims(gateway, first_block)
+    claims = minted_claims(chain, first_block)
     wanted = {p["attestation"]["claimId"] for p in payloads}
-    spent = allowance - gateway.issuer.functions.minterAllowance(minter).call()
+    spent = allowance - chain.issuer.functions.minterAllowance(minter).call()
     problems = []
     if statuses != {"done": len(payloads)}:
         problems.append(f"outbox items {statuses}")
@@ -221,16 +237,16 @@ def bench_outbox(runtime, demo: dict, payloads: list[dict]) -> dict:
     }
 
 
-def bench_naive(gateway, demo: dict, payloads: list[dict], minter_key: str) -> dict:
+def bench_naive(chain, demo: dict, payloads: list[dict], minter_key: str) -> dict:
     from eth_account import Account
 
-    web3 = gateway.web3
+    web3 = chain.web3
     minter = Account.from_key(minter_key)
     chain_id = web3.eth.chain_id
     failed = 0
     started = time.perf_counter()
     for payload in payloads:
-        function = gateway.issuer.functions.mintWithAttestation(
+        function = chain.issuer.functions.mintWithAttestation(
             attestation_tuple(payload), bytes.fromhex(payload["signature"][2:])
         )
         unsigned = function.build_transaction(
@@ -262,20 +278,26 @@ def resident_tokens(runtime, demo: dict) -> list[str] | None:
     if not {"/residents/me/balances", "/residents/me/history"} <= set(paths):
         return None
     from socialcoin.db.base import transaction
+    from socialcoin.db.models import Resident
+    from socialcoin.db.types import utcnow
     from socialcoin.domain.access import Role, issue_token
-    from socialcoin.domain.admission import admit_resident
 
+    # The demo residents' wallets hold the coins minted in (a), and the deployment registered them on chain
+    # already: an admission would refuse them (registered elsewhere), so their rows are written directly.
     tokens = []
     for number, label in enumerate(RESIDENTS):
         with transaction(runtime.sessions) as session:
-            resident = admit_resident(
-                session,
-                runtime.settings,
+            resident = Resident(
                 name=label.split("_")[1].title(),
                 case_number=f"BENCH-{number}",
                 area="BU02020101",
                 wallet_address=demo["demo"][label],
+                wallet_custody="own",
+                record_hash="0x" + "00" * 32,
+                consent_at=utcnow(),
+                registration_key=f"bench:registered-by-the-deployment:{number}",  # no outbox item
             )
+            session.add(resident)
             session.flush()
             issued = issue_token(session, Role.RESIDENT, resident.id, ttl_seconds=3600, label="bench")
             tokens.append(issued[1] if isinstance(issued, tuple) else issued)  # (row, token) or the token
@@ -448,7 +470,7 @@ def main() -> None:
         deployment = chainnode.deploy_demo(node)
         demo = json.loads(deployment.read_text())
 
-        from socialcoin.runtime import Runtime
+        from socialcoin.bootstrap import bootstrap
         from socialcoin.settings import Settings
 
         settings = Settings(
@@ -466,20 +488,19 @@ def main() -> None:
         # The tables from the models, stamped as migrated (as the backend tests make them): the benchmark
         # measures the outbox and the API, whether or not a new column's migration is written yet.
         create_tables(settings.database_url)
-        runtime = Runtime.start(settings)
+        runtime = bootstrap(settings, migrate=False)
+        chain = load_test_helper("contracts").contracts(runtime)
         try:
             batch = settings.mint_batch_size
             print(f"(a) activity mints, approved claim -> confirmed on chain (batches of {batch})")
-            outbox = bench_outbox(runtime, demo, payloads[: args.claims])
+            outbox = bench_outbox(runtime, chain, demo, payloads[: args.claims])
             print(
                 f"  outbox: {outbox['count']} mints in {outbox['seconds']:.2f} s (enqueue "
                 f"{outbox['enqueue_seconds']:.2f} s, sign/send/confirm {outbox['outbox_seconds']:.2f} s): "
                 f"{outbox['rate']:.0f}/s"
                 + ("" if not outbox["problems"] else f"; PROBLEMS: {outbox['problems']}")
             )
-            naive = bench_naive(
-                runtime.gateway, demo, payloads[args.claims :], settings.minter_key.get_secret_value()
-            )
+            naive = bench_naive(chain, demo, payloads[args.claims :], settings.minter_key.get_secret_value())
             print(
                 f"  naive:  {naive['count']} mints in {naive['seconds']:.2f} s: {naive['rate']:.0f}/s"
                 + (f"; {naive['failed']} FAILED" if naive["failed"] else "")
