@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -34,6 +35,10 @@ def create_app(
         app.state.database_slots = database_slots()
         if run_workers:
             app.state.runtime.start_workers()
+        # What start-up made (modules, ABIs, routes) lives as long as the process: out of the collector's
+        # sight, a full collection under load looks at requests' objects only (a shorter pause).
+        gc.collect()
+        gc.freeze()
         yield
         if runtime is None:
             app.state.runtime.close()
