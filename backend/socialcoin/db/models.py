@@ -229,8 +229,9 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    # The token that issued this one (None for a login, or a token made on the command line).
-    issued_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    # The token that issued this one (None for a login, or a token made on the command line). Revoking a
+    # token revokes the tree below it (domain.access.revoke_with_issued), found through this index.
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), index=True)
 
 
 # --------------------------------------------------------------------------------------------------

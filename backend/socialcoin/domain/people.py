@@ -36,7 +36,7 @@ from ..db.models import (
 from ..db.types import utcnow
 from ..settings import Settings
 from . import notifications
-from .access import SUBJECT_ROLES, Principal, Role, issue_token
+from .access import SUBJECT_ROLES, Principal, Role, issue_token, revoke_with_issued
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, NotAuthenticated, NotFound
 from .fields import checked_area, checked_new_pin
 from .wallets import activate, activation_code_matches, hash_pin, open_wallet, pin_matches, seal_key
@@ -493,6 +493,7 @@ def list_tokens(
     *,
     role: Role | None = None,
     subject_id: int | None = None,
+    issued_by: int | None = None,
     active_only: bool = False,
     limit: int = 100,
     offset: int = 0,
@@ -502,6 +503,8 @@ def list_tokens(
         query = query.where(ApiToken.role == str(role))
     if subject_id is not None:
         query = query.where(ApiToken.subject_id == subject_id)
+    if issued_by is not None:
+        query = query.where(ApiToken.issued_by == issued_by)
     if active_only:
         query = query.where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
     return list(session.scalars(query.order_by(ApiToken.id.desc()).limit(limit).offset(offset)))
@@ -514,12 +517,21 @@ def get_token(session: Session, token_id: int) -> ApiToken:
     return token
 
 
-def revoke_token(session: Session, token_id: int) -> ApiToken:
-    """Revokes a token (revoking it again changes nothing)."""
+def revoke_token(session: Session, token_id: int) -> tuple[ApiToken, int]:
+    """Revokes a token and every token issued by it, further down too (access.revoke_with_issued): (the
+    token, how many were revoked now). Revoking it again changes nothing."""
+    token = get_token(session, token_id)
+    revoked = revoke_with_issued(session, token.id)
+    session.refresh(token)
+    return token, revoked
+
+
+def sign_out(session: Session, token_id: int) -> None:
+    """Ends this token only: signing out is not a revocation, so what an admin issued with it stays (as
+    when it expires). Revoking it afterwards still reaches those."""
     token = get_token(session, token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-    return token
 
 
 def revoke_tokens_of(session: Session, role: Role, subject_id: int, *, keep: int | None = None) -> int:

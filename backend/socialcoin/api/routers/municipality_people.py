@@ -40,7 +40,7 @@ from ..schemas.residents import (
     ResidentPublic,
     ResidentRegistration,
 )
-from ..schemas.tokens import TokenCreate, TokenIssued, TokenPublic
+from ..schemas.tokens import TokenCreate, TokenIssued, TokenPublic, TokenRevoked
 
 router = APIRouter(prefix="/municipality", tags=["municipality"], responses=PROBLEM_RESPONSES)
 
@@ -340,23 +340,37 @@ def list_tokens(
     session: SessionDep,
     role: Annotated[Role | None, Query(examples=[Role.RESIDENT])] = None,
     subject_id: Annotated[int | None, Query(ge=1, le=MAX_ID, examples=[1])] = None,
+    issued_by: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Tokens this token issued", examples=[1])
+    ] = None,
     active_only: Annotated[bool, Query(examples=[True])] = False,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[TokenPublic]:
     found = people.list_tokens(
-        session, role=role, subject_id=subject_id, active_only=active_only, limit=limit, offset=offset
+        session,
+        role=role,
+        subject_id=subject_id,
+        issued_by=issued_by,
+        active_only=active_only,
+        limit=limit,
+        offset=offset,
     )
     return [TokenPublic.of(token) for token in found]
 
 
 @router.post(
     "/tokens/{token_id}/revoke",
-    response_model=TokenPublic,
-    summary="Revoke a token",
-    description="From now on the token is refused (401). Revoking it again changes nothing.",
+    response_model=TokenRevoked,
+    summary="Revoke a token and every token it issued",
+    description="From now on the token is refused (401), and so is every token issued by it, directly or "
+    "through tokens it issued (also when it was signed out or expired before): a stolen admin token's "
+    "offspring stop with it. All in one transaction; a token being issued by one of them at that moment is "
+    "refused. `revoked_count` says how many tokens were revoked. Revoking it again changes nothing. Tokens "
+    "from a resident's login are issued by no token and stay.",
 )
 def revoke_token(
     token_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[7])], _: Admin, session: WriteSessionDep
-) -> TokenPublic:
-    return TokenPublic.of(people.revoke_token(session, token_id))
+) -> TokenRevoked:
+    token, revoked = people.revoke_token(session, token_id)
+    return TokenRevoked(revoked_count=revoked, **TokenPublic.of(token).model_dump())
