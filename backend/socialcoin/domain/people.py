@@ -35,11 +35,11 @@ from ..db.models import (
 )
 from ..db.types import utcnow
 from ..settings import Settings
-from . import notifications
+from . import activation_codes, notifications
 from .access import SUBJECT_ROLES, Principal, Role, issue_token, revoke_with_issued
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, NotAuthenticated, NotFound
 from .fields import checked_area, checked_new_pin
-from .wallets import activate, activation_code_matches, hash_pin, open_wallet, pin_matches, seal_key
+from .wallets import activate, hash_pin, open_wallet, pin_matches, seal_key
 
 T = TypeVar("T")
 
@@ -317,10 +317,11 @@ def activate_resident(
     # it first wins (the write below checks it is still there); a request a moment later is refused.
     resident_id, address = resident.id, resident.wallet_address
     pending, awaiting = resident.activation_pending, resident.wallet_ciphertext or b""
+    current = activation_codes.current(session, resident_id)
     if not pin_attempt(
         session,
         resident_id,
-        lambda: activation_code_matches(code, secret, resident_id, address),
+        lambda: activation_codes.matches(code, secret, current, resident_id, address),
         "activation_code",
     ):
         raise wrong
@@ -335,6 +336,9 @@ def activate_resident(
     sealed = activate(address, awaiting, pin, secret)
     pin_hash = hash_pin(pin, secret)
     with writing(session):
+        assert current is not None  # it matched
+        if not activation_codes.still_current(session, resident_id, current.id):
+            raise wrong  # reissued a moment ago: the code on this letter stopped working
         activated = rows_changed(
             session,
             update(Resident)
@@ -352,6 +356,7 @@ def activate_resident(
                 "You have chosen your PIN already. Sign in with your case number and PIN.",
                 field="activation_code",
             )
+        activation_codes.mark_used(session, current.id)
         _row, token = issue_token(
             session, Role.RESIDENT, resident_id, settings.token_ttl_seconds, label="activation"
         )
