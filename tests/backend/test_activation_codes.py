@@ -13,7 +13,7 @@ import pytest
 from alembic import command
 from eth_account import Account
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import column, event, select, table
 
 from serving import at_once, served
 from socialcoin.api.app import create_app
@@ -21,7 +21,7 @@ from socialcoin.bootstrap import bootstrap
 from socialcoin.db.base import make_engine, make_sessions, transaction
 from socialcoin.db.migrate import alembic_config
 from socialcoin.db.models import ActivationCode, Resident
-from socialcoin.db.types import utcnow
+from socialcoin.db.types import UtcDateTime, utcnow
 from socialcoin.domain import activation_codes
 from socialcoin.domain.access import Role, issue_token
 from socialcoin.domain.wallets import create_wallet_awaiting_activation
@@ -293,23 +293,41 @@ def from_before(chain, database_url, tmp_path) -> Iterator[FromBefore]:
     secret = settings.secret_key.get_secret_value()
     command.upgrade(alembic_config(database_url), "0002_tokens_by_issuer")
     address, sealed = create_wallet_awaiting_activation(secret)
+    # Written as the schema of then has it (not through today's model, which may have other columns).
+    texts = (
+        "name",
+        "case_number",
+        "area",
+        "wallet_address",
+        "wallet_custody",
+        "record_hash",
+        "registration_key",
+    )
+    residents = table(
+        "residents",
+        *(column(name) for name in (*texts, "wallet_ciphertext", "activation_pending")),
+        *(column(name, UtcDateTime) for name in ("consent_at", "created_at", "updated_at")),
+    )
+    now = utcnow()
     engine = make_engine(database_url)
     with transaction(make_sessions(engine)) as session:
-        waiting = Resident(
-            name="Inwoner van toen",
-            case_number="OLD-0001",
-            area="BU02020101",
-            wallet_address=address,
-            wallet_custody="custodial",
-            wallet_ciphertext=sealed,
-            activation_pending=True,
-            record_hash="0x" + "00" * 32,
-            consent_at=utcnow(),
-            registration_key="registration-before-0003",
+        session.execute(
+            residents.insert().values(
+                name="Inwoner van toen",
+                case_number="OLD-0001",
+                area="BU02020101",
+                wallet_address=address,
+                wallet_custody="custodial",
+                wallet_ciphertext=sealed,
+                activation_pending=True,
+                record_hash="0x" + "00" * 32,
+                consent_at=now,
+                created_at=now,
+                updated_at=now,
+                registration_key="registration-before-0003",
+            )
         )
-        session.add(waiting)
-        session.flush()
-        resident_id = waiting.id
+        resident_id = session.scalar(select(Resident.id).where(Resident.case_number == "OLD-0001"))
     engine.dispose()
 
     runtime = bootstrap(settings)  # migrates to the newest schema
