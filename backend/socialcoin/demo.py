@@ -26,7 +26,7 @@ from .db.types import utcnow
 from .domain import activities, debts, programmes, services, tasks
 from .domain.admission import admit_resident, authorise_verifier, register_merchant, register_organisation
 from .runtime import Runtime
-from .settings import Settings
+from .settings import settings_or_exit
 
 RESIDENTS = [
     ("Anna de Vries", "DEMO-0001", "BU02020101", "38271"),
@@ -151,7 +151,7 @@ def load(runtime: Runtime) -> Loaded:
 
 
 def main() -> None:
-    runtime = bootstrap(Settings.from_env())
+    runtime = bootstrap(settings_or_exit())
     try:
         loaded = load(runtime)
     finally:

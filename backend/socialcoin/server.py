@@ -19,7 +19,7 @@ from .bootstrap import bootstrap
 from .db.base import make_engine, make_sessions, transaction
 from .db.migrate import upgrade
 from .domain.access import Role, issue_token
-from .settings import Settings
+from .settings import settings_or_exit
 
 
 # Idle keep-alive connections stay open longer than a reverse proxy keeps its own (nginx: 60 s): a
@@ -32,10 +32,10 @@ def serve(host: str, port: int, workers: bool, processes: int = 1) -> None:
     """Serves the API. With several processes (one per core: Python runs one thread at a time), each
     answers requests only, and the outbox and indexer run once, in the process that supervises them."""
     if processes == 1:
-        app = create_app(Settings.from_env(), run_workers=workers)
+        app = create_app(settings_or_exit(), run_workers=workers)
         _uvicorn(app, host=host, port=port)
         return
-    runtime = bootstrap(Settings.from_env()) if workers else None
+    runtime = bootstrap(settings_or_exit()) if workers else None
     if runtime is not None:
         runtime.start_workers()
     try:
@@ -47,11 +47,11 @@ def serve(host: str, port: int, workers: bool, processes: int = 1) -> None:
 
 def api_only():
     """The app of one of several API processes (`serve --processes N`): no chain workers."""
-    return create_app(Settings.from_env(), run_workers=False)
+    return create_app(settings_or_exit(), run_workers=False)
 
 
 def work() -> None:
-    runtime = bootstrap(Settings.from_env())
+    runtime = bootstrap(settings_or_exit())
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -62,7 +62,7 @@ def work() -> None:
 
 def token(role: Role, subject_id: int | None, label: str) -> None:
     """Prints a new bearer token (for the first admin, or a script)."""
-    settings = Settings.from_env()
+    settings = settings_or_exit()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     with transaction(make_sessions(engine)) as session:
@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     new_token.add_argument("--subject-id", type=int, default=None)
     new_token.add_argument("--label", default="command line")
     args = parser.parse_args(argv)
+    settings_or_exit()  # checked before anything starts (with several processes, before they start)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         serve(args.host, args.port, workers=not args.no_workers, processes=args.processes)

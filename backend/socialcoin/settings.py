@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,8 +24,34 @@ class SettingsError(ValueError):
     """A setting is missing or unsafe; the message names the variable."""
 
 
+Environment = Literal["production", "development", "test"]
+ENVIRONMENTS = get_args(Environment)
+
+
+def _environment_missing(given: str | None) -> SettingsError:
+    """No environment, or one we do not know: no default, because a forgotten setting would otherwise
+    run a deployment on the public development keys and secret."""
+    allowed = ", ".join(ENVIRONMENTS)
+    if given:
+        what_nl = f"SOCIALCOIN_ENVIRONMENT='{given}' kent de dienst niet"
+        what_en = f"SOCIALCOIN_ENVIRONMENT='{given}' is not one the service knows"
+    else:
+        what_nl, what_en = "SOCIALCOIN_ENVIRONMENT ontbreekt", "SOCIALCOIN_ENVIRONMENT is not set"
+    return SettingsError(
+        f"{what_nl}. Zet het op een van {allowed}: production voor een echte gemeente (eigen sleutels "
+        "en een eigen geheim verplicht: SOCIALCOIN_MINTER_KEY, SOCIALCOIN_REGISTRAR_KEY, "
+        "SOCIALCOIN_RELAYER_KEY, SOCIALCOIN_SECRET_KEY), development voor een eigen laptop met de openbare "
+        "ontwikkelsleutels (zoals make run), test voor de tests. De dienst start niet zonder. / "
+        f"{what_en}. Set it to one of {allowed}: production for a real municipality (keys and a secret of "
+        "its own required: SOCIALCOIN_MINTER_KEY, SOCIALCOIN_REGISTRAR_KEY, SOCIALCOIN_RELAYER_KEY, "
+        "SOCIALCOIN_SECRET_KEY), development for a laptop with the public development keys (as make run "
+        "does), test for the tests. The service does not start without it."
+    )
+
+
 class Settings(BaseModel):
-    environment: Literal["development", "test", "production"] = "development"
+    # No default: every process that starts the service says where it runs (see _environment_missing).
+    environment: Environment
     database_url: str = f"sqlite:///{ROOT / 'socialcoin.db'}"
     rpc_url: str = "http://127.0.0.1:8545"
     deployment_file: Path = ROOT / "deployments" / "socialcoin-local.json"
@@ -81,17 +108,26 @@ class Settings(BaseModel):
                 if value is not None and value.get_secret_value() == default
             ]
             if unsafe:
+                names = ", ".join(unsafe)
                 raise SettingsError(
-                    f"set {', '.join(unsafe)}: development defaults are refused in production"
+                    f"Zet {names}: de openbare ontwikkelsleutels worden in productie geweigerd. / "
+                    f"Set {names}: development defaults are refused in production."
                 )
             if len(self.secret_key.get_secret_value()) < 32:
-                raise SettingsError("SOCIALCOIN_SECRET_KEY must be at least 32 characters in production")
+                raise SettingsError(
+                    "SOCIALCOIN_SECRET_KEY moet in productie minstens 32 tekens lang zijn. / "
+                    "SOCIALCOIN_SECRET_KEY must be at least 32 characters in production."
+                )
         return self
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Builds settings from SOCIALCOIN_<FIELD> variables; unknown fields keep their defaults."""
         environ = dict(os.environ if environ is None else environ)
+        environment = environ.get("SOCIALCOIN_ENVIRONMENT", "").strip()
+        if environment not in ENVIRONMENTS:
+            raise _environment_missing(environment)
+        environ["SOCIALCOIN_ENVIRONMENT"] = environment
         values = {
             name: environ[f"SOCIALCOIN_{name.upper()}"]
             for name in cls.model_fields
@@ -99,7 +135,18 @@ class Settings(BaseModel):
         }
         try:
             return cls(**values)
-        except SettingsError:
-            raise
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from exc
+        except ValidationError as exc:
+            # Our own refusals come through as written; pydantic's (a malformed value) name the field.
+            ours = [error.get("ctx", {}).get("error") for error in exc.errors()]
+            refused = next((error for error in ours if isinstance(error, SettingsError)), None)
+            raise (refused or SettingsError(str(exc))) from None
+
+
+def settings_or_exit() -> Settings:
+    """The settings of a process that starts the service (server, worker, token, demo): a missing or unsafe
+    setting ends it with the message and exit code 2, not a traceback."""
+    try:
+        return Settings.from_env()
+    except SettingsError as refused:
+        print(f"socialcoin: {refused}", file=sys.stderr)
+        raise SystemExit(2) from None

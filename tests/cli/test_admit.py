@@ -1,4 +1,5 @@
-"""socialcoin admit: residents from a spreadsheet, activation codes for the letters, all or nothing."""
+"""socialcoin admit: residents from a spreadsheet, activation codes for the letters (each shown once, kept
+in the letters file, reissued explicitly), all or nothing."""
 
 from __future__ import annotations
 
@@ -55,7 +56,20 @@ def test_admit_registers_on_chain_and_writes_the_activation_codes(cli_run, api, 
     again = cli_run("admit", path)
     assert again.exit_code == 0, again.output
     assert (counted(again.stdout, "nieuw / new"), counted(again.stdout, "bestond al / exists")) == (0, 3)
-    assert codes.read_bytes() == first_codes  # the same codes again, the file complete
+    assert codes.read_bytes() == first_codes  # kept as it was: the codes were shown once, and are in it
+    assert "2 bewoners kregen eerder al een activeringscode; die wordt niet opnieuw getoond" in again.stderr
+    assert "socialcoin activation-code reissue DOSSIERNUMMER" in again.stderr
+    assert "2 residents were issued an activation code before; it is not shown again" in again.stderr
+
+    # Run elsewhere (the letters file is not there): still no codes, and no empty file either.
+    codes.rename(tmp_path / "brieven.csv")
+    elsewhere = json.loads(cli_run("admit", path, "--json").stdout)
+    assert (elsewhere["codes_written"], elsewhere["codes_issued_before"], elsewhere["codes_file"]) == (
+        0,
+        2,
+        None,
+    )
+    assert not codes.exists()
 
     activated = api.post(
         "/auth/activate",
@@ -174,3 +188,105 @@ def test_ctrl_c_stops_with_exit_130_and_a_rerun_finishes(cli_run, api, service, 
     assert again.exit_code == 0, again.output
     counts = json.loads(again.stdout)["counts"]
     assert (counts["exists"], counts["new"], counts["done"]) == (chunk, count - chunk, count)
+
+
+def test_codes_answered_but_never_written_down_are_reissued_by_the_rerun(
+    cli_run, api, service, tmp_path, unique
+):
+    """Ctrl-C after the backend admitted a chunk and before its codes reached the letters file: those codes
+    exist nowhere (the backend shows a code once). The re-run finishes the file, reissues the codes that
+    were never written down (on record, by its token) and writes them: every resident is reachable."""
+    count, chunk = 6, 3
+    lines = "".join(f"{unique}-{i};Bewoner {i};BU02020101;;\n" for i in range(count))
+    path = write(tmp_path / "brief.csv", HEADER + lines)
+    marker, log = tmp_path / "halfway", tmp_path / "run.log"
+    args = ["admit", str(path), "--chunk-size", str(chunk), "--no-wait"]
+    with command(args, {**service.env, HALFWAY_FILE: str(marker)}, log) as first:
+        halfway(first, marker, log)  # the first chunk is admitted; its codes are not written yet
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=60) == 130
+    codes = tmp_path / "brief.activation-codes.csv"
+    assert not codes.exists() or read_codes(codes) == []
+
+    again = cli_run("admit", path)
+    assert again.exit_code == 0, again.output
+    assert (counted(again.stdout, "bestond al / exists"), counted(again.stdout, "nieuw / new")) == (
+        chunk,
+        chunk,
+    )
+    assert "3 activeringscodes waren in een eerdere run uitgegeven maar nooit opgeschreven" in again.stderr
+    assert "3 activation codes were issued in an earlier run but never written down" in again.stderr
+    assert "6 activeringscodes voor de brieven staan in" in again.stderr
+    letters = {row["dossiernummer"]: row["activeringscode"] for row in read_codes(codes)}
+    assert sorted(letters) == sorted(f"{unique}-{i}" for i in range(count))
+    for case_number, code in letters.items():
+        done = api.post(
+            "/auth/activate", json={"case_number": case_number, "activation_code": code, "pin": "40615"}
+        )
+        assert done.status_code == 200, (case_number, done.text)
+
+    third = json.loads(cli_run("admit", path, "--json").stdout)  # nothing lost now: nothing reissued
+    assert (third["codes_written"], third["codes_reissued"]) == (0, 0)
+    resident_id = lookup(api, [f"{unique}-0"])[f"{unique}-0"]["resident_id"]
+    issues = api.get(f"/municipality/residents/{resident_id}/activation-codes").json()
+    assert [(i["reason"], i["status"], i["issued_by"]["label"]) for i in issues] == [
+        ("admission", "replaced", "cli"),
+        ("reissue", "used", "cli"),
+    ]
+
+
+def test_reissue_replaces_a_residents_code_and_writes_the_new_one_for_the_letter(
+    cli_run, api, tmp_path, unique
+):
+    path = write(tmp_path / "b.csv", HEADER + f"{unique}-1;Eva de Vries;BU02020101;;\n")
+    assert cli_run("admit", path, "--no-wait").exit_code == 0
+    old = read_codes(tmp_path / "b.activation-codes.csv")[0]["activeringscode"]
+
+    letters = tmp_path / "nieuwe-brieven.csv"
+    result = cli_run("activation-code", "reissue", f"{unique}-1", "--codes", letters)
+    assert result.exit_code == 0, result.output
+    assert "1 nieuwe activeringscode staat in" in result.stderr and "old one stops working" in result.stderr
+    assert old not in result.output  # codes go to the file only
+    assert stat.S_IMODE(letters.stat().st_mode) == 0o600
+    (written,) = read_codes(letters)
+    assert (written["dossiernummer"], written["naam"], written["buurt"]) == (
+        f"{unique}-1",
+        "Eva de Vries",
+        "BU02020101",
+    )
+    assert written["activeringscode"] != old
+
+    refused = api.post(
+        "/auth/activate", json={"case_number": f"{unique}-1", "activation_code": old, "pin": "40615"}
+    )
+    assert refused.json()["code"] == "activation_failed"  # the old letter is void
+    history = cli_run("activation-code", "history", f"{unique}-1", "--json")
+    assert history.exit_code == 0, history.output
+    issues = json.loads(history.stdout)["activation_codes"]
+    assert [(i["reason"], i["status"]) for i in issues] == [("admission", "replaced"), ("reissue", "current")]
+    assert all(i["acknowledged_at"] for i in issues)  # both written down: by admit and by reissue
+    shown = cli_run("activation-code", "history", f"{unique}-1")
+    assert (
+        "reissue" in shown.stdout and "cli" in shown.stdout and written["activeringscode"] not in shown.stdout
+    )
+
+    done = api.post(
+        "/auth/activate",
+        json={"case_number": f"{unique}-1", "activation_code": written["activeringscode"], "pin": "40615"},
+    )
+    assert done.status_code == 200, done.text
+    late = cli_run("activation-code", "reissue", f"{unique}-1", "--codes", letters)
+    assert late.exit_code == 1 and "already" in late.stderr
+    assert read_codes(letters) == [written]  # nothing changed
+
+
+def test_reissue_checks_every_case_number_before_it_changes_anything(cli_run, api, tmp_path, unique):
+    path = write(tmp_path / "b.csv", HEADER + f"{unique}-1;Eva;BU02020101;;\n")
+    assert cli_run("admit", path, "--no-wait").exit_code == 0
+    letters = tmp_path / "nieuw.csv"
+    result = cli_run("activation-code", "reissue", f"{unique}-1", f"{unique}-404", "--codes", letters)
+    assert result.exit_code == 1
+    assert f"Onbekend dossiernummer: {unique}-404" in result.stderr and "Unknown case number" in result.stderr
+    assert not letters.exists()
+    resident_id = lookup(api, [f"{unique}-1"])[f"{unique}-1"]["resident_id"]
+    assert len(api.get(f"/municipality/residents/{resident_id}/activation-codes").json()) == 1

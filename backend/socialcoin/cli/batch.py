@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -196,8 +197,10 @@ class Outcome:
     chain_lines: dict[str, int] = field(default_factory=dict)  # lookup key -> its line in the file
     reasons: dict[str, tuple[str, str]] = field(default_factory=dict)  # lookup key -> why it failed (nl, en)
     rejects_file: Path | None = None
-    codes_file: Path | None = None
+    codes_file: Path | None = None  # set once a code is written to it
     codes_written: int = 0
+    codes_reissued: int = 0  # issued before, never written down (an interrupted run): reissued now
+    codes_issued_before: int = 0  # issued and written down before: not shown again
     applied_rows: int = 0
     stopped: bool = False  # refused while applying: the rows before stay applied
     seconds: dict[str, float] = field(default_factory=dict)  # per phase: check, apply, chain
@@ -327,22 +330,63 @@ class BatchRun:
                     return
                 self.outcome.results.extend(results)
                 self.outcome.applied_rows += len(results)
-                if codes is not None:
-                    codes.add(results, {row.line: row for row in chunk})
-                bar.update(len(chunk))
                 if number == 0:
                     self.halfway()
+                if codes is not None:
+                    self._letters(codes, results, {row.line: row for row in chunk})
+                bar.update(len(chunk))
         finally:
             bar.close()
-            if codes is not None:
-                codes.close()
-                self.outcome.codes_written = codes.count
+            if codes is not None and codes.count:
+                self.outcome.codes_written, self.outcome.codes_file = codes.count, codes.path
+
+    def _letters(self, codes: CodesFile, results: list[dict[str, Any]], rows: dict[int, Row]) -> None:
+        """A chunk's activation codes into the letters file. The backend shows a code once, so a code it
+        issued before and was never told is written down (an earlier run stopped between its answer and
+        this file) exists nowhere: such a code is reissued (on record with this token) and written
+        instead. Codes written down before are counted, not shown."""
+        lost = []
+        for result in results:
+            if result.get("activation") == "issued_before":
+                self.outcome.codes_issued_before += 1
+            elif result.get("activation") == "unacknowledged":
+                lost.append(result)
+        try:
+            for result in lost:
+                issued = reissue_code(self.api, int(result["resident_id"]))
+                if issued is None:  # the resident activated meanwhile
+                    result["activation"] = "activated"
+                    continue
+                result.update(
+                    activation="code_reissued",
+                    activation_code=issued["activation_code"],
+                    activation_code_id=issued["activation_code_id"],
+                )
+                self.outcome.codes_reissued += 1
+        finally:
+            letters = []
+            for result in results:
+                row = rows.get(result["line"])
+                if result.get("activation_code") and row is not None:
+                    values = row.values
+                    letters.append(
+                        Letter(
+                            str(values.get("case_number")),
+                            str(values.get("name")),
+                            str(values.get("area")),
+                            str(result.get("wallet_address")),
+                            str(result["activation_code"]),
+                            int(result["activation_code_id"]),
+                        )
+                    )
+            codes.add(self.api, letters)
 
     @staticmethod
     def halfway() -> None:
         """A hook for tests that stop a run halfway (Ctrl-C, a kill): with SOCIALCOIN_CLI_TEST_HALFWAY set
-        to a path, the run creates that file after its first chunk is applied and then waits there until
-        it is interrupted or killed. So the test signals a run that is provably halfway however busy the
+        to a path, the run creates that file after its first chunk is applied (before that chunk's
+        activation codes are written: the moment a crash would lose them) and then waits there until it
+        is interrupted or killed. So the test signals a run that is provably halfway however busy the
         machine is, instead of guessing a moment. Does nothing when the variable is not set."""
         marker = os.environ.get(HALFWAY_FILE)
         if not marker:
@@ -369,9 +413,9 @@ class BatchRun:
         return []
 
     def _codes_file(self) -> CodesFile:
-        path = self.options.codes or sibling(self.outcome.path, "activation-codes")
-        self.outcome.codes_file = path
-        return CodesFile(path, self.table)
+        return CodesFile(
+            self.options.codes or sibling(self.outcome.path, "activation-codes"), self.table.separator
+        )
 
     def write_rejects(self) -> None:
         lines = self.outcome.rejected_lines
@@ -503,38 +547,101 @@ class BatchRun:
             self.outcome.seconds[phase] = round(time.monotonic() - started, 2)
 
 
+# --------------------------------------------------------------------------------------------------
+# Activation codes for the letters
+
+ACTIVATION_CODE = "/municipality/residents/{}/activation-code"
+ACKNOWLEDGE = "/municipality/residents/activation-codes/acknowledge"
+
+
+@dataclass(frozen=True)
+class Letter:
+    case_number: str
+    name: str
+    area: str
+    wallet: str
+    code: str
+    code_id: int
+
+
+def reissue_code(api: Api, resident_id: int) -> dict[str, Any] | None:
+    """A new activation code for the resident (the old one stops working); None when the resident has
+    activated already."""
+    try:
+        answer: dict[str, Any] = api.post(ACTIVATION_CODE.format(resident_id))
+    except ApiError as error:
+        if error.code == "already_activated":
+            return None
+        raise
+    return answer
+
+
+def residents_by_case_number(api: Api, case_numbers: Sequence[str]) -> dict[str, int]:
+    """Case number -> resident id; refused (exit 1) naming every case number that is unknown."""
+    found = api.post("/municipality/residents/lookup", {"case_numbers": list(case_numbers)})
+    ids = {item["case_number"]: item["resident_id"] for item in found}
+    unknown = [number for number in case_numbers if ids.get(number.strip()) is None]
+    if unknown:
+        shown = ", ".join(unknown)
+        raise ApiError(
+            404,
+            {
+                "code": "resident_not_found",
+                "detail": f"Onbekend dossiernummer: {shown}. Er is niets veranderd.",
+                "detail_en": f"Unknown case number: {shown}. Nothing was changed.",
+            },
+        )
+    return {number: int(ids[number.strip()]) for number in case_numbers}
+
+
 class CodesFile:
-    """The activation codes of new custodial wallets, for the letters to residents: a file only its owner
-    can read (mode 0600), rewritten complete on every run (the server gives the same codes again)."""
+    """The activation codes for the letters to residents: a file only its owner can read (mode 0600).
+    The backend shows a code once, so this file is the only copy: a run keeps what the file holds, adds
+    the codes it was given, and replaces a resident's line when their code was reissued (the old one no
+    longer works). Each time it is written complete to a temporary file that replaces it (never half a
+    file on disk), and only then the backend is told the codes are written down (acknowledged)."""
 
-    HEADER = ["dossiernummer", "naam", "buurt", "wallet", "activeringscode"]
+    HEADER = ["dossiernummer", "naam", "buurt", "wallet", "activeringscode", "uitgegeven_op"]
 
-    def __init__(self, path: Path, table: Table):
+    def __init__(self, path: Path, separator: str):
         self.path = path
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(descriptor, 0o600)  # also when the file was there with a looser mode
-        self._file = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
-        self._writer = csv.writer(self._file, delimiter=table.separator)
-        self._writer.writerow(self.HEADER)
-        self.count = 0
+        self.separator = separator
+        self.count = 0  # codes written by this run
+        self._lines: dict[str, list[str]] = {}  # case number -> its line
+        if path.exists():
+            with path.open(encoding="utf-8-sig", newline="") as file:
+                text = file.read()
+            header = text.splitlines()[0] if text else ""
+            self.separator = max((";", ",", "\t"), key=header.count) if header else separator
+            for line in list(csv.reader(text.splitlines(), delimiter=self.separator))[1:]:
+                if line:
+                    self._lines[line[0]] = line
 
-    def add(self, results: list[dict[str, Any]], rows: dict[int, Row]) -> None:
-        for result in results:
-            code = result.get("activation_code")
-            row = rows.get(result["line"])
-            if code and row is not None:
-                values = row.values
-                self._writer.writerow(
-                    [
-                        values.get("case_number"),
-                        values.get("name"),
-                        values.get("area"),
-                        result.get("wallet_address"),
-                        code,
-                    ]
-                )
-                self.count += 1
-        self._file.flush()
+    def add(self, api: Api, letters: Sequence[Letter]) -> None:
+        if not letters:
+            return
+        issued = datetime.now().astimezone().isoformat(timespec="seconds")
+        for letter in letters:
+            self._lines[letter.case_number] = [
+                letter.case_number,
+                letter.name,
+                letter.area,
+                letter.wallet,
+                letter.code,
+                issued,
+            ]
+        self._write()
+        self.count += len(letters)
+        api.post(ACKNOWLEDGE, {"activation_code_ids": [letter.code_id for letter in letters]})
 
-    def close(self) -> None:
-        self._file.close()
+    def _write(self) -> None:
+        partial = self.path.with_name(f".{self.path.name}.partial")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # also when a partial file was left with a looser mode
+        with os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="") as file:
+            writer = csv.writer(file, delimiter=self.separator)
+            writer.writerow(self.HEADER)
+            writer.writerows(self._lines.values())
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, self.path)

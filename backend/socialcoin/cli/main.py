@@ -21,7 +21,21 @@ from typing import Any
 
 import click
 
-from .batch import DEBTS, MERCHANTS, ORGANISATIONS, RESIDENTS, REWARDS, BatchKind, BatchRun, Options, Outcome
+from .batch import (
+    DEBTS,
+    MERCHANTS,
+    ORGANISATIONS,
+    RESIDENTS,
+    REWARDS,
+    BatchKind,
+    BatchRun,
+    CodesFile,
+    Letter,
+    Options,
+    Outcome,
+    reissue_code,
+    residents_by_case_number,
+)
 from .client import DEFAULT_API, Api, ApiError, Unreachable
 from .csvfile import CellInvalid, euro_cents
 from .output import dump_json, euro, pairs, plural, say, table
@@ -196,6 +210,8 @@ def run_batch(settings: Settings, kind: BatchKind, file: Path, options: Options)
                 "rejects_file": str(outcome.rejects_file) if outcome.rejects_file else None,
                 "codes_file": str(outcome.codes_file) if outcome.codes_file else None,
                 "codes_written": outcome.codes_written,
+                "codes_reissued": outcome.codes_reissued,
+                "codes_issued_before": outcome.codes_issued_before,
                 "seconds": outcome.seconds,
                 "results": [_without_secrets(r) for r in outcome.results],
             }
@@ -259,6 +275,24 @@ def _summary(
             f"{plural(written, 'activation code', 'activation codes')} for the letters "
             f"{'is' if written == 1 else 'are'} in that file (only you can read it)",
         )
+    if outcome.codes_reissued:
+        lost = outcome.codes_reissued
+        say(
+            f"{plural(lost, 'activeringscode was', 'activeringscodes waren')} in een eerdere run uitgegeven "
+            "maar nooit opgeschreven (onderbroken); opnieuw uitgegeven, de oude werken niet meer",
+            f"{plural(lost, 'activation code was', 'activation codes were')} issued in an earlier run but "
+            "never written down (interrupted); reissued, the old ones no longer work",
+        )
+    if outcome.codes_issued_before:
+        before = outcome.codes_issued_before
+        say(
+            f"{plural(before, 'bewoner kreeg', 'bewoners kregen')} eerder al een activeringscode; die wordt "
+            "niet opnieuw getoond (zie het codesbestand van toen). Een nieuwe code, die de oude vervangt: "
+            "socialcoin activation-code reissue DOSSIERNUMMER",
+            f"{plural(before, 'resident was', 'residents were')} issued an activation code before; it is not "
+            "shown again (see the codes file of then). A new code, which replaces the old one: socialcoin "
+            "activation-code reissue CASE_NUMBER",
+        )
     if outcome.rejects_file is not None:
         say(
             f"Afgewezen regels met de reden staan in {outcome.rejects_file}",
@@ -300,15 +334,18 @@ def _summary(
         "Bewoners toelaten uit een CSV-bestand met de kolommen dossiernummer, naam en buurt, en eventueel "
         "email, telefoon en wallet. In buurt staat de CBS-code van de buurt, zoals BU02020101 (de oude "
         "kolomnaam wijk werkt ook). Een bewoner zonder wallet krijgt een bewaarde wallet; de "
-        "activeringscodes voor de brieven komen in een bestand dat alleen u kunt lezen. Eerst wordt het hele "
-        "bestand gecontroleerd; bij een fout wordt niets toegepast. Opnieuw uitvoeren na een onderbreking is "
-        "veilig: wat klaar is, wordt overgeslagen.",
+        "activeringscodes voor de brieven komen in een bestand dat alleen u kunt lezen. De backend toont een "
+        "code één keer: het bestand is het enige exemplaar en wordt bij een nieuwe run aangevuld, nooit "
+        "gewist. Eerst wordt het hele bestand gecontroleerd; bij een fout wordt niets toegepast. Opnieuw "
+        "uitvoeren na een onderbreking is veilig: wat klaar is, wordt overgeslagen, en een code die nooit in "
+        "het bestand kwam, wordt opnieuw uitgegeven.",
         "Admit residents from a CSV file with the columns case_number, name and buurt (or area), and "
         "optionally email, phone and wallet_address. buurt holds the CBS code of the neighbourhood, such as "
         "BU02020101 (the old column name wijk works too). A resident without a wallet gets a custodial one; "
-        "the activation codes for the letters go to a file only you can read. The whole file is checked "
+        "the activation codes for the letters go to a file only you can read. The backend shows a code once: "
+        "the file is the only copy, and a new run adds to it, never wipes it. The whole file is checked "
         "first; on any fault nothing is applied. Running it again after an interruption is safe: what is "
-        "done is skipped.",
+        "done is skipped, and a code that never reached the file is reissued.",
         """
 dossiernummer;naam;buurt;email
 2026-0042;Eva de Vries;BU02020101;eva@example.nl
@@ -331,6 +368,120 @@ def admit(settings: Settings, file: Path, codes: Path | None, no_wait: bool, **b
     return run_batch(
         settings, RESIDENTS, file, Options(codes=codes, wait=not no_wait, **_batch_options(batch))
     )
+
+
+@cli.group(
+    "activation-code",
+    context_settings=CONTEXT,
+    short_help="Activeringscodes / activation codes.",
+    help=helptext(
+        "Activeringscodes van bewoners die nog een pincode moeten kiezen: een nieuwe uitgeven (de oude "
+        "vervalt) en zien wie wanneer een code uitgaf. De codes zelf toont de backend één keer.",
+        "Activation codes of residents who have yet to choose a PIN: issue a new one (the old one stops "
+        "working) and see who issued a code when. The backend shows the codes themselves once.",
+        """
+socialcoin activation-code reissue 2026-0042 --codes brieven/nieuw.csv
+socialcoin activation-code history 2026-0042
+""",
+    ),
+)
+def activation_code() -> None:
+    pass
+
+
+@activation_code.command(
+    "reissue",
+    context_settings=CONTEXT,
+    short_help="Nieuwe activeringscode / reissue activation codes.",
+    help=helptext(
+        "Een nieuwe activeringscode voor elke genoemde bewoner (een verloren brief, of een code die nooit is "
+        "opgeschreven). De oude code werkt vanaf nu niet meer; de uitgifte staat op naam van uw token. De "
+        "nieuwe codes komen in een bestand dat alleen u kunt lezen (aangevuld, nooit gewist), niet op het "
+        "scherm. Eerst worden alle dossiernummers gecontroleerd.",
+        "A new activation code for each resident named (a lost letter, or a code never written down). The "
+        "old code stops working from now; the issue is on record with your token. The new codes go to a "
+        "file only you can read (added to, never wiped), not to the screen. Every case number is checked "
+        "first.",
+        "socialcoin activation-code reissue 2026-0042 2026-0043 --codes brieven/nieuw.csv",
+    ),
+)
+@click.argument("case_numbers", nargs=-1, required=True, metavar="DOSSIERNUMMER...")
+@click.option(
+    "--codes",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("activation-codes.csv"),
+    show_default=True,
+    help="Bestand voor de nieuwe codes / file for the new codes (mode 0600).",
+)
+@common
+def activation_code_reissue(settings: Settings, case_numbers: tuple[str, ...], codes: Path) -> int:
+    letters = CodesFile(codes, ";")
+    with settings.api() as api:
+        ids = residents_by_case_number(api, case_numbers)
+        for case_number, resident_id in ids.items():
+            resident = api.get(f"/municipality/residents/{resident_id}")
+            issued = reissue_code(api, resident_id)
+            if issued is None:
+                say(
+                    f"Dossier {case_number} heeft al een pincode gekozen: er is geen nieuwe code uitgegeven.",
+                    f"Case {case_number} has chosen a PIN already: no new code was issued.",
+                )
+                return REFUSED
+            letter = Letter(
+                case_number,
+                resident["name"],
+                resident["area"],
+                resident["wallet_address"],
+                issued["activation_code"],
+                issued["activation_code_id"],
+            )
+            letters.add(api, [letter])
+    written = letters.count
+    say(
+        f"{plural(written, 'nieuwe activeringscode staat', 'nieuwe activeringscodes staan')} in {codes} "
+        "(alleen voor u leesbaar); de oude werken niet meer",
+        f"{plural(written, 'new activation code is', 'new activation codes are')} in that file (only you "
+        "can read it); the old one stops working",
+    )
+    if settings.as_json:
+        dump_json({"codes_file": str(codes), "codes_written": letters.count})
+    return OK
+
+
+@activation_code.command(
+    "history",
+    context_settings=CONTEXT,
+    short_help="Wie gaf wanneer een code uit / who issued a code when.",
+    help=helptext(
+        "Elke activeringscode die voor de bewoner is uitgegeven: wanneer, waarom (aanmelding of opnieuw), "
+        "door welk token, of hij is opgeschreven, vervangen of gebruikt. Nooit de codes zelf.",
+        "Every activation code issued for the resident: when, why (admission or reissue), by which token, "
+        "whether it was written down, replaced or used. Never the codes themselves.",
+        "socialcoin activation-code history 2026-0042",
+    ),
+)
+@click.argument("case_number", metavar="DOSSIERNUMMER")
+@common
+def activation_code_history(settings: Settings, case_number: str) -> int:
+    with settings.api() as api:
+        resident_id = residents_by_case_number(api, [case_number])[case_number]
+        issues = api.get(f"/municipality/residents/{resident_id}/activation-codes")
+    if settings.as_json:
+        dump_json({"case_number": case_number, "resident_id": resident_id, "activation_codes": issues})
+        return OK
+
+    def by(issue: dict[str, Any]) -> str:
+        token = issue["issued_by"]
+        return "-" if token is None else f"{token['label']} (token {token['token_id']}, {token['role']})"
+
+    table(
+        ["uitgegeven / issued", "reden / reason", "door / by", "opgeschreven / written", "status"],
+        [
+            [issue["issued_at"], issue["reason"], by(issue), issue["acknowledged_at"] or "-", issue["status"]]
+            for issue in issues
+        ],
+    )
+    return OK
 
 
 @cli.command(

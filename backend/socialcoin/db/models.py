@@ -229,8 +229,9 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    # The token that issued this one (None for a login, or a token made on the command line).
-    issued_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    # The token that issued this one (None for a login, or a token made on the command line). Revoking a
+    # token revokes the tree below it (domain.access.revoke_with_issued), found through this index.
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), index=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -261,6 +262,28 @@ class Resident(Timestamped, Base):
     record_hash: Mapped[str] = mapped_column(String(66))
     consent_at: Mapped[datetime] = mapped_column(UtcDateTime)
     registration_key: Mapped[str] = mapped_column(String(200))
+
+
+class ActivationCode(Base):
+    """An activation code issued for a resident awaiting activation: at admission in a batch, or reissued by
+    an admin (domain.activation_codes). The code itself is shown once, in the answer that issues it; only
+    a hash keyed with the service's secret is kept. The resident's current code is the one not replaced."""
+
+    __tablename__ = "activation_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    # HMAC-SHA256 of the code under the service's secret. None: a code from before these records (migration
+    # 0003), derived from the secret as then (activation_codes.derived_code).
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(20))  # "admission" | "reissue"
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The token whose request issued it (None: before these records).
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    # When that token's holder said the code was written down (the command line's letters file).
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    replaced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a newer code replaced it
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the resident activated with it
 
 
 class Organisation(Timestamped, Base):

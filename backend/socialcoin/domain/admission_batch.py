@@ -18,7 +18,8 @@ row without one, its name and IBAN); an organisation's name (whatever its case).
 differs.
 
 A resident without a wallet address gets a custodial wallet that waits for their PIN
-(wallets.create_wallet_awaiting_activation; the code for the letter comes with the result); consent is
+(wallets.create_wallet_awaiting_activation); the code for the letter comes with the result of the request
+that admitted them, and never again (activation_codes: a re-run says it was issued before); consent is
 implied: the municipality lists only residents who signed up. Merchants and organisations have no such
 activation (nobody but a resident chooses a PIN with a code), so a new one in a file brings its own wallet
 address, or the row is a `wallet_required` fault. A merchant whose wallet the municipality keeps under a
@@ -44,6 +45,7 @@ from ..db.base import lock, writing
 from ..db.models import Merchant, Organisation, Resident
 from ..db.types import utcnow
 from ..settings import Settings
+from . import activation_codes
 from .admission import (
     WALLET_OWNERS,
     merchant_checks,
@@ -60,7 +62,7 @@ from .coins import purpose_names
 from .errors import Conflict, DomainError, InvalidInput
 from .fields import checked_address, is_checked_address
 from .people import ChainWrite, chain_writes
-from .wallets import activation_code, create_wallet_awaiting_activation
+from .wallets import create_wallet_awaiting_activation
 
 # One lock for the three kinds: they share wallet addresses (each belongs to one resident, merchant or
 # organisation), so two files at once, of one kind or of two, check their wallets one after the other.
@@ -83,7 +85,6 @@ class Outcome:
     record_id: int | None
     wallet_address: str | None
     onchain: str | None  # "pending" | "done" | "failed" (None: not queued, a dry run)
-    awaiting_activation: bool = False  # a custodial wallet that waits for its holder's PIN
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,14 @@ class Admission(Generic[RowT, ResultT]):
 
     def result(self, outcome: Outcome) -> ResultT:
         raise NotImplementedError
+
+    # -- hooks (in the write transaction) -----------------------------------------------------------------
+
+    def inserted(self, session: Session, records: dict[int, Values]) -> None:
+        """After the new records are inserted (by id, with their columns): what else they need."""
+
+    def describe(self, session: Session, existing: Collection[Any]) -> None:
+        """Reads what the results of records applied before show besides the record itself."""
 
     # -- what differs ----------------------------------------------------------------------------------
 
@@ -364,6 +373,7 @@ def _admit(
     existing = _check_against_what_exists(session, admission, on_chain, rows, checked, errors)
     errors.raise_if_any()
     states = _onchain(session, list(existing.values()))
+    admission.describe(session, existing.values())
     outcomes: list[Outcome | None] = []
     new: list[tuple[int, Values]] = []  # (index in outcomes, the new row's values)
     for row, values in zip(rows, checked, strict=True):
@@ -378,7 +388,6 @@ def _admit(
                     stored.id,
                     stored.wallet_address,
                     states.get(stored.registration_key, "pending"),
-                    bool(getattr(stored, "activation_pending", False)),
                 )
             )
         elif keys is None:
@@ -422,16 +431,11 @@ def _insert(
         )
     ids = insert_rows(session, admission.model, columns, "wallet_address", admission.exists_code)
     Outbox.enqueue_many(session, registrations)
+    admission.inserted(session, {ids[record["wallet_address"]]: record for record in columns})
     for (index, values), record in zip(new, columns, strict=True):
         address = record["wallet_address"]
         outcomes[index] = Outcome(
-            rows[index].line,
-            admission.new_status,
-            values,
-            ids[address],
-            address,
-            "pending",
-            awaiting_activation=record.get("wallet_ciphertext") is not None,
+            rows[index].line, admission.new_status, values, ids[address], address, "pending"
         )
 
 
@@ -476,7 +480,12 @@ class Admitted:
     case_number: str
     resident_id: int | None
     wallet_address: str | None
-    activation_code: str | None  # while the custodial wallet waits for the resident's PIN
+    # A custodial wallet awaiting the resident's PIN: code_issued (now: the code is in this result, the
+    # only time it is shown), issued_before, unacknowledged (issued before, never written down: reissue
+    # it), or activated. None for an own wallet, and for a new row in a dry run.
+    activation: str | None
+    activation_code: str | None
+    activation_code_id: int | None  # of the code issued now, to acknowledge once it is written down
     onchain: str | None  # "pending" | "done" | "failed" (None: not queued, a dry run)
 
 
@@ -491,7 +500,8 @@ def residents_by_case_number(session: Session, case_numbers: list[str]) -> dict[
 
 class Residents(Admission[ResidentRow, Admitted]):
     """Residents, by case number; one without a wallet address gets a custodial wallet that waits for the
-    PIN they choose with the activation code from their letter."""
+    PIN they choose with the activation code from their letter. `issued_by`: the token of the request, on
+    record with every code it issues."""
 
     model = Resident
     kind = Kind.RESIDENT
@@ -508,6 +518,12 @@ class Residents(Admission[ResidentRow, Admitted]):
         ("email", "een ander e-mailadres", "another email address"),
         ("phone", "een ander telefoonnummer", "another phone number"),
     )
+
+    def __init__(self, settings: Settings, issued_by: int | None = None):
+        super().__init__(settings)
+        self.issued_by = issued_by
+        self._issued: dict[int, activation_codes.Issued] = {}  # codes issued now, by resident id
+        self._activation: dict[int, str] = {}  # where activation stands for residents found, by id
 
     def checks(self, row: ResidentRow) -> dict[str, Callable[[], Any]]:
         return resident_checks(row.name, row.case_number, row.area, row.email, row.phone)
@@ -545,17 +561,28 @@ class Residents(Admission[ResidentRow, Admitted]):
             "consent_at": utcnow(),
         }
 
+    def inserted(self, session: Session, records: dict[int, Values]) -> None:
+        waiting = [ident for ident, record in records.items() if record["activation_pending"]]
+        self._issued = activation_codes.issue_at_admission(session, self.secret, waiting, self.issued_by)
+
+    def describe(self, session: Session, existing: Collection[Any]) -> None:
+        self._activation = activation_codes.states(session, existing)
+
     def result(self, outcome: Outcome) -> Admitted:
-        code = None
-        if outcome.awaiting_activation and outcome.record_id is not None and outcome.wallet_address:
-            code = activation_code(self.secret, outcome.record_id, outcome.wallet_address)
+        issued = self._issued.get(outcome.record_id) if outcome.record_id is not None else None
+        if issued is not None:
+            activation: str | None = "code_issued"
+        else:
+            activation = self._activation.get(outcome.record_id) if outcome.record_id is not None else None
         return Admitted(
             outcome.line,
             outcome.status,
             outcome.values["case_number"],
             outcome.record_id,
             outcome.wallet_address,
-            code,
+            activation,
+            issued.code if issued else None,
+            issued.id if issued else None,
             outcome.onchain,
         )
 

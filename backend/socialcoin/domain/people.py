@@ -35,11 +35,11 @@ from ..db.models import (
 )
 from ..db.types import utcnow
 from ..settings import Settings
-from . import notifications
-from .access import SUBJECT_ROLES, Principal, Role, issue_token
+from . import activation_codes, notifications
+from .access import SUBJECT_ROLES, Principal, Role, issue_token, revoke_with_issued
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, NotAuthenticated, NotFound
 from .fields import checked_area, checked_new_pin
-from .wallets import activate, activation_code_matches, hash_pin, open_wallet, pin_matches, seal_key
+from .wallets import activate, hash_pin, open_wallet, pin_matches, seal_key
 
 T = TypeVar("T")
 
@@ -317,10 +317,11 @@ def activate_resident(
     # it first wins (the write below checks it is still there); a request a moment later is refused.
     resident_id, address = resident.id, resident.wallet_address
     pending, awaiting = resident.activation_pending, resident.wallet_ciphertext or b""
+    current = activation_codes.current(session, resident_id)
     if not pin_attempt(
         session,
         resident_id,
-        lambda: activation_code_matches(code, secret, resident_id, address),
+        lambda: activation_codes.matches(code, secret, current, resident_id, address),
         "activation_code",
     ):
         raise wrong
@@ -335,6 +336,9 @@ def activate_resident(
     sealed = activate(address, awaiting, pin, secret)
     pin_hash = hash_pin(pin, secret)
     with writing(session):
+        assert current is not None  # it matched
+        if not activation_codes.still_current(session, resident_id, current.id):
+            raise wrong  # reissued a moment ago: the code on this letter stopped working
         activated = rows_changed(
             session,
             update(Resident)
@@ -352,6 +356,7 @@ def activate_resident(
                 "You have chosen your PIN already. Sign in with your case number and PIN.",
                 field="activation_code",
             )
+        activation_codes.mark_used(session, current.id)
         _row, token = issue_token(
             session, Role.RESIDENT, resident_id, settings.token_ttl_seconds, label="activation"
         )
@@ -493,6 +498,7 @@ def list_tokens(
     *,
     role: Role | None = None,
     subject_id: int | None = None,
+    issued_by: int | None = None,
     active_only: bool = False,
     limit: int = 100,
     offset: int = 0,
@@ -502,6 +508,8 @@ def list_tokens(
         query = query.where(ApiToken.role == str(role))
     if subject_id is not None:
         query = query.where(ApiToken.subject_id == subject_id)
+    if issued_by is not None:
+        query = query.where(ApiToken.issued_by == issued_by)
     if active_only:
         query = query.where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
     return list(session.scalars(query.order_by(ApiToken.id.desc()).limit(limit).offset(offset)))
@@ -514,12 +522,21 @@ def get_token(session: Session, token_id: int) -> ApiToken:
     return token
 
 
-def revoke_token(session: Session, token_id: int) -> ApiToken:
-    """Revokes a token (revoking it again changes nothing)."""
+def revoke_token(session: Session, token_id: int) -> tuple[ApiToken, int]:
+    """Revokes a token and every token issued by it, further down too (access.revoke_with_issued): (the
+    token, how many were revoked now). Revoking it again changes nothing."""
+    token = get_token(session, token_id)
+    revoked = revoke_with_issued(session, token.id)
+    session.refresh(token)
+    return token, revoked
+
+
+def sign_out(session: Session, token_id: int) -> None:
+    """Ends this token only: signing out is not a revocation, so what an admin issued with it stays (as
+    when it expires). Revoking it afterwards still reaches those."""
     token = get_token(session, token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-    return token
 
 
 def revoke_tokens_of(session: Session, role: Role, subject_id: int, *, keep: int | None = None) -> int:

@@ -6,8 +6,7 @@ that neither a stolen database nor a stolen secret alone opens a wallet.
 A wallet created in a batch admission has no PIN yet (nobody puts PINs in a spreadsheet, and scrypt for
 each of 10,000 rows would take minutes): its key is sealed under a key derived (HKDF) from the service's
 secret until the resident chooses a PIN with the activation code from their letter, and is then sealed
-under the PIN like any other. The activation code is derived from the secret, the resident and the
-address, so the same file run again shows the same code.
+under the PIN like any other. The activation codes themselves: domain/activation_codes.py.
 """
 
 from __future__ import annotations
@@ -32,9 +31,6 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _SALT = 16
 _NONCE = 12
 _AWAITING_ACTIVATION = b"socialcoin wallet awaiting activation"
-# Activation codes: 12 characters (60 bits) from an alphabet without look-alikes (no 0/O, 1/I).
-ACTIVATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-ACTIVATION_LENGTH = 12
 
 
 def check_pin(pin: str) -> None:
@@ -112,26 +108,6 @@ def activate(address: str, ciphertext: bytes, pin: str, secret: str) -> bytes:
     """A wallet awaiting activation, re-sealed under the resident's PIN (the form `open_wallet` reads)."""
     private_key = _open(lambda salt: _service_key(salt, secret), address, ciphertext)
     return seal_key(private_key, address, pin, secret)
-
-
-def activation_code(secret: str, resident_id: int, address: str) -> str:
-    """The code on the resident's letter, as XXXX-XXXX-XXXX: the same every time it is derived."""
-    digest = hmac.new(
-        secret.encode(), f"activation|{resident_id}|{address}".encode(), hashlib.sha256
-    ).digest()
-    number = int.from_bytes(digest, "big")
-    chars = []
-    for _ in range(ACTIVATION_LENGTH):
-        number, index = divmod(number, len(ACTIVATION_ALPHABET))
-        chars.append(ACTIVATION_ALPHABET[index])
-    return "-".join("".join(chars[i : i + 4]) for i in range(0, ACTIVATION_LENGTH, 4))
-
-
-def activation_code_matches(given: str, secret: str, resident_id: int, address: str) -> bool:
-    """Whether `given` is the resident's code; spaces, dashes and lower case are forgiven. Constant time."""
-    typed = "".join(ch for ch in given.upper() if ch not in " -")
-    expected = activation_code(secret, resident_id, address).replace("-", "")
-    return hmac.compare_digest(typed.encode(), expected.encode())
 
 
 def hash_pin(pin: str, secret: str) -> str:

@@ -56,6 +56,12 @@ def whoami(principal: PrincipalDep, session: SessionDep) -> SessionInfo:
     )
 
 
-@router.post("/logout", status_code=204, summary="Sign out: this token stops working")
+@router.post(
+    "/logout",
+    status_code=204,
+    summary="Sign out: this token stops working",
+    description="Only this token: tokens an admin issued with it keep working until they expire or this "
+    "token is revoked (POST /municipality/tokens/{id}/revoke).",
+)
 def logout(principal: PrincipalDep, session: WriteSessionDep) -> None:
-    people.revoke_token(session, principal.token_id)
+    people.sign_out(session, principal.token_id)

@@ -7,10 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from ...domain import admission, admission_batch, people
+from ...domain import activation_codes, admission, admission_batch, people
 from ...domain.access import Role
 from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep, WriteSessionDep
 from ..problems import BATCH_INVALID, PROBLEM_RESPONSES
+from ..schemas.activation_codes import (
+    ActivationCodeAcknowledgement,
+    ActivationCodeIssued,
+    ActivationCodePublic,
+    ActivationCodesAcknowledged,
+)
 from ..schemas.common import Limit, Offset
 from ..schemas.merchants import (
     MerchantBatch,
@@ -40,7 +46,7 @@ from ..schemas.residents import (
     ResidentPublic,
     ResidentRegistration,
 )
-from ..schemas.tokens import TokenCreate, TokenIssued, TokenPublic
+from ..schemas.tokens import TokenCreate, TokenIssued, TokenPublic, TokenRevoked
 
 router = APIRouter(prefix="/municipality", tags=["municipality"], responses=PROBLEM_RESPONSES)
 
@@ -107,16 +113,69 @@ def get_resident(
     "outbox. A case number admitted before with the same data is `exists` (nothing changes), so a file can "
     "be sent again after an interruption; with other data it is a `resident_exists` fault saying what "
     "differs. A row without a wallet address gets a custodial wallet that waits for the resident's PIN: "
-    "the result carries the activation code for the letter. Sending the file means the residents on it "
+    "the result of the request that admits the resident carries the activation code for the letter, and no "
+    "other answer ever does (a re-run says `issued_before`, or `unacknowledged` for a code never "
+    "acknowledged as written down; POST /municipality/residents/{id}/activation-code issues a new one). "
+    "Every code is on record with this request's token. Sending the file means the residents on it "
     "consented.",
 )
 def admit_residents_batch(
-    body: ResidentBatch, _: Admin, session: SessionDep, runtime: RuntimeDep
+    body: ResidentBatch, principal: Admin, session: SessionDep, runtime: RuntimeDep
 ) -> ResidentBatchOut:
     rows = [admission_batch.ResidentRow(**row.model_dump()) for row in body.rows]
-    admission = admission_batch.Residents(runtime.settings)
+    admission = admission_batch.Residents(runtime.settings, issued_by=principal.token_id)
     results = admission_batch.admit(session, admission, rows, dry_run=body.dry_run, chain=runtime.chain)
     return ResidentBatchOut.of(results)
+
+
+@router.post(
+    "/residents/activation-codes/acknowledge",
+    response_model=ActivationCodesAcknowledged,
+    summary="Say that activation codes this token was given are written down",
+    description="After the codes of a batch (or a reissue) are safely in the letters file: a re-run then "
+    "shows them as `issued_before` instead of `unacknowledged` (which the command line reissues, as such a "
+    "code may never have reached anyone). Only codes issued to this same token are marked.",
+)
+def acknowledge_activation_codes(
+    body: ActivationCodeAcknowledgement, principal: Admin, session: WriteSessionDep
+) -> ActivationCodesAcknowledged:
+    marked = activation_codes.acknowledge(session, body.activation_code_ids, principal.token_id)
+    return ActivationCodesAcknowledged(acknowledged=marked)
+
+
+@router.post(
+    "/residents/{resident_id}/activation-code",
+    status_code=201,
+    response_model=ActivationCodeIssued,
+    summary="Issue a new activation code for a resident awaiting activation (the old one stops working)",
+    description="For a lost letter, or a code never written down. The new code is in this answer only; the "
+    "code before it is refused from this moment, also by an activation already under way. Recorded with "
+    "this request's token and the time (GET .../activation-codes). A resident who has a PIN is refused (409 "
+    "`already_activated`, or `not_awaiting_activation` for an own wallet or a PIN given at admission).",
+)
+def reissue_activation_code(
+    resident_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])],
+    principal: Admin,
+    session: WriteSessionDep,
+    runtime: RuntimeDep,
+) -> ActivationCodeIssued:
+    secret = runtime.settings.secret_key.get_secret_value()
+    resident, issued = activation_codes.reissue(session, secret, resident_id, principal.token_id)
+    return ActivationCodeIssued.of(resident, issued)
+
+
+@router.get(
+    "/residents/{resident_id}/activation-codes",
+    response_model=list[ActivationCodePublic],
+    summary="Every activation code issued for a resident: when, why, by which token (never the codes)",
+)
+def activation_code_history(
+    resident_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])], _: Admin, session: SessionDep
+) -> list[ActivationCodePublic]:
+    people.get_resident(session, resident_id)
+    return [
+        ActivationCodePublic.of(code, token) for code, token in activation_codes.history(session, resident_id)
+    ]
 
 
 @router.post(
@@ -340,23 +399,37 @@ def list_tokens(
     session: SessionDep,
     role: Annotated[Role | None, Query(examples=[Role.RESIDENT])] = None,
     subject_id: Annotated[int | None, Query(ge=1, le=MAX_ID, examples=[1])] = None,
+    issued_by: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Tokens this token issued", examples=[1])
+    ] = None,
     active_only: Annotated[bool, Query(examples=[True])] = False,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[TokenPublic]:
     found = people.list_tokens(
-        session, role=role, subject_id=subject_id, active_only=active_only, limit=limit, offset=offset
+        session,
+        role=role,
+        subject_id=subject_id,
+        issued_by=issued_by,
+        active_only=active_only,
+        limit=limit,
+        offset=offset,
     )
     return [TokenPublic.of(token) for token in found]
 
 
 @router.post(
     "/tokens/{token_id}/revoke",
-    response_model=TokenPublic,
-    summary="Revoke a token",
-    description="From now on the token is refused (401). Revoking it again changes nothing.",
+    response_model=TokenRevoked,
+    summary="Revoke a token and every token it issued",
+    description="From now on the token is refused (401), and so is every token issued by it, directly or "
+    "through tokens it issued (also when it was signed out or expired before): a stolen admin token's "
+    "offspring stop with it. All in one transaction; a token being issued by one of them at that moment is "
+    "refused. `revoked_count` says how many tokens were revoked. Revoking it again changes nothing. Tokens "
+    "from a resident's login are issued by no token and stay.",
 )
 def revoke_token(
     token_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[7])], _: Admin, session: WriteSessionDep
-) -> TokenPublic:
-    return TokenPublic.of(people.revoke_token(session, token_id))
+) -> TokenRevoked:
+    token, revoked = people.revoke_token(session, token_id)
+    return TokenRevoked(revoked_count=revoked, **TokenPublic.of(token).model_dump())

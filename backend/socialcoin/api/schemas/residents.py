@@ -129,10 +129,23 @@ class ResidentBatchResult(BaseModel):
     wallet_address: str | None = Field(
         description="None in a dry run for a new custodial wallet", examples=[ADDRESS]
     )
+    activation: Literal["code_issued", "issued_before", "unacknowledged", "activated"] | None = Field(
+        description="A custodial wallet awaiting the resident's PIN: code_issued (now, in activation_code: "
+        "the only time it is shown), issued_before (not shown again; POST /municipality/residents/{id}/"
+        "activation-code issues a new one, which replaces it), unacknowledged (issued before and never "
+        "acknowledged as written down, so possibly lost: reissue it), activated (the resident has a PIN). "
+        "None for an own wallet, and for a new row in a dry run",
+        examples=["code_issued"],
+    )
     activation_code: str | None = Field(
-        description="For the letter to the resident, who chooses a PIN with it (POST /auth/activate); the "
-        "same on every run until then; None once activated and for own wallets",
+        description="For the letter to the resident, who chooses a PIN with it (POST /auth/activate): only "
+        "in the answer that admitted the resident",
         examples=["HGUU-ZLS5-5JRE"],
+    )
+    activation_code_id: int | None = Field(
+        description="The code's record: acknowledge it once the code is written down (POST "
+        "/municipality/residents/activation-codes/acknowledge)",
+        examples=[12],
     )
     onchain: OnChain | None = Field(
         description="The registration on chain; None in a dry run for a new resident", examples=["pending"]

@@ -68,3 +68,12 @@ class TokenIssued(TokenPublic):
         description="The bearer token. Shown this once: only its SHA-256 is kept.",
         examples=["sc_Jx8m2Q0V3k1n6bq4dH7sXwP9yE5tLrUaZcGfNvKoBiM"],
     )
+
+
+class TokenRevoked(TokenPublic):
+    revoked_count: int = Field(
+        ge=0,
+        description="How many tokens this request revoked: the token itself (unless it was revoked already) "
+        "and every token issued by it, directly or through tokens it issued, that was not revoked yet",
+        examples=[3],
+    )
