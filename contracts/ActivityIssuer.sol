@@ -32,6 +32,7 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
     /// signature is `abi.encode(address verifier, bytes signature)` (at least 128 bytes): the verifier
     /// is named, and its signature is checked as an EOA's or, for a contract wallet, with ERC-1271.
     uint256 private constant _ECDSA_SIGNATURE_LENGTH = 65;
+    uint256 private constant _NAMED_SIGNATURE_MIN_LENGTH = 128;
 
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
         "Attestation(address resident,address coin,uint256 amount,bytes32 activityId,bytes32 claimId,bytes32 evidenceHash,uint256 deadline)"
@@ -105,7 +106,8 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
 
     /// @notice Mints for one attested activity. Requires MINTER_ROLE; the attestation must be signed by
     ///         a verifier of its coin (see `_verifier` for the two signature forms), not past its
-    ///         deadline, for a non-zero unused claim id, for a resident, and within the minter's allowance. Emits Transfer (on the coin) and ActivityMinted.
+    ///         deadline, for a non-zero unused claim id, for a resident, and within the minter's
+    ///         allowance. Emits Transfer (on the coin) and ActivityMinted.
     function mintWithAttestation(Attestation calldata attestation, bytes calldata signature)
         external
         onlyRole(MINTER_ROLE)
@@ -217,6 +219,10 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
             address signer = ECDSA.recover(digest, signature);
             _requireVerifier(attestation.coin, signer);
             return signer;
+        }
+        // Shorter than any abi.encode(address, bytes): neither form (abi.decode would revert without a reason).
+        if (signature.length < _NAMED_SIGNATURE_MIN_LENGTH) {
+            revert IssuerInvalidSignature(attestation.claimId, address(0));
         }
         (address verifier, bytes memory walletSignature) = abi.decode(signature, (address, bytes));
         _requireVerifier(attestation.coin, verifier);

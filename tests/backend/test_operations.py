@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from contracts import contracts
+from serving import at_once, served
 from socialcoin.api.app import create_app
 from socialcoin.bootstrap import bootstrap
 from socialcoin.db.models import ChainOperation, OutboxItem, Resident
@@ -21,6 +22,7 @@ from test_payments import admit, drive, key, mint, on_chain
 from test_people_api import refused
 
 CHAIN = "/municipality/chain"
+PARALLEL = 6
 
 
 @pytest.fixture
@@ -466,3 +468,24 @@ def test_without_the_operator_key_or_its_role_nothing_is_queued(
             assert participant(other, bram) == (1, False)
     finally:
         other.close()
+
+
+def test_raises_of_the_allowance_sent_at_once_all_count(runtime, auth):
+    """Relative changes compose: requests that arrive together (each under its own key) never overwrite
+    one another, as an absolute setter read before another's write would."""
+    minter = runtime.outbox.signers["minter"].address
+    before = contracts(runtime).issuer.functions.minterAllowance(minter).call()
+    admin = auth(Role.ADMIN)
+    with served(runtime) as base:
+        answers = at_once(
+            PARALLEL,
+            lambda client, n: client.post(
+                f"{base}{CHAIN}/minter-allowance/increase",
+                headers={**admin, **key()},
+                json={"amount_cents": 100 + n},
+            ),
+        )
+    assert [answer.status_code for answer in answers] == [202] * PARALLEL
+    drive(runtime)
+    after = contracts(runtime).issuer.functions.minterAllowance(minter).call()
+    assert after == before + sum(100 + n for n in range(PARALLEL))

@@ -1037,6 +1037,18 @@ def test_a_contract_wallet_signature_its_wallet_rejects_is_refused(
     assert not issuer.claimUsed(claim)
 
 
+def test_a_signature_of_neither_form_is_refused(
+    issuer, attester, authorised, wijk_coin, resident, funded_minter
+):
+    """spec: M18"""
+    message = attester.message(resident, wijk_coin, 700, "malformed")
+    _, bare = attester.signed(authorised, message)
+    for malformed in (bare[:64], bare + b"\0" * 20):
+        with reverts_with("IssuerInvalidSignature", ref("malformed"), ZERO_ADDRESS):
+            issuer.mintWithAttestation(attester.as_tuple(message), malformed, {"from": funded_minter})
+    assert not issuer.claimUsed(ref("malformed"))
+
+
 def test_an_unauthorised_contract_wallet_is_refused_before_it_is_asked(
     issuer, attester, multisig, wallet_owners, wijk_coin, resident, funded_minter
 ):
