@@ -15,8 +15,11 @@ Relayed payments are measured twice: with the nonce in a fresh 256-bit nonce wor
 usual case, used for the ratio lines). Activity mints, admin mints and grants go to residents that
 already hold the coin; batch figures are the batch transaction's gas divided by its size, each
 attestation (or grant) for a different resident. Grant batches (grantBatch: rewards without an
-attestation) are compared with a single adminMint, the other mint without a signature. Targets are
-reported, not asserted: the script exits 0 whether they are met or not.
+attestation) are compared with a single adminMint, the other mint without a signature. Recovery of a
+lost wallet is measured in its two steps (request, execute; the development chain's recovery delay is
+0) for residents holding both coins: execution with SPENT_COINS expired, emptied coins still listed,
+and after they were delisted, which is what keeps recovery bounded. Targets are reported, not asserted:
+the script exits 0 whether they are met or not.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ FUNDING = 1_000_000  # what a warm holder starts with: enough that it never runs
 PAYMENT_TARGETS = {"fresh": 1.20, "warm": 1.28}
 RELAYED_TARGETS = {"fresh": 1.8, "warm": 2.0}
 BATCH_TARGET = 0.7
+SPENT_COINS = 30  # expired, emptied coins listed before a recovery, then delisted
 
 
 def _prepare_environment() -> None:
@@ -98,15 +102,17 @@ class Bench:
         self.accounts, self.chain, self.web3 = accounts, chain, web3
         self.kind, self.to_bytes8 = Kind, to_bytes8
         self.admin, self.registrar, self.master_minter = accounts[0], accounts[1], accounts[4]
+        self.compliance = accounts[3]
         self.minter, self.relayer = accounts[5], accounts[9]
         self._labels = 0
 
         self.system = deploy_system(self.admin, 3600)
         registry, issuer = self.system.registry, self.system.issuer
         registry.grantRole(registry.REGISTRAR_ROLE(), self.registrar, self.tx(self.admin))
+        registry.grantRole(registry.COMPLIANCE_ROLE(), self.compliance, self.tx(self.admin))
         issuer.grantRole(issuer.MASTER_MINTER_ROLE(), self.master_minter, self.tx(self.admin))
         issuer.grantRole(issuer.REGISTRAR_ROLE(), self.registrar, self.tx(self.admin))
-        issuer.configureMinter(self.minter, 10**15, self.tx(self.master_minter))
+        issuer.increaseMinterAllowance(self.minter, 10**15, self.tx(self.master_minter))
 
         self.wijk_coin = self._create_coin(
             SocialCoin, "Socialcoin Geitenkamp - Wijkmunt", "GKW", Purpose.LOCAL_SPENDING, "WK020201"
@@ -406,6 +412,61 @@ class Bench:
         )
         results.add("payout", "payout burn redeemPayout()", gas, "erc20 warm")
 
+    def _spent_coins(self, count: int) -> list:
+        """`count` coins that expired with nothing minted: what years of monthly coins leave behind."""
+        from brownie import SocialCoin
+
+        from socialcoin.chain.constants import Purpose
+
+        coins = []
+        factory, area = self.system.factory, self.to_bytes8("GM0202")
+        for i in range(count):
+            expiry = self.web3.eth.get_block("latest").timestamp + 30
+            spec = (f"Socialcoin spent {i}", f"SP{i}", int(Purpose.ENERGY), area, expiry, False)
+            coins.append(SocialCoin.at(factory.createCoin(spec, self.tx(self.admin)).return_value))
+            self.chain.sleep(60)
+            self.chain.mine()
+        return coins
+
+    def _recoveries(self, label: str) -> tuple[int, int]:
+        """Median gas of requestRecovery and of executeRecovery for SAMPLES residents who hold both coins."""
+        registry = self.system.registry
+        residents = self.residents(SAMPLES, warm=True)
+        for resident in residents:
+            self.fund(self.debt_coin, resident, FUNDING)
+        registry.freeze(residents, self.tx(self.compliance))
+        replacements = self.new_keys(f"replacement {label}", SAMPLES)
+        request = self.measure(
+            lambda i: registry.requestRecovery(
+                residents[i], replacements[i], _ref(f"case {label} {i}"), self.tx(self.compliance)
+            ),
+            lambda i: self.expect(registry.participant(residents[i])[3], "the lost wallet is frozen"),
+        )
+        execute = self.measure(
+            lambda i: registry.executeRecovery(residents[i], self.tx(self.compliance)),
+            lambda i: self.expect(
+                self.wijk_coin.balanceOf(residents[i]) > 0 and self.debt_coin.balanceOf(residents[i]) > 0,
+                "the lost wallet holds both coins",
+            ),
+        )
+        return request, execute
+
+    def recovery(self, results: Results) -> None:
+        """Both steps of a recovery, with SPENT_COINS spent coins listed and after delisting them."""
+        registry = self.system.registry
+        self.expect(registry.recoveryDelay() == 0, "no recovery delay on the development chain")
+        spent = self._spent_coins(SPENT_COINS)
+        _, crowded = self._recoveries("crowded")
+        for coin in spent:
+            self.expect(coin.totalSupply() == 0, "a spent coin is empty")
+            registry.delistCoin(coin, self.tx(self.relayer))
+        self.expect(len(registry.coins()) == 2, "only the two live coins stay listed")
+        request, execute = self._recoveries("bounded")
+        results.add("recovery request", "recovery requestRecovery()", request)
+        results.add("recovery execute", "recovery executeRecovery(), 2 listed coins with a balance", execute)
+        label = f"recovery executeRecovery(), {SPENT_COINS} spent coins still listed besides"
+        results.add("recovery execute crowded", label, crowded)
+
 
 def _ref(text: str) -> bytes:
     from eth_utils import keccak
@@ -456,6 +517,13 @@ def print_ratios_and_targets(results: Results) -> None:
     checks.append(("batch mint 100 per attestation / single mint", batch, single, BATCH_TARGET))
     grant, admin_mint = gas["grant batch 100"], gas["admin mint warm"]
     print(f"grant batch 100 / admin mint gas ratio: {grant / admin_mint:.2f}")
+    print(f"recovery request gas: {gas['recovery request']}")
+    print(f"recovery execute gas: {gas['recovery execute']}")
+    per_coin = (gas["recovery execute crowded"] - gas["recovery execute"]) / SPENT_COINS
+    print(
+        f"recovery execute gas with {SPENT_COINS} spent coins still listed: {gas['recovery execute crowded']}"
+        f" ({per_coin:,.0f} per listed coin; delisting them brings it back to {gas['recovery execute']})"
+    )
 
     print()
     print("Targets:")
@@ -511,6 +579,7 @@ def run(network_name: str) -> Results:
                 bench.mints(results)
                 bench.grants(results)
                 bench.burns(results)
+                bench.recovery(results)
             finally:
                 _settle_background_threads()
                 network.disconnect()
@@ -526,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     _prepare_environment()
-    warnings.filterwarnings("ignore", message="rpc.snapshot should not be called directly")
+    warnings.filterwarnings("ignore", message=r"rpc\.\w+ should not be called directly")
     results = run(args.network)
 
     print(f"Socialcoin gas figures ({compiler_settings()}; network {args.network}; median of {SAMPLES} txs)")

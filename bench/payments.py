@@ -746,7 +746,9 @@ def grant_funds(chain, wallets: list[str], label: str) -> None:
     issuer, coin = chain.deployment.issuer, chain.deployment.coins[COIN]
     total = FUNDS * len(wallets)
     send_and_wait(
-        chain, admin, chain.encode(Contract.ISSUER, issuer, "configureMinter", [minter.address, total])
+        chain,
+        admin,
+        chain.encode(Contract.ISSUER, issuer, "increaseMinterAllowance", [minter.address, total]),
     )
     for start in range(0, len(wallets), GRANTS_PER_TX):
         grants = [

@@ -5,6 +5,7 @@ import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 import {IActivityIssuer} from "./interfaces/IActivityIssuer.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
@@ -16,8 +17,9 @@ import {ParticipantRecords} from "./ParticipantRecords.sol";
 /// @title ActivityIssuer
 /// @notice Mints coins for verified activities and admin programmes, within per-minter budgets.
 /// @dev Like a stablecoin's master minter: the master minter gives each minter (the backend's key) an
-///      allowance in coin units (cents); every mint spends from it. Verifiers are organisations' keys,
-///      authorised per coin; they sign attestations (EIP-712) that minters submit.
+///      allowance in coin units (cents); every mint spends from it. Verifiers are organisations' keys or
+///      contract wallets (a multisig, ERC-1271), authorised per coin; they sign attestations (EIP-712)
+///      that minters submit.
 contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP712 {
     using Participants for uint256;
     using Records for ParticipantRecords;
@@ -25,6 +27,12 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
     bytes32 public constant MASTER_MINTER_ROLE = keccak256("MASTER_MINTER_ROLE");
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+
+    /// The length of a bare ECDSA signature (r, s, v): the verifier is recovered from it. Any other
+    /// signature is `abi.encode(address verifier, bytes signature)` (at least 128 bytes): the verifier
+    /// is named, and its signature is checked as an EOA's or, for a contract wallet, with ERC-1271.
+    uint256 private constant _ECDSA_SIGNATURE_LENGTH = 65;
+    uint256 private constant _NAMED_SIGNATURE_MIN_LENGTH = 128;
 
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
         "Attestation(address resident,address coin,uint256 amount,bytes32 activityId,bytes32 claimId,bytes32 evidenceHash,uint256 deadline)"
@@ -52,22 +60,35 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
     // Budgets and verifiers
     // ----------------------------------------------------------------------------------------------
 
-    /// @notice Makes `minter` a minter with a budget of `allowance` units (replacing any earlier one).
-    ///         Requires MASTER_MINTER_ROLE. Emits MinterConfigured (and RoleGranted the first time).
-    function configureMinter(address minter, uint256 allowance) external onlyRole(MASTER_MINTER_ROLE) {
+    /// @notice Raises `minter`'s allowance by `amount` units, and makes it a minter if it was not. Relative,
+    ///         so that it never overwrites what a reclaim credited meanwhile. Requires MASTER_MINTER_ROLE;
+    ///         `amount` not 0. Emits MinterAllowanceChanged (and RoleGranted the first time).
+    function increaseMinterAllowance(address minter, uint256 amount) external onlyRole(MASTER_MINTER_ROLE) {
         if (minter == address(0)) revert IssuerZeroAddress();
+        if (amount == 0) revert IssuerZeroAmount();
         _grantRole(MINTER_ROLE, minter);
-        minterAllowance[minter] = allowance;
-        emit MinterConfigured(minter, allowance);
+        uint256 old = minterAllowance[minter];
+        minterAllowance[minter] = old + amount;
+        emit MinterAllowanceChanged(minter, old, old + amount);
     }
 
-    /// @notice Takes away a minter's role and budget. Requires MASTER_MINTER_ROLE.
-    ///         Emits MinterRemoved and RoleRevoked.
+    /// @notice Lowers `minter`'s allowance by `amount` units, or to 0 when it has less (a mint may have
+    ///         spent some since the master minter looked). Requires MASTER_MINTER_ROLE; `minter` must be
+    ///         a minter and `amount` not 0. Emits MinterAllowanceChanged.
+    function decreaseMinterAllowance(address minter, uint256 amount) external onlyRole(MASTER_MINTER_ROLE) {
+        if (!hasRole(MINTER_ROLE, minter)) revert IssuerNotAMinter(minter);
+        if (amount == 0) revert IssuerZeroAmount();
+        uint256 old = minterAllowance[minter];
+        uint256 remaining = old > amount ? old - amount : 0;
+        minterAllowance[minter] = remaining;
+        emit MinterAllowanceChanged(minter, old, remaining);
+    }
+
+    /// @notice Takes away a minter's role, and with it its allowance. Requires MASTER_MINTER_ROLE.
+    ///         Emits RoleRevoked and MinterAllowanceChanged.
     function removeMinter(address minter) external onlyRole(MASTER_MINTER_ROLE) {
         if (!hasRole(MINTER_ROLE, minter)) revert IssuerNotAMinter(minter);
         _revokeRole(MINTER_ROLE, minter);
-        delete minterAllowance[minter];
-        emit MinterRemoved(minter);
     }
 
     /// @notice Authorises (or stops authorising) `verifier` to attest activities paid in `coin`.
@@ -84,8 +105,9 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
     // ----------------------------------------------------------------------------------------------
 
     /// @notice Mints for one attested activity. Requires MINTER_ROLE; the attestation must be signed by
-    ///         a verifier of its coin, not past its deadline, for an unused claim id, for a resident,
-    ///         and within the minter's allowance. Emits Transfer (on the coin) and ActivityMinted.
+    ///         a verifier of its coin (see `_verifier` for the two signature forms), not past its
+    ///         deadline, for a non-zero unused claim id, for a resident, and within the minter's
+    ///         allowance. Emits Transfer (on the coin) and ActivityMinted.
     function mintWithAttestation(Attestation calldata attestation, bytes calldata signature)
         external
         onlyRole(MINTER_ROLE)
@@ -133,12 +155,15 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
         _spendAllowance(msg.sender, total);
     }
 
-    /// @notice Mints for a programme without activities (a start bonus, a pilot), with a reason.
-    ///         Requires MINTER_ROLE and allowance. Emits Transfer (on the coin) and AdminMinted.
+    /// @notice Mints for a programme without activities (a start bonus, a pilot), with a reason, to a
+    ///         registered resident only (coins reach merchants only as payments, so that every euro paid
+    ///         out was spent by a resident). Requires MINTER_ROLE and allowance.
+    ///         Emits Transfer (on the coin) and AdminMinted.
     function adminMint(address coin, address to, uint256 amount, bytes32 reason) external onlyRole(MINTER_ROLE) {
         if (!registry.isCoin(coin)) revert IssuerUnknownCoin(coin);
         if (amount == 0) revert IssuerZeroAmount();
         if (reason == bytes32(0)) revert IssuerMissingReason();
+        _requireResident(to);
         _spendAllowance(msg.sender, amount);
         emit AdminMinted(to, coin, amount, reason, msg.sender);
         ISocialCoin(coin).mint(to, amount);
@@ -173,6 +198,48 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
     // Internal workers
     // ----------------------------------------------------------------------------------------------
 
+    /// @dev A minter that loses its role (revoked, removed or renounced) loses its allowance with it, so
+    ///      that granting the role again never revives an old budget.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == MINTER_ROLE) {
+            uint256 old = minterAllowance[account];
+            delete minterAllowance[account];
+            emit MinterAllowanceChanged(account, old, 0);
+        }
+    }
+
+    /// @dev The verifier of an attestation and whether its signature holds: a bare 65-byte signature is
+    ///      an EOA's, whose address is recovered (it reverts when it recovers to nothing); any other is
+    ///      `abi.encode(verifier, signature)`, checked against the named verifier (ECDSA for an EOA,
+    ///      ERC-1271 for a contract wallet). Only an authorised verifier is ever called.
+    function _verifier(Attestation calldata attestation, bytes calldata signature) private view returns (address) {
+        bytes32 digest = attestationDigest(attestation);
+        if (signature.length == _ECDSA_SIGNATURE_LENGTH) {
+            address signer = ECDSA.recover(digest, signature);
+            _requireVerifier(attestation.coin, signer);
+            return signer;
+        }
+        // Shorter than any abi.encode(address, bytes): neither form (abi.decode would revert without a reason).
+        if (signature.length < _NAMED_SIGNATURE_MIN_LENGTH) {
+            revert IssuerInvalidSignature(attestation.claimId, address(0));
+        }
+        (address verifier, bytes memory walletSignature) = abi.decode(signature, (address, bytes));
+        _requireVerifier(attestation.coin, verifier);
+        if (!SignatureChecker.isValidSignatureNow(verifier, digest, walletSignature)) {
+            revert IssuerInvalidSignature(attestation.claimId, verifier);
+        }
+        return verifier;
+    }
+
+    function _requireVerifier(address coin, address verifier) private view {
+        if (!isVerifier[coin][verifier]) revert IssuerVerifierNotAuthorized(coin, verifier);
+    }
+
+    function _requireResident(address account) private view {
+        if (_records.wordOf(account).kindOf() != Participants.Kind.Resident) revert IssuerNotAResident(account);
+    }
+
     /// @dev Checks one attestation, marks its claim used and mints; returns the amount minted.
     function _mintAttested(Attestation calldata attestation, bytes calldata signature)
         private
@@ -182,12 +249,10 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
         // slither-disable-next-line timestamp
         if (block.timestamp > attestation.deadline) revert IssuerAttestationExpired(claimId, attestation.deadline);
         if (attestation.amount == 0) revert IssuerZeroAmount();
+        if (claimId == bytes32(0)) revert IssuerMissingClaimId();
         if (claimUsed[claimId]) revert IssuerClaimAlreadyUsed(claimId);
-        address verifier = ECDSA.recover(attestationDigest(attestation), signature);
-        if (!isVerifier[attestation.coin][verifier]) revert IssuerVerifierNotAuthorized(attestation.coin, verifier);
-        if (_records.wordOf(attestation.resident).kindOf() != Participants.Kind.Resident) {
-            revert IssuerNotAResident(attestation.resident);
-        }
+        address verifier = _verifier(attestation, signature);
+        _requireResident(attestation.resident);
 
         claimUsed[claimId] = true;
         emit ActivityMinted(
@@ -212,7 +277,7 @@ contract ActivityIssuer is IActivityIssuer, AccessControlDefaultAdminRules, EIP7
         if (grant.amount == 0) revert IssuerZeroAmount();
         if (claimId == bytes32(0)) revert IssuerMissingClaimId();
         if (claimUsed[claimId]) revert IssuerClaimAlreadyUsed(claimId);
-        if (_records.wordOf(grant.to).kindOf() != Participants.Kind.Resident) revert IssuerNotAResident(grant.to);
+        _requireResident(grant.to);
 
         claimUsed[claimId] = true;
         emit RewardGranted(grant.to, grant.coin, claimId, grant.amount, msg.sender);

@@ -51,14 +51,17 @@ CONTRACT_NAMES = {"registry": "ParticipantRegistry", "issuer": "ActivityIssuer",
 # their role together with a budget (scripts/minter_budget.py); the factory's role is wired by deploy.py.
 OPERATOR_ROLES: dict[tuple[str, str], tuple[str, str]] = {
     ("registry", "REGISTRAR_ROLE"): (
-        "deelnemers te registreren, te bevriezen en te ontdooien",
-        "register, freeze and unfreeze participants",
+        "deelnemers te registreren en bij te werken",
+        "register and update participants",
     ),
     ("registry", "PAUSER_ROLE"): ("het systeem te pauzeren en te hervatten", "pause and unpause the system"),
-    ("registry", "COMPLIANCE_ROLE"): ("verloren wallets te herstellen", "recover lost wallets"),
+    ("registry", "COMPLIANCE_ROLE"): (
+        "wallets te bevriezen en te ontdooien en verloren wallets te herstellen",
+        "freeze and unfreeze wallets and recover lost wallets",
+    ),
     ("issuer", "MASTER_MINTER_ROLE"): (
-        "mintbudgetten in te stellen en verlopen munten terug te halen",
-        "set minter budgets and reclaim expired coins",
+        "mintbudgetten te verhogen en te verlagen en verlopen munten terug te halen",
+        "raise and lower minter budgets and reclaim expired coins",
     ),
     ("issuer", "REGISTRAR_ROLE"): ("verifiers per munt te machtigen", "authorise verifiers per coin"),
 }

@@ -77,7 +77,7 @@ def main():
         registry.grantRole(getattr(registry, role)(), admin, tx)
     issuer.grantRole(issuer.MASTER_MINTER_ROLE(), admin, tx)
     issuer.grantRole(issuer.REGISTRAR_ROLE(), admin, tx)
-    issuer.configureMinter(people["minter"], 50_000 * CENTS_PER_EURO, tx)
+    issuer.increaseMinterAllowance(people["minter"], 50_000 * CENTS_PER_EURO, tx)
     # The backend admits residents and authorises verifiers with a key of its own.
     registry.grantRole(registry.REGISTRAR_ROLE(), people["backend_registrar"], tx)
     issuer.grantRole(issuer.REGISTRAR_ROLE(), people["backend_registrar"], tx)

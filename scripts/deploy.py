@@ -5,6 +5,9 @@
 The deployer key comes from SOCIALCOIN_DEPLOYER_KEY (a hex private key) or a brownie keystore named
 in SOCIALCOIN_DEPLOYER_KEYSTORE; on a local development chain the node's first account is used.
 SOCIALCOIN_ADMIN_DELAY sets how long (seconds) a handover of the admin role must wait (default 2 days).
+SOCIALCOIN_RECOVERY_DELAY sets how long (seconds) a lost wallet's recovery waits between its request and
+its execution: default 3 days, and 0 on the local development chain (chain id 31337), the only chain
+where the registry accepts less than a day.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from brownie.network import rpc
 
 DEPLOYMENTS = Path(__file__).resolve().parent.parent / "deployments"
 DEFAULT_ADMIN_DELAY = 2 * 24 * 3600
+DEFAULT_RECOVERY_DELAY = 3 * 24 * 3600
+DEVELOPMENT_CHAIN_ID = 31337  # ParticipantRegistry.DEVELOPMENT_CHAIN_ID
 
 
 @dataclass
@@ -39,10 +44,19 @@ def deployer_account():
     raise SystemExit("Set SOCIALCOIN_DEPLOYER_KEY or SOCIALCOIN_DEPLOYER_KEYSTORE for this network.")
 
 
-def deploy_system(admin, admin_delay: int = DEFAULT_ADMIN_DELAY) -> System:
+def default_recovery_delay() -> int:
+    """SOCIALCOIN_RECOVERY_DELAY, or 0 on the local development chain and 3 days elsewhere."""
+    if value := os.environ.get("SOCIALCOIN_RECOVERY_DELAY"):
+        return int(value)
+    return 0 if web3.eth.chain_id == DEVELOPMENT_CHAIN_ID else DEFAULT_RECOVERY_DELAY
+
+
+def deploy_system(admin, admin_delay: int = DEFAULT_ADMIN_DELAY, recovery_delay: int | None = None) -> System:
     """Deploys registry, issuer and factory with `admin` as their admin, and lets the factory list coins."""
     tx = {"from": admin}
-    registry = ParticipantRegistry.deploy(admin_delay, admin, tx)
+    if recovery_delay is None:
+        recovery_delay = default_recovery_delay()
+    registry = ParticipantRegistry.deploy(admin_delay, admin, recovery_delay, tx)
     issuer = ActivityIssuer.deploy(registry, admin_delay, admin, tx)
     factory = CoinFactory.deploy(registry, issuer, admin_delay, admin, tx)
     registry.grantRole(registry.COIN_FACTORY_ROLE(), factory, tx)
@@ -79,5 +93,6 @@ def main() -> System:
     print(f"ParticipantRegistry {system.registry.address}")
     print(f"ActivityIssuer      {system.issuer.address}")
     print(f"CoinFactory         {system.factory.address}")
+    print(f"Recovery delay      {system.registry.recoveryDelay()} s")
     print(f"Deployment written to {path}")
     return system

@@ -1,6 +1,7 @@
 """Freezes participants' wallets (they can neither send nor receive coins) after fraud or theft, or
-while a case is looked into. Needs REGISTRAR_ROLE on the ParticipantRegistry. scripts/unfreeze.py
-undoes it.
+while a case is looked into, and before a lost wallet's recovery (scripts/recover.py). Needs
+COMPLIANCE_ROLE on the ParticipantRegistry (the registrar, whose key the backend uses for admission,
+cannot freeze). scripts/unfreeze.py undoes it.
 
     brownie run scripts/freeze.py main addresses=0x...,0x... --network <net>
 
@@ -40,7 +41,7 @@ def set_frozen(args, frozen: bool, usage: str):
         )
     if not change:
         return None
-    admin.require_role("registry", "REGISTRAR_ROLE")
+    admin.require_role("registry", "COMPLIANCE_ROLE")
     function = admin.registry.freeze if frozen else admin.registry.unfreeze
     verb_nl, verb_en = ("bevroren", "frozen") if frozen else ("ontdooid", "unfrozen")
     return admin.send(

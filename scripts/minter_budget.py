@@ -1,18 +1,21 @@
-"""Gives a minter (the backend's minting key) its budget, takes its role and budget away, or shows
-them. The budget is in euros and replaces the earlier one (it is not added to it); every mint spends
-from it. Needs MASTER_MINTER_ROLE on the ActivityIssuer (not for `show`).
+"""Raises or lowers a minter's budget (the backend's minting key), takes its role and budget away, or
+shows them. Every change is relative (it adds or subtracts): a change never overwrites what an expiry
+reclaim credited back meanwhile. `increase` makes the account a minter if it is not one yet; `decrease`
+lowers the budget to 0 at most. Needs MASTER_MINTER_ROLE on the ActivityIssuer (not for `show`).
 
-    brownie run scripts/minter_budget.py configure minter=0x... euros=50000 --network <net>
+    brownie run scripts/minter_budget.py increase minter=0x... euros=50000 --network <net>
+    brownie run scripts/minter_budget.py decrease minter=0x... euros=10000 --network <net>
     brownie run scripts/minter_budget.py remove minter=0x... --network <net>
     brownie run scripts/minter_budget.py show minter=0x... --network <net>
 """
 
 from __future__ import annotations
 
-from scripts._admin import Admin, Arg, Refusal, address, cents, euros, parse_args, say
+from scripts._admin import Admin, Arg, BadValue, Refusal, address, cents, euros, parse_args, say
 
 USAGE = [
-    "brownie run scripts/minter_budget.py configure minter=0x... euros=50000 --network <net>",
+    "brownie run scripts/minter_budget.py increase minter=0x... euros=50000 --network <net>",
+    "brownie run scripts/minter_budget.py decrease minter=0x... euros=10000 --network <net>",
     "brownie run scripts/minter_budget.py remove minter=0x... --network <net>",
     "brownie run scripts/minter_budget.py show minter=0x... --network <net>",
 ]
@@ -21,26 +24,57 @@ MINTER = Arg("minter", "0x...", address)
 
 def main(*args):
     raise Refusal(
-        "kies configure (budget instellen), remove (minter weghalen) of show (tonen)",
-        "choose configure (set the budget), remove (take the minter away) or show",
+        "kies increase (budget verhogen), decrease (verlagen), remove (minter weghalen) of show (tonen)",
+        "choose increase (raise the budget), decrease (lower it), remove (take the minter away) or show",
         usage=USAGE,
     )
 
 
-def configure(*args):
-    """Makes the account a minter with this budget, replacing any earlier budget."""
+def positive_cents(text: str) -> int:
+    amount = cents(text)
+    if amount == 0:
+        raise BadValue("moet meer dan 0 zijn", "must be more than 0")
+    return amount
+
+
+def increase(*args):
+    """Adds to the account's budget, and makes it a minter if it is not one."""
+    return change(args, raise_budget=True)
+
+
+def decrease(*args):
+    """Subtracts from the minter's budget (down to 0 at most)."""
+    return change(args, raise_budget=False)
+
+
+def change(args, raise_budget: bool):
     admin = Admin.connect()
-    values = parse_args(args, [MINTER, Arg("euros", "50000", cents)], USAGE)
-    minter, budget = values["minter"], values["euros"]
+    values = parse_args(args, [MINTER, Arg("euros", "50000", positive_cents)], USAGE)
+    minter, amount = values["minter"], values["euros"]
+    if not raise_budget and not is_minter(admin, minter):
+        raise Refusal(
+            f"{minter} is geen minter; er is geen budget om te verlagen",
+            f"{minter} is not a minter; there is no budget to lower",
+        )
     before = admin.issuer.minterAllowance(minter)
     admin.require_role("issuer", "MASTER_MINTER_ROLE")
-    return admin.send(
-        f"budget van minter {minter} van {euros(before)} op {euros(budget)} gezet",
-        f"budget of minter {minter} set from {euros(before)} to {euros(budget)}",
-        admin.issuer.configureMinter,
+    verb_nl, verb_en = ("verhoogd", "raised") if raise_budget else ("verlaagd", "lowered")
+    function = admin.issuer.increaseMinterAllowance if raise_budget else admin.issuer.decreaseMinterAllowance
+    tx = admin.send(
+        f"budget van minter {minter} met {euros(amount)} {verb_nl}",
+        f"budget of minter {minter} {verb_en} by {euros(amount)}",
+        function,
         minter,
-        budget,
+        amount,
     )
+    changed = tx.events["MinterAllowanceChanged"]
+    say(
+        f"  Budget was {euros(changed['oldAllowance'])}, is nu {euros(changed['newAllowance'])}"
+        f" (voor deze opdracht zag het script {euros(before)}).",
+        f"  The budget was {euros(changed['oldAllowance'])}, is now {euros(changed['newAllowance'])}"
+        f" (before this the script saw {euros(before)}).",
+    )
+    return tx
 
 
 def remove(*args):

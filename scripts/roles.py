@@ -5,11 +5,13 @@ need the admin role of the contract (the deployer's account, until it is handed 
     brownie run scripts/roles.py revoke role=PAUSER_ROLE account=0x... --network <net>
     brownie run scripts/roles.py show account=0x... --network <net>
 
-The roles: on the registry REGISTRAR_ROLE (register, freeze, unfreeze), PAUSER_ROLE (pause),
-COMPLIANCE_ROLE (recover lost wallets); on the issuer MASTER_MINTER_ROLE (minter budgets, reclaim
+The roles: on the registry REGISTRAR_ROLE (register, update), PAUSER_ROLE (pause), COMPLIANCE_ROLE
+(freeze, unfreeze, recover lost wallets); on the issuer MASTER_MINTER_ROLE (minter budgets, reclaim
 expired coins) and REGISTRAR_ROLE (verifiers). `contract` may be left out when only one contract has
 the role. Minters get their role with a budget (scripts/minter_budget.py); the admin role passes
-only through its two-step handover with a delay.
+only through its two-step handover with a delay. The other roles are granted at once: what guards a
+resident's coins against an admin who gives itself COMPLIANCE_ROLE is the recovery's own delay, during
+which the lost key and the admin can cancel it.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ ELSEWHERE = {
         "the admin role passes in two steps with a delay (beginDefaultAdminTransfer)",
     ),
     "MINTER_ROLE": (
-        "een minter krijgt zijn rol met een budget: scripts/minter_budget.py configure",
-        "a minter gets its role with a budget: scripts/minter_budget.py configure",
+        "een minter krijgt zijn rol met een budget: scripts/minter_budget.py increase",
+        "a minter gets its role with a budget: scripts/minter_budget.py increase",
     ),
     "COIN_FACTORY_ROLE": (
         "die rol geeft scripts/deploy.py de CoinFactory",

@@ -1,4 +1,4 @@
-"""Unfreezes participants' wallets that scripts/freeze.py froze. Needs REGISTRAR_ROLE on the
+"""Unfreezes participants' wallets that scripts/freeze.py froze. Needs COMPLIANCE_ROLE on the
 ParticipantRegistry.
 
     brownie run scripts/unfreeze.py main addresses=0x...,0x... --network <net>

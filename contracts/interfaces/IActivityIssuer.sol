@@ -40,8 +40,9 @@ interface IActivityIssuer {
     );
     event AdminMinted(address indexed to, address indexed coin, uint256 amount, bytes32 reason, address minter);
     event ExpiredCoinsReclaimed(address indexed coin, uint256 amount, uint256 holders, address creditedMinter);
-    event MinterConfigured(address indexed minter, uint256 allowance);
-    event MinterRemoved(address indexed minter);
+    /// The master minter raised or lowered a minter's allowance, or the allowance was cleared because the
+    /// minter lost its role. (Mints spend from it and reclaims credit it with events of their own.)
+    event MinterAllowanceChanged(address indexed minter, uint256 oldAllowance, uint256 newAllowance);
     event VerifierAuthorizationChanged(address indexed coin, address indexed verifier, bool authorized);
 
     error IssuerZeroAddress();
@@ -57,6 +58,8 @@ interface IActivityIssuer {
     error IssuerLengthMismatch(uint256 attestations, uint256 signatures);
     error IssuerEmptyBatch();
     error IssuerNotAMinter(address account);
+    /// A contract wallet's (ERC-1271) or a named EOA's signature does not hold for the attestation.
+    error IssuerInvalidSignature(bytes32 claimId, address verifier);
 
     function minterAllowance(address minter) external view returns (uint256);
     function claimUsed(bytes32 claimId) external view returns (bool);

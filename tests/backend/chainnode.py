@@ -117,6 +117,8 @@ def deploy_demo(node: ChainNode) -> Path:
         os.environ,
         PYTHONWARNINGS="ignore::FutureWarning",
         SOCIALCOIN_ADMIN_DELAY="3600",
+        # An hour between a recovery's request and its execution, so that tests see it wait (make run: 0).
+        SOCIALCOIN_RECOVERY_DELAY="3600",
         SOLCX_BINARY_PATH=str(ROOT / ".solcx"),
         PATH=f"{ROOT / 'tools' / 'bin'}:{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
     )

@@ -446,7 +446,7 @@ def test_a_failed_mint_marks_the_claim_failed_tells_the_resident_and_can_be_trie
             session,
             "test:freeze",
             ContractCall("ParticipantRegistry", "freeze", [[resident[1]]]),
-            "registrar",
+            "operator",
         )
     world.drain()
     before = world.balance("GKW", resident[1])
@@ -465,7 +465,7 @@ def test_a_failed_mint_marks_the_claim_failed_tells_the_resident_and_can_be_trie
             session,
             "test:unfreeze",
             ContractCall("ParticipantRegistry", "unfreeze", [[resident[1]]]),
-            "registrar",
+            "operator",
         )
     world.drain()
     again = world.approve(claim_id)

@@ -288,10 +288,7 @@ def test_approvals_at_once_never_pass_the_minters_allowance(world: World):
     claims = _claims(world, world.programme(budget_cents=10_000_000), PARALLEL)
     # Room for two claims of 3 hours x 10 euro, set on chain by the demo's admin (the master minter).
     chain = contracts(world.runtime)
-    tx = chain.issuer.functions.configureMinter(world.runtime.keys["minter"], 2 * 3000).transact(
-        {"from": world.demo["demo"]["admin"], "gasPrice": 0}
-    )
-    chain.web3.eth.wait_for_transaction_receipt(tx)
+    chain.set_minter_allowance(world.runtime.keys["minter"], 2 * 3000, world.demo["demo"]["admin"])
     with served(world.runtime) as base:
         answers = at_once(
             PARALLEL,

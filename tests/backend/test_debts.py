@@ -316,16 +316,16 @@ def test_who_may_record_and_see_debts(client, runtime, demo, auth):
 
 
 def freeze(runtime, wallet: str) -> None:
-    """The registrar freezes a wallet, straight on chain (not through the outbox)."""
-    registrar = Account.from_key(runtime.settings.registrar_key.get_secret_value())
+    """Compliance (the operator key) freezes a wallet, straight on chain (not through the outbox)."""
+    compliance = Account.from_key(runtime.settings.operator_key.get_secret_value())
     web3 = contracts(runtime).web3
     tx = (
         contracts(runtime)
         .registry.functions.freeze([wallet])
         .build_transaction(
             {
-                "from": registrar.address,
-                "nonce": web3.eth.get_transaction_count(registrar.address, "pending"),
+                "from": compliance.address,
+                "nonce": web3.eth.get_transaction_count(compliance.address, "pending"),
                 "gas": 500_000,
                 "gasPrice": 0,
                 "chainId": web3.eth.chain_id,
@@ -333,7 +333,7 @@ def freeze(runtime, wallet: str) -> None:
         )
     )
     receipt = web3.eth.wait_for_transaction_receipt(
-        web3.eth.send_raw_transaction(registrar.sign_transaction(tx).raw_transaction)
+        web3.eth.send_raw_transaction(compliance.sign_transaction(tx).raw_transaction)
     )
     assert receipt["status"] == 1
 

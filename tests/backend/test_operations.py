@@ -11,15 +11,18 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from contracts import contracts
+from serving import at_once, served
 from socialcoin.api.app import create_app
 from socialcoin.bootstrap import bootstrap
 from socialcoin.db.models import ChainOperation, OutboxItem, Resident
 from socialcoin.domain import operations
 from socialcoin.domain.access import Role
+from socialcoin.domain.admission import case_reference
 from test_payments import admit, drive, key, mint, on_chain
 from test_people_api import refused
 
 CHAIN = "/municipality/chain"
+PARALLEL = 6
 
 
 @pytest.fixture
@@ -139,7 +142,14 @@ def test_freeze_and_unfreeze_set_the_flag_and_a_revert_after_queueing_becomes_th
 # --------------------------------------------------------------------------------------------------
 
 
-def test_recovery_moves_registration_every_balance_and_the_residents_record(
+def let_time_pass(runtime, seconds: int) -> None:
+    """The chain's clock moves on (the deployment's recovery delay is an hour in the tests)."""
+    web3 = contracts(runtime).web3
+    web3.provider.make_request("evm_increaseTime", [seconds])
+    web3.provider.make_request("evm_mine", [])
+
+
+def test_recovery_in_two_steps_moves_registration_every_balance_and_the_residents_record(
     client, runtime, admin, auth, demo
 ):
     lost, new = Account.create().address, Account.create().address
@@ -150,43 +160,88 @@ def test_recovery_moves_registration_every_balance_and_the_residents_record(
     drive(runtime)
     custodial_id, custodial = admit(runtime, "2026-R002")
     drive(runtime)
+    request = f"{CHAIN}/recovery/request"
+
+    def body(**changes) -> dict:
+        return {
+            "lost_wallet": lost,
+            "new_wallet": new,
+            "case_number": "Z-2026-0315",
+            "reason": "Gestolen",
+            **changes,
+        }
 
     before = written(runtime)
-    reason = "Telefoon gestolen"
-    answer = client.post(
-        f"{CHAIN}/recover",
-        headers=admin,
-        json={"lost_wallet": custodial, "new_wallet": new, "reason": reason},
+    refused(
+        client.post(request, headers=admin, json=body(lost_wallet=custodial)),
+        409,
+        "wallet_is_custodial",
+        "lost_wallet",
     )
-    refused(answer, 409, "wallet_is_custodial", "lost_wallet")
-    answer = client.post(
-        f"{CHAIN}/recover",
-        headers=admin,
-        json={"lost_wallet": lost, "new_wallet": custodial, "reason": reason},
+    refused(
+        client.post(request, headers=admin, json=body(new_wallet=custodial)),
+        409,
+        "wallet_in_use",
+        "new_wallet",
     )
-    refused(answer, 409, "wallet_in_use", "new_wallet")
-    answer = client.post(
-        f"{CHAIN}/recover", headers=admin, json={"lost_wallet": new, "new_wallet": lost, "reason": reason}
+    refused(
+        client.post(request, headers=admin, json=body(lost_wallet=new, new_wallet=lost)),
+        422,
+        "wallet_not_registered",
+        "lost_wallet",
     )
-    refused(answer, 422, "wallet_not_registered", "lost_wallet")
-    answer = client.post(
-        f"{CHAIN}/recover", headers=admin, json={"lost_wallet": lost, "new_wallet": lost, "reason": reason}
+    refused(client.post(request, headers=admin, json=body(new_wallet=lost)), 422, "same_wallet", "new_wallet")
+    refused(
+        client.post(request, headers=admin, json=body(new_wallet="0xnope")),
+        422,
+        "address_invalid",
+        "new_wallet",
     )
-    refused(answer, 422, "same_wallet", "new_wallet")
-    answer = client.post(
-        f"{CHAIN}/recover",
-        headers=admin,
-        json={"lost_wallet": lost, "new_wallet": "0xnope", "reason": reason},
-    )
-    refused(answer, 422, "address_invalid", "new_wallet")
+    refused(client.post(request, headers=admin, json=body(case_number="")), 422, "invalid_field")
+    # The lost wallet is frozen first, so that its key cannot spend during the delay.
+    refused(client.post(request, headers=admin, json=body()), 409, "wallet_not_frozen", "lost_wallet")
     assert written(runtime) == before
 
-    body = {"lost_wallet": lost, "new_wallet": new, "reason": reason}
-    operation = accepted(client.post(f"{CHAIN}/recover", headers=admin, json=body))
+    freeze = {"wallet_addresses": [lost], "reason": "Telefoon gestolen"}
+    assert (
+        finished(
+            client, runtime, admin, accepted(client.post(f"{CHAIN}/freeze", headers=admin, json=freeze))
+        )["status"]
+        == "done"
+    )
+    requested = finished(client, runtime, admin, accepted(client.post(request, headers=admin, json=body())))
+    assert requested["status"] == "done" and requested["kind"] == "recovery_request"
+    assert requested["request"]["case_number"] == "Z-2026-0315"
+    executable_at = requested["result"]["executable_at"]
+    pending = contracts(runtime).registry.functions.recoveryRequest(lost).call()
+    assert (pending[0], pending[1]) == (new, executable_at)
+    # On chain: a keyed hash of the case number, never the number.
+    secret = runtime.settings.secret_key.get_secret_value()
+    assert "0x" + bytes(pending[2]).hex() == case_reference(secret, "Z-2026-0315")
     with runtime.sessions() as session:
-        assert session.get(Resident, resident_id).wallet_address == lost  # not before the chain confirms
-    assert finished(client, runtime, admin, operation)["status"] == "done"
+        assert session.get(Resident, resident_id).wallet_address == lost  # nothing moved yet
 
+    before = written(runtime)
+    refused(client.post(request, headers=admin, json=body()), 409, "recovery_pending", "lost_wallet")
+    execute = f"{CHAIN}/recovery/execute"
+    early = refused(
+        client.post(execute, headers=admin, json={"lost_wallet": lost, "new_wallet": new}),
+        409,
+        "recovery_not_due",
+    )
+    assert early["details"]["executable_at"] == executable_at
+    other = Account.create().address
+    refused(
+        client.post(execute, headers=admin, json={"lost_wallet": lost, "new_wallet": other}),
+        409,
+        "recovery_other_wallet",
+        "new_wallet",
+    )
+    assert written(runtime) == before
+
+    let_time_pass(runtime, 3601)
+    operation = accepted(client.post(execute, headers=admin, json={"lost_wallet": lost, "new_wallet": new}))
+    assert finished(client, runtime, admin, operation)["status"] == "done"
     assert [on_chain(runtime, demo, s, lost) for s in ("GKW", "ARS")] == [0, 0]
     assert [on_chain(runtime, demo, s, new) for s in ("GKW", "ARS")] == [1500, 700]
     assert participant(runtime, lost) == (0, False) and participant(runtime, new) == (1, False)
@@ -198,6 +253,43 @@ def test_recovery_moves_registration_every_balance_and_the_residents_record(
         client.get(f"/municipality/residents/{custodial_id}", headers=admin).json()["wallet_address"]
         == custodial
     )
+
+    # The lost address never comes back, not even as another wallet's new address.
+    bram = demo["demo"]["resident_bram"]
+    accepted(client.post(f"{CHAIN}/freeze", headers=admin, json={"wallet_addresses": [bram], "reason": "x"}))
+    drive(runtime)
+    again = body(lost_wallet=bram, new_wallet=lost)
+    refused(client.post(request, headers=admin, json=again), 409, "wallet_lost", "new_wallet")
+
+
+def test_a_cancelled_recovery_cannot_be_executed_and_a_paused_system_waits(client, runtime, admin, demo):
+    bram, new = demo["demo"]["resident_bram"], Account.create().address
+    request = {"lost_wallet": bram, "new_wallet": new, "case_number": "Z-9", "reason": "Kwijt"}
+    cancel = {"lost_wallet": bram, "reason": "Toch teruggevonden"}
+    accepted(client.post(f"{CHAIN}/freeze", headers=admin, json={"wallet_addresses": [bram], "reason": "x"}))
+    drive(runtime)
+    before = written(runtime)
+    refused(client.post(f"{CHAIN}/recovery/cancel", headers=admin, json=cancel), 409, "no_recovery_request")
+    assert written(runtime) == before
+    accepted(client.post(f"{CHAIN}/recovery/request", headers=admin, json=request))
+    drive(runtime)
+
+    cancelled = finished(
+        client, runtime, admin, accepted(client.post(f"{CHAIN}/recovery/cancel", headers=admin, json=cancel))
+    )
+    assert cancelled["status"] == "done" and cancelled["kind"] == "recovery_cancel"
+    assert contracts(runtime).registry.functions.recoveryRequest(bram).call()[0] == "0x" + "00" * 20
+    let_time_pass(runtime, 3601)
+    execute = {"lost_wallet": bram, "new_wallet": new}
+    refused(client.post(f"{CHAIN}/recovery/execute", headers=admin, json=execute), 409, "no_recovery_request")
+
+    # While paused, neither step is queued.
+    accepted(client.post(f"{CHAIN}/pause", headers=admin))
+    drive(runtime)
+    before = written(runtime)
+    refused(client.post(f"{CHAIN}/recovery/request", headers=admin, json=request), 409, "system_paused")
+    assert written(runtime) == before
+    assert participant(runtime, bram) == (1, True) and participant(runtime, new) == (0, False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -293,22 +385,36 @@ def test_a_coin_is_created_listed_and_after_expiry_reclaimed_to_the_minters_allo
 # --------------------------------------------------------------------------------------------------
 
 
-def test_the_backend_minters_allowance_is_set_on_chain(client, runtime, admin):
+def test_the_backend_minters_allowance_is_raised_and_lowered_never_set(client, runtime, admin):
     minter = runtime.outbox.signers["minter"].address
-    body = {"allowance_cents": 1_234_567}
-    operation = accepted(client.put(f"{CHAIN}/minter-allowance", headers=admin, json=body))
-    assert operation["request"] == {
-        "kind": "minter_allowance",
-        "minter": minter,
-        "allowance_cents": 1_234_567,
-    }
-    assert finished(client, runtime, admin, operation)["status"] == "done"
-    assert contracts(runtime).issuer.functions.minterAllowance(minter).call() == 1_234_567
-    refused(
-        client.put(f"{CHAIN}/minter-allowance", headers=admin, json={"allowance_cents": -1}),
-        422,
-        "invalid_field",
+    allowance = contracts(runtime).issuer.functions.minterAllowance(minter).call
+    start = allowance()
+    raised = accepted(
+        client.post(f"{CHAIN}/minter-allowance/increase", headers=admin, json={"amount_cents": 1_234_567})
     )
+    assert raised["request"] == {
+        "kind": "minter_allowance_increase",
+        "minter": minter,
+        "amount_cents": 1_234_567,
+    }
+    assert finished(client, runtime, admin, raised)["status"] == "done"
+    assert allowance() == start + 1_234_567
+    lowered = accepted(
+        client.post(f"{CHAIN}/minter-allowance/decrease", headers=admin, json={"amount_cents": 567})
+    )
+    assert finished(client, runtime, admin, lowered)["status"] == "done"
+    assert allowance() == start + 1_234_000
+
+    before = written(runtime)
+    for amount in (0, -1):
+        answer = client.post(
+            f"{CHAIN}/minter-allowance/increase", headers=admin, json={"amount_cents": amount}
+        )
+        refused(answer, 422, "invalid_field")
+    # No absolute setter: it would overwrite what an expiry reclaim credited back meanwhile.
+    gone = client.put(f"{CHAIN}/minter-allowance", headers=admin, json={"allowance_cents": 5})
+    assert gone.status_code in (404, 405)
+    assert written(runtime) == before and allowance() == start + 1_234_000
 
 
 # --------------------------------------------------------------------------------------------------
@@ -338,18 +444,48 @@ def test_without_the_operator_key_or_its_role_nothing_is_queued(
     try:
         with TestClient(create_app(runtime=other, run_workers=False)) as client:
             admin = auth(Role.ADMIN)
+            bram = demo["demo"]["resident_bram"]
+            recovery = {
+                "lost_wallet": bram,
+                "new_wallet": Account.create().address,
+                "case_number": "Z",
+                "reason": "x",
+            }
             before = written(other)
             for method, path, body, script in (
                 ("POST", "/pause", None, "scripts/pause.py"),
-                ("PUT", "/minter-allowance", {"allowance_cents": 100}, "scripts/minter_budget.py"),
+                ("POST", "/minter-allowance/increase", {"amount_cents": 100}, "scripts/minter_budget.py"),
                 ("POST", "/coins", coin_body(), "scripts/create_coin.py"),
+                # Freezing is compliance's, on the operator key: never the backend's registrar key.
+                ("POST", "/freeze", {"wallet_addresses": [bram], "reason": "Onderzoek"}, "scripts/freeze.py"),
+                ("POST", "/recovery/request", recovery, "scripts/recover.py"),
+                ("POST", "/recovery/cancel", {"lost_wallet": bram, "reason": "x"}, "scripts/recover.py"),
             ):
                 answer = client.request(method, CHAIN + path, headers=admin, json=body)
                 problem = refused(answer, status, code)
                 assert problem["details"].get("script", script) == script
             assert written(other) == before
-            # Freezing is the registrar's: it needs no operator key.
-            body = {"wallet_addresses": [demo["demo"]["resident_bram"]], "reason": "Onderzoek"}
-            assert client.post(f"{CHAIN}/freeze", headers=admin, json=body).status_code == 202
+            assert participant(other, bram) == (1, False)
     finally:
         other.close()
+
+
+def test_raises_of_the_allowance_sent_at_once_all_count(runtime, auth):
+    """Relative changes compose: requests that arrive together (each under its own key) never overwrite
+    one another, as an absolute setter read before another's write would."""
+    minter = runtime.outbox.signers["minter"].address
+    before = contracts(runtime).issuer.functions.minterAllowance(minter).call()
+    admin = auth(Role.ADMIN)
+    with served(runtime) as base:
+        answers = at_once(
+            PARALLEL,
+            lambda client, n: client.post(
+                f"{base}{CHAIN}/minter-allowance/increase",
+                headers={**admin, **key()},
+                json={"amount_cents": 100 + n},
+            ),
+        )
+    assert [answer.status_code for answer in answers] == [202] * PARALLEL
+    drive(runtime)
+    after = contracts(runtime).issuer.functions.minterAllowance(minter).call()
+    assert after == before + sum(100 + n for n in range(PARALLEL))

@@ -64,10 +64,7 @@ def test_a_batch_beyond_the_minters_allowance_mints_what_fits(runtime, demo):
     amounts = sorted(int(payload["attestation"]["amount"]) for _key, payload in claims)
     issuer = contracts(runtime).issuer
     minter = runtime.keys["minter"]
-    tx = issuer.functions.configureMinter(minter, sum(amounts) - 1).transact(
-        {"from": demo["demo"]["admin"], "gasPrice": 0}
-    )
-    contracts(runtime).web3.eth.wait_for_transaction_receipt(tx)
+    contracts(runtime).set_minter_allowance(minter, sum(amounts) - 1, demo["demo"]["admin"])
     with transaction(runtime.sessions) as session:
         queue_attested(session, claims)
     runtime.outbox.run_until_idle()

@@ -15,7 +15,17 @@ from brownie import SocialCoin, accounts
 from scripts.deploy import deploy_system
 from socialcoin.areas import to_bytes8
 from socialcoin.chain.constants import Kind, Purpose, purpose_set
-from support import ADMIN_DELAY, BUURT, GEMEENTE, ONE_EURO, OTHER_WIJK, WIJK, local_account, ref
+from support import (
+    ADMIN_DELAY,
+    BUURT,
+    GEMEENTE,
+    ONE_EURO,
+    OTHER_WIJK,
+    RECOVERY_DELAY,
+    WIJK,
+    local_account,
+    ref,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +75,7 @@ def stranger():
 
 @pytest.fixture(scope="module")
 def system(admin, registrar, pauser, compliance, master_minter):
-    system = deploy_system(admin, ADMIN_DELAY)
+    system = deploy_system(admin, ADMIN_DELAY, RECOVERY_DELAY)
     tx = {"from": admin}
     system.registry.grantRole(system.registry.REGISTRAR_ROLE(), registrar, tx)
     system.registry.grantRole(system.registry.PAUSER_ROLE(), pauser, tx)
@@ -191,15 +201,27 @@ def debt_coin(make_coin):
 @pytest.fixture(scope="module")
 def funded_minter(issuer, master_minter, minter):
     """The backend's minter key with a budget of EUR 1,000,000."""
-    issuer.configureMinter(minter, 1_000_000 * ONE_EURO, {"from": master_minter})
+    issuer.increaseMinterAllowance(minter, 1_000_000 * ONE_EURO, {"from": master_minter})
     return minter
 
 
 @pytest.fixture(scope="module")
-def give(issuer, funded_minter):
-    """Mints coins to a holder through an admin mint: give(coin, holder, amount)."""
+def funder(enrol):
+    """A resident through whom merchants and the municipality get coins: admin mints reach residents only."""
+    account = local_account("funder")
+    enrol.register(account, Kind.RESIDENT, BUURT)
+    return account
+
+
+@pytest.fixture(scope="module")
+def give(issuer, funded_minter, registry, funder):
+    """Gives a holder coins: give(coin, holder, amount). A resident (or an unregistered address) through
+    an admin mint to it; anyone else by a payment from the funder, who receives an admin mint first."""
 
     def mint(coin, holder, amount):
-        return issuer.adminMint(coin, holder, amount, ref("test funding"), {"from": funded_minter})
+        kind = registry.participant(holder)[0]
+        to = funder if kind not in (Kind.RESIDENT, Kind.NONE) else holder
+        tx = issuer.adminMint(coin, to, amount, ref("test funding"), {"from": funded_minter})
+        return tx if to == holder else coin.transfer(holder, amount, {"from": funder})
 
     return mint

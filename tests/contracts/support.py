@@ -12,6 +12,7 @@ from eth_utils import keccak
 from socialcoin.chain.typed_data import ISSUER_DOMAIN_NAME, Domain, sign
 
 ADMIN_DELAY = 3600
+RECOVERY_DELAY = 2 * 24 * 3600
 GEMEENTE = "GM0202"  # Arnhem
 WIJK = "WK020201"  # Geitenkamp
 OTHER_WIJK = "WK020202"
@@ -87,3 +88,20 @@ def reverts_with(error: str, *args):
             assert actual == expected, f"{error} arguments {actual!r}, expected {expected!r}"
     else:
         raise AssertionError(f"expected a revert with {error}, but nothing reverted")
+
+
+def emitters(tx, signature: str) -> list[str]:
+    """The addresses that emitted event `signature` in `tx` (brownie leaves the event's address
+    unset for events of contracts the transaction did not call)."""
+    topic = keccak(text=signature)
+    return [log.address for log in tx.logs if bytes(log.topics[0]) == topic]
+
+
+def recover_wallet(registry, compliance, lost, replacement, case: str = "recovery case"):
+    """A whole recovery: freezes the lost wallet (when it is not frozen), requests, waits the delay and
+    executes; returns the execution's transaction."""
+    if not registry.participant(lost)[3]:
+        registry.freeze([lost], {"from": compliance})
+    registry.requestRecovery(lost, replacement, ref(case), {"from": compliance})
+    chain.sleep(registry.recoveryDelay() + 1)
+    return registry.executeRecovery(lost, {"from": compliance})

@@ -312,36 +312,90 @@ def test_freeze_refuses_unregistered_duplicated_and_mistyped_addresses(as_operat
     assert "brownie run scripts/unfreeze.py main addresses=" in message
 
 
-def test_recover_moves_the_registration_and_every_balance(
-    as_operator, registry, resident, wijk_coin, debt_coin, give
+def test_recover_requests_then_executes_after_the_delay(
+    as_operator, registry, resident, wijk_coin, debt_coin, give, capsys
 ):
     give(wijk_coin, resident, 300)
     give(debt_coin, resident, 500)
-    before = participant(registry, resident)
+    kind, area, purposes, _frozen, record_hash = participant(registry, resident)
     replacement = local_account("replacement wallet")
-    tx = recover.main(f"lost={resident.address}", f"new={replacement.address}")
-    assert (tx.events["ParticipantRecovered"]["lost"], tx.events["ParticipantRecovered"]["replacement"]) == (
-        resident.address,
-        replacement.address,
-    )
+    message = refusal(recover.request, f"lost={resident.address}", f"new={replacement.address}", "case=Z-1")
+    assert "freeze the wallet first: brownie run scripts/freeze.py main" in message
+
+    freeze.main(f"addresses={resident.address}")
+    tx = recover.request(f"lost={resident.address}", f"new={replacement.address}", "case=Z-2026-0042")
+    requested = tx.events["RecoveryRequested"]
+    assert (requested["lost"], requested["replacement"]) == (resident.address, replacement.address)
+    assert bytes(requested["caseReference"]) != b"\0" * 32
+    assert "It can be executed from" in capsys.readouterr().out
+    assert "the delay has not passed" in refusal(recover.execute, f"lost={resident.address}")
+    assert recover.show(f"lost={resident.address}")[0] == replacement.address
+
+    chain.sleep(registry.recoveryDelay() + 1)
+    chain.mine()
+    tx = recover.execute(f"lost={resident.address}")
+    assert tx.events["ParticipantRecovered"]["replacement"] == replacement.address
     assert sorted(event["value"] for event in tx.events["BalanceRecovered"]) == [300, 500]
     assert (wijk_coin.balanceOf(replacement), debt_coin.balanceOf(replacement)) == (300, 500)
-    assert participant(registry, replacement) == before
+    assert participant(registry, replacement) == (kind, area, purposes, False, record_hash)
     assert participant(registry, resident)[0] == 0
+    assert recover.show(f"lost={resident.address}") is None
+    assert "this wallet was recovered and stays out of use" in capsys.readouterr().out
 
 
-def test_recover_refuses_a_registered_new_wallet_and_an_unregistered_lost_one(
-    as_operator, resident, neighbour
+def test_recover_refuses_a_registered_or_lost_new_wallet_and_an_unregistered_lost_one(
+    as_operator, registry, resident, neighbour
 ):
-    message = refusal(recover.main, f"lost={resident.address}", f"new={neighbour.address}")
+    freeze.main(f"addresses={resident.address},{neighbour.address}")
+    message = refusal(recover.request, f"lost={resident.address}", f"new={neighbour.address}", "case=Z")
     assert f"new={neighbour.address} is registered already" in message
     stranger = local_account("stranger wallet")
     assert f"lost={stranger.address} is not registered" in refusal(
-        recover.main, f"lost={stranger.address}", f"new={local_account('x').address}"
+        recover.request, f"lost={stranger.address}", f"new={local_account('x').address}", "case=Z"
     )
     assert "lost en new zijn hetzelfde adres" in refusal(
-        recover.main, f"lost={resident.address}", f"new={resident.address}"
+        recover.request, f"lost={resident.address}", f"new={resident.address}", "case=Z"
     )
+    assert "argument 'case' is missing" in refusal(
+        recover.request, f"lost={resident.address}", f"new={local_account('y').address}"
+    )
+    assert "choose request, execute (after the delay), cancel (withdraw) or show" in refusal(recover.main)
+    assert f"lost={resident.address} has no pending request" in refusal(
+        recover.execute, f"lost={resident.address}"
+    )
+
+
+def test_recover_cancel_by_the_admin_and_refused_for_others(
+    monkeypatch, as_operator, registry, resident, admin
+):
+    freeze.main(f"addresses={resident.address}")
+    recover.request(f"lost={resident.address}", f"new={local_account('new').address}", "case=Z-7")
+    # The operator holds compliance, not the admin role: it cannot withdraw the request.
+    assert f"{as_operator.address} lacks role DEFAULT_ADMIN_ROLE on ParticipantRegistry" in refusal(
+        recover.cancel, f"lost={resident.address}"
+    )
+    monkeypatch.delenv(OPERATOR_KEY)  # the development chain's accounts[0], the admin
+    tx = recover.cancel(f"lost={resident.address}")
+    assert tx.events["RecoveryCancelled"]["cancelledBy"] == admin.address
+    assert recover.show(f"lost={resident.address}") is None
+    assert "has no pending request" in refusal(recover.cancel, f"lost={resident.address}")
+
+
+def test_recover_cancel_by_the_lost_key_itself(monkeypatch, as_operator, registry, resident):
+    freeze.main(f"addresses={resident.address}")
+    recover.request(f"lost={resident.address}", f"new={local_account('new').address}", "case=Z-8")
+    monkeypatch.setenv(OPERATOR_KEY, resident.private_key)
+    tx = recover.cancel(f"lost={resident.address}")
+    assert tx.events["RecoveryCancelled"]["cancelledBy"] == resident.address
+
+
+def test_recover_refuses_while_paused(as_operator, registry, pauser, resident):
+    freeze.main(f"addresses={resident.address}")
+    registry.pause({"from": pauser})
+    message = refusal(
+        recover.request, f"lost={resident.address}", f"new={local_account('z').address}", "case=Z"
+    )
+    assert "a recovery waits until the pause ends" in message
 
 
 # --------------------------------------------------------------------------------------------------
@@ -372,25 +426,35 @@ def test_verifiers_refuse_an_unknown_coin_and_a_missing_verb(as_operator, wijk_c
     assert "choose add (authorise) or remove (revoke)" in refusal(verifiers.main)
 
 
-def test_minter_budget_configure_show_and_remove(as_operator, issuer, minter):
-    tx = minter_budget.configure(f"minter={minter.address}", "euros=50000,5")
-    assert (tx.events["MinterConfigured"]["minter"], tx.events["MinterConfigured"]["allowance"]) == (
-        minter,
-        5_000_050,
+def test_minter_budget_increase_decrease_show_and_remove(as_operator, issuer):
+    minter = local_account("a new minter")
+    assert f"{minter.address} is not a minter; there is no budget to lower" in refusal(
+        minter_budget.decrease, f"minter={minter.address}", "euros=1"
     )
-    assert minter_budget.show(f"minter={minter.address}") == 5_000_050
+    tx = minter_budget.increase(f"minter={minter.address}", "euros=50000,5")
+    changed = tx.events["MinterAllowanceChanged"]
+    assert (changed["minter"], changed["oldAllowance"], changed["newAllowance"]) == (minter, 0, 5_000_050)
+    tx = minter_budget.increase(f"minter={minter.address}", "euros=10")
+    assert tx.events["MinterAllowanceChanged"]["newAllowance"] == 5_001_050
+    tx = minter_budget.decrease(f"minter={minter.address}", "euros=1000")
+    assert tx.events["MinterAllowanceChanged"]["newAllowance"] == 4_901_050
+    assert minter_budget.show(f"minter={minter.address}") == 4_901_050
 
     tx = minter_budget.remove(f"minter={minter.address}")
-    assert tx.events["MinterRemoved"]["minter"] == minter
+    changed = tx.events["MinterAllowanceChanged"]
+    assert (changed["minter"], changed["newAllowance"]) == (minter, 0)
     assert issuer.minterAllowance(minter) == 0
     assert not issuer.hasRole(issuer.MINTER_ROLE(), minter)
     assert f"{minter.address} is not a minter" in refusal(minter_budget.remove, f"minter={minter.address}")
 
 
 def test_minter_budget_refuses_thousands_separators_and_an_operator_without_the_role(admin, minter):
-    message = refusal(minter_budget.configure, f"minter={minter.address}", "euros=50.000,00")
+    message = refusal(minter_budget.increase, f"minter={minter.address}", "euros=50.000,00")
     assert "'50.000,00' is geen bedrag in euro's" in message
-    message = refusal(minter_budget.configure, f"minter={minter.address}", "euros=10")
+    assert "euros=0: moet meer dan 0 zijn" in refusal(
+        minter_budget.increase, f"minter={minter.address}", "euros=0"
+    )
+    message = refusal(minter_budget.increase, f"minter={minter.address}", "euros=10")
     assert "lacks role MASTER_MINTER_ROLE on ActivityIssuer" in message
 
 
@@ -470,7 +534,7 @@ def test_roles_refuses_an_ambiguous_or_foreign_role_and_a_granter_without_the_ad
     message = refusal(roles.grant, "role=REGISTRAR_ROLE", f"account={account.address}")
     assert "REGISTRAR_ROLE exists on registry and issuer: choose with contract=" in message
     message = refusal(roles.grant, "role=MINTER_ROLE", f"account={account.address}")
-    assert "a minter gets its role with a budget: scripts/minter_budget.py configure" in message
+    assert "a minter gets its role with a budget: scripts/minter_budget.py increase" in message
     message = refusal(roles.grant, "role=PAUSER_ROLE", f"account={account.address}")
     assert f"{as_operator.address} lacks role DEFAULT_ADMIN_ROLE on ParticipantRegistry" in message
 

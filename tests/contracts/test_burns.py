@@ -287,16 +287,16 @@ def test_no_holder_can_burn_for_expiry_reclaim(service_coin, wijk_coin, give, re
     assert (service_coin.totalSupply(), wijk_coin.totalSupply()) == (1000, 1000)
 
 
-def test_a_frozen_holder_cannot_burn(debt_coin, wijk_coin, give, registry, registrar, resident, merchant):
+def test_a_frozen_holder_cannot_burn(debt_coin, wijk_coin, give, registry, resident, merchant, compliance):
     """spec: B5, T7"""
     give(debt_coin, resident, 1000)
     give(wijk_coin, merchant, 1000)
-    registry.freeze([resident, merchant], {"from": registrar})
+    registry.freeze([resident, merchant], {"from": compliance})
     with reverts_with("CoinTransferRefused", resident, ZERO_ADDRESS, 100, TransferRefusal.SENDER_FROZEN):
         debt_coin.settleDebt(100, ref("debt"), {"from": resident})
     with reverts_with("CoinTransferRefused", merchant, ZERO_ADDRESS, 100, TransferRefusal.SENDER_FROZEN):
         wijk_coin.redeemPayout(100, ref("payout"), {"from": merchant})
-    registry.unfreeze([resident], {"from": registrar})
+    registry.unfreeze([resident], {"from": compliance})
     debt_coin.settleDebt(100, ref("debt"), {"from": resident})
     assert debt_coin.balanceOf(resident) == 900
 
@@ -490,18 +490,18 @@ def test_an_expiry_reclaim_works_while_paused_and_from_frozen_holders(
     give,
     issuer,
     registry,
-    registrar,
     pauser,
     master_minter,
     funded_minter,
     resident,
     municipality,
+    compliance,
 ):
     """spec: B7, T8"""
     give(expiring_coin, resident, 500)
     give(expiring_coin, municipality, 300)
     expire(expiring_coin)
-    registry.freeze([resident], {"from": registrar})
+    registry.freeze([resident], {"from": compliance})
     registry.pause({"from": pauser})
     assert registry.paused()
 

@@ -13,7 +13,7 @@ from eth_utils import keccak
 
 from socialcoin.areas import to_bytes8
 from socialcoin.chain.constants import Purpose
-from support import BUURT, GEMEENTE, OTHER_GEMEENTE, OTHER_WIJK, WIJK, reverts_with
+from support import BUURT, GEMEENTE, OTHER_GEMEENTE, OTHER_WIJK, WIJK, recover_wallet, reverts_with
 
 DEFAULT_ADMIN_ROLE = b"\0" * 32
 IMMUTABLE_SETTINGS = ("purposeId", "area", "expiry", "personToPerson")
@@ -327,7 +327,7 @@ def test_recovery_moves_balances_of_a_newly_created_coin(registry, compliance, m
     coin = make_coin(Purpose.MOBILITY, GEMEENTE)
     give(coin, resident, 250)
     replacement = accounts[14]
-    tx = registry.recover(resident, replacement, {"from": compliance})
+    tx = recover_wallet(registry, compliance, resident, replacement)
     assert coin.balanceOf(resident) == 0
     assert coin.balanceOf(replacement) == 250
     event = tx.events["BalanceRecovered"]

@@ -1,7 +1,8 @@
 """A stateful property test of the whole system (rules I1–I5).
 
 hypothesis drives random registrations, attested and admin mints, payments (sent by the payer or
-relayed with a signature), burns of every kind, freezes, recoveries, pauses, minter budgets and expiry
+relayed with a signature), burns of every kind, freezes, two-step recoveries (requested, executed after
+the delay or too early, cancelled), pauses, minter budgets and expiry
 against the deployed contracts. Alongside, a Python model keeps what the chain should hold. The model's
 transfer rule is written from docs/contracts.md (T1–T12, B1–B8, M1–M10), not from the contract or from
 `canTransfer`: every action is attempted whether or not the rules allow it, and the model must predict
@@ -79,10 +80,10 @@ GOVERNANCE = [
     *["register"] * 3,
     "freeze",
     "unfreeze",
-    "recover",
     "pause",
     *["unpause"] * 2,
-    *["configure minter"] * 2,
+    "raise minter",
+    "lower minter",
     "remove minter",
     *["authorise verifier"] * 2,
     "withdraw verifier",
@@ -93,6 +94,7 @@ STRANGER_ACTIONS = [
     "register",
     "freeze",
     "recover",
+    "execute",
     "configure",
     "admin mint",
     "coin mint",
@@ -104,6 +106,16 @@ BURN_EVENTS = {
     BurnReason.SERVICE_REDEMPTION: ("ServiceRedeemed", "resident", "serviceReference"),
     BurnReason.MERCHANT_PAYOUT: ("PayoutRedeemed", "merchant", "payoutReference"),
 }
+
+# The steps of a recovery: waiting out the delay and executing come together, so that executions happen.
+RECOVERY_STEPS = [
+    *["freeze and request"] * 3,
+    "request",
+    *["wait and execute"] * 3,
+    "execute now",
+    "cancel",
+]
+CANCELLERS = ["the lost key", "the admin", "compliance", "a stranger"]
 
 # A test-only reader: its constructor makes static calls and returns their 32-byte answers. It runs inside
 # one eth_call and is never deployed, so that the books are read after every step in one request.
@@ -181,12 +193,17 @@ class World:
     verifier: object
     impostor: object
     registrar: object
+    admin: object
     pauser: object
     compliance: object
     master_minter: object
     relayer: object
     stranger: object
     reader_code: str
+
+    @property
+    def as_master_minter(self) -> dict:
+        return {"from": self.master_minter}
 
     def book_calls(self) -> list[tuple[str, str]]:
         """(contract, calldata) for every supply, balance, allowance, the pause and every registry word."""
@@ -254,6 +271,10 @@ class Model:
     allowances: dict[str, int]
     minters: set[str]
     verifier_for: dict[str, bool]  # coin address -> whether the verifier may attest for it
+    recovery_delay: int = 0
+    # Pending recoveries: lost -> (replacement, executable at); and the addresses recovered away from.
+    requests: dict[str, tuple[object, int]] = field(default_factory=dict)
+    lost: set[str] = field(default_factory=set)
     paused: bool = False
     expired: bool = False  # whether the clock has passed the expiring coin's expiry
     claims: set[bytes] = field(default_factory=set)
@@ -379,6 +400,7 @@ def build_machine(world: World):
                 given=dict(world.initial_allowances),
                 minted={coin: sum(book.values()) for coin, book in world.initial_balances.items()},
                 burned={coin.contract.address: 0 for coin in world.coins},
+                recovery_delay=world.registry.recoveryDelay(),
             )
             self.counter = 0
 
@@ -494,11 +516,16 @@ def build_machine(world: World):
         # -- participants --------------------------------------------------------------------------
 
         def register(self, how, kind, area, purposes):
+            lost = [a for a in world.actors if str(a) in self.model.lost]
             account = self.pick(
-                how, [a for a in world.newcomers if str(a) not in self.model.members], world.newcomers
+                how, [a for a in world.newcomers if str(a) not in self.model.members], world.newcomers + lost
             )
             purposes = 0 if kind == Kind.RESIDENT else purposes
-            expected = {"RegistryAlreadyRegistered"} if str(account) in self.model.members else set()
+            expected = set()
+            if str(account) in self.model.members:
+                expected.add("RegistryAlreadyRegistered")
+            if str(account) in self.model.lost:
+                expected.add("RegistryAddressLost")  # L9
             row = (account.address, int(kind), to_bytes8(area), purposes, self.next_label("record"))
             if self.attempt(
                 f"register {account} as {kind.name} in {area}",
@@ -508,7 +535,9 @@ def build_machine(world: World):
                 self.model.members[str(account)] = Member(kind, digits(area), purposes)
 
         def set_frozen(self, how, freeze):
-            account = self.pick(how, self.registered())
+            self.freeze_account(self.pick(how, self.registered()), freeze)
+
+        def freeze_account(self, account, freeze):
             member = self.model.members.get(str(account))
             if member is None:
                 expected = {"RegistryNotRegistered"}
@@ -520,33 +549,129 @@ def build_machine(world: World):
             if self.attempt(
                 f"{'freeze' if freeze else 'unfreeze'} {account}",
                 expected,
-                lambda: method([account], {"from": world.registrar}),
+                lambda: method([account], {"from": world.compliance}),
             ):
                 self.model.members[str(account)] = replace(member, frozen=freeze)
 
-        def recover(self, lost_how, replacement_how):
-            """G3, G4: the registration and every balance move; works while paused."""
-            lost = self.pick(lost_how, self.registered())
-            replacement = self.pick(
-                replacement_how,
-                [a for a in world.newcomers if str(a) not in self.model.members],
-                world.newcomers,
-            )
-            expected = set()
-            if str(lost) not in self.model.members:
+        # -- recovery of a lost wallet (L1-L9) --------------------------------------------------------
+
+        def new_address_refusals(self, account) -> set[str]:
+            if str(account) in self.model.members:
+                return {"RegistryAlreadyRegistered"}
+            return {"RegistryAddressLost"} if str(account) in self.model.lost else set()
+
+        def request_recovery(self, lost_how, replacement_how, case_missing, freeze_first):
+            """L2, L7: the lost wallet registered and frozen, a new replacement, a case reference. As
+            compliance works: mostly the wallet is frozen first, in a transaction of its own."""
+            model = self.model
+            if freeze_first:
+                lost = self.pick(lost_how, [a for a in self.registered() if str(a) not in model.requests])
+                member = model.members.get(str(lost))
+                if member is not None and not member.frozen:
+                    self.freeze_account(lost, True)
+            else:
+                frozen = [a for a in self.registered() if model.members[str(a)].frozen]
+                lost = self.pick(lost_how, frozen, world.actors)
+            fresh = [a for a in world.newcomers if not self.new_address_refusals(a)]
+            replacement = self.pick(replacement_how, fresh, world.newcomers + world.actors)
+            member = model.members.get(str(lost))
+            expected = {"EnforcedPause"} if model.paused else set()
+            if case_missing:
+                expected.add("RegistryMissingCaseReference")
+            if member is None:
                 expected.add("RegistryNotRegistered")
-            if str(replacement) in self.model.members:
-                expected.add("RegistryAlreadyRegistered")
-            if self.attempt(
-                f"recover {lost} to {replacement}",
+            elif not member.frozen:
+                expected.add("RegistryNotFrozen")
+            if str(lost) in model.requests:
+                expected.add("RegistryRecoveryPending")
+            expected |= self.new_address_refusals(replacement)
+            case = ZERO_REFERENCE if case_missing else self.next_label("case")
+            tx = self.attempt(
+                f"request recovery of {lost} to {replacement}",
                 expected,
-                lambda: world.registry.recover(lost, replacement, {"from": world.compliance}),
+                lambda: world.registry.requestRecovery(lost, replacement, case, {"from": world.compliance}),
+            )
+            if tx:
+                model.requests[str(lost)] = (replacement, tx.timestamp + model.recovery_delay)
+
+        def wait_out_recoveries(self):
+            """Lets the recovery delay pass; past the expiring coin's expiry it goes well past it (T9)."""
+            target = block_time() + self.model.recovery_delay + 60
+            expiry = max(coin.expiry for coin in world.coins)
+            if target > expiry - 3600:
+                target = max(target, expiry + 3600)
+                self.model.expired = True
+            chain.sleep(target - block_time())
+            chain.mine()
+
+        def execute_recovery(self, lost_how):
+            """L3-L5, L7: after the delay, the registration (unfrozen) and every balance move."""
+            model = self.model
+            pending = [a for a in world.actors if str(a) in model.requests]
+            lost = self.pick(lost_how, pending)
+            expected = {"EnforcedPause"} if model.paused else set()
+            request = model.requests.get(str(lost))
+            member = model.members.get(str(lost))
+            if request is None:
+                expected.add("RegistryNoRecoveryRequest")
+            else:
+                replacement, executable_at = request
+                if block_time() < executable_at:
+                    expected.add("RegistryRecoveryNotDue")
+                if member is None or not member.frozen:
+                    expected.add("RegistryNotFrozen")
+                expected |= self.new_address_refusals(replacement)
+            if self.attempt(
+                f"execute the recovery of {lost}",
+                expected,
+                lambda: world.registry.executeRecovery(lost, {"from": world.compliance}),
             ):
-                self.model.members[str(replacement)] = self.model.members.pop(str(lost))
+                replacement, _ = model.requests.pop(str(lost))
+                model.members[str(replacement)] = replace(model.members.pop(str(lost)), frozen=False)
+                model.lost.add(str(lost))
                 for coin in world.coins:
-                    moved = self.model.balance(coin, lost)
-                    self.model.balances[coin.contract.address][str(lost)] = 0
-                    self.model.add(coin, replacement, moved)
+                    moved = model.balance(coin, lost)
+                    model.balances[coin.contract.address][str(lost)] = 0
+                    model.add(coin, replacement, moved)
+
+        def cancel_recovery(self, lost_how, canceller):
+            """L6: the lost key itself or the admin, also while paused; nobody else."""
+            model = self.model
+            pending = [a for a in world.actors if str(a) in model.requests]
+            lost = self.pick(lost_how, pending)
+            sender = {
+                "the lost key": lost,
+                "the admin": world.admin,
+                "compliance": world.compliance,
+                "a stranger": world.stranger,
+            }[canceller]
+            if sender != lost and sender != world.admin:
+                expected = {"RegistryCancelNotAllowed"}
+            else:
+                expected = set() if str(lost) in model.requests else {"RegistryNoRecoveryRequest"}
+            if self.attempt(
+                f"{canceller} cancels the recovery of {lost}",
+                expected,
+                lambda: world.registry.cancelRecovery(lost, {"from": sender}),
+            ):
+                model.requests.pop(str(lost))
+
+        @rule(
+            step=st.sampled_from(RECOVERY_STEPS),
+            lost_how=choice,
+            replacement_how=choice,
+            case_missing=st.sampled_from([False] * 7 + [True]),
+            canceller=st.sampled_from(CANCELLERS),
+        )
+        def recovery(self, step, lost_how, replacement_how, case_missing, canceller):
+            if step in ("request", "freeze and request"):
+                self.request_recovery(lost_how, replacement_how, case_missing, step == "freeze and request")
+            elif step == "cancel":
+                self.cancel_recovery(lost_how, canceller)
+            else:
+                if step == "wait and execute":
+                    self.wait_out_recoveries()
+                self.execute_recovery(lost_how)
 
         def set_paused(self, pause):
             if pause:
@@ -669,10 +794,13 @@ def build_machine(world: World):
             reason=st.sampled_from(["programme"] * 5 + [None]),
         )
         def admin_mint(self, minter, how, coin, amount, reason):
-            """M9, T12."""
-            to = self.pick(how, self.registered())
+            """M9, M14, T12."""
+            to = self.pick(how, self.residents(), self.registered())
             model = self.model
             expected = set() if str(minter) in model.minters else {"AccessControlUnauthorizedAccount"}
+            member = model.members.get(str(to))
+            if member is None or member.kind != Kind.RESIDENT:
+                expected.add("IssuerNotAResident")
             if amount == 0:
                 expected.add("IssuerZeroAmount")
             if reason is None:
@@ -876,16 +1004,34 @@ def build_machine(world: World):
 
         # -- minters and verifiers -----------------------------------------------------------------
 
-        def configure_small_minter(self, allowance):
-            """M1, M5: the master minter sets the small minter's budget (replacing what was left)."""
+        def raise_small_minter(self, amount):
+            """M1, M5, M15: the master minter adds to the small minter's budget (making it a minter)."""
+            key = str(small_minter)
             if self.attempt(
-                f"configure the small minter with {allowance}",
-                set(),
-                lambda: world.issuer.configureMinter(small_minter, allowance, {"from": world.master_minter}),
+                f"raise the small minter's budget by {amount}",
+                {"IssuerZeroAmount"} if amount == 0 else set(),
+                lambda: world.issuer.increaseMinterAllowance(
+                    small_minter, amount, {"from": world.master_minter}
+                ),
             ):
-                self.model.minters.add(str(small_minter))
-                self.model.allowances[str(small_minter)] = allowance
-                self.model.given[str(small_minter)] = self.model.given.get(str(small_minter), 0) + allowance
+                self.model.minters.add(key)
+                self.model.allowances[key] = self.model.allowances.get(key, 0) + amount
+                self.model.given[key] = self.model.given.get(key, 0) + amount
+
+        def lower_small_minter(self, amount):
+            """M15: ... and takes from it, down to 0 at most."""
+            key = str(small_minter)
+            expected = set() if key in self.model.minters else {"IssuerNotAMinter"}
+            if amount == 0:
+                expected.add("IssuerZeroAmount")
+            if self.attempt(
+                f"lower the small minter's budget by {amount}",
+                expected,
+                lambda: world.issuer.decreaseMinterAllowance(
+                    small_minter, amount, {"from": world.master_minter}
+                ),
+            ):
+                self.model.allowances[key] = max(0, self.model.allowances.get(key, 0) - amount)
 
         def remove_small_minter(self):
             expected = set() if str(small_minter) in self.model.minters else {"IssuerNotAMinter"}
@@ -911,7 +1057,7 @@ def build_machine(world: World):
         # -- what nobody without a role may do -----------------------------------------------------
 
         def stranger_tries(self, action, coin):
-            """R1, G2, G3, M1, M10: the stranger holds no role and is refused whatever the state."""
+            """R1, G2, L1, M1, M10: the stranger holds no role and is refused whatever the state."""
             stranger, target = world.stranger, world.newcomers[0]
             sends = {
                 "pause": lambda: world.registry.pause({"from": stranger}),
@@ -919,8 +1065,13 @@ def build_machine(world: World):
                     (target.address, int(Kind.RESIDENT), to_bytes8(WIJK), 0, ref("r")), {"from": stranger}
                 ),
                 "freeze": lambda: world.registry.freeze([world.actors[0]], {"from": stranger}),
-                "recover": lambda: world.registry.recover(world.actors[0], target, {"from": stranger}),
-                "configure": lambda: world.issuer.configureMinter(stranger, 10**9, {"from": stranger}),
+                "recover": lambda: world.registry.requestRecovery(
+                    world.actors[0], target, ref("case"), {"from": stranger}
+                ),
+                "execute": lambda: world.registry.executeRecovery(world.actors[0], {"from": stranger}),
+                "configure": lambda: world.issuer.increaseMinterAllowance(
+                    stranger, 10**9, {"from": stranger}
+                ),
                 "admin mint": lambda: world.issuer.adminMint(
                     coin.contract, world.actors[0], 100, ref("r"), {"from": stranger}
                 ),
@@ -939,7 +1090,6 @@ def build_machine(world: World):
         @rule(
             action=st.sampled_from(GOVERNANCE),
             how=choice,
-            other=choice,
             kind=st.sampled_from(
                 [Kind.RESIDENT, Kind.RESIDENT, Kind.MERCHANT, Kind.ORGANISATION, Kind.MUNICIPALITY]
             ),
@@ -949,18 +1099,18 @@ def build_machine(world: World):
             coin=coin_choice,
             stranger_action=st.sampled_from(STRANGER_ACTIONS),
         )
-        def govern(self, action, how, other, kind, area, purposes, allowance, coin, stranger_action):
+        def govern(self, action, how, kind, area, purposes, allowance, coin, stranger_action):
             """The registrar, compliance, the pauser and the master minter at work, and a stranger trying."""
             if action == "register":
                 self.register(how, kind, area, purposes)
             elif action in ("freeze", "unfreeze"):
                 self.set_frozen(how, action == "freeze")
-            elif action == "recover":
-                self.recover(how, other)
             elif action in ("pause", "unpause"):
                 self.set_paused(action == "pause")
-            elif action == "configure minter":
-                self.configure_small_minter(allowance)
+            elif action == "raise minter":
+                self.raise_small_minter(allowance)
+            elif action == "lower minter":
+                self.lower_small_minter(allowance)
             elif action == "remove minter":
                 self.remove_small_minter()
             elif action in ("authorise verifier", "withdraw verifier"):
@@ -1050,6 +1200,7 @@ def world(
     give,
     master_minter,
     registrar,
+    admin,
     pauser,
     compliance,
     relayer,
@@ -1092,7 +1243,7 @@ def world(
     assert expiring_coin.expiry() > chain.time() + COIN_LIFETIME - 600
 
     small_minter = accounts[7]
-    issuer.configureMinter(small_minter, SMALL_BUDGET, {"from": master_minter})
+    issuer.increaseMinterAllowance(small_minter, SMALL_BUDGET, {"from": master_minter})
     newcomers = [local_account(f"stateful newcomer {i}") for i in range(6)]
     signers = [resident, neighbour, outsider, merchant, distant_merchant, organisation, *newcomers]
     members = {
@@ -1134,6 +1285,7 @@ def world(
         verifier=verifier,
         impostor=local_account("stateful impostor"),
         registrar=registrar,
+        admin=admin,
         pauser=pauser,
         compliance=compliance,
         master_minter=master_minter,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from brownie import ZERO_ADDRESS, accounts, chain, web3
+from brownie import ZERO_ADDRESS, MultisigTestWallet, accounts, chain, web3
+from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
@@ -86,7 +87,7 @@ def authorised(issuer, registrar, wijk_coin, verifier):
 def small_minter(issuer, master_minter):
     """A second minter with a budget of EUR 10."""
     minter = accounts[7]
-    issuer.configureMinter(minter, 10 * ONE_EURO, {"from": master_minter})
+    issuer.increaseMinterAllowance(minter, 10 * ONE_EURO, {"from": master_minter})
     return minter
 
 
@@ -128,20 +129,28 @@ def test_only_a_minter_may_mint_with_an_attestation_a_batch_or_an_admin_mint(
     assert wijk_coin.totalSupply() == 0
 
 
-def test_only_the_master_minter_makes_a_minter_and_sets_its_allowance(issuer, master_minter, admin, stranger):
-    """spec: M1, G5"""
+def allowance_change(tx) -> tuple:
+    event = tx.events["MinterAllowanceChanged"][0]
+    return event["minter"], event["oldAllowance"], event["newAllowance"]
+
+
+def test_only_the_master_minter_makes_a_minter_and_changes_its_allowance(
+    issuer, master_minter, admin, stranger
+):
+    """spec: M1, M15, G5"""
     role = issuer.MASTER_MINTER_ROLE()
     candidate = local_account("candidate minter")
     for caller in (stranger, admin):
         with reverts_with("AccessControlUnauthorizedAccount", caller, b32(role)):
-            issuer.configureMinter(candidate, 1000, {"from": caller})
+            issuer.increaseMinterAllowance(candidate, 1000, {"from": caller})
+        with reverts_with("AccessControlUnauthorizedAccount", caller, b32(role)):
+            issuer.decreaseMinterAllowance(candidate, 1000, {"from": caller})
     assert not issuer.hasRole(issuer.MINTER_ROLE(), candidate)
 
-    tx = issuer.configureMinter(candidate, 1000, {"from": master_minter})
+    tx = issuer.increaseMinterAllowance(candidate, 1000, {"from": master_minter})
     assert issuer.hasRole(issuer.MINTER_ROLE(), candidate)
     assert issuer.minterAllowance(candidate) == 1000
-    assert tx.events["MinterConfigured"][0]["minter"] == candidate
-    assert tx.events["MinterConfigured"][0]["allowance"] == 1000
+    assert allowance_change(tx) == (candidate.address, 0, 1000)
     granted = tx.events["RoleGranted"][0]
     assert (as_bytes(granted["role"]), granted["account"], granted["sender"]) == (
         as_bytes(issuer.MINTER_ROLE()),
@@ -149,25 +158,64 @@ def test_only_the_master_minter_makes_a_minter_and_sets_its_allowance(issuer, ma
         master_minter.address,
     )
 
-    # A second configuration replaces the allowance; the role is granted only once.
-    tx = issuer.configureMinter(candidate, 250, {"from": master_minter})
-    assert issuer.minterAllowance(candidate) == 250
-    assert tx.events["MinterConfigured"][0]["allowance"] == 250
+    # A second increase adds to the allowance; the role is granted only once.
+    tx = issuer.increaseMinterAllowance(candidate, 250, {"from": master_minter})
+    assert issuer.minterAllowance(candidate) == 1250
+    assert allowance_change(tx) == (candidate.address, 1000, 1250)
     assert "RoleGranted" not in tx.events
 
 
-def test_a_minter_cannot_configure_minters(issuer, funded_minter, stranger):
-    """spec: M1"""
-    with reverts_with("AccessControlUnauthorizedAccount", funded_minter, b32(issuer.MASTER_MINTER_ROLE())):
-        issuer.configureMinter(funded_minter, 2**200, {"from": funded_minter})
-    with reverts_with("AccessControlUnauthorizedAccount", funded_minter, b32(issuer.MASTER_MINTER_ROLE())):
-        issuer.configureMinter(stranger, 100, {"from": funded_minter})
+def test_the_allowance_changes_only_relatively(issuer):
+    """spec: M15"""
+    names = {item["name"] for item in issuer.abi if item["type"] == "function"}
+    assert {"increaseMinterAllowance", "decreaseMinterAllowance"} <= names
+    assert "configureMinter" not in names  # no absolute setter that could overwrite a reclaim's credit
 
 
-def test_configuring_the_zero_address_as_minter_fails(issuer, master_minter):
-    """spec: M1"""
+def test_a_decrease_lowers_the_allowance_and_never_below_zero(issuer, master_minter, small_minter):
+    """spec: M15"""
+    tx = issuer.decreaseMinterAllowance(small_minter, 300, {"from": master_minter})
+    assert issuer.minterAllowance(small_minter) == 700
+    assert allowance_change(tx) == (small_minter.address, 1000, 700)
+    tx = issuer.decreaseMinterAllowance(small_minter, 5000, {"from": master_minter})
+    assert issuer.minterAllowance(small_minter) == 0
+    assert allowance_change(tx) == (small_minter.address, 700, 0)
+    assert issuer.hasRole(issuer.MINTER_ROLE(), small_minter)  # still a minter, with nothing to spend
+
+
+def test_an_increase_keeps_what_a_reclaim_credited_meanwhile(
+    issuer, make_coin, give, master_minter, small_minter, resident
+):
+    """spec: M15, B7"""
+    expiring = make_coin(Purpose.ENERGY, GEMEENTE, expiry=block_time() + 600)
+    give(expiring, resident, 400)
+    seen = issuer.minterAllowance(small_minter)  # what the master minter looked at
+    chain.sleep(1200)
+    chain.mine()
+    issuer.reclaimExpired(expiring, [resident], small_minter, {"from": master_minter})
+    issuer.increaseMinterAllowance(small_minter, 500, {"from": master_minter})
+    assert issuer.minterAllowance(small_minter) == seen + 400 + 500
+
+
+def test_a_change_of_zero_or_for_no_minter_is_refused(issuer, master_minter, small_minter, stranger):
+    """spec: M15, M1"""
+    with reverts_with("IssuerZeroAmount"):
+        issuer.increaseMinterAllowance(small_minter, 0, {"from": master_minter})
+    with reverts_with("IssuerZeroAmount"):
+        issuer.decreaseMinterAllowance(small_minter, 0, {"from": master_minter})
+    with reverts_with("IssuerNotAMinter", stranger):
+        issuer.decreaseMinterAllowance(stranger, 100, {"from": master_minter})
     with reverts_with("IssuerZeroAddress"):
-        issuer.configureMinter(ZERO_ADDRESS, 1000, {"from": master_minter})
+        issuer.increaseMinterAllowance(ZERO_ADDRESS, 1000, {"from": master_minter})
+    assert issuer.minterAllowance(small_minter) == 10 * ONE_EURO
+
+
+def test_a_minter_cannot_change_allowances(issuer, funded_minter, stranger):
+    """spec: M1"""
+    with reverts_with("AccessControlUnauthorizedAccount", funded_minter, b32(issuer.MASTER_MINTER_ROLE())):
+        issuer.increaseMinterAllowance(funded_minter, 2**200, {"from": funded_minter})
+    with reverts_with("AccessControlUnauthorizedAccount", funded_minter, b32(issuer.MASTER_MINTER_ROLE())):
+        issuer.increaseMinterAllowance(stranger, 100, {"from": funded_minter})
 
 
 def test_the_admin_cannot_make_a_minter_by_granting_the_role(issuer, admin, stranger):
@@ -184,8 +232,9 @@ def test_only_the_master_minter_removes_a_minter_and_its_allowance(
     with reverts_with("AccessControlUnauthorizedAccount", stranger, b32(issuer.MASTER_MINTER_ROLE())):
         issuer.removeMinter(funded_minter, {"from": stranger})
 
+    allowance = issuer.minterAllowance(funded_minter)
     tx = issuer.removeMinter(funded_minter, {"from": master_minter})
-    assert tx.events["MinterRemoved"][0]["minter"] == funded_minter
+    assert allowance_change(tx) == (funded_minter.address, allowance, 0)
     revoked = tx.events["RoleRevoked"][0]
     assert (as_bytes(revoked["role"]), revoked["account"], revoked["sender"]) == (
         as_bytes(issuer.MINTER_ROLE()),
@@ -203,6 +252,27 @@ def test_removing_an_account_that_is_not_a_minter_fails(issuer, master_minter, s
     """spec: M1"""
     with reverts_with("IssuerNotAMinter", stranger):
         issuer.removeMinter(stranger, {"from": master_minter})
+
+
+@pytest.mark.parametrize("how", ["revokeRole", "renounceRole"])
+def test_a_minter_that_loses_its_role_loses_its_allowance(issuer, master_minter, small_minter, how):
+    """spec: M16"""
+    role = issuer.MINTER_ROLE()
+    if how == "revokeRole":
+        tx = issuer.revokeRole(role, small_minter, {"from": master_minter})
+    else:
+        tx = issuer.renounceRole(role, small_minter, {"from": small_minter})
+    assert allowance_change(tx) == (small_minter.address, 10 * ONE_EURO, 0)
+    assert issuer.minterAllowance(small_minter) == 0
+    # Granting the role again does not bring the old budget back.
+    issuer.grantRole(role, small_minter, {"from": master_minter})
+    assert issuer.minterAllowance(small_minter) == 0
+
+
+def test_revoking_a_role_the_account_does_not_hold_changes_no_allowance(issuer, master_minter, stranger):
+    """spec: M16"""
+    tx = issuer.revokeRole(issuer.MINTER_ROLE(), stranger, {"from": master_minter})
+    assert "MinterAllowanceChanged" not in tx.events
 
 
 # ------------------------------------------------------------------------------------------------
@@ -496,10 +566,10 @@ def test_an_activity_mint_to_anyone_but_a_registered_resident_is_refused(
 
 
 def test_an_activity_mint_to_a_frozen_resident_is_refused_by_the_transfer_rule(
-    issuer, attester, authorised, registry, registrar, wijk_coin, resident, funded_minter
+    issuer, attester, authorised, registry, wijk_coin, resident, funded_minter, compliance
 ):
     """spec: M6, T7, T12"""
-    registry.freeze([resident], {"from": registrar})
+    registry.freeze([resident], {"from": compliance})
     with reverts_with("CoinTransferRefused", ZERO_ADDRESS, resident, 500, TransferRefusal.RECEIVER_FROZEN):
         mint_one(issuer, attester, authorised, funded_minter, resident, wijk_coin, 500, "frozen claim")
     assert not issuer.claimUsed(ref("frozen claim"))
@@ -704,16 +774,27 @@ def test_an_admin_mint_beyond_the_allowance_fails(issuer, wijk_coin, resident, s
 
 
 def test_an_admin_mint_follows_the_transfer_rule_on_the_receivers_side(
-    issuer, wijk_coin, merchant, distant_merchant, municipality, funded_minter
+    issuer, wijk_coin, outsider, funded_minter
 ):
     """spec: M9, T12"""
-    issuer.adminMint(wijk_coin, merchant, 400, ref("merchant start"), {"from": funded_minter})
-    issuer.adminMint(wijk_coin, municipality, 400, ref("municipal float"), {"from": funded_minter})
     with reverts_with(
-        "CoinTransferRefused", ZERO_ADDRESS, distant_merchant, 400, TransferRefusal.RECEIVER_OUTSIDE_AREA
+        "CoinTransferRefused", ZERO_ADDRESS, outsider, 400, TransferRefusal.RECEIVER_OUTSIDE_AREA
     ):
-        issuer.adminMint(wijk_coin, distant_merchant, 400, ref("far away"), {"from": funded_minter})
-    assert wijk_coin.totalSupply() == 800
+        issuer.adminMint(wijk_coin, outsider, 400, ref("far away"), {"from": funded_minter})
+    assert wijk_coin.totalSupply() == 0
+
+
+def test_an_admin_mint_goes_to_residents_only(
+    issuer, wijk_coin, merchant, municipality, organisation, stranger, funded_minter
+):
+    """spec: M14"""
+    allowance = issuer.minterAllowance(funded_minter)
+    for receiver in (merchant, municipality, organisation, stranger):
+        # The coin's rule would let the merchant and the municipality receive; the issuer does not.
+        with reverts_with("IssuerNotAResident", receiver):
+            issuer.adminMint(wijk_coin, receiver, 400, ref("straight to the till"), {"from": funded_minter})
+    assert wijk_coin.totalSupply() == 0
+    assert issuer.minterAllowance(funded_minter) == allowance
 
 
 # ------------------------------------------------------------------------------------------------
@@ -806,14 +887,14 @@ def test_an_empty_grant_batch_fails(issuer, funded_minter):
 
 
 def test_a_grant_follows_the_transfer_rule_on_the_receivers_side(
-    issuer, registry, registrar, wijk_coin, resident, outsider, funded_minter
+    issuer, registry, wijk_coin, resident, outsider, funded_minter, compliance
 ):
     """spec: M11, T12"""
     with reverts_with(
         "CoinTransferRefused", ZERO_ADDRESS, outsider, 500, TransferRefusal.RECEIVER_OUTSIDE_AREA
     ):
         issuer.grantBatch([grant(wijk_coin, outsider, 500, "outside")], {"from": funded_minter})
-    registry.freeze([resident], {"from": registrar})
+    registry.freeze([resident], {"from": compliance})
     with reverts_with("CoinTransferRefused", ZERO_ADDRESS, resident, 500, TransferRefusal.RECEIVER_FROZEN):
         issuer.grantBatch([grant(wijk_coin, resident, 500, "frozen")], {"from": funded_minter})
     assert not issuer.claimUsed(ref("outside")) and not issuer.claimUsed(ref("frozen"))
@@ -873,3 +954,149 @@ def test_a_grant_batch_spends_its_total_from_the_allowance_and_beyond_it_mints_n
     with reverts_with("IssuerAllowanceExceeded", small_minter, 0, 1):
         issuer.grantBatch([grant(wijk_coin, resident, 1, "one more")], {"from": small_minter})
     assert wijk_coin.totalSupply() == 1000
+
+
+# ------------------------------------------------------------------------------------------------
+# M17: claim id 0 is refused for attested mints too
+# ------------------------------------------------------------------------------------------------
+
+
+def test_an_attestation_with_claim_id_zero_is_refused(
+    issuer, attester, authorised, wijk_coin, resident, neighbour, funded_minter
+):
+    """spec: M17"""
+    zero = b"\0" * 32
+    with reverts_with("IssuerMissingClaimId"):
+        mint_one(issuer, attester, authorised, funded_minter, resident, wijk_coin, 500, zero)
+    batch = [
+        attester.signed(authorised, attester.message(neighbour, wijk_coin, 100, "a proper claim")),
+        attester.signed(authorised, attester.message(resident, wijk_coin, 100, zero)),
+    ]
+    with reverts_with("IssuerMissingClaimId"):
+        issuer.mintBatch([a for a, _ in batch], [s for _, s in batch], {"from": funded_minter})
+    assert not issuer.claimUsed(zero)
+    assert wijk_coin.totalSupply() == 0
+
+
+# ------------------------------------------------------------------------------------------------
+# M18: contract wallets (a multisig) as verifiers, ERC-1271
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wallet_owners():
+    """The organisation's two board members who co-sign for its multisig, sorted by address."""
+    owners = (local_account("board member 1"), local_account("board member 2"))
+    return sorted(owners, key=lambda a: int(a.address, 16))
+
+
+@pytest.fixture(scope="module")
+def multisig(wallet_owners, admin):
+    """The organisation's 2-of-2 contract wallet."""
+    return MultisigTestWallet.deploy([o.address for o in wallet_owners], 2, {"from": admin})
+
+
+@pytest.fixture
+def wallet_verifier(issuer, registrar, wijk_coin, multisig):
+    issuer.setVerifier(wijk_coin, multisig, True, {"from": registrar})
+    return multisig
+
+
+def wallet_signature(issuer, attester, message: dict, wallet, signers) -> bytes:
+    """abi.encode(wallet, the owners' signatures of the digest): the signature form naming its verifier."""
+    digest = bytes(issuer.attestationDigest(attester.as_tuple(message)))
+    signatures = b"".join(bytes(Account.unsafe_sign_hash(digest, s.private_key).signature) for s in signers)
+    return encode(["address", "bytes"], [getattr(wallet, "address", wallet), signatures])
+
+
+def test_a_contract_wallet_verifier_attests_with_its_owners_signatures(
+    issuer, attester, wallet_verifier, wallet_owners, wijk_coin, resident, funded_minter
+):
+    """spec: M18, M7"""
+    message = attester.message(resident, wijk_coin, 700, "multisig claim")
+    signature = wallet_signature(issuer, attester, message, wallet_verifier, wallet_owners)
+    tx = issuer.mintWithAttestation(attester.as_tuple(message), signature, {"from": funded_minter})
+    event = tx.events["ActivityMinted"][0]
+    assert (event["resident"], event["verifier"], event["amount"]) == (resident, wallet_verifier, 700)
+    assert wijk_coin.balanceOf(resident) == 700
+
+
+def test_a_contract_wallet_signature_its_wallet_rejects_is_refused(
+    issuer, attester, wallet_verifier, wallet_owners, wijk_coin, resident, funded_minter
+):
+    """spec: M18"""
+    message = attester.message(resident, wijk_coin, 700, "half signed")
+    claim = ref("half signed")
+    one_owner = wallet_signature(issuer, attester, message, wallet_verifier, wallet_owners[:1])
+    outsider_too = wallet_signature(
+        issuer, attester, message, wallet_verifier, [wallet_owners[0], local_account("not an owner")]
+    )
+    for signature in (one_owner, outsider_too):
+        with reverts_with("IssuerInvalidSignature", claim, wallet_verifier):
+            issuer.mintWithAttestation(attester.as_tuple(message), signature, {"from": funded_minter})
+    assert not issuer.claimUsed(claim)
+
+
+def test_a_signature_of_neither_form_is_refused(
+    issuer, attester, authorised, wijk_coin, resident, funded_minter
+):
+    """spec: M18"""
+    message = attester.message(resident, wijk_coin, 700, "malformed")
+    _, bare = attester.signed(authorised, message)
+    for malformed in (bare[:64], bare + b"\0" * 20):
+        with reverts_with("IssuerInvalidSignature", ref("malformed"), ZERO_ADDRESS):
+            issuer.mintWithAttestation(attester.as_tuple(message), malformed, {"from": funded_minter})
+    assert not issuer.claimUsed(ref("malformed"))
+
+
+def test_an_unauthorised_contract_wallet_is_refused_before_it_is_asked(
+    issuer, attester, multisig, wallet_owners, wijk_coin, resident, funded_minter
+):
+    """spec: M18, M2"""
+    message = attester.message(resident, wijk_coin, 700, "unauthorised wallet")
+    signature = wallet_signature(issuer, attester, message, multisig, wallet_owners)
+    with reverts_with("IssuerVerifierNotAuthorized", wijk_coin, multisig):
+        issuer.mintWithAttestation(attester.as_tuple(message), signature, {"from": funded_minter})
+
+
+def test_an_eoa_verifier_may_be_named_too_and_its_signature_must_match(
+    issuer, attester, authorised, wijk_coin, resident, funded_minter
+):
+    """spec: M18"""
+    message = attester.message(resident, wijk_coin, 300, "named eoa")
+    _, bare = attester.signed(authorised, message)
+    named = encode(["address", "bytes"], [authorised.address, bare])
+    tx = issuer.mintWithAttestation(attester.as_tuple(message), named, {"from": funded_minter})
+    assert tx.events["ActivityMinted"][0]["verifier"] == authorised
+
+    other = attester.message(resident, wijk_coin, 300, "named eoa, signed by another")
+    _, forged = attester.signed(local_account("forger"), other)
+    with reverts_with("IssuerInvalidSignature", ref("named eoa, signed by another"), authorised):
+        issuer.mintWithAttestation(
+            attester.as_tuple(other),
+            encode(["address", "bytes"], [authorised.address, forged]),
+            {"from": funded_minter},
+        )
+
+
+def test_a_batch_mixes_eoa_and_contract_wallet_verifiers(
+    issuer,
+    attester,
+    authorised,
+    wallet_verifier,
+    wallet_owners,
+    wijk_coin,
+    resident,
+    neighbour,
+    funded_minter,
+):
+    """spec: M18, M8"""
+    by_key = attester.signed(authorised, attester.message(resident, wijk_coin, 200, "batch by key"))
+    wallet_message = attester.message(neighbour, wijk_coin, 300, "batch by wallet")
+    by_wallet = (
+        attester.as_tuple(wallet_message),
+        wallet_signature(issuer, attester, wallet_message, wallet_verifier, wallet_owners),
+    )
+    tx = issuer.mintBatch([by_key[0], by_wallet[0]], [by_key[1], by_wallet[1]], {"from": funded_minter})
+    assert [e["verifier"] for e in tx.events["ActivityMinted"]] == [authorised, wallet_verifier]
+    assert (wijk_coin.balanceOf(resident), wijk_coin.balanceOf(neighbour)) == (200, 300)

@@ -66,20 +66,16 @@ def assert_event(event, reg: tuple):
 
 
 # --------------------------------------------------------------------------------------------------
-# R1: only the registrar
+# R1: only the registrar registers, only compliance freezes
 # --------------------------------------------------------------------------------------------------
 
 
-REGISTRAR_METHODS = ["register", "registerBatch", "update", "updateBatch", "freeze", "unfreeze"]
+REGISTRAR_METHODS = ["register", "registerBatch", "update", "updateBatch"]
+COMPLIANCE_METHODS = ["freeze", "unfreeze"]
 
 
-@pytest.mark.parametrize("method", REGISTRAR_METHODS)
-def test_only_the_registrar_may_register_update_freeze_or_unfreeze(
-    registry, resident, admin, compliance, pauser, stranger, method
-):
-    """spec: R1"""
-    newcomer = fresh("newcomer")
-    arguments = {
+def role_arguments(method: str, newcomer, resident):
+    return {
         "register": row(newcomer),
         "registerBatch": [row(newcomer)],
         "update": row(resident, Kind.MERCHANT),
@@ -87,22 +83,45 @@ def test_only_the_registrar_may_register_update_freeze_or_unfreeze(
         "freeze": [resident.address],
         "unfreeze": [resident.address],
     }[method]
+
+
+@pytest.mark.parametrize("method", REGISTRAR_METHODS)
+def test_only_the_registrar_may_register_or_update(
+    registry, resident, admin, compliance, pauser, stranger, method
+):
+    """spec: R1"""
+    newcomer = fresh("newcomer")
     for sender in (stranger, admin, compliance, pauser):
         with reverts_with("AccessControlUnauthorizedAccount", sender, registry.REGISTRAR_ROLE()):
-            getattr(registry, method)(arguments, {"from": sender})
+            getattr(registry, method)(role_arguments(method, newcomer, resident), {"from": sender})
     assert_unregistered(registry, newcomer)
     assert stored(registry, resident)[0] == Kind.RESIDENT
-    assert not stored(registry, resident)[3]
 
 
-def test_the_registrar_may_register_update_freeze_and_unfreeze(registry, registrar):
+@pytest.mark.parametrize("method", COMPLIANCE_METHODS)
+def test_only_compliance_may_freeze_or_unfreeze_never_the_registrar(
+    registry, resident, admin, registrar, pauser, stranger, compliance, method
+):
+    """spec: R1"""
+    if method == "unfreeze":
+        registry.freeze([resident], {"from": compliance})
+    frozen = stored(registry, resident)[3]
+    for sender in (registrar, stranger, admin, pauser):
+        with reverts_with("AccessControlUnauthorizedAccount", sender, registry.COMPLIANCE_ROLE()):
+            getattr(registry, method)(role_arguments(method, fresh("unused"), resident), {"from": sender})
+    assert stored(registry, resident)[3] == frozen
+
+
+def test_the_registrar_registers_and_updates_and_compliance_freezes_and_unfreezes(
+    registry, registrar, compliance
+):
     """spec: R1"""
     account = fresh("registrar's own work")
     registry.register(row(account), {"from": registrar})
     registry.update(row(account, Kind.MERCHANT), {"from": registrar})
-    registry.freeze([account], {"from": registrar})
+    registry.freeze([account], {"from": compliance})
     assert stored(registry, account)[3]
-    registry.unfreeze([account], {"from": registrar})
+    registry.unfreeze([account], {"from": compliance})
     assert stored(registry, account)[:4] == (Kind.MERCHANT, to_bytes8(WIJK), 0, False)
 
 
@@ -171,9 +190,9 @@ def test_registering_twice_is_refused(registry, registrar, resident):
     assert stored(registry, resident) == before
 
 
-def test_registering_a_frozen_participant_again_is_refused(registry, registrar, resident):
+def test_registering_a_frozen_participant_again_is_refused(registry, registrar, resident, compliance):
     """spec: R3"""
-    registry.freeze([resident], {"from": registrar})
+    registry.freeze([resident], {"from": compliance})
     with reverts_with("RegistryAlreadyRegistered", resident):
         registry.register(row(resident), {"from": registrar})
 
@@ -357,9 +376,9 @@ def test_updating_changes_kind_area_purposes_and_record_hash(registry, registrar
     assert "ParticipantRegistered" not in tx.events
 
 
-def test_updating_keeps_a_participant_frozen(registry, registrar, resident):
+def test_updating_keeps_a_participant_frozen(registry, registrar, resident, compliance):
     """spec: R7"""
-    registry.freeze([resident], {"from": registrar})
+    registry.freeze([resident], {"from": compliance})
     reg = row(resident, Kind.RESIDENT, OTHER_WIJK, record="moved house")
     registry.update(reg, {"from": registrar})
     assert stored(registry, resident) == expected(reg, frozen=True)
@@ -419,64 +438,64 @@ def test_a_batch_update_with_one_unregistered_row_changes_nobody(registry, regis
 # --------------------------------------------------------------------------------------------------
 
 
-def test_freezing_and_unfreezing_change_only_the_frozen_state(registry, registrar, merchant):
+def test_freezing_and_unfreezing_change_only_the_frozen_state(registry, merchant, compliance):
     """spec: R8, R10"""
     before = stored(registry, merchant)
-    tx = registry.freeze([merchant], {"from": registrar})
+    tx = registry.freeze([merchant], {"from": compliance})
     assert tx.events["ParticipantFrozen"]["account"] == merchant
     assert stored(registry, merchant) == (*before[:3], True, before[4])
 
-    tx = registry.unfreeze([merchant], {"from": registrar})
+    tx = registry.unfreeze([merchant], {"from": compliance})
     assert tx.events["ParticipantUnfrozen"]["account"] == merchant
     assert stored(registry, merchant) == before
 
 
-def test_freezing_a_frozen_participant_is_refused(registry, registrar, resident):
+def test_freezing_a_frozen_participant_is_refused(registry, resident, compliance):
     """spec: R8"""
-    registry.freeze([resident], {"from": registrar})
+    registry.freeze([resident], {"from": compliance})
     with reverts_with("RegistryAlreadyFrozen", resident):
-        registry.freeze([resident], {"from": registrar})
+        registry.freeze([resident], {"from": compliance})
     assert stored(registry, resident)[3]
 
 
-def test_unfreezing_a_participant_that_is_not_frozen_is_refused(registry, registrar, resident):
+def test_unfreezing_a_participant_that_is_not_frozen_is_refused(registry, resident, compliance):
     """spec: R8"""
     with reverts_with("RegistryNotFrozen", resident):
-        registry.unfreeze([resident], {"from": registrar})
+        registry.unfreeze([resident], {"from": compliance})
     assert not stored(registry, resident)[3]
 
 
 @pytest.mark.parametrize("method", ["freeze", "unfreeze"])
-def test_freezing_or_unfreezing_an_unregistered_address_is_refused(registry, registrar, method):
+def test_freezing_or_unfreezing_an_unregistered_address_is_refused(registry, compliance, method):
     """spec: R8"""
     account = fresh("not registered")
     with reverts_with("RegistryNotRegistered", account):
-        getattr(registry, method)([account], {"from": registrar})
+        getattr(registry, method)([account], {"from": compliance})
     assert_unregistered(registry, account)
 
 
-def test_freezing_many_is_all_or_nothing(registry, registrar, resident, merchant, neighbour):
+def test_freezing_many_is_all_or_nothing(registry, resident, merchant, neighbour, compliance):
     """spec: R8, R10"""
-    tx = registry.freeze([resident, merchant], {"from": registrar})
+    tx = registry.freeze([resident, merchant], {"from": compliance})
     assert [event["account"] for event in tx.events["ParticipantFrozen"]] == [resident, merchant]
 
     with reverts_with("RegistryAlreadyFrozen", resident):
-        registry.freeze([neighbour, resident], {"from": registrar})
+        registry.freeze([neighbour, resident], {"from": compliance})
     assert not stored(registry, neighbour)[3]
 
     with reverts_with("RegistryNotFrozen", neighbour):
-        registry.unfreeze([resident, neighbour], {"from": registrar})
+        registry.unfreeze([resident, neighbour], {"from": compliance})
     assert stored(registry, resident)[3]
 
-    tx = registry.unfreeze([merchant, resident], {"from": registrar})
+    tx = registry.unfreeze([merchant, resident], {"from": compliance})
     assert [event["account"] for event in tx.events["ParticipantUnfrozen"]] == [merchant, resident]
 
 
-def test_a_frozen_participant_can_be_frozen_again_after_unfreezing(registry, registrar, resident):
+def test_a_frozen_participant_can_be_frozen_again_after_unfreezing(registry, resident, compliance):
     """spec: R8"""
-    registry.freeze([resident], {"from": registrar})
-    registry.unfreeze([resident], {"from": registrar})
-    registry.freeze([resident], {"from": registrar})
+    registry.freeze([resident], {"from": compliance})
+    registry.unfreeze([resident], {"from": compliance})
+    registry.freeze([resident], {"from": compliance})
     assert stored(registry, resident)[3]
 
 

@@ -1,36 +1,22 @@
-"""Roles and recovery (G1-G5): the admin handover, the pause, recovering a lost wallet, role events."""
+"""Roles (G1, G2, G5, G6): the admin handover, the pause, role events, which grants wait and which do not.
+Recovery itself is in test_recovery.py."""
 
 from __future__ import annotations
 
 import pytest
-from brownie import ZERO_ADDRESS, accounts, chain, web3
+from brownie import ZERO_ADDRESS, accounts, chain
 from eth_utils import keccak
 
 from socialcoin.chain.constants import Purpose, TransferRefusal
-from support import ADMIN_DELAY, GEMEENTE, local_account, reverts_with
+from support import ADMIN_DELAY, local_account, reverts_with
 
 DEFAULT_ADMIN_ROLE = b"\0" * 32
 AUDITOR_ROLE = keccak(text="AUDITOR_ROLE")
 ADMINISTERED = ["registry", "issuer", "factory"]
 
 
-def emitters(tx, signature: str) -> list[str]:
-    """The addresses that emitted event `signature` in `tx` (brownie leaves the event's address
-    unset for events of contracts the transaction did not call)."""
-    topic = keccak(text=signature)
-    return [log.address for log in tx.logs if bytes(log.topics[0]) == topic]
-
-
 def role_event(event) -> tuple:
     return bytes(event["role"]), event["account"], event["sender"]
-
-
-def stored(registry, account) -> tuple:
-    kind, area, purposes, frozen, record_hash = registry.participant(account)
-    return int(kind), bytes(area), int(purposes), bool(frozen), bytes(record_hash)
-
-
-UNREGISTERED = (0, b"\0" * 8, 0, False, b"\0" * 32)
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +28,6 @@ def administered(registry, issuer, factory):
 @pytest.fixture(scope="module")
 def new_admin():
     return accounts[11]
-
-
-@pytest.fixture(scope="module")
-def replacement():
-    """The new wallet of a resident who lost theirs: a local key, never registered."""
-    return local_account("replacement wallet")
 
 
 @pytest.fixture
@@ -221,172 +201,43 @@ def test_a_former_pauser_may_no_longer_pause(registry, admin, pauser):
 
 
 # --------------------------------------------------------------------------------------------------
-# G3: recovery by compliance
+# G6: operational roles are granted at once; recovery's own delay is the check
 # --------------------------------------------------------------------------------------------------
 
 
-def test_recovery_moves_the_registration_and_every_balance(
-    registry, compliance, resident, replacement, holdings, make_coin
+def test_the_admin_grants_itself_compliance_at_once_yet_cannot_take_a_wallet_at_once(
+    registry, admin, resident, holdings
 ):
-    """spec: G3"""
-    empty_coin = make_coin(Purpose.SPORT_CULTURE, GEMEENTE)
-    registration = stored(registry, resident)
-    supplies = {coin: coin.totalSupply() for coin in holdings}
+    """spec: G6, L3, L6"""
+    compliance_role = registry.COMPLIANCE_ROLE()
+    tx = registry.grantRole(compliance_role, admin, {"from": admin})
+    assert role_event(tx.events["RoleGranted"]) == (bytes(compliance_role), admin, admin)
+    assert registry.hasRole(compliance_role, admin)
 
-    tx = registry.recover(resident, replacement, {"from": compliance})
-
-    assert stored(registry, replacement) == registration
-    assert stored(registry, resident) == UNREGISTERED
-    assert registry.participantWord(resident) == 0
-    for coin, value in holdings.items():
-        assert coin.balanceOf(resident) == 0
-        assert coin.balanceOf(replacement) == value
-        assert coin.totalSupply() == supplies[coin]
-    assert empty_coin.balanceOf(replacement) == 0
-
-    recovered = tx.events["ParticipantRecovered"]
-    assert (recovered["lost"], recovered["replacement"]) == (resident, replacement)
-    # One BalanceRecovered per coin with a balance, emitted by that coin; none by the empty coin.
-    moved = {
-        coin: (event["lost"], event["replacement"], event["value"])
-        for coin, event in zip(
-            emitters(tx, "BalanceRecovered(address,address,uint256)"),
-            tx.events["BalanceRecovered"],
-            strict=True,
-        )
-    }
-    assert moved == {coin.address: (resident, replacement, value) for coin, value in holdings.items()}
-
-
-def test_after_recovery_only_the_replacement_can_pay(
-    wijk_coin, registry, compliance, resident, replacement, merchant, holdings
-):
-    """spec: G3"""
-    registry.recover(resident, replacement, {"from": compliance})
-    refused = TransferRefusal.SENDER_NOT_REGISTERED
-    assert tuple(wijk_coin.canTransfer(resident, merchant, 0)) == (False, refused)
-    with reverts_with("CoinTransferRefused", resident, merchant, 0, int(refused)):
-        wijk_coin.transfer(merchant, 0, {"from": resident})
-
-    wijk_coin.transfer(merchant, 100, {"from": replacement})
-    assert wijk_coin.balanceOf(merchant) == 100
-    assert wijk_coin.balanceOf(replacement) == 200
-
-
-def test_recovery_keeps_a_participant_frozen(
-    registry, registrar, compliance, resident, replacement, holdings
-):
-    """spec: G3"""
-    registry.freeze([resident], {"from": registrar})
-    registry.recover(resident, replacement, {"from": compliance})
-    assert stored(registry, replacement)[3]
-    for coin, value in holdings.items():
-        assert coin.balanceOf(replacement) == value
-
-
-def test_recovery_moves_balances_of_an_expired_coin(
-    registry, compliance, make_coin, give, resident, replacement
-):
-    """spec: G3"""
-    expiry = web3.eth.get_block("latest").timestamp + 600
-    coin = make_coin(Purpose.MOBILITY, GEMEENTE, expiry=expiry)
-    give(coin, resident, 400)
-    chain.sleep(1200)
-    registry.recover(resident, replacement, {"from": compliance})
-    assert coin.balanceOf(replacement) == 400
-    assert coin.balanceOf(resident) == 0
-
-
-def test_recovery_of_a_participant_without_coins_moves_only_the_registration(
-    registry, compliance, merchant, replacement, wijk_coin
-):
-    """spec: G3"""
-    registration = stored(registry, merchant)
-    tx = registry.recover(merchant, replacement, {"from": compliance})
-    assert stored(registry, replacement) == registration
-    assert "BalanceRecovered" not in tx.events
-    assert "ParticipantRecovered" in tx.events
-
-
-def test_only_compliance_may_recover(
-    registry, admin, registrar, pauser, stranger, resident, replacement, holdings
-):
-    """spec: G3"""
-    for caller in (admin, registrar, pauser, stranger):
-        with reverts_with("AccessControlUnauthorizedAccount", caller, registry.COMPLIANCE_ROLE()):
-            registry.recover(resident, replacement, {"from": caller})
-    assert stored(registry, replacement) == UNREGISTERED
+    taker = local_account("an address the admin controls")
+    registry.freeze([resident], {"from": admin})
+    request = registry.requestRecovery(resident, taker, keccak(text="no real case"), {"from": admin})
+    executable_at = request.timestamp + registry.recoveryDelay()
+    with reverts_with("RegistryRecoveryNotDue", resident, executable_at):
+        registry.executeRecovery(resident, {"from": admin})
+    # The resident, who still has the key, sees the request (an event) and cancels it.
+    registry.cancelRecovery(resident, {"from": resident})
+    chain.sleep(registry.recoveryDelay() + 60)
+    with reverts_with("RegistryNoRecoveryRequest", resident):
+        registry.executeRecovery(resident, {"from": admin})
     for coin, value in holdings.items():
         assert coin.balanceOf(resident) == value
+        assert coin.balanceOf(taker) == 0
 
 
-def test_recovering_an_unregistered_address_is_refused(registry, compliance, replacement, stranger):
-    """spec: G3"""
-    with reverts_with("RegistryNotRegistered", stranger):
-        registry.recover(stranger, replacement, {"from": compliance})
-    assert stored(registry, replacement) == UNREGISTERED
-
-
-def test_recovering_to_the_zero_address_is_refused(registry, compliance, resident, holdings):
-    """spec: G3"""
-    before = stored(registry, resident)
-    with reverts_with("RegistryZeroAddress"):
-        registry.recover(resident, ZERO_ADDRESS, {"from": compliance})
-    assert stored(registry, resident) == before
-
-
-def test_only_the_registry_moves_a_balance_for_recovery(
-    wijk_coin, compliance, stranger, resident, replacement, holdings
-):
-    """spec: G3"""
-    for caller in (compliance, stranger):
-        with reverts_with("CoinUnauthorizedCaller", caller):
-            wijk_coin.recoverBalance(resident, replacement, {"from": caller})
-    assert wijk_coin.balanceOf(resident) == holdings[wijk_coin]
-
-
-# --------------------------------------------------------------------------------------------------
-# G4: never to a registered address; works while paused
-# --------------------------------------------------------------------------------------------------
-
-
-def test_recovery_to_a_registered_address_is_refused(registry, compliance, resident, neighbour, holdings):
-    """spec: G4"""
-    before = stored(registry, resident), stored(registry, neighbour)
-    for target in (neighbour, resident):
-        with reverts_with("RegistryAlreadyRegistered", target):
-            registry.recover(resident, target, {"from": compliance})
-    assert (stored(registry, resident), stored(registry, neighbour)) == before
-    for coin, value in holdings.items():
-        assert coin.balanceOf(resident) == value
-        assert coin.balanceOf(neighbour) == 0
-
-
-def test_recovery_to_a_frozen_registered_address_is_refused(
-    registry, registrar, compliance, resident, neighbour
-):
-    """spec: G4"""
-    registry.freeze([neighbour], {"from": registrar})
-    with reverts_with("RegistryAlreadyRegistered", neighbour):
-        registry.recover(resident, neighbour, {"from": compliance})
-
-
-def test_recovery_works_while_paused(
-    registry, pauser, compliance, resident, replacement, merchant, holdings, wijk_coin
-):
-    """spec: G4, G3"""
-    registration = stored(registry, resident)
-    registry.pause({"from": pauser})
-
-    tx = registry.recover(resident, replacement, {"from": compliance})
-
-    assert registry.paused()
-    assert stored(registry, replacement) == registration
-    for coin, value in holdings.items():
-        assert coin.balanceOf(replacement) == value
-    assert len(tx.events["BalanceRecovered"]) == len(holdings)
-    paused = TransferRefusal.SYSTEM_PAUSED
-    assert tuple(wijk_coin.canTransfer(replacement, merchant, 1)) == (False, paused)
+def test_the_registrar_never_holds_freeze_or_recovery_powers(registry, registrar, resident):
+    """spec: G6, R1, L1"""
+    compliance_role = registry.COMPLIANCE_ROLE()
+    assert not registry.hasRole(compliance_role, registrar)
+    with reverts_with("AccessControlUnauthorizedAccount", registrar, compliance_role):
+        registry.freeze([resident], {"from": registrar})
+    with reverts_with("AccessControlUnauthorizedAccount", registrar, compliance_role):
+        registry.requestRecovery(resident, local_account("x"), keccak(text="case"), {"from": registrar})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -452,9 +303,9 @@ def test_the_registrys_roles_change_with_events(registry, admin, stranger):
 def test_making_and_removing_a_minter_emit_role_events(issuer, master_minter, stranger):
     """spec: G5"""
     minter_role = bytes(issuer.MINTER_ROLE())
-    tx = issuer.configureMinter(stranger, 1000, {"from": master_minter})
+    tx = issuer.increaseMinterAllowance(stranger, 1000, {"from": master_minter})
     assert role_event(tx.events["RoleGranted"]) == (minter_role, stranger, master_minter)
-    tx = issuer.configureMinter(stranger, 2000, {"from": master_minter})
+    tx = issuer.increaseMinterAllowance(stranger, 2000, {"from": master_minter})
     assert "RoleGranted" not in tx.events
     tx = issuer.removeMinter(stranger, {"from": master_minter})
     assert role_event(tx.events["RoleRevoked"]) == (minter_role, stranger, master_minter)

@@ -477,12 +477,12 @@ def test_relayed_payment_carries_the_payment_reference(coin, resident, merchant,
     assert resident.balance() == 0
 
 
-def test_relayed_payment_passes_the_transfer_rule(coin, registry, registrar, resident, merchant, relayer):
+def test_relayed_payment_passes_the_transfer_rule(coin, registry, resident, merchant, relayer, compliance):
     """spec: A6, T7"""
     signed = authorization(
         coin, "PayWithAuthorization", resident, to=merchant, value=725, paymentReference=ref("order 43")
     )
-    registry.freeze([merchant], {"from": registrar})
+    registry.freeze([merchant], {"from": compliance})
     with reverts_with("CoinTransferRefused", resident, merchant, 725, int(Refusal.RECEIVER_FROZEN)):
         coin.payWithAuthorization(*signed.args(), {"from": relayer})
     assert balances(coin, resident, merchant) == [TEN_EUROS, 0]

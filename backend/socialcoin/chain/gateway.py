@@ -81,6 +81,15 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class PendingRecovery:
+    """A recovery the registry has been asked for and not yet executed or cancelled."""
+
+    replacement: str
+    executable_at: int
+    case_reference: str
+
+
+@dataclass(frozen=True)
 class SpendCheck:
     """What the coin says about a payment or burn at one block: the transfer rule's verdict, the
     holder's balance, and whether the proposed authorization nonce is used already."""
@@ -126,7 +135,7 @@ class Chain:
         self._http.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0))
         self._down_until = 0.0
         self._lock = threading.Lock()
-        self._events = EventDecoder({"factory": abis[Contract.FACTORY]})
+        self._events = EventDecoder({"factory": abis[Contract.FACTORY], "registry": abis[Contract.REGISTRY]})
         self._redemptions: dict[int, int] = {}
 
     @classmethod
@@ -308,16 +317,26 @@ class Chain:
     def coin_expiry(self, coin: str) -> int:
         return int(self.view(Contract.COIN, coin, "expiry"))
 
-    def created_coin(self, tx_hash: str) -> str | None:
-        """The coin a factory transaction created (from its CoinCreated log)."""
+    def _logged(self, tx_hash: str, kind: str, address: str, event: str) -> dict[str, Any] | None:
+        """The arguments of the first `event` that `address` logged in a transaction, if any."""
         receipt = self.receipt(tx_hash)
         for entry in receipt.logs if receipt else []:
-            if to_checksum_address(entry["address"]) != self.deployment.factory:
+            if to_checksum_address(entry["address"]) != address:
                 continue
-            decoded = self._events.decode("factory", entry)
-            if decoded is not None and decoded[0] == "CoinCreated":
-                return to_checksum_address(decoded[1]["coin"])
+            decoded = self._events.decode(kind, entry)
+            if decoded is not None and decoded[0] == event:
+                return decoded[1]
         return None
+
+    def created_coin(self, tx_hash: str) -> str | None:
+        """The coin a factory transaction created (from its CoinCreated log)."""
+        args = self._logged(tx_hash, "factory", self.deployment.factory, "CoinCreated")
+        return None if args is None else to_checksum_address(args["coin"])
+
+    def recovery_requested_executable_at(self, tx_hash: str) -> int | None:
+        """When the recovery a registry transaction requested may be executed (its RecoveryRequested log)."""
+        args = self._logged(tx_hash, "registry", self.deployment.registry, "RecoveryRequested")
+        return None if args is None else int(args["executableAt"])
 
     # -- registry and roles ----------------------------------------------------------------------------------
 
@@ -336,6 +355,19 @@ class Chain:
                 area_code = from_bytes8(area) if int(kind) else ""
                 found[address] = Participant(Kind(int(kind)), area_code, int(purposes), bool(frozen))
         return found
+
+    def recovery_request(self, lost: str) -> PendingRecovery | None:
+        """The registry's pending recovery of a lost wallet, if there is one."""
+        replacement, executable_at, case = self.view(
+            Contract.REGISTRY, self.deployment.registry, "recoveryRequest", lost
+        )
+        if int(replacement, 16) == 0:
+            return None
+        return PendingRecovery(to_checksum_address(replacement), int(executable_at), "0x" + bytes(case).hex())
+
+    def is_lost(self, address: str) -> bool:
+        """Whether the address was recovered away from: it can never be registered again."""
+        return bool(self.view(Contract.REGISTRY, self.deployment.registry, "isLost", address))
 
     def registered_among(self, addresses: list[str]) -> set[str]:
         """Those of `addresses` the registry knows."""

@@ -1141,42 +1141,52 @@ def coin_create(
     context_settings=CONTEXT,
     short_help="De ruimte van de minter / the minter's allowance.",
     help=helptext(
-        "Wat de minter van de backend nog mag munten. Zie socialcoin minter-allowance set --help.",
-        "What the backend's minter may still mint. See socialcoin minter-allowance set --help.",
-        "socialcoin minter-allowance set 250.000,00",
+        "Wat de minter van de backend nog mag munten, verhogen of verlagen met een bedrag. Nooit een nieuw "
+        "totaal: dat zou overschrijven wat het terughalen van verlopen munten intussen teruggaf.",
+        "What the backend's minter may still mint, raised or lowered by an amount. Never a new total: that "
+        "would overwrite what reclaiming expired coins gave back meanwhile.",
+        "socialcoin minter-allowance increase 250.000,00\nsocialcoin minter-allowance decrease 1.000,00",
     ),
 )
 def minter_allowance() -> None:
     pass
 
 
-def _allowance_cents(value: str) -> int:
-    if value.strip() in ("0", "0,00", "0.00"):
-        return 0
+def _amount_cents(value: str) -> int:
     try:
         return euro_cents(value)
     except CellInvalid as exc:
         raise click.BadParameter(f"{exc.nl} / {exc.en}") from None
 
 
-@minter_allowance.command(
-    "set",
-    context_settings=CONTEXT,
-    short_help="Ruimte van de minter zetten / set the minter's allowance.",
-    help=helptext(
-        "Zet wat de minter-sleutel van de backend in totaal nog mag munten (in euro). Niet optellen: "
-        "het nieuwe bedrag vervangt het oude. 0 stopt het munten.",
-        "Set what the backend's minter key may still mint in total (in euro). Not added: the new amount "
-        "replaces the old one. 0 stops minting.",
-        "socialcoin minter-allowance set 250.000,00",
-    ),
+def _allowance_command(verb: str, short_help: str, nl: str, en: str, example: str) -> None:
+    """minter-allowance increase/decrease AMOUNT: POST /municipality/chain/minter-allowance/<verb>."""
+
+    def change(settings: Settings, amount: str, no_wait: bool) -> int:
+        body = {"amount_cents": _amount_cents(amount)}
+        return operation(settings, "POST", f"/municipality/chain/minter-allowance/{verb}", body, not no_wait)
+
+    change.__name__ = f"minter_allowance_{verb}"
+    command = click.argument("amount")(no_wait_option(common(change)))
+    minter_allowance.command(
+        verb, context_settings=CONTEXT, short_help=short_help, help=helptext(nl, en, example)
+    )(command)
+
+
+_allowance_command(
+    "increase",
+    "Ruimte van de minter verhogen / raise the minter's allowance.",
+    "Verhoog wat de minter-sleutel van de backend nog mag munten met AMOUNT euro.",
+    "Raise what the backend's minter key may still mint by AMOUNT euros.",
+    "socialcoin minter-allowance increase 250.000,00",
 )
-@click.argument("amount")
-@no_wait_option
-@common
-def minter_allowance_set(settings: Settings, amount: str, no_wait: bool) -> int:
-    body = {"allowance_cents": _allowance_cents(amount)}
-    return operation(settings, "PUT", "/municipality/chain/minter-allowance", body, not no_wait)
+_allowance_command(
+    "decrease",
+    "Ruimte van de minter verlagen / lower the minter's allowance.",
+    "Verlaag wat de minter-sleutel van de backend nog mag munten met AMOUNT euro (tot 0 op zijn laagst).",
+    "Lower what the backend's minter key may still mint by AMOUNT euros (down to 0 at most).",
+    "socialcoin minter-allowance decrease 1.000,00",
+)
 
 
 @cli.group(
@@ -1281,26 +1291,99 @@ _switch_command(
 )
 
 
-@cli.command(
+@cli.group(
     context_settings=CONTEXT,
     short_help="Verloren wallet herstellen / recover a lost wallet.",
     help=helptext(
-        "Herstel een verloren wallet: de munten gaan van LOST naar NEW en de bewoner of ondernemer krijgt "
-        "de nieuwe wallet. Alleen na een nieuwe identiteitscontrole.",
-        "Recover a lost wallet: the coins move from LOST to NEW and the resident or merchant gets the new "
-        "wallet. Only after checking their identity again.",
-        "socialcoin recover 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 \\\n"
-        '    0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f --reason "telefoon kwijt, ID gecontroleerd"',
+        "Herstel een verloren wallet in twee stappen, alleen na een nieuwe identiteitscontrole: bevries de "
+        "wallet ('socialcoin freeze'), vraag het herstel aan ('recover request'), en voer het uit na de "
+        "wachttijd van de registry ('recover execute'): dan gaan de registratie en alle munten van LOST "
+        "naar NEW en krijgt de bewoner of ondernemer de nieuwe wallet. Tot dan kan 'recover cancel' de "
+        "aanvraag intrekken.",
+        "Recover a lost wallet in two steps, only after checking the person's identity again: freeze the "
+        "wallet ('socialcoin freeze'), request the recovery ('recover request'), and execute it after the "
+        "registry's delay ('recover execute'): the registration and every coin then move from LOST to NEW "
+        "and the resident or merchant gets the new wallet. Until then 'recover cancel' withdraws the "
+        "request.",
+        "socialcoin recover request 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 \\\n"
+        '    0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f --case Z-2026-0315 --reason "telefoon kwijt, ID '
+        'gecontroleerd"\n'
+        "socialcoin recover execute 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 "
+        "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f",
+    ),
+)
+def recover() -> None:
+    pass
+
+
+@recover.command(
+    "request",
+    context_settings=CONTEXT,
+    short_help="Herstel aanvragen / request a recovery.",
+    help=helptext(
+        "Vraag aan om de bevroren wallet LOST te verplaatsen naar NEW. Op de blockchain komt alleen een "
+        "versleutelde verwijzing naar het zaaknummer. Het antwoord zegt vanaf wanneer het herstel kan "
+        "worden uitgevoerd.",
+        "Request moving the frozen wallet LOST to NEW. Only a keyed reference to the case number goes on "
+        "chain. The answer says from when the recovery can be executed.",
+        "socialcoin recover request 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 \\\n"
+        '    0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f --case Z-2026-0315 --reason "telefoon kwijt"',
     ),
 )
 @click.argument("lost")
 @click.argument("new")
+@click.option("--case", "case_number", required=True, help="Het zaaknummer / the case number.")
 @reason_option
 @no_wait_option
 @common
-def recover(settings: Settings, lost: str, new: str, reason: str, no_wait: bool) -> int:
+def recover_request(
+    settings: Settings, lost: str, new: str, case_number: str, reason: str, no_wait: bool
+) -> int:
+    body = {"lost_wallet": lost, "new_wallet": new, "case_number": case_number, "reason": reason}
+    return operation(settings, "POST", "/municipality/chain/recovery/request", body, not no_wait)
+
+
+@recover.command(
+    "execute",
+    context_settings=CONTEXT,
+    short_help="Herstel uitvoeren / execute a recovery.",
+    help=helptext(
+        "Voer het aangevraagde herstel van LOST naar NEW uit, na de wachttijd: de registratie en alle "
+        "munten gaan naar NEW, en de bewoner of ondernemer krijgt de nieuwe wallet.",
+        "Execute the requested recovery from LOST to NEW, after the delay: the registration and every coin "
+        "move to NEW, and the resident or merchant gets the new wallet.",
+        "socialcoin recover execute 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 "
+        "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f",
+    ),
+)
+@click.argument("lost")
+@click.argument("new")
+@click.option("--reason", help="Waarom (voor het dossier) / why (for the record).")
+@no_wait_option
+@common
+def recover_execute(settings: Settings, lost: str, new: str, reason: str | None, no_wait: bool) -> int:
     body = {"lost_wallet": lost, "new_wallet": new, "reason": reason}
-    return operation(settings, "POST", "/municipality/chain/recover", body, not no_wait)
+    return operation(settings, "POST", "/municipality/chain/recovery/execute", body, not no_wait)
+
+
+@recover.command(
+    "cancel",
+    context_settings=CONTEXT,
+    short_help="Herstelaanvraag intrekken / cancel a recovery request.",
+    help=helptext(
+        "Trek de herstelaanvraag voor LOST in (de sleutel van de service moet beheerder van de registry "
+        "zijn).",
+        "Withdraw the recovery request for LOST (the service's key must be the registry's admin).",
+        'socialcoin recover cancel 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 --reason "toch gevonden"',
+    ),
+)
+@click.argument("lost")
+@reason_option
+@no_wait_option
+@common
+def recover_cancel(settings: Settings, lost: str, reason: str, no_wait: bool) -> int:
+    body = {"lost_wallet": lost, "reason": reason}
+    return operation(settings, "POST", "/municipality/chain/recovery/cancel", body, not no_wait)
 
 
 @cli.command(

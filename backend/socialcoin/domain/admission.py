@@ -59,6 +59,15 @@ def salted_record_hash(secret: str, kind: str, ident: str) -> str:
     return "0x" + hmac.new(secret.encode(), salt + f"|{kind}|{ident}".encode(), hashlib.sha256).hexdigest()
 
 
+def case_reference(secret: str, case_number: str) -> str:
+    """A recovery's case reference on chain: a keyed hash of the municipality's case number, the same for
+    the same case (so that a repeated request is the same request), and nothing anyone without the
+    secret can read back or guess."""
+    return (
+        "0x" + hmac.new(secret.encode(), f"|recovery case|{case_number}".encode(), hashlib.sha256).hexdigest()
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Wallets: own or custodial, and used once
 # --------------------------------------------------------------------------------------------------

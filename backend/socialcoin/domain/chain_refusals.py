@@ -26,6 +26,26 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "Deze wallet was al aangemeld.",
         "This wallet was already registered.",
     ),
+    "RegistryAddressLost": (
+        "Dit adres was een verloren wallet en wordt nooit meer gebruikt.",
+        "This address was a lost wallet and is never used again.",
+    ),
+    "RegistryRecoveryPending": (
+        "Voor deze wallet liep al een herstelaanvraag.",
+        "This wallet already had a pending recovery request.",
+    ),
+    "RegistryNoRecoveryRequest": (
+        "Voor deze wallet liep geen herstelaanvraag (meer): misschien is hij ingetrokken.",
+        "This wallet had no pending recovery request (any more): it may have been cancelled.",
+    ),
+    "RegistryRecoveryNotDue": (
+        "De wachttijd van het herstel was nog niet voorbij.",
+        "The recovery's delay had not yet passed.",
+    ),
+    "RegistryCancelNotAllowed": (
+        "Alleen de beheerder of de verloren sleutel zelf mag een herstelaanvraag intrekken.",
+        "Only the admin or the lost key itself may cancel a recovery request.",
+    ),
     "AccessControlUnauthorizedAccount": (
         "De sleutel van de service heeft de rol hiervoor niet (meer).",
         "The service's key does not (or no longer) hold the role for this.",

@@ -1,9 +1,12 @@
 """Chain administration through the backend: pause and unpause, freeze and unfreeze wallets, recover a
-lost wallet, reclaim expired coins, create a coin and set the backend minter's allowance.
+lost wallet (request, execute after the registry's delay, cancel), reclaim expired coins, create a coin
+and raise or lower the backend minter's allowance.
 
 Each is a ChainOperation (kind, the request with its reason, who asked) with one or more outbox items
 ("call"), signed by the operator key (SOCIALCOIN_OPERATOR_KEY: the registry's PAUSER and COMPLIANCE
-roles, the issuer's MASTER_MINTER role, the factory's admin role) or, for freezing, by the registrar.
+roles, the issuer's MASTER_MINTER role, the factory's admin role; the registry's admin role to cancel a
+recovery). Never by the backend's registrar key, which admits participants and can neither freeze nor
+recover.
 Everything the chain would refuse and that can be known beforehand (the signer's role, the state of the
 system, the coin, the wallets) is checked first, so a refusal is a 4xx and nothing is queued; what the
 chain refuses later becomes the operation's error code. The same idempotency key returns the same
@@ -11,8 +14,8 @@ operation; with a different request it is refused.
 
 What the chain says (roles, the pause, participants, block times) is asked first; the operation and its
 outbox items are then written in one write transaction, where a repeated request finds its earlier
-operation. A recovery also moves the wallet address of the resident, merchant or organisation in the
-database once the chain has confirmed it (`finish`, registered per origin in the bootstrap). A wallet
+operation. An executed recovery also moves the wallet address of the resident, merchant or organisation
+in the database once the chain has confirmed it (`finish`, registered per origin in the bootstrap). A wallet
 the service keeps (custodial) is refused: its new key would have to be sealed under the resident's PIN,
 which an admin does not have, and an address whose key the service does not hold would leave the
 resident unable to pay or sign in with the PIN.
@@ -34,14 +37,19 @@ from sqlalchemy.orm import Session
 from ..areas import to_bytes8
 from ..chain.constants import ZERO_ADDRESS
 from ..chain.contracts import Contract
-from ..chain.gateway import Chain
+from ..chain.gateway import Chain, PendingRecovery
 from ..chain.indexer import last_indexed_block
 from ..chain.outbox import Outbox
 from ..chain.payloads import ContractCall
 from ..db.base import lock, writing
 from ..db.enums import OPEN_ITEM, Origin, OutboxStatus
 from ..db.models import Balance, ChainOperation, ChainTx, Merchant, Organisation, OutboxItem, Resident
-from .admission import WALLET_OWNERS, ensure_wallet_free, registered_on_chain_among, wallet_in_use
+from .admission import (
+    WALLET_OWNERS,
+    case_reference,
+    ensure_wallet_free,
+    wallet_in_use,
+)
 from .coins import catalogue
 from .errors import Conflict, DomainError, InvalidInput, not_found
 from .fields import checked_address, checked_area, checked_text
@@ -51,7 +59,6 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "chainop"
 OPERATOR = "operator"
-REGISTRAR = "registrar"
 MINTER = "minter"
 MAX_WALLETS = 500
 # Holders per reclaimExpired transaction: ~25,000 gas each keeps a transaction near 5M gas.
@@ -64,11 +71,13 @@ class OperatorKeyMissing(DomainError):
 
 @dataclass(frozen=True)
 class Operator:
-    """What chain administration uses: the chain, and the addresses of the service's signing keys by name
-    (operator, registrar, minter, relayer; the operator's only when the service has one)."""
+    """What chain administration uses: the chain, the addresses of the service's signing keys by name
+    (operator, registrar, minter, relayer; the operator's only when the service has one), and the
+    service's secret, which keys the case references a recovery puts on chain."""
 
     chain: Chain
     keys: dict[str, str]
+    secret: str
 
 
 # --------------------------------------------------------------------------------------------------
@@ -121,9 +130,14 @@ def view(session: Session, chain: Chain | None, operation: ChainOperation) -> Op
         status = "done"
     else:
         status = "pending"
-    result = None
-    if status == "done" and operation.kind == "create_coin" and tx_ids and chain is not None:
-        result = {"coin": chain.created_coin(hashes[tx_ids[0]])}
+    result: dict[str, Any] | None = None
+    if status == "done" and tx_ids and chain is not None:
+        # What the transaction made that the request could not know: a new coin's address, or from when a
+        # requested recovery can be executed.
+        if operation.kind == "create_coin":
+            result = {"coin": chain.created_coin(hashes[tx_ids[0]])}
+        elif operation.kind == "recovery_request":
+            result = {"executable_at": chain.recovery_requested_executable_at(hashes[tx_ids[0]])}
     code = None if failed is None else failed.error_code or "failed"
     return OperationView(
         operation=operation,
@@ -219,10 +233,15 @@ def _record(
 SCRIPTS = {
     "pause": "pause.py",
     "unpause": "unpause.py",
-    "recover": "recover.py",
+    "freeze": "freeze.py",
+    "unfreeze": "unfreeze.py",
+    "recovery_request": "recover.py",
+    "recovery_execute": "recover.py",
+    "recovery_cancel": "recover.py",
     "reclaim_expired": "reclaim.py",
     "create_coin": "create_coin.py",
-    "minter_allowance": "minter_budget.py",
+    "minter_allowance_increase": "minter_budget.py",
+    "minter_allowance_decrease": "minter_budget.py",
 }
 
 
@@ -331,7 +350,7 @@ def set_paused(
 
 
 # --------------------------------------------------------------------------------------------------
-# Freeze and unfreeze (the registrar's role)
+# Freeze and unfreeze (the compliance role, with the operator key)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -363,9 +382,10 @@ def set_frozen(
     kind = "freeze" if frozen else "unfreeze"
     wallets = _checked_wallets(wallet_addresses)
     checked_reason = _reason(reason, True)
+    require_operator(operator, kind)
 
     def plan() -> list[Call]:
-        _require_role(operator, Contract.REGISTRY, "REGISTRAR_ROLE", REGISTRAR)
+        _require_role(operator, Contract.REGISTRY, "COMPLIANCE_ROLE", OPERATOR)
         found = operator.chain.participants(wallets)
         unknown = [wallet for wallet in wallets if not found[wallet].registered]
         unchanged = [
@@ -388,7 +408,7 @@ def set_frozen(
                 field="wallet_addresses",
                 wallet_addresses=unchanged,
             )
-        return [Call(REGISTRAR, ContractCall(Contract.REGISTRY, kind, [wallets]))]
+        return [Call(OPERATOR, ContractCall(Contract.REGISTRY, kind, [wallets]))]
 
     request = {"wallet_addresses": wallets, "reason": checked_reason}
     return _record(session, kind, key, request, requested_by, plan)
@@ -411,23 +431,50 @@ def _holder_of(session: Session, address: str) -> tuple[Resident | Merchant | Or
     return None
 
 
-def recover(
+def _refuse_while_paused(operator: Operator) -> None:
+    if operator.chain.paused():
+        raise Conflict(
+            "system_paused",
+            "Socialcoin staat stil (gepauzeerd); een herstel wacht tot de pauze voorbij is.",
+            "Socialcoin is paused; a recovery waits until the pause is over.",
+        )
+
+
+def _pending_recovery(operator: Operator, lost: str) -> PendingRecovery:
+    pending = operator.chain.recovery_request(lost)
+    if pending is None:
+        raise Conflict(
+            "no_recovery_request",
+            f"Voor wallet {lost} loopt geen herstelaanvraag. Vraag eerst aan "
+            "(POST /municipality/chain/recovery/request).",
+            f"Wallet {lost} has no pending recovery request. Request one first "
+            "(POST /municipality/chain/recovery/request).",
+            field="lost_wallet",
+        )
+    return pending
+
+
+def request_recovery(
     session: Session,
     operator: Operator,
     *,
     lost_wallet: str,
     new_wallet: str,
+    case_number: str,
     reason: str,
     key: str | None,
     requested_by: int | None,
 ) -> ChainOperation:
-    """Moves a lost wallet's registration and its balance in every coin to a new address (the registry's
-    `recover`, which calls each coin's `recoverBalance`); once confirmed, the record in the database
-    follows. A wallet the service keeps is refused (see the module's docstring)."""
+    """The first step of moving a lost wallet to a new address (the registry's `requestRecovery`): the
+    lost wallet must be registered and frozen, the new one unused. On chain goes a keyed hash of the
+    municipality's case number, never the number. The second step (`execute_recovery`) can follow once
+    the registry's recovery delay has passed; until then the admin or the lost key can cancel. A wallet
+    the service keeps is refused (see the module's docstring)."""
     lost = checked_address(lost_wallet, "lost_wallet")
     new = checked_address(new_wallet, "new_wallet")
+    case = checked_text(case_number, "case_number", "het zaaknummer", "the case number")
     checked_reason = _reason(reason, True)
-    require_operator(operator, "recover")
+    require_operator(operator, "recovery_request")
     if lost == new:
         raise InvalidInput(
             "same_wallet",
@@ -437,6 +484,7 @@ def recover(
         )
 
     def plan() -> list[Call]:
+        chain = operator.chain
         _require_role(operator, Contract.REGISTRY, "COMPLIANCE_ROLE", OPERATOR)
         found = _holder_of(session, lost)
         if found is not None and getattr(found[0], "wallet_custody", "own") == "custodial":
@@ -453,8 +501,8 @@ def recover(
                 "wallet if needed (POST /municipality/chain/freeze).",
                 field="lost_wallet",
             )
-        registered = registered_on_chain_among(operator.chain, [lost, new])
-        if lost not in registered:
+        participants = chain.participants([lost, new])
+        if not participants[lost].registered:
             raise InvalidInput(
                 "wallet_not_registered",
                 f"Wallet {lost} is niet aangemeld bij de munt; er valt niets te herstellen.",
@@ -464,14 +512,127 @@ def recover(
         try:
             if new in operator.keys.values():
                 raise wallet_in_use("deze service", "this service")
-            ensure_wallet_free(session, new, registered)
+            if chain.is_lost(new):
+                raise Conflict(
+                    "wallet_lost",
+                    f"Adres {new} was zelf een verloren wallet en wordt nooit meer gebruikt. Kies een "
+                    "nieuw adres.",
+                    f"Address {new} was itself a lost wallet and is never used again. Choose a new address.",
+                )
+            ensure_wallet_free(session, new, {a for a, p in participants.items() if p.registered})
         except Conflict as refusal:
             refusal.field = "new_wallet"
             raise
-        return [Call(OPERATOR, ContractCall(Contract.REGISTRY, "recover", [lost, new]))]
+        if not participants[lost].frozen:
+            raise Conflict(
+                "wallet_not_frozen",
+                f"Bevries wallet {lost} eerst (POST /municipality/chain/freeze), zodat de verloren sleutel "
+                "tijdens de wachttijd niets kan uitgeven; vraag daarna het herstel aan.",
+                f"Freeze wallet {lost} first (POST /municipality/chain/freeze), so that the lost key cannot "
+                "spend during the delay; then request the recovery.",
+                field="lost_wallet",
+            )
+        pending = chain.recovery_request(lost)
+        if pending is not None:
+            raise Conflict(
+                "recovery_pending",
+                f"Voor wallet {lost} loopt al een herstelaanvraag (naar {pending.replacement}). Trek die "
+                "eerst in (POST /municipality/chain/recovery/cancel).",
+                f"Wallet {lost} already has a pending recovery request (to {pending.replacement}). Cancel "
+                "it first (POST /municipality/chain/recovery/cancel).",
+                field="lost_wallet",
+                replacement=pending.replacement,
+            )
+        _refuse_while_paused(operator)
+        reference = case_reference(operator.secret, case)
+        return [Call(OPERATOR, ContractCall(Contract.REGISTRY, "requestRecovery", [lost, new, reference]))]
 
-    request = {"lost_wallet": lost, "new_wallet": new, "reason": checked_reason}
-    return _record(session, "recover", key, request, requested_by, plan)
+    request = {"lost_wallet": lost, "new_wallet": new, "case_number": case, "reason": checked_reason}
+    return _record(session, "recovery_request", key, request, requested_by, plan)
+
+
+def execute_recovery(
+    session: Session,
+    operator: Operator,
+    *,
+    lost_wallet: str,
+    new_wallet: str,
+    reason: str | None,
+    key: str | None,
+    requested_by: int | None,
+) -> ChainOperation:
+    """The second step (the registry's `executeRecovery`): once the delay has passed, the registration and
+    the balance in every coin move to the new wallet, which must be the one the pending request names;
+    once confirmed, the record in the database follows."""
+    lost = checked_address(lost_wallet, "lost_wallet")
+    new = checked_address(new_wallet, "new_wallet")
+    require_operator(operator, "recovery_execute")
+
+    def plan() -> list[Call]:
+        chain = operator.chain
+        _require_role(operator, Contract.REGISTRY, "COMPLIANCE_ROLE", OPERATOR)
+        pending = _pending_recovery(operator, lost)
+        if pending.replacement != new:
+            raise Conflict(
+                "recovery_other_wallet",
+                f"De herstelaanvraag voor {lost} gaat naar {pending.replacement}, niet naar {new}. "
+                "Controleer het adres, of trek de aanvraag in en vraag opnieuw aan.",
+                f"The recovery request for {lost} goes to {pending.replacement}, not to {new}. Check the "
+                "address, or cancel the request and request again.",
+                field="new_wallet",
+                replacement=pending.replacement,
+            )
+        now = chain.head().timestamp
+        if now < pending.executable_at:
+            raise Conflict(
+                "recovery_not_due",
+                f"De wachttijd loopt nog: uitvoeren kan vanaf {_date(pending.executable_at)}.",
+                f"The delay has not passed: it can be executed from {_date(pending.executable_at)}.",
+                field="lost_wallet",
+                executable_at=pending.executable_at,
+            )
+        participants = chain.participants([lost, new])
+        if not participants[lost].frozen:
+            raise Conflict(
+                "wallet_not_frozen",
+                f"Wallet {lost} is intussen ontdooid. Bevries hem opnieuw, of trek de aanvraag in.",
+                f"Wallet {lost} was unfrozen meanwhile. Freeze it again, or cancel the request.",
+                field="lost_wallet",
+            )
+        try:
+            ensure_wallet_free(session, new, {a for a, p in participants.items() if p.registered})
+        except Conflict as refusal:
+            refusal.field = "new_wallet"
+            raise
+        _refuse_while_paused(operator)
+        return [Call(OPERATOR, ContractCall(Contract.REGISTRY, "executeRecovery", [lost]))]
+
+    request = {"lost_wallet": lost, "new_wallet": new, "reason": _reason(reason, False)}
+    return _record(session, "recovery_execute", key, request, requested_by, plan)
+
+
+def cancel_recovery(
+    session: Session,
+    operator: Operator,
+    *,
+    lost_wallet: str,
+    reason: str,
+    key: str | None,
+    requested_by: int | None,
+) -> ChainOperation:
+    """Withdraws a pending recovery request (the registry's `cancelRecovery`, which the admin or the lost
+    key itself may call; here the operator key, which must hold the registry's admin role)."""
+    lost = checked_address(lost_wallet, "lost_wallet")
+    checked_reason = _reason(reason, True)
+    require_operator(operator, "recovery_cancel")
+
+    def plan() -> list[Call]:
+        _require_role(operator, Contract.REGISTRY, "DEFAULT_ADMIN_ROLE", OPERATOR)
+        _pending_recovery(operator, lost)
+        return [Call(OPERATOR, ContractCall(Contract.REGISTRY, "cancelRecovery", [lost]))]
+
+    request = {"lost_wallet": lost, "reason": checked_reason}
+    return _record(session, "recovery_cancel", key, request, requested_by, plan)
 
 
 def finish(session: Session, items: list[OutboxItem]) -> None:
@@ -481,9 +642,12 @@ def finish(session: Session, items: list[OutboxItem]) -> None:
         if item.status != OutboxStatus.DONE or item.kind != ContractCall.kind:
             continue
         call = item.payload
-        if call.get("function") != "recover" or call.get("contract") != Contract.REGISTRY:
+        if call.get("function") != "executeRecovery" or call.get("contract") != Contract.REGISTRY:
             continue
-        lost, new = call["args"]
+        operation = session.get(ChainOperation, item.subject_id or 0)
+        if operation is None:
+            continue
+        lost, new = operation.request["lost_wallet"], operation.request["new_wallet"]
         found = _holder_of(session, lost)
         if found is None:
             continue
@@ -713,17 +877,40 @@ def create_coin(
 # --------------------------------------------------------------------------------------------------
 
 
-def set_minter_allowance(
-    session: Session, operator: Operator, *, allowance_cents: int, key: str | None, requested_by: int | None
+def change_minter_allowance(
+    session: Session,
+    operator: Operator,
+    increase: bool,
+    *,
+    amount_cents: int,
+    key: str | None,
+    requested_by: int | None,
 ) -> ChainOperation:
-    """Sets the backend minter's allowance (the issuer's `configureMinter`, which replaces the earlier
-    one and makes it a minter if it was not)."""
-    require_operator(operator, "minter_allowance")
+    """Raises (the issuer's `increaseMinterAllowance`, which also makes the backend's key a minter) or
+    lowers (`decreaseMinterAllowance`, down to 0 at most) the backend minter's allowance by an amount.
+    Never an absolute value: that would overwrite what an expiry reclaim credited back meanwhile."""
+    kind = "minter_allowance_increase" if increase else "minter_allowance_decrease"
+    require_operator(operator, kind)
     minter = operator.keys[MINTER]
+    if amount_cents <= 0:
+        raise InvalidInput(
+            "amount_not_positive",
+            "Het bedrag moet meer dan 0 zijn.",
+            "The amount must be more than 0.",
+            field="amount_cents",
+        )
 
     def plan() -> list[Call]:
         _require_role(operator, Contract.ISSUER, "MASTER_MINTER_ROLE", OPERATOR)
-        return [Call(OPERATOR, ContractCall(Contract.ISSUER, "configureMinter", [minter, allowance_cents]))]
+        if not increase and not operator.chain.has_role(Contract.ISSUER, "MINTER_ROLE", minter):
+            raise Conflict(
+                "minter_not_configured",
+                "De minter van de service is geen minter; er is geen ruimte om te verlagen.",
+                "The service's minter is not a minter; there is no allowance to lower.",
+                field="amount_cents",
+            )
+        function = "increaseMinterAllowance" if increase else "decreaseMinterAllowance"
+        return [Call(OPERATOR, ContractCall(Contract.ISSUER, function, [minter, amount_cents]))]
 
-    request = {"minter": minter, "allowance_cents": allowance_cents}
-    return _record(session, "minter_allowance", key, request, requested_by, plan)
+    request = {"minter": minter, "amount_cents": amount_cents}
+    return _record(session, kind, key, request, requested_by, plan)

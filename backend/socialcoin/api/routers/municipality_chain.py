@@ -1,5 +1,6 @@
 """The municipality's chain administration (admins only): pause and unpause, freeze and unfreeze wallets,
-recover a lost wallet, reclaim expired coins, create a coin and set the backend minter's allowance.
+recover a lost wallet in two steps (request, then execute after the registry's delay; or cancel), reclaim
+expired coins, create a coin and raise or lower the backend minter's allowance.
 
 Each request checks what the chain would refuse before anything is queued, then answers 202 with an
 operation whose `status` goes from `pending` to `done` (or `failed`, with the contract's error) as the
@@ -27,20 +28,22 @@ from ..schemas.chain import (
     NO_OPERATOR,
     CoinCreate,
     FreezeRequest,
-    MinterAllowance,
+    MinterAllowanceChange,
     OperationId,
     OperationKey,
     OperationPublic,
     PauseRequest,
     ReclaimRequest,
-    RecoverRequest,
+    RecoveryCancelBody,
+    RecoveryExecuteBody,
+    RecoveryRequestBody,
 )
 
 router = APIRouter(prefix="/municipality/chain", tags=["municipality"], responses=PROBLEM_RESPONSES)
 
 
 def _operator(runtime: Runtime) -> operations.Operator:
-    return operations.Operator(runtime.chain, runtime.keys)
+    return operations.Operator(runtime.chain, runtime.keys, runtime.settings.secret_key.get_secret_value())
 
 
 # What an operation route does with its body: (session, operator, body, key, requested_by) -> operation.
@@ -95,7 +98,8 @@ router.post("/unpause", summary="Let coins move again", **WRITE)(
 router.post(
     "/freeze",
     summary="Freeze wallets: they can neither send nor receive",
-    description="Signed with the backend's registrar key (REGISTRAR_ROLE): works without an operator key.",
+    description="Signed with the operator key, which holds COMPLIANCE_ROLE (never the backend's registrar "
+    "key, which admits participants and must not freeze).",
     **WRITE,
 )(
     _operation_route(
@@ -106,7 +110,7 @@ router.post(
         ),
     )
 )
-router.post("/unfreeze", summary="Unfreeze wallets (registrar key)", **WRITE)(
+router.post("/unfreeze", summary="Unfreeze wallets (operator key, COMPLIANCE_ROLE)", **WRITE)(
     _operation_route(
         "unfreeze",
         FreezeRequest,
@@ -116,18 +120,55 @@ router.post("/unfreeze", summary="Unfreeze wallets (registrar key)", **WRITE)(
     )
 )
 router.post(
-    "/recover",
-    summary="Move a lost wallet (registration and every balance) to a new address",
-    description="Once confirmed, the resident's, merchant's or organisation's record carries the new "
-    "address. A wallet the municipality keeps (custodial) is refused: its key is not lost, and the "
-    "service cannot hold the new address's key.",
+    "/recovery/request",
+    summary="Request moving a lost wallet (registration and every balance) to a new address",
+    description="The lost wallet must be frozen first (POST /municipality/chain/freeze). The request can be "
+    "executed once the registry's recovery delay has passed (`result.executable_at`); until then the "
+    "admin or the lost key can cancel it. Only a keyed hash of the case number goes on chain. A wallet "
+    "the municipality keeps (custodial) is refused: its key is not lost, and the service cannot hold the "
+    "new address's key.",
     **WRITE,
 )(
     _operation_route(
-        "recover",
-        RecoverRequest,
-        lambda s, o, b, k, by: operations.recover(
+        "request_recovery",
+        RecoveryRequestBody,
+        lambda s, o, b, k, by: operations.request_recovery(
+            s,
+            o,
+            lost_wallet=b.lost_wallet,
+            new_wallet=b.new_wallet,
+            case_number=b.case_number,
+            reason=b.reason,
+            key=k,
+            requested_by=by,
+        ),
+    )
+)
+router.post(
+    "/recovery/execute",
+    summary="Execute a requested recovery once its delay has passed",
+    description="Once confirmed, the resident's, merchant's or organisation's record carries the new "
+    "address.",
+    **WRITE,
+)(
+    _operation_route(
+        "execute_recovery",
+        RecoveryExecuteBody,
+        lambda s, o, b, k, by: operations.execute_recovery(
             s, o, lost_wallet=b.lost_wallet, new_wallet=b.new_wallet, reason=b.reason, key=k, requested_by=by
+        ),
+    )
+)
+router.post(
+    "/recovery/cancel",
+    summary="Cancel a pending recovery request (needs the registry's admin role on the operator key)",
+    **WRITE,
+)(
+    _operation_route(
+        "cancel_recovery",
+        RecoveryCancelBody,
+        lambda s, o, b, k, by: operations.cancel_recovery(
+            s, o, lost_wallet=b.lost_wallet, reason=b.reason, key=k, requested_by=by
         ),
     )
 )
@@ -164,14 +205,29 @@ router.post(
         ),
     )
 )
-router.put(
-    "/minter-allowance", summary="Set the backend minter's allowance (replaces the current one)", **WRITE
+router.post(
+    "/minter-allowance/increase",
+    summary="Raise the backend minter's allowance by an amount (making its key a minter if needed)",
+    **WRITE,
 )(
     _operation_route(
-        "set_minter_allowance",
-        MinterAllowance,
-        lambda s, o, b, k, by: operations.set_minter_allowance(
-            s, o, allowance_cents=b.allowance_cents, key=k, requested_by=by
+        "increase_minter_allowance",
+        MinterAllowanceChange,
+        lambda s, o, b, k, by: operations.change_minter_allowance(
+            s, o, True, amount_cents=b.amount_cents, key=k, requested_by=by
+        ),
+    )
+)
+router.post(
+    "/minter-allowance/decrease",
+    summary="Lower the backend minter's allowance by an amount (down to 0 at most)",
+    **WRITE,
+)(
+    _operation_route(
+        "decrease_minter_allowance",
+        MinterAllowanceChange,
+        lambda s, o, b, k, by: operations.change_minter_allowance(
+            s, o, False, amount_cents=b.amount_cents, key=k, requested_by=by
         ),
     )
 )

@@ -1,5 +1,6 @@
-"""Chain administration by the municipality: the requests for each operation (pause, freeze, recover,
-reclaim, create a coin, the minter's allowance) and the operation as it goes through the outbox."""
+"""Chain administration by the municipality: the requests for each operation (pause, freeze, the steps of a
+recovery, reclaim, create a coin, the minter's allowance) and the operation as it goes through the
+outbox."""
 
 from __future__ import annotations
 
@@ -67,13 +68,38 @@ class FreezeRequest(Create):
     reason: str = REASON
 
 
-class RecoverRequest(Create):
-    lost_wallet: str = Field(
-        max_length=42, description="The registered wallet that was lost", examples=[ADDRESS]
+LOST_WALLET = Field(max_length=42, description="The registered wallet that was lost", examples=[ADDRESS])
+NEW_WALLET = Field(
+    max_length=42, description="A fresh address of the same person's own wallet", examples=[NEW_ADDRESS]
+)
+
+
+class RecoveryRequestBody(Create):
+    lost_wallet: str = LOST_WALLET
+    new_wallet: str = NEW_WALLET
+    case_number: str = Field(
+        min_length=1,
+        max_length=100,
+        description="The municipality's case number for this recovery: only a keyed hash of it goes on chain",
+        examples=["Z-2026-0315"],
     )
+    reason: str = REASON
+
+
+class RecoveryExecuteBody(Create):
+    lost_wallet: str = LOST_WALLET
     new_wallet: str = Field(
-        max_length=42, description="A fresh address of the same person's own wallet", examples=[NEW_ADDRESS]
+        max_length=42,
+        description="The new wallet the pending request names (checked, so that the right one moves)",
+        examples=[NEW_ADDRESS],
     )
+    reason: str | None = Field(
+        default=None, max_length=500, description="Kept in the database", examples=[None]
+    )
+
+
+class RecoveryCancelBody(Create):
+    lost_wallet: str = LOST_WALLET
     reason: str = REASON
 
 
@@ -115,11 +141,11 @@ class CoinCreate(Create):
     )
 
 
-class MinterAllowance(Create):
-    allowance_cents: int = Field(
-        ge=0,
+class MinterAllowanceChange(Create):
+    amount_cents: int = Field(
+        ge=1,
         le=MAX_BUDGET_CENTS,
-        description="The backend minter's new allowance (replaces the current one)",
+        description="How much to add to (or take from) the backend minter's allowance, in cents",
         examples=[5_000_000],
     )
 
@@ -131,9 +157,15 @@ class OperationPublic(BaseModel):
         "unpause",
         "freeze",
         "unfreeze",
-        "recover",
+        "recovery_request",
+        "recovery_execute",
+        "recovery_cancel",
         "reclaim_expired",
         "create_coin",
+        "minter_allowance_increase",
+        "minter_allowance_decrease",
+        # Kinds of operations recorded before recovery took two steps and allowances changed relatively.
+        "recover",
         "minter_allowance",
     ] = Field(examples=["freeze"])
     status: Literal["pending", "done", "failed"] = Field(
@@ -153,7 +185,9 @@ class OperationPublic(BaseModel):
         examples=[{"kind": "freeze", "wallet_addresses": [ADDRESS], "reason": "Verdachte betalingen"}],
     )
     result: dict[str, Any] | None = Field(
-        description="create_coin, once done: the new coin's address", examples=[None]
+        description="Once done: create_coin the new coin's address (`coin`); recovery_request when it can "
+        "be executed (`executable_at`, unix time)",
+        examples=[None],
     )
     created_at: datetime = Field(examples=[WHEN])
 
