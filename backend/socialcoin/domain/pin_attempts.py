@@ -41,10 +41,11 @@ from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from ..db.base import lock, writing
+from ..db.base import lock, transaction, writing
 from ..db.models import PinAttempts
+from ..db.rate_limits import forget_ended
 from ..db.types import utcnow
 from .errors import DomainError
 from .wallets import KDF_RETRY_AFTER_SECONDS, KEY_DERIVATIONS, KeyDerivationsBusy
@@ -264,15 +265,17 @@ def signed_in_attempt(
     return found.value
 
 
-def forget_old(session: Session) -> int:
-    """Deletes counts whose last wrong attempt is older than FORGET_AFTER and that lock nothing (the
-    worker's housekeeping); returns how many."""
+def housekeeping(sessions: sessionmaker[Session]) -> int:
+    """The worker's: deletes counts whose last wrong attempt is older than FORGET_AFTER and that lock
+    nothing, and rate-limit windows that ended (db/rate_limits.py). Returns 0, so that its loop pauses:
+    once in a while is enough."""
     now = utcnow()
-    with writing(session):
-        result = session.execute(
+    with transaction(sessions) as session:
+        session.execute(
             delete(PinAttempts).where(
                 PinAttempts.updated_at < now - FORGET_AFTER,
                 (PinAttempts.locked_until.is_(None)) | (PinAttempts.locked_until < now),
             )
         )
-    return int(getattr(result, "rowcount", 0) or 0)
+        forget_ended(session)
+    return 0
