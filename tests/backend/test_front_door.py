@@ -23,12 +23,13 @@ from socialcoin.api.app import create_app
 from socialcoin.api.bodies import BATCH_BODY_LIMIT, EVIDENCE_BODY_LIMIT, JSON_BODY_LIMIT
 from socialcoin.db.base import transaction
 from socialcoin.db.enums import Origin
-from socialcoin.db.models import Merchant, OutboxItem, PinAttempts
+from socialcoin.db.models import Merchant, OutboxItem, PinAttempts, RateLimitCounter
 from socialcoin.db.types import utcnow
-from socialcoin.domain import wallets
+from socialcoin.domain import pin_attempts, wallets
 from socialcoin.domain.access import Role
 from socialcoin.domain.pin_attempts import MAX_PIN_FAILURES, MAX_UNTRUSTED_FAILURES, PIN_LOCK
 from socialcoin.domain.wallets import KEY_DERIVATIONS, open_wallet
+from socialcoin.settings import Settings, SettingsError
 from test_payments import PIN, admit, drive, key, merchant, mint
 
 NEW_PIN = "97531"
@@ -577,3 +578,37 @@ def test_a_flood_of_sign_ins_from_many_addresses_leaves_reads_answered(runtime, 
     assert set(flooded) <= {401, 429, 503}, flooded
     assert Counter(a.status_code for a in answers[flood:]) == {200: reads}
     assert KEY_DERIVATIONS.most_running <= wallets.KDF_SLOTS
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings and housekeeping
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("login_limit_per_client", "twenty a minute"), ("spend_limit_per_holder", "5/fortnight"),
+     ("trusted_proxies", "10.0.0.1, not-an-address")],
+)  # fmt: skip
+def test_a_throttle_setting_that_does_not_parse_is_refused_at_start_up_naming_the_variable(name, value):
+    with pytest.raises(SettingsError, match=f"SOCIALCOIN_{name.upper()}"):
+        Settings.from_env({"SOCIALCOIN_ENVIRONMENT": "test", f"SOCIALCOIN_{name.upper()}": value})
+
+
+def test_housekeeping_forgets_old_counts_and_ended_windows_but_keeps_a_lock_out(runtime):
+    now, old = utcnow(), utcnow() - timedelta(days=2)
+    row = lambda client, **more: PinAttempts(holder="resident:1", client=client, locks=0, **more)  # noqa: E731
+    with transaction(runtime.sessions) as session:
+        session.add_all(
+            [
+                row("address:a", failures=3, updated_at=old),
+                row("address:b", failures=3, updated_at=now),
+                row("untrusted", failures=10, updated_at=old, locked_until=now + timedelta(hours=1)),
+                RateLimitCounter(key="ended", hits=5, expires_at=time.time() - 1),
+                RateLimitCounter(key="running", hits=5, expires_at=time.time() + 60),
+            ]
+        )
+    assert pin_attempts.housekeeping(runtime.sessions) == 0  # its loop pauses until the next time
+    with runtime.sessions() as session:
+        assert set(session.scalars(select(PinAttempts.client))) == {"address:b", "untrusted"}
+        assert set(session.scalars(select(RateLimitCounter.key))) == {"running"}

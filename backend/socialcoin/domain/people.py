@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
@@ -241,6 +241,11 @@ def awaiting_activation() -> NotAllowed:
     )
 
 
+class _Sealed(NamedTuple):
+    wallet: bytes | None
+    pin_hash: str | None
+
+
 def activate_resident(
     session: Session, settings: Settings, case_number: str, code: str, pin: str, client: Client
 ) -> SignedIn:
@@ -257,21 +262,31 @@ def activate_resident(
     resident_id, address = resident.id, resident.wallet_address
     pending, awaiting = resident.activation_pending, resident.wallet_ciphertext or b""
     holder = PinHolder("resident", resident_id)
-    if not attempt(
-        session, secret, holder, client, lambda: activation_code_matches(code, secret, resident_id, address)
-    ).value:
+
+    def check() -> _Sealed | None:
+        """None: a wrong code. Else the wallet sealed under the PIN and the PIN's hash (scrypt: in the
+        attempt, so that requests at once take their turns instead of deriving keys all together), or
+        nothing sealed when the PIN was chosen already (also a moment ago)."""
+        if not activation_code_matches(code, secret, resident_id, address):
+            return None
+        if not pending or not session.scalar(
+            select(Resident.activation_pending).where(Resident.id == resident_id)
+        ):
+            return _Sealed(None, None)
+        return _Sealed(activate(address, awaiting, pin, secret), hash_pin(pin, secret))
+
+    found = attempt(session, secret, holder, client, check).value
+    if found is None:
         raise activation_failed()
-    if not pending:
+    sealed, pin_hash = found
+    if sealed is None:
         raise Conflict(
             "already_activated",
             "U heeft uw pincode al gekozen. Log in met uw dossiernummer en pincode.",
             "You have chosen your PIN already. Sign in with your case number and PIN.",
             field="activation_code",
         )
-    # Sealing under the PIN (scrypt) before the write transaction; written only if still pending then.
-    sealed = activate(address, awaiting, pin, secret)
-    pin_hash = hash_pin(pin, secret)
-    with writing(session):
+    with writing(session):  # written only if still pending
         activated = rows_changed(
             session,
             update(Resident)
