@@ -18,10 +18,10 @@ import time
 
 from limits.storage import Storage
 from sqlalchemy import case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from .base import insert_for
 from .models import RateLimitCounter
 
 
@@ -42,9 +42,7 @@ class DatabaseStorage(Storage):
         """Counts `amount` hits in the key's window (a new window of `expiry` seconds when the last one
         ended); the hits so far. One statement: atomic however many requests count at once."""
         now = time.time()
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        new = insert(RateLimitCounter).values(key=key, hits=amount, expires_at=now + expiry)
+        new = insert_for(self.session)(RateLimitCounter).values(key=key, hits=amount, expires_at=now + expiry)
         ended = RateLimitCounter.expires_at <= now
         statement = new.on_conflict_do_update(
             index_elements=[RateLimitCounter.key],

@@ -43,7 +43,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..db.base import lock, transaction, writing
+from ..db.base import insert_for, transaction, writing
 from ..db.models import PinAttempts
 from ..db.rate_limits import forget_ended
 from ..db.types import utcnow
@@ -147,10 +147,18 @@ def lock_duration(locks: int) -> timedelta:
 
 
 def _rows(session: Session, holder: PinHolder, clients: tuple[str, ...]) -> dict[str, PinAttempts]:
-    lock(session, "pin_attempts", holder.key)  # PostgreSQL; SQLite's write transaction serialises already
+    """The holder's counts under these clients, locked until the transaction ends (PostgreSQL: made first
+    if missing, then row locks; SQLite's write transaction serialises already)."""
+    now = utcnow()
+    session.execute(
+        insert_for(session)(PinAttempts)
+        .values([dict(holder=holder.key, client=c, failures=0, locks=0, updated_at=now) for c in clients])
+        .on_conflict_do_nothing()
+    )
     found = session.scalars(
         select(PinAttempts)
         .where(PinAttempts.holder == holder.key, PinAttempts.client.in_(clients))
+        .with_for_update()
         .execution_options(populate_existing=True)  # as stored now, not as this session saw it before
     )
     return {row.client: row for row in found}
@@ -171,11 +179,8 @@ def _reserve(
             return max(refused), None
         locks_at: datetime | None = None
         for client in clients:
-            row = rows.get(client)
-            if row is None:
-                row = PinAttempts(holder=holder.key, client=client, failures=0, locks=0)
-                session.add(row)
-            elif row.updated_at < now - FORGET_AFTER:
+            row = rows[client]
+            if row.updated_at < now - FORGET_AFTER:
                 row.failures, row.locks = 0, 0
             elif row.locked_until is not None:
                 row.failures = 0  # a lock-out that ran out: the count starts anew (its length keeps doubling)
