@@ -206,7 +206,7 @@ def _right(session: Session, holder: PinHolder, clients: tuple[str, ...]) -> Non
 
 
 # One attempt at a time per holder within this process (the count in the database bounds attempts across
-# processes as well).
+# processes as well): right PINs sent at once are checked in turn and never add up to a lock-out.
 _attempts_guard = threading.Lock()
 _attempts: dict[str, threading.Lock] = {}
 
@@ -235,8 +235,10 @@ def attempt(
     `client` (None: a signed-in request). A check that returns None or False means wrong. Call it before
     the request's own write transaction."""
     clients = _clients(secret, holder, client)
-    # The key derivation's ticket before the count: a service too busy to check refuses before counting.
-    with _one_at_a_time(holder), KEY_DERIVATIONS.ticket():
+    # The key derivation's ticket first: a service too busy to check refuses before counting; and a request
+    # waits for the holder's attempt before it only with a ticket, so that few requests wait at once (each
+    # holds one of the API's database slots while it waits, which reads need too).
+    with KEY_DERIVATIONS.ticket(), _one_at_a_time(holder):
         refused_until, locks_at = _reserve(session, holder, clients)
         if refused_until is not None:
             return Attempt(None, refused_until)

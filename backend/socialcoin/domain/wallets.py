@@ -57,10 +57,11 @@ def check_pin(pin: str) -> None:
         )
 
 
-# Per process: derivations at a time, and how many more may wait for one (a request waiting holds one of
-# the API's database slots, so the queue stays well below them).
+# Per process: derivations at a time, and how many more may wait for one. A request waiting holds one of
+# the API's database slots (api/deps.py: 16), so the queue stays well below them and reads keep theirs; a
+# burst of 8 attempts on one account (a few taps, a retrying client) still waits its turn.
 KDF_SLOTS = 1
-KDF_QUEUE = 4
+KDF_QUEUE = 8
 KDF_RETRY_AFTER_SECONDS = 1
 DEFAULT_KDF_SECONDS = 0.1  # until one was measured
 # Key derivations run at this nice value (Linux: per thread): requests that only read get the CPU first.
