@@ -55,7 +55,7 @@ $(SOLC): tools/solc.js
 networks: $(VENV)/.installed
 	@$(VENV)/bin/python tools/networks.py $(TEST_NETWORK)=$(TEST_PORT) socialcoin-backend=$(BACKEND_TEST_PORT) \
 		socialcoin-bench-service=8592 socialcoin-cli=$(CLI_TEST_PORT) socialcoin-bench-csv=8595 \
-		socialcoin-bench-payments=8600 socialcoin-local=$(RUN_PORT)
+		socialcoin-bench-payments=8600 socialcoin-bench-flood=8605 socialcoin-local=$(RUN_PORT)
 
 compile: setup
 	$(BROWNIE) compile
@@ -98,6 +98,7 @@ bench: setup
 	$(VENV)/bin/python bench/service.py
 	$(VENV)/bin/python bench/csv_batches.py
 	$(VENV)/bin/python bench/payments.py
+	$(VENV)/bin/python bench/flood.py
 
 $(LINT_VENV)/.installed: requirements-lint.txt
 	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)

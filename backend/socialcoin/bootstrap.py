@@ -19,7 +19,7 @@ from .db.base import make_engine, make_sessions
 from .db.enums import Origin
 from .db.migrate import upgrade
 from .db.models import OutboxItem
-from .domain import claims, operations, rewards, spending, tasks
+from .domain import claims, operations, pin_attempts, rewards, spending, tasks
 from .domain.debts import SettlementFlow
 from .domain.payments import PaymentFlow
 from .domain.payouts import PayoutFlow
@@ -115,5 +115,6 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Runtime:
         Periodic("outbox", outbox.run_once, 0.2),
         Periodic("indexer", indexer.run_once, 0.2),
         Periodic("reminders", lambda: tasks.run_reminders(sessions), 60.0),
+        Periodic("front door", lambda: pin_attempts.housekeeping(sessions), 600.0),
     ]
     return runtime

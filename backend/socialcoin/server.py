@@ -24,8 +24,12 @@ from .settings import settings_or_exit
 
 # Idle keep-alive connections stay open longer than a reverse proxy keeps its own (nginx: 60 s): a
 # connection the server closes just as the proxy reuses it fails that request.
+# uvicorn's own proxy headers stay off: it would trust X-Forwarded-For from 127.0.0.1 by default. The app
+# trusts the proxies of SOCIALCOIN_TRUSTED_PROXIES only (api/app.py).
 def _uvicorn(app: Any, **options: Any) -> None:
-    uvicorn.run(app, log_level="warning", access_log=False, timeout_keep_alive=75, **options)
+    uvicorn.run(
+        app, log_level="warning", access_log=False, timeout_keep_alive=75, proxy_headers=False, **options
+    )
 
 
 def serve(host: str, port: int, workers: bool, processes: int = 1) -> None:

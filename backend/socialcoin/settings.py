@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -83,6 +84,14 @@ class Settings(BaseModel):
     token_ttl_seconds: int = Field(default=8 * 3600, gt=0)
     mint_batch_size: int = Field(default=200, ge=1, le=1000)
     evidence_dir: Path = ROOT / "var" / "evidence"
+    # Rate limits in the `limits` library's notation ("20/minute;200/hour"; empty: none), counted in the
+    # database so that they hold across API processes (README: "The front door").
+    login_limit_per_client: str = "20/minute;200/hour"
+    spend_limit_per_client: str = "120/minute"
+    spend_limit_per_holder: str = "20/minute"
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client. None
+    # by default: the client is then the address that connects, and the header is ignored.
+    trusted_proxies: str = ""
 
     @model_validator(mode="after")
     def _operator_key_by_environment(self) -> Settings:
@@ -90,6 +99,23 @@ class Settings(BaseModel):
             self.operator_key = None
         elif "operator_key" not in self.model_fields_set and self.environment != "production":
             self.operator_key = SecretStr(DEVELOPMENT_OPERATOR_KEY)
+        return self
+
+    @model_validator(mode="after")
+    def _front_door_settings_parse(self) -> Settings:
+        from limits import parse_many
+
+        for name in ("login_limit_per_client", "spend_limit_per_client", "spend_limit_per_holder"):
+            if getattr(self, name).strip():
+                try:
+                    parse_many(getattr(self, name))
+                except ValueError as exc:
+                    raise SettingsError(f"SOCIALCOIN_{name.upper()}: {exc}") from exc
+        for proxy in filter(None, (p.strip() for p in self.trusted_proxies.split(","))):
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise SettingsError(f"SOCIALCOIN_TRUSTED_PROXIES: {exc}") from exc
         return self
 
     @model_validator(mode="after")

@@ -19,13 +19,17 @@ from socialcoin.api.app import create_app
 
 
 @contextmanager
-def served(runtime) -> Iterator[str]:
+def served(runtime, wrap: Callable[[Any], Any] | None = None) -> Iterator[str]:
     """The API over `runtime` (no workers: the test drives the outbox and the indexer), served until the
-    block ends; yields its base URL."""
+    block ends; yields its base URL. `wrap` puts an ASGI app of the test's around it (a test hook)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
+    app = create_app(runtime=runtime, run_workers=False)
     config = uvicorn.Config(
-        create_app(runtime=runtime, run_workers=False), log_level="warning", timeout_keep_alive=75
+        wrap(app) if wrap else app,
+        log_level="warning",
+        timeout_keep_alive=75,
+        proxy_headers=False,  # as the service runs (server.py): the app alone decides whom to trust
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)

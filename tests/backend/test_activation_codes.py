@@ -281,7 +281,7 @@ class FromBefore:
 
 @pytest.fixture
 def from_before(chain, database_url, tmp_path) -> Iterator[FromBefore]:
-    """A database at revision 0002 with a resident awaiting activation (the code on the letter derived from
+    """A database at revision 0003 with a resident awaiting activation (the code on the letter derived from
     the service's secret, as then), brought to the newest schema by the service's start-up."""
     settings = Settings(
         environment="test",
@@ -291,7 +291,7 @@ def from_before(chain, database_url, tmp_path) -> Iterator[FromBefore]:
         evidence_dir=tmp_path / "evidence",
     )
     secret = settings.secret_key.get_secret_value()
-    command.upgrade(alembic_config(database_url), "0002_tokens_by_issuer")
+    command.upgrade(alembic_config(database_url), "0003_tokens_by_issuer")
     address, sealed = create_wallet_awaiting_activation(secret)
     # Written as the schema of then has it (not through today's model, which may have other columns).
     texts = (

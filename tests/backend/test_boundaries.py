@@ -32,10 +32,10 @@ def test_a_write_outside_a_write_transaction_is_refused_on_sqlite(runtime):
         pytest.skip("PostgreSQL takes row locks instead of one write lock")
     with runtime.sessions() as session:
         with pytest.raises(WriteOutsideTransaction):
-            session.execute(text("UPDATE residents SET pin_failures = 0"))
+            session.execute(text("UPDATE residents SET email = NULL"))
         session.rollback()
         with writing(session):
-            session.execute(text("UPDATE residents SET pin_failures = 0"))
+            session.execute(text("UPDATE residents SET email = NULL"))
 
 
 def test_a_second_write_transaction_inside_one_is_refused_rather_than_waiting_for_itself(runtime):

@@ -22,7 +22,7 @@ from socialcoin.chain.errors import ChainUnavailable
 from socialcoin.db.base import Base
 from socialcoin.db.enums import Origin
 from socialcoin.db.migrate import stamp_head
-from socialcoin.db.models import OutboxItem, Resident
+from socialcoin.db.models import OutboxItem, PinAttempts
 from socialcoin.domain.access import Role
 from socialcoin.settings import Settings
 from test_chain_restart_and_reorg import wait_until
@@ -62,7 +62,8 @@ def timed(request) -> tuple[httpx.Response, float]:
 
 def pin_failures(runtime, resident_id: int) -> int:
     with runtime.sessions() as session:
-        return session.scalar(select(Resident.pin_failures).where(Resident.id == resident_id))
+        counted = session.get(PinAttempts, (f"resident:{resident_id}", "session"))
+        return counted.failures if counted else 0
 
 
 @pytest.mark.parametrize("outage", ["stopped", "hung"])

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from contracts import contracts
 from queueing import admin_mint, queue
 from socialcoin.db.base import transaction
-from socialcoin.db.models import Merchant, Resident
+from socialcoin.db.models import Merchant, PinAttempts, Resident
 from socialcoin.domain.access import Role
 from socialcoin.domain.wallets import open_wallet
 
@@ -129,7 +129,8 @@ def test_changing_the_pin_needs_the_current_pin_and_a_wrong_one_changes_nothing(
     assert body["field"] == "current_pin"
     new = stored(runtime, resident["id"])
     assert (new.wallet_ciphertext, new.pin_hash) == (old.wallet_ciphertext, old.pin_hash)
-    assert new.pin_failures == 1  # counted towards the lock-out, like a wrong PIN at login
+    with runtime.sessions() as session:  # counted towards the lock-out of the resident's sessions
+        assert session.get_one(PinAttempts, (f"resident:{resident['id']}", "session")).failures == 1
 
 
 def test_changing_the_pin_signs_out_the_residents_other_sessions(client, admin):

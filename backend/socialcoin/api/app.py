@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ..bootstrap import bootstrap
 from ..runtime import Runtime
 from ..settings import Settings
 from . import problems
+from .bodies import BodyLimits
 from .deps import database_slots
 from .routers import ROUTERS
 
@@ -23,15 +25,19 @@ Every error is `application/problem+json` with a machine `code`, a Dutch `detail
 `detail_en`, and names the `field` at fault when there is one. Amounts are in euro cents. A 2xx answer
 means the change is stored: the next request sees it. When the chain does not answer, requests that need
 it get 503 `chain_unavailable` within seconds (with Retry-After); everything else keeps working.
+Request bodies are at most 1 MB unless a route says otherwise (413 `body_too_large`); sign-ins and spends
+are rate-limited per client address and per account (429 with Retry-After).
 """
 
 
 def create_app(
     settings: Settings | None = None, *, runtime: Runtime | None = None, run_workers: bool = True
 ) -> FastAPI:
+    settings = settings or (runtime.settings if runtime is not None else Settings.from_env())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = runtime or bootstrap(settings or Settings.from_env())
+        app.state.runtime = runtime or bootstrap(settings)
         app.state.database_slots = database_slots()
         if run_workers:
             app.state.runtime.start_workers()
@@ -45,7 +51,16 @@ def create_app(
         else:
             app.state.runtime.stop_workers()
 
-    app = FastAPI(title="Socialcoin", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Socialcoin",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimits, respond=problems.send_domain_error)
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    if proxies:  # only then: X-Forwarded-For from anyone else would let a client choose its own address
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -11,10 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
 from ..chain.errors import ChainUnavailable
 from ..domain.batch import BatchInvalid
 from ..domain.errors import DomainError
+from .bodies import BodyOverLimit, body_too_large
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "The token's role may not do this"),
         (404, "Not found"),
         (409, "Conflicts with what exists"),
+        (413, "body_too_large: the request body is over the route's limit (`details.limit_bytes`)"),
         (422, "A field is invalid"),
         (500, "Something unexpected went wrong; `details.error_id` names it in the service's log"),
         (503, "chain_unavailable (the chain does not answer) or service_busy; retry after Retry-After"),
@@ -109,24 +112,33 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    response = problem_response(
+        exc.status,
+        exc.code,
+        exc.message_nl,
+        exc.message_en,
+        exc.field,
+        {k: v for k, v in exc.details.items() if _jsonable(v)},
+        [error.as_dict() for error in exc.errors] if isinstance(exc, BatchInvalid) else None,
+    )
+    retry_after = exc.details.get("retry_after_seconds")
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    elif exc.status == 503:
+        response.headers["Retry-After"] = "2"
+    return response
+
+
+async def send_domain_error(scope: Scope, receive: Receive, send: Send, exc: DomainError) -> None:
+    """Sends the problem answer from an ASGI middleware (before the app's own handlers are reached)."""
+    await domain_error_response(exc)(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        response = problem_response(
-            exc.status,
-            exc.code,
-            exc.message_nl,
-            exc.message_en,
-            exc.field,
-            {k: v for k, v in exc.details.items() if _jsonable(v)},
-            [error.as_dict() for error in exc.errors] if isinstance(exc, BatchInvalid) else None,
-        )
-        retry_after = exc.details.get("retry_after_seconds")
-        if isinstance(retry_after, int):
-            response.headers["Retry-After"] = str(retry_after)
-        elif exc.status == 503:
-            response.headers["Retry-After"] = "2"
-        return response
+        return domain_error_response(exc)
 
     @app.exception_handler(ChainUnavailable)
     async def _chain_unavailable(request: Request, exc: ChainUnavailable) -> JSONResponse:
@@ -157,7 +169,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        # Errors raised by the framework itself (an unreadable body, an unknown path, a wrong method).
+        # Errors raised by the framework itself (an unreadable body, an unknown path, a wrong method, a
+        # body over the route's limit).
+        if isinstance(exc, BodyOverLimit):
+            return domain_error_response(body_too_large(exc.limit))
         nl, en = _FRAMEWORK_MESSAGES.get(
             exc.status_code, ("Dit verzoek kan niet worden uitgevoerd.", str(exc.detail))
         )

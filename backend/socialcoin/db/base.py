@@ -17,12 +17,13 @@ Two guards hold these promises in every test:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Delete, Update, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -172,6 +173,11 @@ def rows_changed(session: Session, statement: Update | Delete) -> int:
     result = session.execute(statement)
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+def insert_for(session: Session) -> Callable[..., Any]:
+    """`insert` of the session's dialect (SQLite or PostgreSQL): it has ON CONFLICT (`on_conflict_do_...`)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def lock(session: Session, *name: object) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -234,6 +235,32 @@ class ApiToken(Base):
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"), index=True)
 
 
+class PinAttempts(Base):
+    """Wrong PINs (or activation codes) of one holder from one client, and that client's lock-out: the
+    rule is domain/pin_attempts.py."""
+
+    __tablename__ = "pin_attempts"
+
+    # "resident:12" or "merchant:3"
+    holder: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # "session" (signed-in requests), "device:<id>", "address:<ip>" or "untrusted" (see pin_attempts.py)
+    client: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locks: Mapped[int] = mapped_column(Integer, default=0)  # lock-outs in a row: each doubles the next
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RateLimitCounter(Base):
+    """One fixed window of a rate limit (db/rate_limits.py): hits so far and when the window ends."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
+
+
 # --------------------------------------------------------------------------------------------------
 # People and organisations (personal data: off chain, erasable)
 # --------------------------------------------------------------------------------------------------
@@ -253,9 +280,6 @@ class Resident(Timestamped, Base):
     wallet_custody: Mapped[str] = mapped_column(String(10))
     wallet_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     pin_hash: Mapped[str | None] = mapped_column(String(200))
-    # Wrong PINs in a row; at domain.people.MAX_PIN_FAILURES the PIN is locked until pin_locked_until.
-    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    pin_locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Admitted in a batch without a PIN: the custodial key is sealed under a key of the service until
     # the resident sets a PIN with the activation code from their letter (domain.people.activate_resident).
     activation_pending: Mapped[bool] = mapped_column(default=False, server_default="0")

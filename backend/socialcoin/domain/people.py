@@ -1,21 +1,13 @@
 """People and access: looking up residents, organisations and merchants with the state of their chain
-registration; residents' PINs (login, change, lock-out); and the bearer tokens the municipality hands out.
-
-Every PIN (or activation code) attempt is counted *before* it is checked, in a write transaction of its
-own, so that a refusal cannot roll the count back and many attempts at once cannot each see the count
-before the others: after MAX_PIN_FAILURES attempts in a row that were wrong (or are being checked), the
-PIN is locked for PIN_LOCK, which keeps guessing a 5-digit PIN over the API out of reach. A right PIN
-resets the count.
+registration; residents signing in (login, activation) and residents and merchants changing their PIN,
+each attempt counted by pin_attempts.py; and the bearer tokens the municipality hands out.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
@@ -37,21 +29,13 @@ from ..db.types import utcnow
 from ..settings import Settings
 from . import activation_codes, notifications
 from .access import SUBJECT_ROLES, Principal, Role, issue_token, revoke_with_issued
-from .errors import Conflict, DomainError, InvalidInput, NotAllowed, NotAuthenticated, NotFound
+from .errors import Conflict, InvalidInput, NotAllowed, NotAuthenticated, NotFound
 from .fields import checked_area, checked_new_pin
+from .pin_attempts import Client, PinHolder, attempt, known_device, new_device_token, signed_in_attempt
 from .wallets import activate, hash_pin, open_wallet, pin_matches, seal_key
 
-T = TypeVar("T")
-
-MAX_PIN_FAILURES = 5
-PIN_LOCK = timedelta(minutes=15)
 MIN_TOKEN_TTL = 60
 MAX_TOKEN_TTL = 90 * 24 * 3600
-
-
-class TooManyAttempts(DomainError):
-    status = 429
-
 
 # --------------------------------------------------------------------------------------------------
 # Where a record's chain write stands
@@ -178,111 +162,72 @@ def list_merchants(
 
 
 # --------------------------------------------------------------------------------------------------
-# PINs
+# PINs (how attempts are counted and locked out: pin_attempts.py)
 # --------------------------------------------------------------------------------------------------
 
 
-def _locked(until: datetime, field: str = "pin") -> TooManyAttempts:
-    minutes = max(1, int((until - utcnow()).total_seconds() + 59) // 60)
-    what_nl, what_en = (
-        ("activeringscode", "activation codes") if field == "activation_code" else ("pincode", "PINs")
-    )
-    return TooManyAttempts(
-        "pin_locked",
-        f"Te vaak een verkeerde {what_nl}. Probeer het over {minutes} minuten opnieuw.",
-        f"Too many wrong {what_en}. Try again in {minutes} minutes.",
-        field=field,
-        retry_after_seconds=max(1, int((until - utcnow()).total_seconds())),
-    )
+class SignInFailed(NotAuthenticated):
+    """A sign-in that did not work, for whatever reason: one answer, so that a stranger learns nothing about
+    which case numbers exist, which wait for activation or which are locked (the route answers it no
+    sooner than a real PIN check would have)."""
 
 
-def _reserve_attempt(session: Session, resident_id: int, field: str) -> datetime | None:
-    """Counts an attempt before it is checked (its own write transaction); raises pin_locked while the
-    PIN is locked. Returns the lock's end when this attempt used up the last one."""
-    with writing(session):
-        failures, until = session.execute(
-            select(Resident.pin_failures, Resident.pin_locked_until)
-            .where(Resident.id == resident_id)
-            .with_for_update()
-        ).one()
-        now = utcnow()
-        if until is not None and until > now:
-            raise _locked(until, field)
-        failures = (0 if until is not None else failures) + 1  # a lock that ran out starts the count anew
-        until = now + PIN_LOCK if failures >= MAX_PIN_FAILURES else None
-        session.execute(
-            update(Resident)
-            .where(Resident.id == resident_id)
-            .values(pin_failures=failures, pin_locked_until=until)
-        )
-    return until
-
-
-# One attempt at a time per resident within a process: attempts that arrive together (a double tap, a
-# retried request) are checked one after the other, so that right PINs never add up to a lock-out. The
-# count in the database bounds the attempts across processes as well.
-_attempts_guard = threading.Lock()
-_attempts: dict[int, threading.Lock] = {}
-
-
-def _one_at_a_time(resident_id: int) -> threading.Lock:
-    with _attempts_guard:
-        return _attempts.setdefault(resident_id, threading.Lock())
-
-
-def pin_attempt(
-    session: Session, resident_id: int, check: Callable[[], T | None], field: str = "pin"
-) -> T | None:
-    """Runs `check` (the PIN or code against what is stored: scrypt, slow on purpose) as one counted
-    attempt. Returns what `check` returned; None means wrong, and raises pin_locked when that was the last
-    attempt. A right one resets the count. Call it before the request's own write transaction."""
-    with _one_at_a_time(resident_id):
-        locks_at = _reserve_attempt(session, resident_id, field)
-        found = check()
-        if found is None or found is False:
-            if locks_at is not None:
-                raise _locked(locks_at, field)
-            return None
-        with writing(session):
-            session.execute(
-                update(Resident)
-                .where(Resident.id == resident_id)
-                .values(pin_failures=0, pin_locked_until=None)
-            )
-        return found
-
-
-@cache
-def _decoy_hash(secret: str) -> str:
-    return hash_pin("00000", secret)
-
-
-def _login_failed() -> NotAuthenticated:
-    return NotAuthenticated(
-        "login_failed", "Dossiernummer of pincode klopt niet.", "Case number or PIN is not correct."
+def sign_in_failed() -> SignInFailed:
+    return SignInFailed(
+        "login_failed",
+        "Inloggen lukt niet. Controleer uw dossiernummer en pincode. Heeft u nog geen pincode, kies die dan "
+        "eerst met de activeringscode uit uw brief. Lukt het na enkele pogingen nog niet, neem dan contact "
+        "op met de gemeente.",
+        "Signing in did not work. Check your case number and PIN. If you have no PIN yet, first choose one "
+        "with the activation code from your letter. If it still fails after a few tries, contact the "
+        "municipality.",
     )
 
 
-def login_resident(session: Session, settings: Settings, case_number: str, pin: str) -> tuple[Resident, str]:
-    """Case number and PIN -> (resident, a new resident token)."""
+def activation_failed() -> SignInFailed:
+    return SignInFailed(
+        "activation_failed",
+        "Activeren lukt niet. Controleer het dossiernummer en de activeringscode in uw brief. Lukt het na "
+        "enkele pogingen nog niet, neem dan contact op met de gemeente.",
+        "Activation did not work. Check the case number and the activation code in your letter. If it "
+        "still fails after a few tries, contact the municipality.",
+        field="activation_code",
+    )
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    resident: Resident
+    token: str
+    device_token: str  # for the client to show at its next sign-in (pin_attempts.py)
+
+
+def _signed_in(
+    session: Session, settings: Settings, holder: PinHolder, client: Client, label: str
+) -> SignedIn:
+    """A new resident token (in the caller's write transaction) and the device token to keep."""
+    secret = settings.secret_key.get_secret_value()
+    _row, token = issue_token(session, Role.RESIDENT, holder.id, settings.token_ttl_seconds, label=label)
+    device = client.device_token
+    if known_device(secret, holder, device) is None or device is None:
+        device = new_device_token(secret, holder)
+    return SignedIn(session.get_one(Resident, holder.id), token, device)
+
+
+def login_resident(
+    session: Session, settings: Settings, case_number: str, pin: str, client: Client
+) -> SignedIn:
+    """Case number and PIN -> a new resident token. Every failure is `sign_in_failed`; an unknown case, a
+    resident awaiting activation or one with an own wallet has no PIN to check, and no attempt is counted."""
     secret = settings.secret_key.get_secret_value()
     resident = session.scalar(select(Resident).where(Resident.case_number == case_number.strip()))
-    if resident is None:
-        # As slow as a real check, so that the answer's timing does not tell which cases exist.
-        pin_matches(pin, _decoy_hash(secret), secret)
-        raise _login_failed()
-    if resident.activation_pending:
-        raise awaiting_activation()
-    resident_id, pin_hash = resident.id, resident.pin_hash
-    if not pin_attempt(
-        session, resident_id, lambda: pin_hash is not None and pin_matches(pin, pin_hash, secret)
-    ):
-        raise _login_failed()
+    if resident is None or resident.activation_pending or resident.pin_hash is None:
+        raise sign_in_failed()
+    holder, pin_hash = PinHolder("resident", resident.id), resident.pin_hash
+    if not attempt(session, secret, holder, client, lambda: pin_matches(pin, pin_hash, secret)).value:
+        raise sign_in_failed()
     with writing(session):
-        _row, token = issue_token(
-            session, Role.RESIDENT, resident_id, settings.token_ttl_seconds, label="login"
-        )
-    return session.get_one(Resident, resident_id), token
+        return _signed_in(session, settings, holder, client, "login")
 
 
 def awaiting_activation() -> NotAllowed:
@@ -296,49 +241,56 @@ def awaiting_activation() -> NotAllowed:
     )
 
 
+class _Sealed(NamedTuple):
+    wallet: bytes | None
+    pin_hash: str | None
+
+
 def activate_resident(
-    session: Session, settings: Settings, case_number: str, code: str, pin: str
-) -> tuple[Resident, str]:
+    session: Session, settings: Settings, case_number: str, code: str, pin: str, client: Client
+) -> SignedIn:
     """A resident admitted in a batch chooses their PIN with the code from their letter: the wallet is
-    sealed under the PIN from then on. Codes count towards the same lock-out as PINs. Returns (resident,
-    a new resident token), like `login_resident`."""
+    sealed under the PIN from then on. Codes are counted like PINs at a sign-in (pin_attempts.py); every
+    failure before the code is right is the one answer `activation_failed`."""
     pin = checked_new_pin(pin)
     secret = settings.secret_key.get_secret_value()
     resident = session.scalar(select(Resident).where(Resident.case_number == case_number.strip()))
-    wrong = NotAuthenticated(
-        "activation_failed",
-        "Dossiernummer of activeringscode klopt niet. Controleer ze in uw brief.",
-        "Case number or activation code is not correct. Check them in your letter.",
-        field="activation_code",
-    )
     if resident is None:
-        raise wrong
+        raise activation_failed()
     # What the activation starts from, read once: the key as sealed at admission. Whoever activates from
     # it first wins (the write below checks it is still there); a request a moment later is refused.
     resident_id, address = resident.id, resident.wallet_address
     pending, awaiting = resident.activation_pending, resident.wallet_ciphertext or b""
+    holder = PinHolder("resident", resident_id)
     current = activation_codes.current(session, resident_id)
-    if not pin_attempt(
-        session,
-        resident_id,
-        lambda: activation_codes.matches(code, secret, current, resident_id, address),
-        "activation_code",
-    ):
-        raise wrong
-    if not pending:
+
+    def check() -> _Sealed | None:
+        """None: a wrong code. Else the wallet sealed under the PIN and the PIN's hash (scrypt: in the
+        attempt, so that requests at once take their turns instead of deriving keys all together), or
+        nothing sealed when the PIN was chosen already (also a moment ago)."""
+        if not activation_codes.matches(code, secret, current, resident_id, address):
+            return None
+        if not pending or not session.scalar(
+            select(Resident.activation_pending).where(Resident.id == resident_id)
+        ):
+            return _Sealed(None, None)
+        return _Sealed(activate(address, awaiting, pin, secret), hash_pin(pin, secret))
+
+    found = attempt(session, secret, holder, client, check).value
+    if found is None:
+        raise activation_failed()
+    sealed, pin_hash = found
+    if sealed is None:
         raise Conflict(
             "already_activated",
             "U heeft uw pincode al gekozen. Log in met uw dossiernummer en pincode.",
             "You have chosen your PIN already. Sign in with your case number and PIN.",
             field="activation_code",
         )
-    # Sealing under the PIN (scrypt) before the write transaction; written only if still pending then.
-    sealed = activate(address, awaiting, pin, secret)
-    pin_hash = hash_pin(pin, secret)
-    with writing(session):
+    with writing(session):  # written only if still pending, and the code still the current one
         assert current is not None  # it matched
         if not activation_codes.still_current(session, resident_id, current.id):
-            raise wrong  # reissued a moment ago: the code on this letter stopped working
+            raise activation_failed()  # reissued a moment ago: the code on this letter stopped working
         activated = rows_changed(
             session,
             update(Resident)
@@ -357,30 +309,33 @@ def activate_resident(
                 field="activation_code",
             )
         activation_codes.mark_used(session, current.id)
-        _row, token = issue_token(
-            session, Role.RESIDENT, resident_id, settings.token_ttl_seconds, label="activation"
-        )
-    return session.get_one(Resident, resident_id), token
+        return _signed_in(session, settings, holder, client, "activation")
 
 
-def change_pin(
-    session: Session, settings: Settings, principal: Principal, current_pin: str, new_pin: str
-) -> Resident:
-    """Re-encrypts the resident's custodial wallet under a new PIN (the current one is required) and
-    signs out every other session of the resident."""
-    resident = get_resident(session, principal.subject_id or 0)
-    if resident.activation_pending:
-        raise awaiting_activation()
-    if (
-        resident.wallet_custody != "custodial"
-        or resident.wallet_ciphertext is None
-        or resident.pin_hash is None
-    ):
+def _custodial_holder(session: Session, principal: Principal) -> Resident | Merchant:
+    """The resident or merchant the token speaks for, with a wallet the municipality keeps under a PIN."""
+    if principal.role == Role.MERCHANT:
+        holder: Resident | Merchant = get_merchant(session, principal.subject)
+    else:
+        holder = get_resident(session, principal.subject)
+        if holder.activation_pending:
+            raise awaiting_activation()
+    if holder.wallet_custody != "custodial" or holder.wallet_ciphertext is None:
         raise Conflict(
             "no_custodial_wallet",
             "U gebruikt uw eigen wallet. Daarvoor heeft u bij ons geen pincode.",
             "You use your own wallet; there is no PIN for it here.",
         )
+    return holder
+
+
+def change_pin(
+    session: Session, settings: Settings, principal: Principal, current_pin: str, new_pin: str
+) -> None:
+    """Re-seals the custodial wallet of the resident or merchant the token speaks for under a new PIN (the
+    current one is required, and counted like any signed-in PIN). A resident's other sessions are signed
+    out; a merchant's tokens stay, as the municipality hands them to the tills and the PIN guards payouts."""
+    row = _custodial_holder(session, principal)
     new_pin = checked_new_pin(new_pin, field="new_pin")
     if new_pin == current_pin:
         raise InvalidInput(
@@ -390,9 +345,11 @@ def change_pin(
             field="new_pin",
         )
     secret = settings.secret_key.get_secret_value()
-    resident_id, address, ciphertext = resident.id, resident.wallet_address, resident.wallet_ciphertext
-    account = pin_attempt(
-        session, resident_id, lambda: open_wallet(address, ciphertext, current_pin, secret), "current_pin"
+    model, holder = type(row), PinHolder("resident" if isinstance(row, Resident) else "merchant", row.id)
+    address, ciphertext = row.wallet_address, row.wallet_ciphertext
+    assert ciphertext is not None
+    account = signed_in_attempt(
+        session, secret, holder, lambda: open_wallet(address, ciphertext, current_pin, secret), "current_pin"
     )
     if account is None:
         raise NotAllowed(
@@ -401,13 +358,16 @@ def change_pin(
             "Your current PIN is not correct.",
             field="current_pin",
         )
-    sealed, pin_hash = seal_key(account.key, address, new_pin, secret), hash_pin(new_pin, secret)
+    sealed = seal_key(account.key, address, new_pin, secret)
+    values: dict[str, Any] = {"wallet_ciphertext": sealed}
+    if model is Resident:
+        values["pin_hash"] = hash_pin(new_pin, secret)
     with writing(session):
         changed = rows_changed(
             session,
-            update(Resident)
-            .where(Resident.id == resident_id, Resident.wallet_ciphertext == ciphertext)
-            .values(wallet_ciphertext=sealed, pin_hash=pin_hash),
+            update(model)
+            .where(model.id == holder.id, model.wallet_ciphertext == ciphertext)
+            .values(**values),
         )
         if not changed:  # another request changed the PIN a moment ago
             raise Conflict(
@@ -416,8 +376,8 @@ def change_pin(
                 "Your PIN was changed by another request a moment ago. Sign in again.",
                 field="current_pin",
             )
-        revoke_tokens_of(session, Role.RESIDENT, resident_id, keep=principal.token_id)
-    return session.get_one(Resident, resident_id)
+        if model is Resident:
+            revoke_tokens_of(session, Role.RESIDENT, holder.id, keep=principal.token_id)
 
 
 # --------------------------------------------------------------------------------------------------

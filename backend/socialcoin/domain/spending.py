@@ -51,7 +51,8 @@ from ..formats import euro, euro_en
 from ..settings import Settings
 from .coins import CoinInfo
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
-from .people import awaiting_activation, pin_attempt
+from .people import awaiting_activation
+from .pin_attempts import PinHolder, signed_in_attempt
 from .wallets import open_wallet
 
 PAY = "PayWithAuthorization"
@@ -455,7 +456,8 @@ def _pin_wrong() -> NotAllowed:
 
 
 def _open_custodial(session: Session, settings: Settings, holder: Holder, pin: str | None) -> LocalAccount:
-    """The holder's key, opened with the PIN (a resident's attempt is counted towards the lock-out)."""
+    """The holder's key, opened with the PIN: a resident's or a merchant's attempt counts towards the same
+    lock-out (pin_attempts.py)."""
     if not pin:
         raise InvalidInput("pin_required", "Vul uw pincode in.", "Enter your PIN.", field="pin")
     secret = settings.secret_key.get_secret_value()
@@ -464,11 +466,12 @@ def _open_custodial(session: Session, settings: Settings, holder: Holder, pin: s
         pending = session.scalar(select(Resident.activation_pending).where(Resident.id == holder.id))
         if pending:
             raise awaiting_activation()
-        account = pin_attempt(
-            session, holder.id, lambda: open_wallet(holder.address, ciphertext, pin, secret)
-        )
-    else:
-        account = open_wallet(holder.address, ciphertext, pin, secret)
+    account = signed_in_attempt(
+        session,
+        secret,
+        PinHolder(holder.kind, holder.id),
+        lambda: open_wallet(holder.address, ciphertext, pin, secret),
+    )
     if account is None:
         raise _pin_wrong()
     return account

@@ -1,20 +1,22 @@
 """A merchant's money: balances, payments arriving (a till polls with the last id it saw), history, and
-payouts in euros (the coins are burned, the municipality transfers the euros in its next SEPA batch).
-Every route reads the merchant from the token."""
+payouts in euros (the coins are burned, the municipality transfers the euros in its next SEPA batch);
+changing the PIN of a wallet the municipality keeps. Every route reads the merchant from the token."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ...domain import payments, payouts, spending
+from ...domain import payments, payouts, people, spending
 from ...domain.payouts import PayoutFlow, PayoutRequest
 from ...domain.spending import Holder
-from ..deps import CurrentMerchant, RuntimeDep, SessionDep
+from ..deps import CurrentMerchant, MerchantUser, RuntimeDep, SessionDep
 from ..problems import PROBLEM_RESPONSES
-from ..schemas.common import HistoryLimit, IdempotencyKey, Limit
+from ..schemas.auth import PinChange
+from ..schemas.common import TOO_MANY, HistoryLimit, IdempotencyKey, Limit
 from ..schemas.payments import AfterId, BalanceOut, BeforeId, HistoryEntryOut
 from ..schemas.payouts import MyPayoutStatusFilter, PayoutAmountQuery, PayoutCreate, PayoutPublic
 from ..schemas.spending import CoinQuery, TypedDataOut
+from ..throttle import SPEND_THROTTLE
 
 router = APIRouter(prefix="/merchants/me", tags=["merchants"], responses=PROBLEM_RESPONSES)
 
@@ -74,6 +76,8 @@ def payout_typed_data(
     "/payouts",
     response_model=PayoutPublic,
     status_code=202,
+    responses=TOO_MANY,
+    dependencies=[SPEND_THROTTLE],
     summary="Redeem coins for euros",
     description="Burns the coins against the payout's reference. Once confirmed (`burned`), the amount "
     "goes into the municipality's next SEPA credit-transfer batch to the merchant's IBAN.",
@@ -104,3 +108,17 @@ def my_payouts(
     merchant: CurrentMerchant, session: SessionDep, status: MyPayoutStatusFilter = None
 ) -> list[PayoutPublic]:
     return PayoutPublic.many(session, payouts.list_payouts(session, merchant_id=merchant.id, status=status))
+
+
+@router.post(
+    "/pin",
+    status_code=204,
+    responses=TOO_MANY,
+    summary="Change my PIN",
+    description="For a wallet the municipality keeps: needs the current PIN (counted like any PIN: after "
+    "too many wrong ones in a row it is locked for a while, 429), and the wallet is encrypted again under "
+    "the new PIN. The tokens of the tills stay valid. An own wallet has no PIN here (409 "
+    "no_custodial_wallet).",
+)
+def change_pin(body: PinChange, principal: MerchantUser, session: SessionDep, runtime: RuntimeDep) -> None:
+    people.change_pin(session, runtime.settings, principal, body.current_pin, body.new_pin)

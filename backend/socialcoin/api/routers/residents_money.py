@@ -36,6 +36,7 @@ from ..schemas.payments import (
 )
 from ..schemas.services import OrderCreate, OrderId, OrderPublic, ServicePublic, ServiceQuery
 from ..schemas.spending import AmountQuery, CoinQuery, TypedDataOut
+from ..throttle import SPEND_THROTTLE
 
 router = APIRouter(prefix="/residents/me", tags=["residents"], responses=PROBLEM_RESPONSES)
 
@@ -85,6 +86,7 @@ def payment_typed_data(
     response_model=PaymentPublic,
     status_code=202,
     responses=TOO_MANY,
+    dependencies=[SPEND_THROTTLE],
     summary="Pay a merchant",
     description="Checks the coin's rules and the balance, signs (PIN) or checks the signature (own "
     "wallet), and queues the payment for the relayer. `status` becomes `confirmed` once "
@@ -154,6 +156,7 @@ def settlement_typed_data(
     response_model=SettlementPublic,
     status_code=202,
     responses=TOO_MANY,
+    dependencies=[SPEND_THROTTLE],
     summary="Pay off part or all of a debt",
     description="Burns coins meant for paying off debts against the debt's reference. The debt goes "
     "down when the burn is confirmed; paying more than is still open (counting what is on its way) is "
@@ -211,6 +214,7 @@ def order_typed_data(
     response_model=OrderPublic,
     status_code=202,
     responses=TOO_MANY,
+    dependencies=[SPEND_THROTTLE],
     summary="Pay a municipal service",
     description="Burns the service's price in a coin whose purpose the service accepts, against the "
     "order's reference. The order is paid when the burn is confirmed.",

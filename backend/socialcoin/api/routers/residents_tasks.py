@@ -4,13 +4,15 @@ is answered as not found."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from ...domain import activities, tasks
+from ...domain.tasks import MAX_EVIDENCE_BYTES
 from ..deps import ResidentUser, RuntimeDep, SessionDep, WriteSessionDep
 from ..problems import PROBLEM_RESPONSES
 from ..schemas.activities import MySuggestion, SuggestionCreate
-from ..schemas.tasks import Evidence, MyTask, TaskId, Units
+from ..schemas.tasks import FINISH_FORM, MyTask, TaskId, finished_form
 
 router = APIRouter(prefix="/residents/me", tags=["residents"], responses=PROBLEM_RESPONSES)
 
@@ -40,27 +42,30 @@ def start_task(task_id: TaskId, principal: ResidentUser, session: WriteSessionDe
     response_model=MyTask,
     summary="Finish a started task, with proof",
     description="A multipart form: how much was done (`units`: hours or tasks) and the proof (`evidence`: "
-    "a photo (JPEG, PNG, HEIC, WebP) or a PDF, at most 10 MB). The proof stays off chain; its SHA-256 "
-    "goes on chain with the attestation. Refused beyond the activity's cap per month.",
+    f"a photo (JPEG, PNG, HEIC, WebP) or a PDF, at most {MAX_EVIDENCE_BYTES // (1024 * 1024)} MB). The form "
+    "is read only after the token is checked, and no further than its limit (413 body_too_large). The proof "
+    "stays off chain; its SHA-256 goes on chain with the attestation. Refused beyond the activity's cap per "
+    "month.",
+    openapi_extra=FINISH_FORM,
 )
-def finish_task(
-    task_id: TaskId,
-    principal: ResidentUser,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    units: Units,
-    evidence: Evidence,
+async def finish_task(
+    task_id: TaskId, principal: ResidentUser, session: SessionDep, runtime: RuntimeDep, request: Request
 ) -> MyTask:
-    task = tasks.finish(
-        session,
-        runtime.settings.evidence_dir,
-        principal.subject,
-        task_id,
-        units=units,
-        evidence=evidence.file,
-        filename=evidence.filename,
-    )
-    return MyTask.of(session, task)
+    units, evidence, form = await finished_form(request)
+    try:
+        task = await run_in_threadpool(
+            tasks.finish,
+            session,
+            runtime.settings.evidence_dir,
+            principal.subject,
+            task_id,
+            units=units,
+            evidence=evidence.file,
+            filename=evidence.filename,
+        )
+        return await run_in_threadpool(MyTask.of, session, task)
+    finally:
+        await form.close()
 
 
 @router.post(

@@ -10,10 +10,20 @@ from ...domain.access import Role
 from ..deps import MAX_ID
 from .common import Create
 
+DEVICE_TOKEN_EXAMPLE = "kX3v9QmT2bLw8Rz1.Yp4s0aN3dEw7Qh2Lk9Vt5Rc1"
+DeviceToken = Field(
+    default=None,
+    max_length=100,
+    description="The device_token this device got at its last sign-in: its attempts then count on their own, "
+    "so nobody elsewhere can lock it out (README: the front door)",
+    examples=[DEVICE_TOKEN_EXAMPLE],
+)
+
 
 class ResidentLogin(BaseModel):
     case_number: str = Field(min_length=1, max_length=60, examples=["2026-0042"])
     pin: str = Field(min_length=5, max_length=8, examples=["24680"])
+    device_token: str | None = DeviceToken
 
 
 class Activation(BaseModel):
@@ -30,6 +40,7 @@ class Activation(BaseModel):
         description="The PIN the resident chooses: 5 to 8 digits, not easy to guess",
         examples=["24680"],
     )
+    device_token: str | None = DeviceToken
 
 
 class TokenOut(BaseModel):
@@ -37,6 +48,12 @@ class TokenOut(BaseModel):
     role: Role = Field(examples=[Role.RESIDENT])
     subject_id: int | None = Field(ge=1, le=MAX_ID, examples=[1])
     expires_in: int = Field(description="Seconds", examples=[28800])
+    device_token: str | None = Field(
+        default=None,
+        description="After a sign-in with case number and PIN (or activation code): keep it on this device "
+        "and send it with the next sign-in",
+        examples=[DEVICE_TOKEN_EXAMPLE],
+    )
 
 
 class SessionInfo(BaseModel):

@@ -63,7 +63,12 @@ IdempotencyKey = Annotated[
 ]
 
 TOO_MANY: dict[int | str, dict[str, Any]] = {
-    429: {"model": Problem, "content": {PROBLEM: {}}, "description": "Too many wrong PINs: wait"}
+    429: {
+        "model": Problem,
+        "content": {PROBLEM: {}},
+        "description": "pin_locked (too many wrong PINs) or too_many_requests (a rate limit): wait for "
+        "Retry-After",
+    }
 }
 
 RowT = TypeVar("RowT", bound=Base)

@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from fastapi import File, Form, Path, Query, UploadFile
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
 
 from ...db.enums import TaskStatus
 from ...db.models import Activity, Claim, Programme, Resident, Task
 from ...domain import tasks
+from ...domain.errors import InvalidInput
 from ..deps import MAX_ID
 from .activities import DESCRIPTION_EXAMPLE, TITLE_EXAMPLE, Unit
 from .common import COIN, HASH, WHEN, Create, rows_by
@@ -30,9 +32,58 @@ ResidentQuery = Annotated[
 ActivityQuery = Annotated[
     int | None, Query(ge=1, le=MAX_ID, description="Only this activity's", examples=[4])
 ]
-# The resident's finished task: a multipart form.
-Units = Annotated[int, Form(description="Hours or tasks done", examples=[3])]
-Evidence = Annotated[UploadFile, File(description="A photo or a PDF that shows the work")]
+# The resident's finished task: a multipart form, which the route reads itself once the token is checked
+# (FastAPI reads File and Form parameters before it checks anything), so it is documented here by hand.
+FINISH_FORM: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["units", "evidence"],
+                    "properties": {
+                        "units": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "description": "Hours or tasks done",
+                            "examples": [3],
+                        },
+                        "evidence": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A photo or a PDF that shows the work",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def finished_form(request: Request) -> tuple[int, UploadFile, FormData]:
+    """(units, the proof, the form to close) from the finish form; streamed up to the route's limit."""
+    form = await request.form(max_files=1, max_fields=1)
+    units, evidence = form.get("units"), form.get("evidence")
+    if not isinstance(evidence, UploadFile):
+        await form.close()
+        raise InvalidInput(
+            "evidence_missing",
+            "Voeg het bewijs toe: een foto of een PDF (veld 'evidence').",
+            "Attach the proof: a photo or a PDF (field 'evidence').",
+            field="evidence",
+        )
+    if not isinstance(units, str) or not units.strip().isdigit():
+        await form.close()
+        raise InvalidInput(
+            "units_invalid",
+            "Vul in hoeveel u deed: een heel getal, minstens 1 (veld 'units').",
+            "Say how much you did: a whole number, at least 1 (field 'units').",
+            field="units",
+        )
+    return int(units), evidence, form
+
 
 EVIDENCE_FILE: dict[int | str, dict[str, Any]] = {
     200: {

@@ -3,8 +3,8 @@
 Revoking a token revokes every token it issued, level by level down the tree (domain.access.
 revoke_with_issued): each level is one query by issued_by.
 
-Revision ID: 0002_tokens_by_issuer
-Revises: 0001
+Revision ID: 0003_tokens_by_issuer
+Revises: 0002_front_door
 Create Date: 2026-12-05 15:30:00
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0002_tokens_by_issuer"
-down_revision = "0001"
+revision = "0003_tokens_by_issuer"
+down_revision = "0002_front_door"
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,8 @@ A resident still awaiting activation at this migration has a code derived from t
 their letter: it is recorded as issued at admission (by no token: nobody recorded it then), written down
 then (acknowledged), and keeps working until a code is reissued (domain.activation_codes).
 
-Revision ID: 0003_activation_codes
-Revises: 0002_tokens_by_issuer
+Revision ID: 0004_activation_codes
+Revises: 0003_tokens_by_issuer
 Create Date: 2026-12-05 16:30:00
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import socialcoin.db.types
 
-revision = "0003_activation_codes"
-down_revision = "0002_tokens_by_issuer"
+revision = "0004_activation_codes"
+down_revision = "0003_tokens_by_issuer"
 branch_labels = None
 depends_on = None
 
