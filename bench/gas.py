@@ -16,10 +16,10 @@ Relayed payments are measured twice: with the nonce in a fresh 256-bit nonce wor
 usual case, used for the ratio lines). The service's own payment, payWithAuthorization with a reference,
 is shown beside them: it also records the payment (one new storage word) so that the merchant can
 refund it. A refund (`refund gas`) gives back half of such a payment. Activity mints, admin mints and
-grants go to residents that already hold the coin; batch figures are the batch transaction's gas divided by its size, each
-attestation (or grant) for a different resident. Grant batches (grantBatch: rewards without an
-attestation) are compared with a single adminMint, the other mint without a signature. Targets are
-reported, not asserted: the script exits 0 whether they are met or not.
+grants go to residents that already hold the coin; batch figures are the batch transaction's gas
+divided by its size, each attestation (or grant) for a different resident. Grant batches (grantBatch:
+rewards without an attestation) are compared with a single adminMint, the other mint without a
+signature. Targets are reported, not asserted: the script exits 0 whether they are met or not.
 """
 
 from __future__ import annotations
