@@ -387,6 +387,8 @@ contract SocialCoin is ISocialCoin, ERC20, ERC20Permit, EIP3009 {
     /// @dev The transfer rule for a refund: the payee's side as for any sender; the payer's side as for a
     ///      mint, so that the person-to-person setting does not stop coins going back to a resident.
     function _refundRefusal(address payee, address payer) private view returns (uint256) {
+        // The payee's word, with the pause flag; the second word (no receiver) is empty.
+        // slither-disable-next-line unused-return
         (uint256 payeeWord,) = _records.context(payee, address(0));
         uint256 status = payeeWord >> Participants.STATUS_SHIFT;
         if (!Participants.isClear(status)) return _senderRefusal(status);
@@ -517,6 +519,8 @@ contract SocialCoin is ISocialCoin, ERC20, ERC20Permit, EIP3009 {
     ///      the reason; the system is not paused and the holder not frozen; the coin has not expired, or,
     ///      for a merchant's payout, the redemption grace has not passed.
     function _burnRefusal(address holder, BurnReason reason) private view returns (uint256) {
+        // The holder's word, with the pause flag; the second word (no receiver) is empty.
+        // slither-disable-next-line unused-return
         (uint256 word,) = _records.context(holder, address(0));
         Participants.Kind kind = word.kindOf();
         bool payout = reason == BurnReason.MerchantPayout;

@@ -22,7 +22,7 @@ from .db.models import OutboxItem
 from .domain import claims, operations, rewards, spending, tasks
 from .domain.debts import SettlementFlow
 from .domain.payments import PaymentFlow
-from .domain.payouts import PayoutFlow
+from .domain.payouts import PayoutFlow, record_expiry_payouts
 from .domain.services import OrderFlow
 from .runtime import Periodic, Runtime
 from .settings import Settings
@@ -101,6 +101,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Runtime:
         sessions,
         worker_chain.with_timeout(settings.worker_chain_timeout_seconds),
         confirmations=settings.confirmations,
+        on_stored=record_expiry_payouts,
     )
     runtime = Runtime(
         settings,

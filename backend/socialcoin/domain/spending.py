@@ -378,6 +378,23 @@ def refusal(reason: TransferRefusal, intent: Intent, available: int) -> Refused:
             "needed.",
             "amount_cents",
         ),
+        TransferRefusal.HOLDING_CAP_EXCEEDED: (
+            f"De ontvanger mag niet meer dan {euro(intent.coin.holding_cap)} aan {s} hebben; met dit bedrag "
+            "erbij zou dat wel zo zijn. Kies een kleiner bedrag.",
+            f"The receiver may hold no more than {euro_en(intent.coin.holding_cap)} of {s}; this amount "
+            "would take them over it. Choose a smaller amount.",
+            "amount_cents",
+        ),
+        TransferRefusal.BURN_NOT_ALLOWED: (
+            f"Hiervoor kunt u {s} niet gebruiken. {s} is voor {intent.coin.purpose_nl}.",
+            f"{s} cannot be used for this. {s} is for {intent.coin.purpose_en}.",
+            "coin",
+        ),
+        TransferRefusal.REFUND_EXCEEDS_PAYMENT: (
+            "Er wordt meer terugbetaald dan er nog van deze betaling over is.",
+            "The refund is more than what is left of this payment.",
+            "amount_cents",
+        ),
     }
     nl, en, field = texts[reason]
     return Refused(
@@ -427,7 +444,7 @@ def _ask_chain(chain: Chain, session: Session, intent: Intent) -> ChainView:
     head = chain.head()
     candidate = _free_nonce(session, intent.sender, intent.coin.address, 0)
     check = chain.spend_check(
-        intent.coin.address, intent.sender, intent.to, intent.value, candidate, head.number
+        intent.coin.address, intent.sender, intent.to, intent.value, candidate, head.number, intent.reason
     )
     if check.nonce_used:  # a nonce used outside this service, or by a spend this database lost: look on chain
         candidate = chain.first_unused_nonce(intent.coin.address, intent.sender)
