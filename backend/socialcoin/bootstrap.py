@@ -23,6 +23,7 @@ from .domain import claims, operations, rewards, spending, tasks
 from .domain.debts import SettlementFlow
 from .domain.payments import PaymentFlow
 from .domain.payouts import PayoutFlow, record_expiry_payouts
+from .domain.refunds import RefundFlow
 from .domain.services import OrderFlow
 from .runtime import Periodic, Runtime
 from .settings import Settings
@@ -42,6 +43,7 @@ def finishers(settings: Settings, chain: Chain) -> dict[Origin, Finisher]:
         Origin.DEBT_SETTLEMENT: spends(SettlementFlow(settings, chain)),
         Origin.SERVICE_ORDER: spends(OrderFlow(settings)),
         Origin.PAYOUT: spends(PayoutFlow(settings)),
+        Origin.REFUND: spends(RefundFlow(settings)),
         Origin.CLAIM_MINT: claims.finish,
         Origin.REWARD_MINT: rewards.finish,
         Origin.CHAIN_OPERATION: operations.finish,

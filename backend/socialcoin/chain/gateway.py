@@ -249,14 +249,17 @@ class Chain:
         nonce: int,
         block: int,
         burn_reason: int | None = None,
+        refunded_reference: str | None = None,
     ) -> SpendCheck:
-        """The transfer rule's verdict (for a burn, `canBurn`'s for its reason), the sender's balance and
-        the nonce's state, all at `block`."""
-        verdict = (
-            (Contract.COIN, coin, "canBurn", [sender, int(burn_reason), value])
-            if to is None and burn_reason is not None
-            else (Contract.COIN, coin, "canTransfer", [sender, to or ZERO_ADDRESS, value])
-        )
+        """The transfer rule's verdict (for a burn, `canBurn`'s for its reason; for a refund of the payment
+        made under `refunded_reference`, `canRefund`'s), the sender's balance and the nonce's state, all at
+        `block`."""
+        if to is None and burn_reason is not None:
+            verdict = (Contract.COIN, coin, "canBurn", [sender, int(burn_reason), value])
+        elif to is not None and refunded_reference is not None:
+            verdict = (Contract.COIN, coin, "canRefund", [sender, to, value, to_bytes(refunded_reference)])
+        else:
+            verdict = (Contract.COIN, coin, "canTransfer", [sender, to or ZERO_ADDRESS, value])
         (_allowed, refusal), balance, used = self._views(
             [
                 verdict,
