@@ -463,7 +463,7 @@ def test_reclaim_expired_coins_into_a_minters_budget(
 def test_reclaim_leaves_merchants_out_during_the_grace_and_pays_them_out_after(
     as_operator, issuer, make_coin, give, resident, merchant, capsys
 ):
-    old = make_coin(Purpose.LOCAL_SPENDING, WIJK, expiry=chain.time() + 3600, grace=3600, symbol="OLD")
+    old = make_coin(Purpose.LOCAL_SPENDING, GEMEENTE, expiry=chain.time() + 3600, grace=3600, symbol="OLD")
     give(old, resident, 500)
     old.transfer(merchant, 200, {"from": resident})
     chain.sleep(3700)
