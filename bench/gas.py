@@ -4,7 +4,8 @@
 
 Loads the brownie project from the repository root, starts (or attaches to) the network's chain,
 deploys the system with scripts.deploy.deploy_system, a LOCAL_SPENDING wijk coin, a DEBT_SETTLEMENT
-gemeente coin and BaselineERC20, and reads gasUsed from the receipts. Each single-transaction figure is
+gemeente coin (both with a holding cap, so that every check a coin can make is made) and BaselineERC20,
+and reads gasUsed from the receipts. Each single-transaction figure is
 the median of three transactions made under the same storage conditions, checked before each one:
 
   fresh  the recipient's balance is 0 before (its balance slot goes from zero to non-zero);
@@ -12,14 +13,16 @@ the median of three transactions made under the same storage conditions, checked
 
 Relayed payments are measured twice: with the nonce in a fresh 256-bit nonce word (the first of every
 256 payments of a wallet that counts its nonces up) and in a word already used (the other 255; the
-usual case, used for the ratio lines). Activity mints, admin mints and grants go to residents that
-already hold the coin; batch figures are the batch transaction's gas divided by its size, each
-attestation (or grant) for a different resident. Grant batches (grantBatch: rewards without an
-attestation) are compared with a single adminMint, the other mint without a signature. Recovery of a
-lost wallet is measured in its two steps (request, execute; the development chain's recovery delay is
-0) for residents holding both coins: execution with SPENT_COINS expired, emptied coins still listed,
-and after they were delisted, which is what keeps recovery bounded. Targets are reported, not asserted:
-the script exits 0 whether they are met or not.
+usual case, used for the ratio lines). The service's own payment, payWithAuthorization with a reference,
+is shown beside them: it also records the payment (one new storage word) so that the merchant can
+refund it. A refund (`refund gas`) gives back half of such a payment. Activity mints, admin mints and
+grants go to residents that already hold the coin; batch figures are the batch transaction's gas
+divided by its size, each attestation (or grant) for a different resident. Grant batches (grantBatch:
+rewards without an attestation) are compared with a single adminMint, the other mint without a
+signature. Recovery of a lost wallet is measured in its two steps (request, execute; the development
+chain's recovery delay is 0) for residents holding both coins: execution with SPENT_COINS expired,
+emptied coins still listed, and after they were delisted, which is what keeps recovery bounded. Targets
+are reported, not asserted: the script exits 0 whether they are met or not.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ SAMPLES = 3
 BATCH_SIZES = (1, 10, 100)
 AMOUNT = 1_000  # EUR 10.00: every measured payment, mint and burn moves this many units
 FUNDING = 1_000_000  # what a warm holder starts with: enough that it never runs dry
+HOLDING_CAP = 10**12  # every benched coin has a holding cap (above any bench balance)
 
 # Targets: payment and relayed payment as a multiple of the ERC-20 transfer in the same condition,
 # batch minting per attestation as a multiple of a single mint.
@@ -166,7 +170,9 @@ class Bench:
         return [self.new_key(label) for _ in range(count)]
 
     def _create_coin(self, container, name: str, symbol: str, purpose: int, area: str):
-        spec = (name, symbol, int(purpose), self.to_bytes8(area), 0, False)
+        # Every coin carries a holding cap, so that payments to residents pay for checking it; it is set
+        # above what the bench's residents hold (its value does not change the gas).
+        spec = (name, symbol, int(purpose), self.to_bytes8(area), 0, False, 0, HOLDING_CAP)
         tx = self.system.factory.createCoin(spec, self.tx(self.admin))
         return container.at(tx.return_value)
 
@@ -321,6 +327,88 @@ class Bench:
                 gas = self.measure(lambda i, r=recipients, n=nonces: relay(r[i], n[i]), check)
                 label = f"relayed transferWithAuthorization, {case} recipient, nonce in {word_case}"
                 results.add(f"relayed {case} {word_case}", label, gas, f"erc20 {case}")
+
+        # The service's own payment: payWithAuthorization with a reference, recorded so that it can be
+        # refunded (a fresh storage word per payment). Shown beside the targets, not one of them.
+        for case in ("fresh", "warm"):
+            fresh = case == "fresh"
+            nonces = self._nonces(False)
+            recipients = self.recipients(fresh, self.fresh_merchant, self.warm_merchant)
+            gas = self.measure(
+                lambda i, r=recipients, n=nonces: self.relay_pay(r[i], n[i], _ref(f"relayed sale {n[i]}")),
+                self.payment_checks(coin, self.payer, recipients, fresh),
+            )
+            label = f"relayed payWithAuthorization (refundable), {case} recipient, nonce in used word"
+            results.add(f"relayed pay {case}", label, gas, f"erc20 {case}")
+
+    def relay_pay(self, to, nonce: int, reference: bytes):
+        """The payer's signed payWithAuthorization with `reference`, sent by the relayer."""
+        from socialcoin.chain.typed_data import sign
+
+        valid_after, valid_before = 0, self.chain.time() + 3600
+        nonce_bytes = nonce.to_bytes(32, "big")
+        message = {
+            "from": self.payer.address,
+            "to": to.address,
+            "value": AMOUNT,
+            "paymentReference": reference,
+            "validAfter": valid_after,
+            "validBefore": valid_before,
+            "nonce": nonce_bytes,
+        }
+        sig = sign(self.payer.private_key, self.coin_domain, "PayWithAuthorization", message)
+        tx = self.wijk_coin.payWithAuthorization(
+            *message.values(), sig.v, sig.r, sig.s, self.tx(self.relayer)
+        )
+        self.payer_nonces.add(nonce)
+        return tx
+
+    def refunds(self, results: Results) -> None:
+        """A merchant refunds half of a payment (both hold the coin before and after): directly, and
+        signed by the merchant and relayed (as the service does with the keys it keeps; the median is a
+        nonce in a word already used)."""
+        from socialcoin.chain.typed_data import sign
+
+        coin, merchant = self.wijk_coin, self.warm_merchant
+        references = {
+            how: [_ref(f"refunded sale {how} {i}") for i in range(SAMPLES)] for how in ("direct", "relayed")
+        }
+        for reference in (*references["direct"], *references["relayed"]):
+            coin.pay(merchant, AMOUNT, reference, self.tx(self.payer))
+
+        def check(how: str) -> Callable[[int], None]:
+            def paid_not_refunded(i: int) -> None:
+                record = coin.payment(self.payer, merchant, references[how][i])
+                self.expect(tuple(record) == (AMOUNT, 0), "a payment not yet refunded")
+                self.expect(coin.balanceOf(self.payer) > 0, "the payer holds the coin")
+
+            return paid_not_refunded
+
+        gas = self.measure(
+            lambda i: coin.refund(self.payer, AMOUNT // 2, references["direct"][i], self.tx(merchant)),
+            check("direct"),
+        )
+        results.add("refund", "refund() of half a payment, payer holding the coin", gas, "erc20 warm")
+
+        def relayed(i: int):
+            valid_before = self.chain.time() + 3600
+            nonce = i.to_bytes(32, "big")  # counted up, as the service does: one nonce word for all three
+            message = {
+                "from": merchant.address,
+                "to": self.payer.address,
+                "value": AMOUNT // 2,
+                "paymentReference": references["relayed"][i],
+                "validAfter": 0,
+                "validBefore": valid_before,
+                "nonce": nonce,
+            }
+            sig = sign(merchant.private_key, self.coin_domain, "RefundWithAuthorization", message)
+            return coin.refundWithAuthorization(*message.values(), sig.v, sig.r, sig.s, self.tx(self.relayer))
+
+        gas = self.measure(relayed, check("relayed"))
+        results.add(
+            "refund relayed", "relayed refundWithAuthorization() of half a payment", gas, "erc20 warm"
+        )
 
     def _attestation(self, resident, claim: str):
         from socialcoin.chain.typed_data import sign
@@ -512,6 +600,9 @@ def print_ratios_and_targets(results: Results) -> None:
     for case in ("fresh", "warm"):
         measured, base = gas[f"relayed {case} fresh word"], gas[f"erc20 {case}"]
         print(f"relayed/erc20 gas ratio ({case}, nonce in a fresh word): {measured / base:.2f}")
+    for case in ("fresh", "warm"):
+        measured, base = gas[f"relayed pay {case}"], gas[f"erc20 {case}"]
+        print(f"relayed refundable payWithAuthorization/erc20 gas ratio ({case}): {measured / base:.2f}")
     batch, single = gas["batch 100"], gas["mint single warm"]
     print(f"batch mint 100 / single mint gas ratio: {batch / single:.2f}")
     checks.append(("batch mint 100 per attestation / single mint", batch, single, BATCH_TARGET))
@@ -524,6 +615,8 @@ def print_ratios_and_targets(results: Results) -> None:
         f"recovery execute gas with {SPENT_COINS} spent coins still listed: {gas['recovery execute crowded']}"
         f" ({per_coin:,.0f} per listed coin; delisting them brings it back to {gas['recovery execute']})"
     )
+    print(f"refund gas: {gas['refund']}")
+    print(f"relayed refund gas: {gas['refund relayed']}")
 
     print()
     print("Targets:")
@@ -580,6 +673,7 @@ def run(network_name: str) -> Results:
                 bench.grants(results)
                 bench.burns(results)
                 bench.recovery(results)
+                bench.refunds(results)
             finally:
                 _settle_background_threads()
                 network.disconnect()

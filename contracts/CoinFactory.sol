@@ -11,7 +11,7 @@ import {SocialCoin} from "./SocialCoin.sol";
 
 /// @title CoinFactory
 /// @notice The municipality creates its coins here: one live coin per (purpose, area), its purpose,
-///         area, expiry and person-to-person setting fixed for good.
+///         area, expiry, person-to-person setting, redemption grace and holding cap fixed for good.
 contract CoinFactory is ICoinFactory, AccessControlDefaultAdminRules {
     IParticipantRegistry public immutable registry;
     address public immutable issuer;
@@ -27,8 +27,9 @@ contract CoinFactory is ICoinFactory, AccessControlDefaultAdminRules {
     }
 
     /// @notice Creates a coin. Requires the admin role; the purpose must exist, the area must be a
-    ///         gemeente or a wijk, the expiry in the future (or 0), and no unexpired coin may exist for
-    ///         the same purpose and area. Emits CoinCreated (and CoinAdded on the registry).
+    ///         gemeente or a wijk, the expiry in the future (or 0), a redemption grace only with an
+    ///         expiry, and no unexpired coin may exist for the same purpose and area.
+    ///         Emits CoinCreated (and CoinAdded on the registry).
     function createCoin(CoinSpec calldata spec) external onlyRole(DEFAULT_ADMIN_ROLE) returns (address coin) {
         if (bytes(spec.name).length == 0 || bytes(spec.symbol).length == 0) revert FactoryMissingName();
         if (spec.purposeId >= registry.purposeCount()) revert FactoryUnknownPurpose(spec.purposeId);
@@ -36,18 +37,25 @@ contract CoinFactory is ICoinFactory, AccessControlDefaultAdminRules {
         if (digits != 4 && digits != 6) revert FactoryInvalidCoinArea(spec.area);
         // slither-disable-next-line timestamp
         if (spec.expiry != 0 && spec.expiry <= block.timestamp) revert FactoryExpiryInPast(spec.expiry, block.timestamp);
+        if (spec.expiry == 0 && spec.redemptionGrace != 0) revert FactoryGraceWithoutExpiry(spec.redemptionGrace);
         address existing = coinFor[spec.purposeId][spec.area];
         if (existing != address(0) && !_hasExpired(existing)) {
             revert FactoryLiveCoinExists(spec.purposeId, spec.area, existing);
         }
 
-        coin = address(
-            new SocialCoin(
-                spec.name, spec.symbol, spec.purposeId, spec.area, spec.expiry, spec.personToPerson, registry, issuer
-            )
-        );
+        coin = address(new SocialCoin(spec, registry, issuer));
         coinFor[spec.purposeId][spec.area] = coin;
-        emit CoinCreated(coin, spec.purposeId, spec.area, spec.expiry, spec.personToPerson, spec.name, spec.symbol);
+        emit CoinCreated(
+            coin,
+            spec.purposeId,
+            spec.area,
+            spec.expiry,
+            spec.personToPerson,
+            spec.name,
+            spec.symbol,
+            spec.redemptionGrace,
+            spec.holdingCap
+        );
         registry.addCoin(coin);
     }
 

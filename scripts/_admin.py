@@ -271,6 +271,16 @@ def cents(text: str) -> int:
     return int(whole) * CENTS_PER_EURO + int((fraction or "0").ljust(2, "0"))
 
 
+def days(text: str) -> int:
+    """A whole number of days -> seconds (30 -> 2592000)."""
+    if not text.strip().isdigit():
+        raise BadValue(
+            f"'{text}' is geen aantal dagen: schrijf een geheel getal, zoals 30",
+            f"'{text}' is not a number of days: write a whole number, such as 30",
+        )
+    return int(text.strip()) * 24 * 3600
+
+
 def kind(text: str) -> Kind:
     try:
         return KINDS[text.strip().lower()]

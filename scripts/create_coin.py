@@ -1,10 +1,14 @@
-"""Creates a coin. Its name, symbol, purpose, area (a gemeente or a wijk), expiry and whether residents
-may pay each other with it are fixed for good. Needs the admin role of the CoinFactory.
+"""Creates a coin. Its name, symbol, purpose, area (a gemeente or a wijk), expiry, whether residents
+may pay each other with it, the merchants' redemption grace after expiry and the holding cap per
+resident are fixed for good. Needs the admin role of the CoinFactory.
 
     brownie run scripts/create_coin.py main "name=Socialcoin Geitenkamp - Wijkmunt" symbol=GKW \\
-        purpose=LOCAL_SPENDING area=WK020201 expiry=2027-12-31 person_to_person=nee --network <net>
+        purpose=LOCAL_SPENDING area=WK020201 expiry=2027-12-31 person_to_person=nee \\
+        redemption_grace_days=30 holding_cap=3000 --network <net>
 
-`expiry` (the last day the coin can be used) and `person_to_person` (default nee) may be left out.
+`expiry` (the last day the coin can be used), `person_to_person` (default nee), `redemption_grace_days`
+(days after expiry during which merchants may still redeem the coin for euros; default 0, only with an
+expiry) and `holding_cap` (the most a resident may hold, in euros; default 0: no cap) may be left out.
 The new coin is added to the deployment file under its symbol, where the backend finds it.
 """
 
@@ -17,6 +21,9 @@ from scripts._admin import (
     BadValue,
     Refusal,
     area,
+    cents,
+    days,
+    euros,
     expiry,
     nonempty,
     parse_args,
@@ -28,7 +35,8 @@ from socialcoin.areas import to_bytes8
 
 USAGE = [
     'brownie run scripts/create_coin.py main "name=Socialcoin Geitenkamp - Wijkmunt" symbol=GKW '
-    "purpose=LOCAL_SPENDING area=WK020201 [expiry=2027-12-31] [person_to_person=nee] --network <net>",
+    "purpose=LOCAL_SPENDING area=WK020201 [expiry=2027-12-31] [person_to_person=nee] "
+    "[redemption_grace_days=30] [holding_cap=3000] --network <net>",
 ]
 
 
@@ -54,12 +62,20 @@ def main(*args):
             Arg("area", "WK020201", coin_area),
             Arg("expiry", "2027-12-31", expiry, required=False, default=0),
             Arg("person_to_person", "nee", yes_no, required=False, default=False),
+            Arg("redemption_grace_days", "30", days, required=False, default=0),
+            Arg("holding_cap", "3000", cents, required=False, default=0),
         ],
         USAGE,
     )
     name, symbol, purpose_id, code = values["name"], values["symbol"], values["purpose"], values["area"]
     expires, person_to_person = values["expiry"], values["person_to_person"]
+    grace, cap = values["redemption_grace_days"], values["holding_cap"]
     purpose = admin.purpose_names(1 << purpose_id)
+    if grace and not expires:
+        raise Refusal(
+            "redemption_grace_days kan alleen bij een munt met een expiry",
+            "redemption_grace_days needs a coin with an expiry",
+        )
 
     now = admin.chain_time()
     if expires and expires <= now:
@@ -82,7 +98,7 @@ def main(*args):
         )
     admin.require_role("factory", DEFAULT_ADMIN_ROLE)
 
-    spec = (name, symbol, purpose_id, to_bytes8(code), expires, person_to_person)
+    spec = (name, symbol, purpose_id, to_bytes8(code), expires, person_to_person, grace, cap)
     tx = admin.send(f"munt {symbol} gemaakt", f"coin {symbol} created", admin.factory.createCoin, spec)
     coin = tx.events["CoinCreated"]["coin"]
     admin.save_coin(symbol, coin)
@@ -91,11 +107,15 @@ def main(*args):
         if expires
         else ("vervalt nooit", "never expires")
     )
+    grace_days = grace // (24 * 3600)
     say(
         f"Munt {symbol} ({name}) op {coin}: doel {purpose}, gebied {code}, "
-        f"{ends_nl}, van bewoner naar bewoner: {'ja' if person_to_person else 'nee'}. "
-        f"Toegevoegd aan {admin.path}.",
+        f"{ends_nl}, van bewoner naar bewoner: {'ja' if person_to_person else 'nee'}, "
+        f"inwisselen door ondernemers na de vervaldatum: {grace_days} dagen, "
+        f"hoogstens per bewoner: {euros(cap) if cap else 'geen grens'}. Toegevoegd aan {admin.path}.",
         f"Coin {symbol} ({name}) at {coin}: purpose {purpose}, area {code}, "
-        f"{ends_en}, person to person: {'yes' if person_to_person else 'no'}. Added to {admin.path}.",
+        f"{ends_en}, person to person: {'yes' if person_to_person else 'no'}, "
+        f"merchants' redemption after expiry: {grace_days} days, "
+        f"holding cap per resident: {euros(cap) if cap else 'none'}. Added to {admin.path}.",
     )
     return tx

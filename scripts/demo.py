@@ -84,7 +84,8 @@ def main():
 
     coins = {}
     for symbol, (name, purpose, area, person_to_person) in COINS.items():
-        created = factory.createCoin((name, symbol, int(purpose), to_bytes8(area), 0, person_to_person), tx)
+        spec = (name, symbol, int(purpose), to_bytes8(area), 0, person_to_person, 0, 0)
+        created = factory.createCoin(spec, tx)
         coins[symbol] = SocialCoin.at(created.return_value)
 
     participants = [

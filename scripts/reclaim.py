@@ -2,6 +2,10 @@
 (or, without `credit_minter`, only reports it). Works while the system is paused and for frozen
 holders. Needs MASTER_MINTER_ROLE on the ActivityIssuer.
 
+Merchants lose nothing: during the coin's redemption grace they are left out (they redeem their coins
+themselves); after it the contract turns each merchant's balance into a payout the municipality owes in
+euros (PayoutRedeemed; the service records it), which does not return to a budget.
+
     brownie run scripts/reclaim.py main coin=GKW credit_minter=0x... --network <net>
     brownie run scripts/reclaim.py main coin=GKW holders=0x...,0x... --network <net>
 
@@ -27,6 +31,7 @@ from scripts._admin import (
     say,
     when,
 )
+from socialcoin.chain.constants import Kind
 
 USAGE = [
     "brownie run scripts/reclaim.py main coin=GKW [credit_minter=0x...] [holders=0x...,0x...] "
@@ -66,6 +71,16 @@ def main(*args):
     holders = [
         holder for holder in values["holders"] or receivers(admin, coin) if coin.contract.balanceOf(holder)
     ]
+    merchants = {holder for holder in holders if admin.registry.participant(holder)[0] == Kind.MERCHANT}
+    grace_ends = coin.expiry + coin.contract.redemptionGrace()
+    if merchants and now < grace_ends:
+        holders = [holder for holder in holders if holder not in merchants]
+        say(
+            f"{len(merchants)} ondernemer(s) mogen hun {coin.symbol} nog tot {when(grace_ends)} zelf "
+            "inwisselen; zij blijven buiten deze ronde.",
+            f"{len(merchants)} merchant(s) may redeem their {coin.symbol} themselves until "
+            f"{when(grace_ends)}; they are left out of this run.",
+        )
     if not holders:
         say(
             f"Niets terug te halen: niemand heeft nog {coin.symbol}.",
@@ -79,11 +94,16 @@ def main(*args):
     txs = []
     for start in range(0, len(holders), BATCH_SIZE):
         chunk = holders[start : start + BATCH_SIZE]
-        total = sum(coin.contract.balanceOf(holder) for holder in chunk)
+        total = sum(coin.contract.balanceOf(holder) for holder in chunk if holder not in merchants)
+        payouts = sum(coin.contract.balanceOf(holder) for holder in chunk if holder in merchants)
+        payouts_nl = f"; {euros(payouts)} van ondernemers wordt uitbetaling in euro's" if payouts else ""
+        payouts_en = f"; {euros(payouts)} of merchants becomes payouts in euros" if payouts else ""
         txs.append(
             admin.send(
-                f"{euros(total)} in {coin.symbol} van {len(chunk)} houder(s) teruggehaald, {where_nl}",
-                f"{euros(total)} in {coin.symbol} reclaimed from {len(chunk)} holder(s), {where_en}",
+                f"{euros(total)} in {coin.symbol} van {len(chunk)} houder(s) teruggehaald, {where_nl}"
+                f"{payouts_nl}",
+                f"{euros(total)} in {coin.symbol} reclaimed from {len(chunk)} holder(s), {where_en}"
+                f"{payouts_en}",
                 admin.issuer.reclaimExpired,
                 coin.address,
                 chunk,

@@ -22,7 +22,8 @@ from .db.models import OutboxItem
 from .domain import claims, operations, pin_attempts, rewards, spending, tasks
 from .domain.debts import SettlementFlow
 from .domain.payments import PaymentFlow
-from .domain.payouts import PayoutFlow
+from .domain.payouts import PayoutFlow, record_expiry_payouts
+from .domain.refunds import RefundFlow
 from .domain.services import OrderFlow
 from .runtime import Periodic, Runtime
 from .settings import Settings
@@ -42,6 +43,7 @@ def finishers(settings: Settings, chain: Chain) -> dict[Origin, Finisher]:
         Origin.DEBT_SETTLEMENT: spends(SettlementFlow(settings, chain)),
         Origin.SERVICE_ORDER: spends(OrderFlow(settings)),
         Origin.PAYOUT: spends(PayoutFlow(settings)),
+        Origin.REFUND: spends(RefundFlow(settings)),
         Origin.CLAIM_MINT: claims.finish,
         Origin.REWARD_MINT: rewards.finish,
         Origin.CHAIN_OPERATION: operations.finish,
@@ -101,6 +103,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Runtime:
         sessions,
         worker_chain.with_timeout(settings.worker_chain_timeout_seconds),
         confirmations=settings.confirmations,
+        on_stored=record_expiry_payouts,
     )
     runtime = Runtime(
         settings,

@@ -12,6 +12,11 @@ interface ICoinFactory {
         /// Unix time after which the coin can no longer move; 0 for none.
         uint64 expiry;
         bool personToPerson;
+        /// Seconds after expiry during which merchants may still redeem the coin for euros; 0 for none.
+        /// Only with an expiry.
+        uint64 redemptionGrace;
+        /// The most units a resident may hold of the coin; 0 for no cap.
+        uint256 holdingCap;
     }
 
     event CoinCreated(
@@ -21,7 +26,9 @@ interface ICoinFactory {
         uint64 expiry,
         bool personToPerson,
         string name,
-        string symbol
+        string symbol,
+        uint64 redemptionGrace,
+        uint256 holdingCap
     );
 
     error FactoryZeroAddress();
@@ -30,6 +37,7 @@ interface ICoinFactory {
     error FactoryExpiryInPast(uint64 expiry, uint256 now_);
     error FactoryMissingName();
     error FactoryLiveCoinExists(uint8 purposeId, bytes8 area, address coin);
+    error FactoryGraceWithoutExpiry(uint64 redemptionGrace);
 
     function coinFor(uint8 purposeId, bytes8 area) external view returns (address);
 }

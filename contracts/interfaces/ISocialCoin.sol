@@ -17,7 +17,14 @@ interface ISocialCoin {
         ReceiverOutsideArea,
         PurposeNotAccepted,
         PersonToPersonNotAllowed,
-        InsufficientBalance
+        InsufficientBalance,
+        // Appended (issue 9), so that the numbers above keep their meaning:
+        /// The receiver is a resident whose balance would exceed the coin's holding cap.
+        HoldingCapExceeded,
+        /// The holder may make no burn of this kind with this coin (see CoinBurnNotAllowed).
+        BurnNotAllowed,
+        /// A refund beyond what is left to refund of the payment (see CoinRefundExceedsPayment).
+        RefundExceedsPayment
     }
 
     /// Why coins are burned. The bit `1 << reason` in a purpose's `redemptions` lets residents burn
@@ -35,6 +42,10 @@ interface ISocialCoin {
     event PayoutRedeemed(address indexed merchant, uint256 value, bytes32 indexed payoutReference);
     event ExpiredReclaimed(address indexed holder, uint256 value);
     event BalanceRecovered(address indexed lost, address indexed replacement, uint256 value);
+    /// The payee of a payment gave `value` of it back to the payer, against the payment's reference.
+    event PaymentRefunded(
+        address indexed payee, address indexed payer, uint256 value, bytes32 indexed paymentReference
+    );
 
     error CoinTransferRefused(address from, address to, uint256 value, TransferRefusal reason);
     error CoinUnauthorizedCaller(address caller);
@@ -42,16 +53,30 @@ interface ISocialCoin {
     error CoinMissingReference();
     error CoinBurnNotAllowed(address holder, BurnReason reason);
     error CoinNotExpired(uint64 expiry);
+    /// A refund beyond what `payer` paid `payee` under `paymentReference` and was not refunded yet.
+    error CoinRefundExceedsPayment(
+        address payee, address payer, bytes32 paymentReference, uint256 refundable, uint256 value
+    );
+    /// `transferFrom`'s caller (the spender) must be a registered participant that is not frozen.
+    error CoinSpenderNotRegistered(address spender);
+    error CoinSpenderFrozen(address spender);
 
     function purposeId() external view returns (uint8);
     function area() external view returns (bytes8);
     function expiry() external view returns (uint64);
     function personToPerson() external view returns (bool);
+    function redemptionGrace() external view returns (uint64);
+    function holdingCap() external view returns (uint256);
 
     function canTransfer(address from, address to, uint256 value)
         external
         view
         returns (bool allowed, TransferRefusal reason);
+
+    function canBurn(address holder, BurnReason reason, uint256 value)
+        external
+        view
+        returns (bool allowed, TransferRefusal refusal);
 
     function mint(address to, uint256 value) external;
     function reclaimExpired(address holder) external returns (uint256 value);

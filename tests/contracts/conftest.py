@@ -121,12 +121,21 @@ def enrol(registry, registrar):
 
 @pytest.fixture(scope="module")
 def make_coin(factory, admin):
-    """Creates a coin: make_coin(Purpose.LOCAL_SPENDING, WIJK, expiry=0, p2p=False)."""
+    """Creates a coin: make_coin(Purpose.LOCAL_SPENDING, WIJK, expiry=0, p2p=False, grace=0, cap=0)."""
 
-    def make(purpose=Purpose.LOCAL_SPENDING, area=WIJK, expiry=0, p2p=False, name=None, symbol="SCN"):
+    def make(
+        purpose=Purpose.LOCAL_SPENDING,
+        area=WIJK,
+        expiry=0,
+        p2p=False,
+        name=None,
+        symbol="SCN",
+        grace=0,
+        cap=0,
+    ):
         name = name or f"Socialcoin {area} {Purpose(purpose).name}"
-        tx = factory.createCoin((name, symbol, int(purpose), to_bytes8(area), expiry, p2p), {"from": admin})
-        return SocialCoin.at(tx.return_value)
+        spec = (name, symbol, int(purpose), to_bytes8(area), expiry, p2p, grace, cap)
+        return SocialCoin.at(factory.createCoin(spec, {"from": admin}).return_value)
 
     return make
 

@@ -106,8 +106,11 @@ def test_create_coin_creates_the_coin_and_adds_it_to_the_deployment_file(
         f"area={WIJK}",
         "expiry=2099-12-31",
         "person_to_person=ja",
+        "redemption_grace_days=30",
+        "holding_cap=3000",
     )
     created = tx.events["CoinCreated"]
+    assert (created["redemptionGrace"], created["holdingCap"]) == (30 * 24 * 3600, 300_000)
     assert (created["symbol"], created["purposeId"], bytes(created["area"])) == (
         "GKS",
         Purpose.SPORT_CULTURE,
@@ -138,6 +141,32 @@ def test_create_coin_lists_every_bad_argument_and_creates_nothing(registry):
     assert "'31-12-2027' is geen datum (JJJJ-MM-DD)" in message
     assert "onbekend argument 'colour'" in message and "unknown argument 'colour'" in message
     assert "brownie run scripts/create_coin.py main" in message  # the usage
+
+
+def test_create_coin_refuses_a_grace_without_expiry_and_bad_grace_or_cap(registry):
+    before = registry.coins()
+    message = refusal(
+        create_coin.main,
+        "name=Socialcoin Geitenkamp - Energie",
+        "symbol=GKE",
+        "purpose=ENERGY",
+        f"area={WIJK}",
+        "redemption_grace_days=30",
+    )
+    assert "redemption_grace_days needs a coin with an expiry" in message
+    message = refusal(
+        create_coin.main,
+        "name=Socialcoin Geitenkamp - Energie",
+        "symbol=GKE",
+        "purpose=ENERGY",
+        f"area={WIJK}",
+        "expiry=2099-12-31",
+        "redemption_grace_days=a month",
+        "holding_cap=3.000,00",
+    )
+    assert "'a month' is not a number of days" in message
+    assert "'3.000,00' is not an amount in euros" in message
+    assert registry.coins() == before
     assert list(registry.coins()) == []
 
 
@@ -493,6 +522,29 @@ def test_reclaim_expired_coins_into_a_minters_budget(
     assert (old.balanceOf(resident), old.balanceOf(neighbour), old.totalSupply()) == (0, 0, 0)
     assert issuer.minterAllowance(funded_minter) == allowance + 500
     assert reclaim.main("coin=OLD") == []  # nothing left
+
+
+def test_reclaim_leaves_merchants_out_during_the_grace_and_pays_them_out_after(
+    as_operator, issuer, make_coin, give, resident, merchant, capsys
+):
+    old = make_coin(Purpose.LOCAL_SPENDING, GEMEENTE, expiry=chain.time() + 3600, grace=3600, symbol="OLD")
+    give(old, resident, 500)
+    old.transfer(merchant, 200, {"from": resident})
+    chain.sleep(3700)
+    chain.mine()
+    capsys.readouterr()
+    txs = reclaim.main("coin=OLD")
+    assert "1 merchant(s) may redeem their OLD themselves until" in capsys.readouterr().out
+    assert txs[0].events["ExpiredCoinsReclaimed"]["holders"] == 1
+    assert (old.balanceOf(resident), old.balanceOf(merchant)) == (0, 200)
+
+    chain.sleep(3700)
+    chain.mine()
+    txs = reclaim.main("coin=OLD")
+    assert "EUR 2.00 of merchants becomes payouts in euros" in capsys.readouterr().out
+    assert txs[0].events["PayoutRedeemed"]["value"] == 200
+    assert old.totalSupply() == 0
+    assert reclaim.main("coin=OLD") == []
 
 
 def test_reclaim_refuses_a_coin_that_never_expires_and_a_credit_to_a_non_minter(

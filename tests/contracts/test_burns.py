@@ -439,13 +439,13 @@ def test_the_master_minter_reclaims_expired_coins_into_a_minters_allowance(
     assert tx.return_value == 800
     reclaimed = tx.events["ExpiredReclaimed"]
     assert all(e.address == expiring_coin.address for e in reclaimed)
+    # The neighbour holds nothing: skipped without an event (X6).
     assert [(e["holder"], e["value"]) for e in reclaimed] == [
         (resident.address, 500),
         (municipality.address, 300),
-        (neighbour.address, 0),
     ]
     transfers = [(e["from"], e["to"], e["value"]) for e in tx.events["Transfer"]]
-    assert transfers == [(h.address, ZERO_ADDRESS, v) for h, v in zip(holders, (500, 300, 0), strict=True)]
+    assert transfers == [(h.address, ZERO_ADDRESS, v) for h, v in ((resident, 500), (municipality, 300))]
     total = only_event(tx, "ExpiredCoinsReclaimed")
     assert total.address == issuer.address
     assert (total["coin"], total["amount"], total["holders"], total["creditedMinter"]) == (

@@ -16,15 +16,22 @@ from socialcoin.chain.constants import Purpose
 from support import BUURT, GEMEENTE, OTHER_GEMEENTE, OTHER_WIJK, WIJK, recover_wallet, reverts_with
 
 DEFAULT_ADMIN_ROLE = b"\0" * 32
-IMMUTABLE_SETTINGS = ("purposeId", "area", "expiry", "personToPerson")
+IMMUTABLE_SETTINGS = ("purposeId", "area", "expiry", "personToPerson", "redemptionGrace", "holdingCap")
 
 
 def spec(
-    purpose=Purpose.LOCAL_SPENDING, area=WIJK, expiry=0, p2p=False, name="Socialcoin test", symbol="SCT"
+    purpose=Purpose.LOCAL_SPENDING,
+    area=WIJK,
+    expiry=0,
+    p2p=False,
+    name="Socialcoin test",
+    symbol="SCT",
+    grace=0,
+    cap=0,
 ):
     """A CoinSpec tuple; `area` is a CBS code or raw bytes8."""
     area_bytes = to_bytes8(area) if isinstance(area, str) else area
-    return (name, symbol, int(purpose), area_bytes, expiry, p2p)
+    return (name, symbol, int(purpose), area_bytes, expiry, p2p, grace, cap)
 
 
 @contextmanager
@@ -75,7 +82,16 @@ def test_the_admin_creates_a_coin(factory, admin):
     """spec: C1, C3"""
     expiry = last_block_time() + 30 * 24 * 3600
     tx = factory.createCoin(
-        spec(Purpose.SPORT_CULTURE, GEMEENTE, expiry, True, "Socialcoin Arnhem - Sport", "ARSP"),
+        spec(
+            Purpose.SPORT_CULTURE,
+            GEMEENTE,
+            expiry,
+            True,
+            "Socialcoin Arnhem - Sport",
+            "ARSP",
+            grace=14 * 24 * 3600,
+            cap=300_000,
+        ),
         {"from": admin},
     )
     coin = tx.return_value
@@ -86,6 +102,7 @@ def test_the_admin_creates_a_coin(factory, admin):
     assert event["expiry"] == expiry
     assert event["personToPerson"] is True
     assert (event["name"], event["symbol"]) == ("Socialcoin Arnhem - Sport", "ARSP")
+    assert (event["redemptionGrace"], event["holdingCap"]) == (14 * 24 * 3600, 300_000)
     assert factory.coinFor(Purpose.SPORT_CULTURE, to_bytes8(GEMEENTE)) == coin
 
 
@@ -111,13 +128,15 @@ def test_a_coin_holds_the_settings_it_was_created_with(factory, registry, issuer
     """spec: C3"""
     expiry = last_block_time() + 3600
     tx = factory.createCoin(
-        spec(Purpose.MOBILITY, OTHER_WIJK, expiry, p2p, "Wijk bus", "BUS"), {"from": admin}
+        spec(Purpose.MOBILITY, OTHER_WIJK, expiry, p2p, "Wijk bus", "BUS", grace=600, cap=12_345),
+        {"from": admin},
     )
     coin = SocialCoin.at(tx.return_value)
     assert coin.purposeId() == Purpose.MOBILITY
     assert bytes(coin.area()) == to_bytes8(OTHER_WIJK)
     assert coin.expiry() == expiry
     assert coin.personToPerson() is p2p
+    assert (coin.redemptionGrace(), coin.holdingCap()) == (600, 12_345)
     assert (coin.name(), coin.symbol(), coin.decimals()) == ("Wijk bus", "BUS", 2)
     assert coin.registry() == registry
     assert coin.issuer() == issuer
@@ -243,6 +262,26 @@ def test_a_coin_without_expiry_or_with_a_future_expiry_is_accepted(factory, admi
     soon = last_block_time() + 60
     later = SocialCoin.at(factory.createCoin(spec(area=GEMEENTE, expiry=soon), {"from": admin}).return_value)
     assert later.expiry() == soon
+
+
+def test_a_redemption_grace_needs_an_expiry(factory, registry, admin):
+    """spec: C5, X1"""
+    before = registry.coins()
+    with reverts_with("FactoryGraceWithoutExpiry", 3600):
+        factory.createCoin(spec(expiry=0, grace=3600), {"from": admin})
+    assert registry.coins() == before
+    coin = SocialCoin.at(
+        factory.createCoin(
+            spec(area=GEMEENTE, expiry=last_block_time() + 600, grace=3600), {"from": admin}
+        ).return_value
+    )
+    assert coin.redemptionGrace() == 3600
+
+
+def test_a_coin_without_grace_or_cap_has_none(factory, admin):
+    """spec: C3, H1"""
+    coin = SocialCoin.at(factory.createCoin(spec(area=OTHER_WIJK), {"from": admin}).return_value)
+    assert (coin.redemptionGrace(), coin.holdingCap()) == (0, 0)
 
 
 @pytest.mark.parametrize("name, symbol", [("", "SCT"), ("Socialcoin", ""), ("", "")])

@@ -1,12 +1,13 @@
-"""A stateful property test of the whole system (rules I1–I5).
+"""A stateful property test of the whole system (rules I1–I7).
 
 hypothesis drives random registrations, attested and admin mints, payments (sent by the payer or
-relayed with a signature), burns of every kind, freezes, two-step recoveries (requested, executed after
-the delay or too early, cancelled), pauses, minter budgets and expiry
-against the deployed contracts. Alongside, a Python model keeps what the chain should hold. The model's
-transfer rule is written from docs/contracts.md (T1–T12, B1–B8, M1–M10), not from the contract or from
-`canTransfer`: every action is attempted whether or not the rules allow it, and the model must predict
-acceptance or refusal exactly, and the refusal's reason among those that apply.
+relayed with a signature), refunds of those payments (sent by the payee or relayed), burns of every kind,
+freezes, two-step recoveries (requested, executed after the delay or too early, cancelled), pauses,
+minter budgets, expiry and the merchants' redemption grace against the deployed contracts, with coins
+that carry a holding cap. Alongside, a Python model keeps what the chain should hold. The model's
+transfer rule is written from docs/contracts.md (T1–T14, B1–B8, M1–M18, X1–X7, F1–F7, H1–H4, L1–L9), not
+from the contract or from `canTransfer`: every action is attempted whether or not the rules allow it, and
+the model must predict acceptance or refusal exactly, and the refusal's reason among those that apply.
 
 After every step the books are read from the chain in one call and compared with the model.
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 from brownie import ZERO_ADDRESS, accounts, chain, compile_source, history, web3
 from brownie.exceptions import TransactionError, VirtualMachineError
-from eth_abi import decode, encode
+from eth_abi import encode
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -62,6 +63,9 @@ STATEFUL_STEPS = int(os.environ.get("SOCIALCOIN_STATEFUL_STEPS", "30"))
 SMALL_BUDGET = 30 * ONE_EURO
 STARTING_BALANCE = 20 * ONE_EURO
 COIN_LIFETIME = 10 * 24 * 3600
+REDEMPTION_GRACE = 5 * 24 * 3600
+SPORT_CAP = 40 * ONE_EURO
+MOBILITY_CAP = 30 * ONE_EURO
 ZERO_REFERENCE = b"\x00" * 32
 AREAS = ["NL", GEMEENTE, OTHER_GEMEENTE, WIJK, OTHER_WIJK, BUURT]
 
@@ -117,21 +121,21 @@ RECOVERY_STEPS = [
 ]
 CANCELLERS = ["the lost key", "the admin", "compliance", "a stranger"]
 
-# A test-only reader: its constructor makes static calls and returns their 32-byte answers. It runs inside
-# one eth_call and is never deployed, so that the books are read after every step in one request.
+# A test-only reader: its constructor makes static calls and returns their answers' words, one after
+# another. It runs inside one eth_call and is never deployed, so that the books are read after every step
+# in one request.
 STATIC_READS_SOURCE = """
 // SPDX-License-Identifier: EUPL-1.2
 pragma solidity 0.8.28;
 
 contract StaticReads {
     constructor(address[] memory targets, bytes[] memory calls) {
-        uint256[] memory answers = new uint256[](targets.length);
+        bytes memory data;
         for (uint256 i = 0; i < targets.length; ++i) {
             (bool ok, bytes memory answer) = targets[i].staticcall(calls[i]);
             require(ok && answer.length >= 32, "read failed");
-            answers[i] = abi.decode(answer, (uint256));
+            data = bytes.concat(data, answer);
         }
-        bytes memory data = abi.encode(answers);
         assembly {
             return(add(data, 32), mload(data))
         }
@@ -161,6 +165,7 @@ class CoinSpec:
     area: str  # digits of the CBS code
     p2p: bool
     expiry: int  # 0: never
+    cap: int = 0  # the most a resident may hold; 0: none
 
 
 @dataclass(frozen=True)
@@ -220,8 +225,8 @@ class World:
         targets = [target for target, _ in calls]
         data = [bytes.fromhex(call.removeprefix("0x")) for _, call in calls]
         arguments = encode(["address[]", "bytes[]"], [targets, data]).hex()
-        raw = web3.eth.call({"data": self.reader_code + arguments})
-        return list(decode(["uint256[]"], raw)[0])
+        raw = bytes(web3.eth.call({"data": self.reader_code + arguments}))
+        return [int.from_bytes(raw[i : i + 32], "big") for i in range(0, len(raw), 32)]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -277,6 +282,9 @@ class Model:
     lost: set[str] = field(default_factory=set)
     paused: bool = False
     expired: bool = False  # whether the clock has passed the expiring coin's expiry
+    grace_over: bool = False  # whether it has passed the end of that coin's redemption grace too
+    # (coin address, payer, payee, reference) -> [paid, refunded] (F1, F2)
+    payments: dict[tuple[str, str, str, bytes], list[int]] = field(default_factory=dict)
     claims: set[bytes] = field(default_factory=set)
     # What the events reported, for I2, I4 and I5.
     minted: dict[str, int] = field(default_factory=dict)
@@ -288,6 +296,13 @@ class Model:
     def is_expired(self, coin: CoinSpec) -> bool:
         return coin.expiry != 0 and self.expired
 
+    def grace_passed(self, coin: CoinSpec) -> bool:
+        return coin.expiry != 0 and self.grace_over
+
+    def is_resident(self, account) -> bool:
+        member = self.members.get(str(account))
+        return member is not None and member.kind == Kind.RESIDENT
+
     def balance(self, coin: CoinSpec, holder) -> int:
         return self.balances[coin.contract.address].get(str(holder), 0)
 
@@ -295,9 +310,10 @@ class Model:
         book = self.balances[coin.contract.address]
         book[str(holder)] = book.get(str(holder), 0) + value
 
-    def rule_refusals(self, coin: CoinSpec, sender, receiver) -> set[str]:
+    def rule_refusals(self, coin: CoinSpec, sender, receiver, refund: bool = False) -> set[str]:
         """Every reason the transfer rule (T1–T12) has to refuse a balance change of `coin`.
-        `sender` is None for a mint, `receiver` None for a burn. Empty: allowed.
+        `sender` is None for a mint, `receiver` None for a burn. Empty: allowed. A refund (F4) takes
+        the receiver's side as a mint does (person-to-person does not matter).
 
         Where the spec is silent the model takes these readings: a participant that is neither a
         resident nor the municipality (merchant, organisation) receives like a merchant (T1, T3); a
@@ -325,17 +341,26 @@ class Model:
                     if not member.area.startswith(coin.area):
                         reasons.add(TransferRefusal.RECEIVER_OUTSIDE_AREA)  # T2, T4, T12
                     if member.kind == Kind.RESIDENT:
-                        if not coin.p2p and sender is not None:
-                            reasons.add(TransferRefusal.PERSON_TO_PERSON_NOT_ALLOWED)  # T4, T12
+                        if not coin.p2p and sender is not None and not refund:
+                            reasons.add(TransferRefusal.PERSON_TO_PERSON_NOT_ALLOWED)  # T4, T12, F4
                     elif not member.accepts(coin.purpose):
                         reasons.add(TransferRefusal.PURPOSE_NOT_ACCEPTED)  # T1, T3
         return {refused(reason) for reason in reasons}
 
-    def move_refusals(self, coin: CoinSpec, sender, receiver, value: int) -> set[str]:
-        errors = self.rule_refusals(coin, sender, receiver)
+    def move_refusals(self, coin: CoinSpec, sender, receiver, value: int, refund: bool = False) -> set[str]:
+        errors = self.rule_refusals(coin, sender, receiver, refund)
         if sender is not None and value > self.balance(coin, sender):
             errors.add("ERC20InsufficientBalance")
+        if receiver is not None and self.exceeds_cap(coin, receiver, 0 if receiver == sender else value):
+            errors.add(refused(TransferRefusal.HOLDING_CAP_EXCEEDED))  # H2
         return errors
+
+    def exceeds_cap(self, coin: CoinSpec, receiver, value: int, already: int = 0) -> bool:
+        """Whether a resident would hold more than the coin's cap after receiving `value` (and `already`,
+        received earlier in the same batch)."""
+        if coin.cap == 0 or not self.is_resident(receiver):
+            return False
+        return self.balance(coin, receiver) + already + value > coin.cap
 
     def burn_refusals(
         self, coin: CoinSpec, holder, reason: BurnReason, value: int, reference: bytes
@@ -355,7 +380,23 @@ class Model:
             allowed = False  # expiry reclaim is the master minter's (B7)
         if not allowed:
             errors.add("CoinBurnNotAllowed")  # B5
-        return errors | self.move_refusals(coin, holder, None, value)
+        rule = self.move_refusals(coin, holder, None, value)
+        if reason == BurnReason.MERCHANT_PAYOUT and not self.grace_passed(coin):
+            rule.discard(refused(TransferRefusal.COIN_EXPIRED))  # X2: the merchants' redemption grace
+        return errors | rule
+
+    def refund_refusals(self, coin: CoinSpec, payee, payer, value: int, reference: bytes) -> set[str]:
+        """F2, F4, F6: the payment's record, then the rule (the payer's side as for a mint), the payee's
+        balance and the payer's holding cap."""
+        errors = set()
+        if value == 0:
+            errors.add("CoinZeroAmount")
+        if reference == ZERO_REFERENCE:
+            errors.add("CoinMissingReference")
+        paid, refunded = self.payments.get((coin.contract.address, str(payer), str(payee), reference), [0, 0])
+        if value > paid - refunded:
+            errors.add("CoinRefundExceedsPayment")
+        return errors | self.move_refusals(coin, payee, payer, value, refund=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -717,6 +758,7 @@ def build_machine(world: World):
             model = self.model
             errors = set() if str(minter) in model.minters else {"AccessControlUnauthorizedAccount"}
             seen = set(model.claims)
+            received: dict[tuple[str, str], int] = {}  # (coin, resident) -> minted earlier in the batch
             for item in items:
                 if item.late:
                     errors.add("IssuerAttestationExpired")
@@ -731,6 +773,10 @@ def build_machine(world: World):
                 if member is None or member.kind != Kind.RESIDENT:
                     errors.add("IssuerNotAResident")
                 errors |= model.rule_refusals(item.coin, None, item.target)
+                key = (item.coin.contract.address, str(item.target))
+                if model.exceeds_cap(item.coin, item.target, item.amount, received.get(key, 0)):
+                    errors.add(refused(TransferRefusal.HOLDING_CAP_EXCEEDED))  # H2
+                received[key] = received.get(key, 0) + item.amount
             if sum(item.amount for item in items) > model.allowances.get(str(minter), 0):
                 errors.add("IssuerAllowanceExceeded")
             return errors
@@ -807,7 +853,7 @@ def build_machine(world: World):
                 expected.add("IssuerMissingReason")
             if amount > model.allowances.get(str(minter), 0):
                 expected.add("IssuerAllowanceExceeded")
-            expected |= model.rule_refusals(coin, None, to)
+            expected |= model.move_refusals(coin, None, to, amount)
             reference = ZERO_REFERENCE if reason is None else self.next_label(reason)
             if self.attempt(
                 f"{minter} admin-mints {amount} {coin.label} to {to}",
@@ -837,12 +883,24 @@ def build_machine(world: World):
             self.payment(coin, sender_how, receiver_how, kind, part_, relayed=True, forged=forged)
 
         def payment(self, coin, sender_how, receiver_how, kind, part_, relayed, forged):
-            """T1–T9 on payments, sent by the payer (`pay`) or relayed (`payWithAuthorization`, A1, A5)."""
+            """T1–T9, H2 on payments, sent by the payer (`pay`) or relayed (`payWithAuthorization`, A1,
+            A5); a payment with a reference is recorded for refunds (F1), one without is not."""
             candidates = world.signers if relayed else world.actors
             sender = self.pick(sender_how, [a for a in self.holders(coin) if a in candidates], candidates)
             receiver = self.receiver(receiver_how, coin, sender)
             value = self.value(kind, part_, self.model.balance(coin, sender))
-            reference = self.next_label("payment")
+            # Mostly a fresh reference, sometimes one used before (paid again under it), rarely none.
+            used = [
+                key[3]
+                for key in self.model.payments
+                if key[:3] == (coin.contract.address, str(sender), str(receiver))
+            ]
+            if used and part_ % 5 == 0:
+                reference = used[part_ % len(used)]
+            elif part_ % 11 == 0:
+                reference = ZERO_REFERENCE
+            else:
+                reference = self.next_label("payment")
             expected = self.model.move_refusals(coin, sender, receiver, value)
             if relayed:
                 after, before = 0, chain.time() + 3600
@@ -878,12 +936,88 @@ def build_machine(world: World):
             if tx:
                 self.model.add(coin, sender, -value)
                 self.model.add(coin, receiver, value)
+                if reference != ZERO_REFERENCE:
+                    key = (coin.contract.address, str(sender), str(receiver), reference)
+                    self.model.payments.setdefault(key, [0, 0])[0] += value
                 event = tx.events["PaymentMade"][0]
                 assert (event["from"], event["to"], event["value"]) == (
                     sender.address,
                     receiver.address,
                     value,
                 )
+
+        # -- refunds -------------------------------------------------------------------------------
+
+        @rule(
+            coin=coin_choice,
+            how=choice,
+            kind=amount_kind,
+            part_=part,
+            relayed=st.booleans(),
+            no_reference=no_ref,
+        )
+        def refund(self, coin, how, kind, part_, relayed, no_reference):
+            """F1–F7: mostly the payee of a recorded payment refunds part of it, all of it or too much;
+            sometimes anyone refunds anyone under a reference nobody paid under."""
+            model = self.model
+            mode, index = how
+            records = [key for key in model.payments if key[0] == coin.contract.address]
+            if records and mode:
+                _coin, payer_key, payee_key, reference = records[index % len(records)]
+                payer, payee = self.actor(payer_key), self.actor(payee_key)
+            else:
+                payer = self.pick(how, self.residents())
+                payee = self.pick((mode, index // 7), self.registered())
+                reference = self.next_label("unpaid")
+            relayed = relayed and payee in world.signers
+            if no_reference:
+                reference = ZERO_REFERENCE
+            key = (coin.contract.address, str(payer), str(payee), reference)
+            paid, refunded = model.payments.get(key, [0, 0])
+            value = self.value(kind, part_, paid - refunded)
+            expected = model.refund_refusals(coin, payee, payer, value, reference)
+            if relayed:
+                after, before = 0, chain.time() + 3600
+                nonce = self.next_label("nonce")
+                message = {
+                    "from": payee.address,
+                    "to": payer.address,
+                    "value": value,
+                    "paymentReference": reference,
+                    "validAfter": after,
+                    "validBefore": before,
+                    "nonce": nonce,
+                }
+                signature = sign_with(payee, coin_domain(coin.contract), "RefundWithAuthorization", message)
+
+                def send():
+                    return coin.contract.refundWithAuthorization(
+                        *message.values(), signature.v, signature.r, signature.s, {"from": world.relayer}
+                    )
+            else:
+
+                def send():
+                    return coin.contract.refund(payer, value, reference, {"from": payee})
+
+            how_sent = "relayed " if relayed else ""
+            label = (
+                f"{payee} refunds {value} {coin.label} to {payer} ({how_sent}{kind}, {paid - refunded} left)"
+            )
+            tx = self.attempt(label, expected, send)
+            if tx:
+                model.add(coin, payee, -value)
+                model.add(coin, payer, value)
+                model.payments[key][1] += value
+                event = tx.events["PaymentRefunded"][0]
+                assert (event["payee"], event["payer"], event["value"], bytes(event["paymentReference"])) == (
+                    payee.address,
+                    payer.address,
+                    value,
+                    reference,
+                )
+
+        def actor(self, key: str):
+            return next(a for a in world.actors if str(a) == key)
 
         # -- burns ---------------------------------------------------------------------------------
 
@@ -961,15 +1095,19 @@ def build_machine(world: World):
 
         # -- expiry --------------------------------------------------------------------------------
 
-        @precondition(lambda self: not self.model.expired)
+        @precondition(lambda self: not self.model.grace_over)
         @rule(now=st.sampled_from([False] * 5 + [True]))
         def pass_expiry(self, now):
-            """The clock passes the expiring coin's expiry (T9), about once in six tries."""
+            """The clock passes the expiring coin's expiry (T9), into its redemption grace, or, once it has
+            expired, past the grace too (X3), about once in six tries."""
             if not now:
                 return
             expiry = max(coin.expiry for coin in world.coins)
-            chain.sleep(expiry - block_time() + 3600)
+            moment = expiry + (REDEMPTION_GRACE if self.model.expired else 0) + 3600
+            chain.sleep(moment - block_time())
             chain.mine()
+            if self.model.expired:
+                self.model.grace_over = True
             self.model.expired = True
 
         @rule(
@@ -978,7 +1116,9 @@ def build_machine(world: World):
             credited=st.sampled_from([*world.minters, None, world.stranger]),
         )
         def reclaim_expired(self, coin, hows, credited):
-            """B7, B8: by the master minter, while paused or from frozen holders too."""
+            """B7, B8, X4–X7: by the master minter, while paused or from frozen holders too; merchants'
+            balances stay during the grace and become payouts after it; empty and repeated holders do
+            nothing."""
             holders = [self.pick(how, self.holders(coin)) for how in hows]
             model = self.model
             expected = set()
@@ -994,13 +1134,32 @@ def build_machine(world: World):
                 ),
             )
             if tx:
-                total = 0
+                total, reclaimed, payouts = 0, [], []
                 for holder in holders:
-                    total += model.balance(coin, holder)
+                    balance = model.balance(coin, holder)
+                    member = model.members.get(str(holder))
+                    if balance == 0:
+                        continue  # X6
+                    if member is not None and member.kind == Kind.MERCHANT:
+                        if not model.grace_passed(coin) or member.frozen:
+                            continue  # X4, X5: the merchant redeems it, or waits until unfrozen
+                        payouts.append((holder.address, balance))  # X5: owed in euros, not reclaimed
+                    else:
+                        total += balance
+                        reclaimed.append((holder.address, balance))
                     model.balances[coin.contract.address][str(holder)] = 0
                 if credited is not None:
                     model.allowances[str(credited)] += total
                 assert tx.return_value == total
+                events = tx.events
+                got = [(e["holder"], e["value"]) for e in events["ExpiredReclaimed"]] if reclaimed else []
+                assert got == reclaimed, f"reclaimed {got}, model {reclaimed}"
+                got = [(e["merchant"], e["value"]) for e in events["PayoutRedeemed"]] if payouts else []
+                assert got == payouts, f"payouts {got}, model {payouts}"
+                if not reclaimed:
+                    assert "ExpiredReclaimed" not in events
+                if not payouts:
+                    assert "PayoutRedeemed" not in events
 
         # -- minters and verifiers -----------------------------------------------------------------
 
@@ -1169,6 +1328,26 @@ def build_machine(world: World):
                         member.purposes,
                         member.frozen,
                     ), f"{account}: registry word {word:#x}, model {member}"
+            # I6: what the chain recorded per payment reference is the model's, and no refund exceeds it.
+            if model.payments:
+                keys = list(model.payments)
+                coin_of = {coin.contract.address: coin.contract for coin in world.coins}
+                words = iter(
+                    world.read(
+                        [(c, coin_of[c].payment.encode_input(payer, payee, r)) for c, payer, payee, r in keys]
+                    )
+                )
+                for key in keys:
+                    paid, refunded = next(words), next(words)
+                    assert [paid, refunded] == model.payments[key], f"payment {key}: chain {paid, refunded}"
+                    assert refunded <= paid, f"I6 {key}: refunded {refunded} of {paid}"
+            # I7: no resident holds more of a coin than its holding cap.
+            for coin in world.coins:
+                if coin.cap:
+                    for account in world.actors:
+                        if model.is_resident(account):
+                            held = model.balance(coin, account)
+                            assert held <= coin.cap, f"I7 {coin.label}: {account} holds {held} > {coin.cap}"
             # I4: no claim id minted twice.
             assert len(model.minted_claims) == len(set(model.minted_claims)), "I4: a claim id minted twice"
             assert set(model.minted_claims) == model.claims
@@ -1216,7 +1395,12 @@ def world(
     reader_code,
 ):
     sport_coin = make_coin(
-        Purpose.SPORT_CULTURE, GEMEENTE, p2p=True, name="Socialcoin Arnhem - Sport", symbol="ASP"
+        Purpose.SPORT_CULTURE,
+        GEMEENTE,
+        p2p=True,
+        name="Socialcoin Arnhem - Sport",
+        symbol="ASP",
+        cap=SPORT_CAP,
     )
     expiring_coin = make_coin(
         Purpose.MOBILITY,
@@ -1225,19 +1409,30 @@ def world(
         p2p=True,
         name="Socialcoin OV",
         symbol="GKO",
+        grace=REDEMPTION_GRACE,
+        cap=MOBILITY_CAP,
     )
     coins = [
         CoinSpec("wijk", wijk_coin, Purpose.LOCAL_SPENDING, digits(WIJK), False, 0),
         CoinSpec("debt", debt_coin, Purpose.DEBT_SETTLEMENT, digits(GEMEENTE), False, 0),
-        CoinSpec("sport", sport_coin, Purpose.SPORT_CULTURE, digits(GEMEENTE), True, 0),
-        CoinSpec("mobility", expiring_coin, Purpose.MOBILITY, digits(WIJK), True, expiring_coin.expiry()),
+        CoinSpec("sport", sport_coin, Purpose.SPORT_CULTURE, digits(GEMEENTE), True, 0, SPORT_CAP),
+        CoinSpec(
+            "mobility",
+            expiring_coin,
+            Purpose.MOBILITY,
+            digits(WIJK),
+            True,
+            expiring_coin.expiry(),
+            MOBILITY_CAP,
+        ),
     ]
     for coin in coins:  # the model's view of each coin is what it was created with (C3)
         contract = coin.contract
-        assert (contract.purposeId(), contract.area(), contract.personToPerson()) == (
+        assert (contract.purposeId(), contract.area(), contract.personToPerson(), contract.holdingCap()) == (
             coin.purpose,
             "0x" + coin.area.encode().ljust(8, b"\0").hex(),
             coin.p2p,
+            coin.cap,
         )
         issuer.setVerifier(contract, verifier, True, {"from": registrar})
     assert expiring_coin.expiry() > chain.time() + COIN_LIFETIME - 600
@@ -1296,7 +1491,7 @@ def world(
 
 
 def test_random_operations_keep_the_books_and_the_transfer_rule(world):
-    """spec: I1, I2, I3, I4, I5
+    """spec: I1, I2, I3, I4, I5, I6, I7
 
     Random sequences of every operation, allowed or not; after each step the supply, every balance,
     the minters' allowances, the registry and the used claim ids agree with the model."""

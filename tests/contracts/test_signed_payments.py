@@ -497,35 +497,36 @@ def test_relayed_payment_passes_the_transfer_rule(coin, registry, resident, merc
 def test_permit_sets_allowance_that_transfer_from_spends_within_the_rule(
     coin, resident, merchant, distant_merchant, relayer
 ):
-    """spec: A7, T11, A8"""
+    """spec: A7, T11, T13, A8"""
     assert coin.nonces(resident) == 0
-    signed = permit(coin, resident, relayer, 600)
+    # The relayer sends the permit (it need not be registered); the merchant, a participant, spends it.
+    signed = permit(coin, resident, merchant, 600)
 
     tx = coin.permit(*permit_args(signed), {"from": relayer})
 
     approval = tx.events["Approval"]
     assert (approval["owner"], approval["spender"], approval["value"]) == (
         resident.address,
-        relayer.address,
+        merchant.address,
         600,
     )
-    assert coin.allowance(resident, relayer) == 600
+    assert coin.allowance(resident, merchant) == 600
     assert coin.nonces(resident) == 1
     assert resident.balance() == 0
 
-    tx = coin.transferFrom(resident, merchant, 250, {"from": relayer})
+    tx = coin.transferFrom(resident, merchant, 250, {"from": merchant})
     assert_transfer_event(tx, resident, merchant, 250)
-    assert balances(coin, resident, merchant, relayer) == [TEN_EUROS - 250, 250, 0]
-    assert coin.allowance(resident, relayer) == 350
+    assert balances(coin, resident, merchant) == [TEN_EUROS - 250, 250]
+    assert coin.allowance(resident, merchant) == 350
 
     with reverts_with(
         "CoinTransferRefused", resident, distant_merchant, 100, int(Refusal.RECEIVER_OUTSIDE_AREA)
     ):
-        coin.transferFrom(resident, distant_merchant, 100, {"from": relayer})
-    with reverts_with("ERC20InsufficientAllowance", relayer, 350, 351):
-        coin.transferFrom(resident, merchant, 351, {"from": relayer})
+        coin.transferFrom(resident, distant_merchant, 100, {"from": merchant})
+    with reverts_with("ERC20InsufficientAllowance", merchant, 350, 351):
+        coin.transferFrom(resident, merchant, 351, {"from": merchant})
     assert balances(coin, resident, merchant, distant_merchant) == [TEN_EUROS - 250, 250, 0]
-    assert coin.allowance(resident, relayer) == 350
+    assert coin.allowance(resident, merchant) == 350
 
 
 def test_permit_past_its_deadline_is_refused(coin, resident, relayer):

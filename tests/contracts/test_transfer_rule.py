@@ -11,7 +11,7 @@ import pytest
 from brownie import ZERO_ADDRESS, chain
 
 from socialcoin.areas import to_bytes8
-from socialcoin.chain.constants import Kind, Purpose, purpose_set
+from socialcoin.chain.constants import BurnReason, Kind, Purpose, purpose_set
 from socialcoin.chain.constants import TransferRefusal as Refusal
 from support import OTHER_GEMEENTE, WIJK, local_account, ref, reverts_with
 
@@ -301,9 +301,10 @@ def test_can_transfer_reports_insufficient_balance_that_a_transfer_reverts_for(f
     with reverts_with("ERC20InsufficientBalance", resident, TEN_EUROS, TEN_EUROS + 1):
         funded.transfer(merchant, TEN_EUROS + 1, {"from": resident})
     assert balances(funded, resident, merchant) == [TEN_EUROS, 0]
-    # A burn, too, is checked against the balance.
-    assert_verdict(funded, resident, ZERO_ADDRESS, TEN_EUROS + 1, Refusal.INSUFFICIENT_BALANCE)
+    # A burn, too, is checked against the balance (a merchant's payout; residents make no burn with a
+    # LOCAL_SPENDING coin: T14).
     assert_verdict(funded, merchant, ZERO_ADDRESS, 1, Refusal.INSUFFICIENT_BALANCE)
+    assert_verdict(funded, resident, ZERO_ADDRESS, 1, Refusal.BURN_NOT_ALLOWED)
     assert_transfer_allowed(funded, resident, merchant, TEN_EUROS)
 
 
@@ -313,34 +314,69 @@ def test_can_transfer_reports_insufficient_balance_that_a_transfer_reverts_for(f
 
 
 def test_transfer_from_after_approve_passes_the_transfer_rule(
-    funded, registry, resident, merchant, distant_merchant, relayer, compliance
+    funded, registry, compliance, resident, merchant, distant_merchant
 ):
     """spec: T11, T2, T7"""
-    tx = funded.approve(relayer, 600, {"from": resident})
-    approval = {"owner": resident.address, "spender": relayer.address, "value": 600}
+    spender = merchant  # a merchant collecting what the resident allowed it (a registered participant)
+    tx = funded.approve(spender, 600, {"from": resident})
+    approval = {"owner": resident.address, "spender": spender.address, "value": 600}
     assert dict(tx.events["Approval"]) == approval
 
-    tx = funded.transferFrom(resident, merchant, 200, {"from": relayer})
+    tx = funded.transferFrom(resident, merchant, 200, {"from": spender})
     assert_transfer_event(tx, resident, merchant, 200)
-    assert balances(funded, resident, merchant, relayer) == [TEN_EUROS - 200, 200, 0]
-    assert funded.allowance(resident, relayer) == 400
+    assert balances(funded, resident, merchant) == [TEN_EUROS - 200, 200]
+    assert funded.allowance(resident, spender) == 400
 
     # The spender cannot take the coins where the holder could not send them.
     with reverts_with(
         "CoinTransferRefused", resident, distant_merchant, 200, int(Refusal.RECEIVER_OUTSIDE_AREA)
     ):
-        funded.transferFrom(resident, distant_merchant, 200, {"from": relayer})
+        funded.transferFrom(resident, distant_merchant, 200, {"from": spender})
     registry.freeze([resident], {"from": compliance})
     with reverts_with("CoinTransferRefused", resident, merchant, 200, int(Refusal.SENDER_FROZEN)):
-        funded.transferFrom(resident, merchant, 200, {"from": relayer})
+        funded.transferFrom(resident, merchant, 200, {"from": spender})
     registry.unfreeze([resident], {"from": compliance})
     assert balances(funded, resident, merchant, distant_merchant) == [TEN_EUROS - 200, 200, 0]
-    assert funded.allowance(resident, relayer) == 400
+    assert funded.allowance(resident, spender) == 400
 
     # Nor more than the allowance.
-    with reverts_with("ERC20InsufficientAllowance", relayer, 400, 401):
-        funded.transferFrom(resident, merchant, 401, {"from": relayer})
+    with reverts_with("ERC20InsufficientAllowance", spender, 400, 401):
+        funded.transferFrom(resident, merchant, 401, {"from": spender})
     assert balances(funded, resident, merchant) == [TEN_EUROS - 200, 200]
+
+
+# ------------------------------------------------------------------------------------------------
+# T13: the spender of transferFrom
+# ------------------------------------------------------------------------------------------------
+
+
+def test_an_unregistered_spender_cannot_move_coins_with_transfer_from(funded, resident, merchant, stranger):
+    """spec: T13"""
+    funded.approve(stranger, 600, {"from": resident})
+    with reverts_with("CoinSpenderNotRegistered", stranger):
+        funded.transferFrom(resident, merchant, 200, {"from": stranger})
+    assert balances(funded, resident, merchant) == [TEN_EUROS, 0]
+    assert funded.allowance(resident, stranger) == 600
+
+
+def test_a_frozen_spender_cannot_move_coins_with_transfer_from(
+    funded, registry, resident, merchant, compliance):
+    """spec: T13, T7"""
+    funded.approve(merchant, 600, {"from": resident})
+    registry.freeze([merchant], {"from": compliance})
+    with reverts_with("CoinSpenderFrozen", merchant):
+        funded.transferFrom(resident, merchant, 200, {"from": merchant})
+    registry.unfreeze([merchant], {"from": compliance})
+    funded.transferFrom(resident, merchant, 200, {"from": merchant})
+    assert balances(funded, resident, merchant) == [TEN_EUROS - 200, 200]
+
+
+def test_a_spender_that_is_a_participant_moves_coins_to_a_third_party(funded, resident, neighbour, merchant):
+    """spec: T13, T11"""
+    funded.approve(neighbour, 300, {"from": resident})
+    tx = funded.transferFrom(resident, merchant, 300, {"from": neighbour})
+    assert_transfer_event(tx, resident, merchant, 300)
+    assert balances(funded, resident, neighbour, merchant) == [TEN_EUROS - 300, 0, 300]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -384,6 +420,60 @@ def test_minting_follows_the_rule_on_the_receivers_side(
     assert_mint_refused(wijk_coin, give, resident, 100, Refusal.RECEIVER_FROZEN)
     # A refused mint spends nothing of the minter's allowance.
     assert issuer.minterAllowance(funded_minter) == allowance
+
+
+# ------------------------------------------------------------------------------------------------
+# T14: canTransfer and canBurn give a burn the burn's own verdict
+# ------------------------------------------------------------------------------------------------
+
+
+def assert_burn_verdict(coin, holder, reason, value, expected: Refusal):
+    allowed, given = coin.canBurn(_address(holder), int(reason), value)
+    assert (allowed, Refusal(given)) == (expected == Refusal.NONE, expected)
+
+
+def test_can_transfer_to_nobody_answers_as_the_holders_burn_would(
+    wijk_coin, debt_coin, give, resident, merchant, municipality, organisation, stranger
+):
+    """spec: T14, B5"""
+    give(wijk_coin, resident, TEN_EUROS)
+    give(debt_coin, resident, TEN_EUROS)
+    wijk_coin.transfer(merchant, 500, {"from": resident})
+    debt_coin.transfer(municipality, 500, {"from": resident})
+    # A resident has no burn with a LOCAL_SPENDING coin; the burn itself says so.
+    assert_verdict(wijk_coin, resident, ZERO_ADDRESS, 100, Refusal.BURN_NOT_ALLOWED)
+    with reverts_with("CoinBurnNotAllowed", resident, int(BurnReason.SERVICE_REDEMPTION)):
+        wijk_coin.redeemService(100, ref("not a service coin"), {"from": resident})
+    # The municipality, organisations and strangers make no burns at all.
+    for holder in (municipality, organisation, stranger):
+        assert_verdict(debt_coin, holder, ZERO_ADDRESS, 1, Refusal.BURN_NOT_ALLOWED)
+    # Those a burn is allowed to: the merchant's payout, the resident's debt settlement.
+    assert_verdict(wijk_coin, merchant, ZERO_ADDRESS, 500, Refusal.NONE)
+    assert_verdict(debt_coin, resident, ZERO_ADDRESS, 500, Refusal.NONE)
+    wijk_coin.redeemPayout(500, ref("payout"), {"from": merchant})
+    debt_coin.settleDebt(500, ref("debt"), {"from": resident})
+
+
+def test_can_burn_answers_per_reason_as_the_burn_does(
+    debt_coin, wijk_coin, give, registry, pauser, resident, merchant, compliance):
+    """spec: T14, B1, B3, B5, T7, T8"""
+    give(debt_coin, resident, TEN_EUROS)
+    assert_burn_verdict(debt_coin, resident, BurnReason.DEBT_SETTLEMENT, TEN_EUROS, Refusal.NONE)
+    assert_burn_verdict(
+        debt_coin, resident, BurnReason.DEBT_SETTLEMENT, TEN_EUROS + 1, Refusal.INSUFFICIENT_BALANCE
+    )
+    for reason in (BurnReason.SERVICE_REDEMPTION, BurnReason.MERCHANT_PAYOUT, BurnReason.EXPIRY_RECLAIM):
+        assert_burn_verdict(debt_coin, resident, reason, 1, Refusal.BURN_NOT_ALLOWED)
+    assert_burn_verdict(wijk_coin, merchant, BurnReason.DEBT_SETTLEMENT, 1, Refusal.BURN_NOT_ALLOWED)
+
+    # The kind comes first (as in the burn), then the pause and the freeze.
+    registry.freeze([resident], {"from": compliance})
+    assert_burn_verdict(debt_coin, resident, BurnReason.DEBT_SETTLEMENT, 1, Refusal.SENDER_FROZEN)
+    assert_burn_verdict(debt_coin, resident, BurnReason.SERVICE_REDEMPTION, 1, Refusal.BURN_NOT_ALLOWED)
+    registry.pause({"from": pauser})
+    assert_burn_verdict(debt_coin, resident, BurnReason.DEBT_SETTLEMENT, 1, Refusal.SYSTEM_PAUSED)
+    with reverts_with("CoinTransferRefused", resident, ZERO_ADDRESS, 1, int(Refusal.SYSTEM_PAUSED)):
+        debt_coin.settleDebt(1, ref("debt"), {"from": resident})
 
 
 def test_burn_checks_only_the_senders_side(debt_coin, give, registry, resident, compliance):

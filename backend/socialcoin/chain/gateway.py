@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from ..areas import from_bytes8, to_bytes8
 from ..db.base import in_write_transaction
-from .constants import Kind, TransferRefusal
+from .constants import ZERO_ADDRESS, Kind, TransferRefusal
 from .contracts import Abis, Call, Contract, Deployment, Function, to_bytes
 from .errors import ChainCallInWriteTransaction, ChainRevert, ChainUnavailable
 from .events import EventDecoder
@@ -250,13 +250,28 @@ class Chain:
     # -- coins ---------------------------------------------------------------------------------------------
 
     def spend_check(
-        self, coin: str, sender: str, to: str | None, value: int, nonce: int, block: int
+        self,
+        coin: str,
+        sender: str,
+        to: str | None,
+        value: int,
+        nonce: int,
+        block: int,
+        burn_reason: int | None = None,
+        refunded_reference: str | None = None,
     ) -> SpendCheck:
-        """The transfer rule's verdict, the sender's balance and the nonce's state, all at `block`."""
-        receiver = to or "0x0000000000000000000000000000000000000000"
+        """The transfer rule's verdict (for a burn, `canBurn`'s for its reason; for a refund of the payment
+        made under `refunded_reference`, `canRefund`'s), the sender's balance and the nonce's state, all at
+        `block`."""
+        if to is None and burn_reason is not None:
+            verdict = (Contract.COIN, coin, "canBurn", [sender, int(burn_reason), value])
+        elif to is not None and refunded_reference is not None:
+            verdict = (Contract.COIN, coin, "canRefund", [sender, to, value, to_bytes(refunded_reference)])
+        else:
+            verdict = (Contract.COIN, coin, "canTransfer", [sender, to or ZERO_ADDRESS, value])
         (_allowed, refusal), balance, used = self._views(
             [
-                (Contract.COIN, coin, "canTransfer", [sender, receiver, value]),
+                verdict,
                 (Contract.COIN, coin, "balanceOf", [sender]),
                 (Contract.COIN, coin, "authorizationState", [sender, nonce.to_bytes(32, "big")]),
             ],

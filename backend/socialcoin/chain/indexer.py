@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,8 +62,12 @@ class Indexer:
         *,
         confirmations: int = 0,
         max_blocks_per_round: int = 2_000,
+        on_stored: Callable[[Session, list[dict[str, Any]]], None] | None = None,
     ):
+        """`on_stored(session, rows)` sees each round's new event rows in the round's write transaction
+        (the domain's consequences of events, given by the bootstrap: this package imports no domain)."""
         self.sessions = sessions
+        self.on_stored = on_stored
         self.chain = chain
         self.deployment = chain.deployment
         self.confirmations = confirmations
@@ -153,6 +158,8 @@ class Indexer:
         with transaction(self.sessions) as session:
             if rows:
                 session.execute(insert(ChainEvent), rows)
+                if self.on_stored is not None:
+                    self.on_stored(session, rows)
             self._apply_transfers(session, transfers)
             for number, block_hash in hashes.items():
                 session.merge(IndexedBlock(number=number, block_hash=block_hash))

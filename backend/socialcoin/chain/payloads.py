@@ -69,7 +69,8 @@ class Registration:
 
 @dataclass(frozen=True)
 class Relayed:
-    """A holder's signed authorization, relayed: a payment to `to` (payWithAuthorization) or a burn for
+    """A holder's signed authorization, relayed: a payment to `to` (payWithAuthorization), a refund to
+    `to` of a payment made under `reference` (refundWithAuthorization, `refund` set) or a burn for
     `reason` (burnWithAuthorization) of `value` against `reference`."""
 
     kind: ClassVar[str] = "relay"
@@ -83,9 +84,12 @@ class Relayed:
     signature: str  # r ‖ s ‖ v, hex
     to: str | None = None
     reason: int | None = None
+    refund: bool = False
 
     @property
     def function(self) -> str:
+        if self.refund:
+            return "refundWithAuthorization"
         return "payWithAuthorization" if self.reason is None else "burnWithAuthorization"
 
     def args(self) -> list[Any]:

@@ -45,6 +45,13 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "paymentReference", "type": "bytes32"},
         *_AUTHORIZATION_WINDOW,
     ],
+    "RefundWithAuthorization": [
+        {"name": "from", "type": "address"},
+        {"name": "to", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "paymentReference", "type": "bytes32"},
+        *_AUTHORIZATION_WINDOW,
+    ],
     "BurnWithAuthorization": [
         {"name": "from", "type": "address"},
         {"name": "reason", "type": "uint8"},

@@ -1094,11 +1094,14 @@ def _expiry(value: str | None) -> int | None:
     short_help="Een nieuwe munt / a new coin.",
     help=helptext(
         "Een nieuwe munt maken voor een doel en een gebied (CBS-code van gemeente of wijk). Doel, "
-        "gebied, vervaldatum en of bewoners elkaar mogen betalen liggen daarna voorgoed vast.",
+        "gebied, vervaldatum, of bewoners elkaar mogen betalen, hoe lang ondernemers na de vervaldatum "
+        "nog mogen inwisselen en hoeveel een bewoner hoogstens mag hebben liggen daarna voorgoed vast.",
         "Create a new coin for a purpose and an area (CBS code of a gemeente or wijk). Purpose, area, "
-        "expiry and whether residents may pay each other are fixed for good afterwards.",
+        "expiry, whether residents may pay each other, how long merchants may still redeem it after "
+        "expiry and the most a resident may hold are fixed for good afterwards.",
         'socialcoin coin create --name "Socialcoin Presikhaaf - Wijkmunt" --symbol PHW \\\n'
-        "    --purpose LOCAL_SPENDING --area WK020205 --expiry 2027-12-31",
+        "    --purpose LOCAL_SPENDING --area WK020205 --expiry 2027-12-31 --redemption-grace-days 30 \\\n"
+        "    --holding-cap 3000,00",
     ),
 )
 @click.option("--name", required=True, help="Naam / name.")
@@ -1112,6 +1115,19 @@ def _expiry(value: str | None) -> int | None:
     show_default=True,
     help="Mogen bewoners elkaar betalen / may residents pay each other.",
 )
+@click.option(
+    "--redemption-grace-days",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Dagen na de vervaldatum dat ondernemers nog mogen inwisselen / days after expiry during which "
+    "merchants may still redeem.",
+)
+@click.option(
+    "--holding-cap",
+    help="Hoogstens per bewoner in euro's, bijv. 3000,00 (standaard: geen) / the most a resident may hold "
+    "in euros, e.g. 3000.00 (default: none).",
+)
 @no_wait_option
 @common
 def coin_create(
@@ -1122,17 +1138,22 @@ def coin_create(
     area: str,
     expiry: str | None,
     person_to_person: bool,
+    redemption_grace_days: int,
+    holding_cap: str | None,
     no_wait: bool,
 ) -> int:
-    body = {
+    body: dict[str, Any] = {
         "name": name,
         "symbol": symbol,
         "purpose": purpose,
         "area": area,
         "person_to_person": person_to_person,
+        "redemption_grace_days": redemption_grace_days,
     }
     if expiry is not None:
         body["expiry"] = _expiry(expiry)
+    if holding_cap is not None:
+        body["holding_cap_cents"] = _euro_amount_cents(holding_cap)
     return operation(settings, "POST", "/municipality/chain/coins", body, not no_wait)
 
 
@@ -1152,7 +1173,9 @@ def minter_allowance() -> None:
     pass
 
 
-def _amount_cents(value: str) -> int:
+def _euro_amount_cents(value: str) -> int:
+    if value.strip() in ("0", "0,00", "0.00"):
+        return 0
     try:
         return euro_cents(value)
     except CellInvalid as exc:
@@ -1163,7 +1186,7 @@ def _allowance_command(verb: str, short_help: str, nl: str, en: str, example: st
     """minter-allowance increase/decrease AMOUNT: POST /municipality/chain/minter-allowance/<verb>."""
 
     def change(settings: Settings, amount: str, no_wait: bool) -> int:
-        body = {"amount_cents": _amount_cents(amount)}
+        body = {"amount_cents": _euro_amount_cents(amount)}
         return operation(settings, "POST", f"/municipality/chain/minter-allowance/{verb}", body, not no_wait)
 
     change.__name__ = f"minter_allowance_{verb}"

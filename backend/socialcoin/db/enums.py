@@ -13,6 +13,7 @@ class Origin(StrEnum):
     DEBT_SETTLEMENT = "debt_settlement"
     SERVICE_ORDER = "service_order"
     PAYOUT = "payout"
+    REFUND = "refund"
     CLAIM_MINT = "claim_mint"
     REWARD_MINT = "reward_mint"
     REGISTRATION = "registration"

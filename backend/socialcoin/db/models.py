@@ -568,3 +568,13 @@ class Payment(Spend, Base):
     # The till's reference as typed (a receipt number), when there is one; the chain gets chain_reference.
     reference: Mapped[str | None] = mapped_column(String(32))
     chain_reference: Mapped[str] = mapped_column(String(66))
+
+
+class Refund(Spend, Base):
+    """A merchant giving (part of) a resident's payment back, against the payment's chain reference
+    (pending -> confirmed | failed)."""
+
+    __tablename__ = "refunds"
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)

@@ -55,6 +55,10 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "A live coin for this purpose and area already exists.",
     ),
     "FactoryExpiryInPast": ("De vervaldatum was al voorbij.", "The expiry had already passed."),
+    "FactoryGraceWithoutExpiry": (
+        "Een inwisseltermijn voor ondernemers kan alleen bij een munt met een vervaldatum.",
+        "A redemption grace for merchants needs a coin with an expiry.",
+    ),
     "CoinNotExpired": ("De munt was nog niet verlopen.", "The coin had not expired yet."),
     "IssuerNotAMinter": ("De minter van de service is geen minter.", "The service's minter is not a minter."),
     "IssuerAllowanceExceeded": (
@@ -88,6 +92,18 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "Munten met dit doel kunnen hiervoor niet gebruikt worden.",
         "Coins of this purpose cannot be used for this.",
     ),
+    "CoinRefundExceedsPayment": (
+        "Er wordt meer terugbetaald dan er nog van deze betaling over is.",
+        "The refund is more than what is left of this payment.",
+    ),
+    "CoinSpenderNotRegistered": (
+        "Wie de munten namens de houder wilde overmaken, is niet aangemeld.",
+        "Whoever tried to move the coins on the holder's behalf is not registered.",
+    ),
+    "CoinSpenderFrozen": (
+        "Wie de munten namens de houder wilde overmaken, is bevroren.",
+        "Whoever tried to move the coins on the holder's behalf is frozen.",
+    ),
     "AuthorizationAlreadyUsed": (
         "Deze ondertekening was al gebruikt.",
         "This authorization was already used.",
@@ -115,6 +131,18 @@ TRANSFER_REFUSALS: dict[str, tuple[str, str]] = {
     "SENDER_FROZEN": ("De wallet van de afzender is bevroren.", "The sender's wallet is frozen."),
     "RECEIVER_NOT_REGISTERED": ("De ontvanger is niet aangemeld.", "The receiver is not registered."),
     "INSUFFICIENT_BALANCE": ("Het saldo was niet genoeg.", "The balance was not enough."),
+    "HOLDING_CAP_EXCEEDED": (
+        "De ontvanger zou dan meer van deze munt hebben dan een inwoner mag bezitten.",
+        "The receiver would then hold more of this coin than a resident may.",
+    ),
+    "BURN_NOT_ALLOWED": (
+        "Munten met dit doel kunnen hiervoor niet gebruikt worden.",
+        "Coins of this purpose cannot be used for this.",
+    ),
+    "REFUND_EXCEEDS_PAYMENT": (
+        "Er wordt meer terugbetaald dan er nog van deze betaling over is.",
+        "The refund is more than what is left of this payment.",
+    ),
 }
 _REASON = re.compile(r"\breason=(\d+)")
 

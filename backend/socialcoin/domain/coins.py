@@ -2,8 +2,9 @@
 factory's CoinCreated events, which the indexer keeps equal to the chain). The one place where a coin is
 looked up, by address or by symbol, and where a purpose gets its words.
 
-A coin's terms never change once it exists (purpose, area, expiry, person-to-person), so each event is
-parsed once per process. A coin created a moment ago is known once the indexer has read its block.
+A coin's terms never change once it exists (purpose, area, expiry, person-to-person, the merchants'
+redemption grace after expiry, the holding cap per resident), so each event is parsed once per process.
+A coin created a moment ago is known once the indexer has read its block.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class CoinInfo:
     area: str
     expiry: int  # unix time; 0: never
     person_to_person: bool
+    redemption_grace: int = 0  # seconds after expiry during which merchants may still redeem for euros
+    holding_cap: int = 0  # the most a resident may hold, in cents; 0: no cap
 
     @property
     def purpose_name(self) -> str:
@@ -102,6 +105,15 @@ class CoinInfo:
     def live(self, now: int) -> bool:
         return self.expiry == 0 or now < self.expiry
 
+    @property
+    def redeemable_until(self) -> int:
+        """Until when (unix time) merchants may redeem the coin for euros; 0: always."""
+        return self.expiry + self.redemption_grace if self.expiry else 0
+
+    def room_for(self, held_cents: int) -> int | None:
+        """How much more a resident holding `held_cents` may receive; None when the coin has no cap."""
+        return max(0, self.holding_cap - held_cents) if self.holding_cap else None
+
 
 def coin_of_event(args: dict[str, Any]) -> CoinInfo:
     """A coin's terms from its CoinCreated event's arguments."""
@@ -113,6 +125,8 @@ def coin_of_event(args: dict[str, Any]) -> CoinInfo:
         area=from_bytes8(to_bytes(args["area"])),
         expiry=int(args["expiry"]),
         person_to_person=bool(args["personToPerson"]),
+        redemption_grace=int(args["redemptionGrace"]),
+        holding_cap=int(args["holdingCap"]),
     )
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..areas import to_bytes8
-from ..chain.constants import ZERO_ADDRESS
+from ..chain.constants import ZERO_ADDRESS, Kind
 from ..chain.contracts import Contract
 from ..chain.gateway import Chain, PendingRecovery
 from ..chain.indexer import last_indexed_block
@@ -63,6 +63,9 @@ MINTER = "minter"
 MAX_WALLETS = 500
 # Holders per reclaimExpired transaction: ~25,000 gas each keeps a transaction near 5M gas.
 RECLAIM_CHUNK = 200
+# A new coin's redemption grace for merchants (days after expiry) and holding cap per resident (cents).
+MAX_REDEMPTION_GRACE_DAYS = 366
+MAX_HOLDING_CAP_CENTS = 10**11  # EUR 1,000,000,000: far above any sensible cap, far below any overflow
 
 
 class OperatorKeyMissing(DomainError):
@@ -707,7 +710,9 @@ def reclaim_expired(
 ) -> ChainOperation:
     """Burns what holders have left of an expired coin (the issuer's `reclaimExpired`, in chunks of
     RECLAIM_CHUNK holders); `holders` None: every holder with a balance in the index. The total returns
-    to the backend minter's allowance when `credit_minter`."""
+    to the backend minter's allowance when `credit_minter`. Merchants are left out during the coin's
+    redemption grace (they redeem their coins themselves); after it the chain turns what a merchant still
+    holds into a payout, which the index records as one the service owes (payouts.record_expiry_payouts)."""
     require_operator(operator, "reclaim_expired")
     facts = catalogue(session).resolve(coin)
     if holders is not None:
@@ -731,7 +736,8 @@ def reclaim_expired(
                 f"Coin {facts.symbol} never expires; there is nothing to reclaim.",
                 field="coin",
             )
-        if operator.chain.now() < facts.expiry:
+        now = operator.chain.now()
+        if now < facts.expiry:
             raise Conflict(
                 "coin_not_expired",
                 f"Munt {facts.symbol} verloopt pas op {_date(facts.expiry)}. Haal de munten daarna terug.",
@@ -756,6 +762,22 @@ def reclaim_expired(
             if given is not None
             else _indexed_holders(session, operator.chain, facts.address, facts.expiry)
         )
+        merchants_waiting = 0
+        if targets and now < facts.redeemable_until:
+            found = operator.chain.participants(targets)
+            merchants_waiting = sum(found[holder].kind == Kind.MERCHANT for holder in targets)
+            targets = [holder for holder in targets if found[holder].kind != Kind.MERCHANT]
+        if not targets and merchants_waiting:
+            until = _date(facts.redeemable_until)
+            raise Conflict(
+                "merchants_in_grace",
+                f"Alleen ondernemers hebben nog {facts.symbol}; zij mogen die tot {until} zelf inwisselen. "
+                "Daarna worden hun munten bij het terughalen een uitbetaling in euro's.",
+                f"Only merchants still hold {facts.symbol}; they may redeem it themselves until {until}. "
+                "After that, reclaiming turns their coins into payouts in euros.",
+                field="coin",
+                redeemable_until=facts.redeemable_until,
+            )
         if not targets:
             raise Conflict(
                 "nothing_to_reclaim",
@@ -794,11 +816,15 @@ def create_coin(
     area: str,
     expiry: int | None,
     person_to_person: bool,
+    redemption_grace_days: int = 0,
+    holding_cap_cents: int = 0,
     key: str | None,
     requested_by: int | None,
 ) -> ChainOperation:
     """Creates a coin with the factory (its admin role): one live coin per purpose and area, and a
-    symbol no live coin uses (the API finds coins by symbol)."""
+    symbol no live coin uses (the API finds coins by symbol). `redemption_grace_days`: how long after
+    expiry merchants may still redeem it for euros (only with an expiry); `holding_cap_cents`: the most a
+    resident may hold (0: no cap)."""
     require_operator(operator, "create_coin")
     name = checked_text(name, "name", "de naam", "the name")
     symbol = symbol.strip().upper()
@@ -819,6 +845,7 @@ def create_coin(
             field="area",
         )
     expiry = int(expiry or 0)
+    grace, cap = _checked_grace(redemption_grace_days, expiry), _checked_cap(holding_cap_cents)
     coins = catalogue(session)
 
     def plan() -> list[Call]:
@@ -858,7 +885,7 @@ def create_coin(
                     field="symbol",
                     coin=taken.address,
                 )
-        spec = [name, symbol, purpose_id, "0x" + to_bytes8(area).hex(), expiry, person_to_person]
+        spec = [name, symbol, purpose_id, "0x" + to_bytes8(area).hex(), expiry, person_to_person, grace, cap]
         return [Call(OPERATOR, ContractCall(Contract.FACTORY, "createCoin", [spec]))]
 
     request = {
@@ -868,8 +895,42 @@ def create_coin(
         "area": area,
         "expiry": expiry,
         "person_to_person": person_to_person,
+        "redemption_grace_days": redemption_grace_days,
+        "holding_cap_cents": cap,
     }
     return _record(session, "create_coin", key, request, requested_by, plan)
+
+
+def _checked_grace(days: int, expiry: int) -> int:
+    """The redemption grace in seconds: whole days, up to a year, and only for a coin that expires."""
+    if not 0 <= days <= MAX_REDEMPTION_GRACE_DAYS:
+        raise InvalidInput(
+            "redemption_grace_invalid",
+            f"De inwisseltermijn is 0 tot {MAX_REDEMPTION_GRACE_DAYS} dagen.",
+            f"The redemption grace is 0 to {MAX_REDEMPTION_GRACE_DAYS} days.",
+            field="redemption_grace_days",
+        )
+    if days and not expiry:
+        raise InvalidInput(
+            "redemption_grace_without_expiry",
+            "Een inwisseltermijn voor ondernemers na de vervaldatum kan alleen bij een munt die vervalt. "
+            "Geef een vervaldatum, of laat de termijn weg.",
+            "A redemption grace for merchants after expiry needs a coin that expires. Give an expiry, or "
+            "leave the grace out.",
+            field="redemption_grace_days",
+        )
+    return days * 24 * 3600
+
+
+def _checked_cap(cents: int) -> int:
+    if not 0 <= cents <= MAX_HOLDING_CAP_CENTS:
+        raise InvalidInput(
+            "holding_cap_invalid",
+            "Het maximum per inwoner is 0 (geen maximum) of een positief bedrag in centen.",
+            "The holding cap per resident is 0 (no cap) or a positive amount in cents.",
+            field="holding_cap_cents",
+        )
+    return cents
 
 
 # --------------------------------------------------------------------------------------------------

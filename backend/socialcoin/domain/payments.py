@@ -357,6 +357,15 @@ def history(
                 if out
                 else ("Betaling ontvangen", "Payment received")
             )
+        elif companion == "PaymentRefunded":
+            kind = "refund"
+            reference = decode_reference(companion_args.get("paymentReference"))
+            name = merchants.get(party) if viewer == "resident" else None
+            nl, en = (
+                ("Terugbetaald aan de klant", "Refunded to the customer")
+                if out
+                else (f"Terugbetaald door {name or 'een winkel'}", f"Refunded by {name or 'a merchant'}")
+            )
         elif companion == "BalanceRecovered":
             kind, nl, en = (
                 "recovered",

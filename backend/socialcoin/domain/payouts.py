@@ -4,13 +4,22 @@ next SEPA credit-transfer batch. The municipality makes the batch (a pain.001.00
 against the schema sepaxml ships), gives it to its bank, and marks it paid.
 
     pending -> burned -> batched -> paid;  pending -> failed (nothing burned, nothing to pay)
+
+A merchant that still holds an expired coin once its redemption grace has passed loses nothing either:
+the municipality's expiry reclaim burns the balance as a payout under the coin's expiry reference
+(PayoutRedeemed), and when the index reads that event the payout is recorded here, burned, for the next
+batch like any other (`record_expiry_payouts`).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from eth_abi import encode
+from eth_utils import keccak
 from sepaxml import SepaTransfer
 from sepaxml.validation import ValidationError
 from sqlalchemy import func, select, update
@@ -26,7 +35,11 @@ from .errors import Conflict, InvalidInput, NotFound
 from .fields import checked_bic, checked_iban
 from .spending import Flow, Holder, Intent, derived_reference
 
+log = logging.getLogger(__name__)
+
 SEPA_SCHEMA = "pain.001.001.03"
+# The coin's tag of the payout reference under which expiry reclaim burns a merchant's balance.
+EXPIRY_PAYOUT_TAG = keccak(text="Socialcoin expiry payout")
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,52 @@ class PayoutFlow(Flow[PayoutRequest, Payout]):
 
     def row(self, holder: Holder, intent: Intent, request: PayoutRequest) -> Payout:
         return Payout(merchant_id=holder.id, chain_reference=intent.reference)
+
+
+# --------------------------------------------------------------------------------------------------
+# Payouts made by expiry reclaim
+# --------------------------------------------------------------------------------------------------
+
+
+def expiry_payout_reference(coin: str, merchant: str) -> str:
+    """The coin's `expiryPayoutReference(merchant)`: keccak256(abi.encode(tag, coin, merchant))."""
+    return "0x" + keccak(encode(["bytes32", "address", "address"], [EXPIRY_PAYOUT_TAG, coin, merchant])).hex()
+
+
+def record_expiry_payouts(session: Session, events: list[dict[str, Any]]) -> None:
+    """Records, once each, the payouts expiry reclaim made of merchants' balances, from the events the
+    index has just stored (in its write transaction): burned, waiting for the next SEPA batch. A payout to
+    a wallet no merchant of the service holds is logged for the municipality, not recorded."""
+    for event in events:
+        if event["event"] != "PayoutRedeemed":
+            continue
+        args, coin = event["args"], event["contract"]
+        reference = str(args["payoutReference"]).lower()
+        if reference != expiry_payout_reference(coin, args["merchant"]):
+            continue  # a payout the merchant asked for: its row exists already
+        if session.scalar(select(Payout.id).where(Payout.chain_reference == reference)) is not None:
+            continue
+        merchant = session.scalar(select(Merchant).where(Merchant.wallet_address == args["merchant"]))
+        if merchant is None:
+            log.error(
+                "expiry reclaim paid out %s cents of coin %s to %s, which no merchant holds: not recorded",
+                args["value"],
+                coin,
+                args["merchant"],
+            )
+            continue
+        session.add(
+            Payout(
+                merchant_id=merchant.id,
+                chain_reference=reference,
+                coin=coin,
+                amount_cents=int(args["value"]),
+                status=SpendStatus.BURNED,
+                outbox_key=f"expiry-payout:{coin}:{merchant.wallet_address}",
+                tx_hash=event["tx_hash"],
+                confirmed_at=utcnow(),
+            )
+        )
 
 
 def list_payouts(

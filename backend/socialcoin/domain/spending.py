@@ -1,6 +1,6 @@
 """Coins going out of a holder's wallet, one path for all: a payment to a merchant, a debt settlement, a
-service order, a merchant's payout. Each is a *flow* (payments.py, debts.py, services.py, payouts.py)
-that adds only its own rules to one shape:
+service order, a merchant's payout, a merchant's refund of a payment. Each is a *flow* (payments.py,
+debts.py, services.py, payouts.py, refunds.py) that adds only its own rules to one shape:
 
 1. the earlier request under the same idempotency key answers again (a different request under it is
    refused);
@@ -57,6 +57,7 @@ from .wallets import open_wallet
 
 PAY = "PayWithAuthorization"
 BURN = "BurnWithAuthorization"
+REFUND = "RefundWithAuthorization"
 
 # How long a signed authorization stays valid: long enough for the outbox, short enough not to linger.
 AUTHORIZATION_SECONDS = 3600
@@ -119,7 +120,8 @@ class SignedAuthorization:
 
 @dataclass(frozen=True)
 class Intent:
-    """A payment to `to`, or a burn for `reason`, of `value` units of `coin` against `reference`."""
+    """A payment to `to`, a refund to `to` of the payment made under `reference` (`refund`), or a burn for
+    `reason`, of `value` units of `coin` against `reference`."""
 
     coin: CoinInfo
     sender: str
@@ -127,9 +129,12 @@ class Intent:
     reference: str  # bytes32 as 0x-hex
     to: str | None = None
     reason: BurnReason | None = None
+    refund: bool = False
 
     @property
     def primary_type(self) -> str:
+        if self.refund:
+            return REFUND
         return PAY if self.reason is None else BURN
 
     def message(self, window: Window) -> dict[str, Any]:
@@ -169,6 +174,7 @@ class Intent:
             signature="0x" + signature.hex(),
             to=self.to,
             reason=None if self.reason is None else int(self.reason),
+            refund=self.refund,
         )
 
 
@@ -379,7 +385,26 @@ def refusal(reason: TransferRefusal, intent: Intent, available: int) -> Refused:
             "needed.",
             "amount_cents",
         ),
+        TransferRefusal.HOLDING_CAP_EXCEEDED: (
+            f"De ontvanger mag niet meer dan {euro(intent.coin.holding_cap)} aan {s} hebben; met dit bedrag "
+            "erbij zou dat wel zo zijn. Kies een kleiner bedrag.",
+            f"The receiver may hold no more than {euro_en(intent.coin.holding_cap)} of {s}; this amount "
+            "would take them over it. Choose a smaller amount.",
+            "amount_cents",
+        ),
+        TransferRefusal.BURN_NOT_ALLOWED: (
+            f"Hiervoor kunt u {s} niet gebruiken. {s} is voor {intent.coin.purpose_nl}.",
+            f"{s} cannot be used for this. {s} is for {intent.coin.purpose_en}.",
+            "coin",
+        ),
+        TransferRefusal.REFUND_EXCEEDS_PAYMENT: (
+            "Er wordt meer terugbetaald dan er nog van deze betaling over is.",
+            "The refund is more than what is left of this payment.",
+            "amount_cents",
+        ),
     }
+    if intent.refund:
+        texts.update(_refund_texts(intent))
     nl, en, field = texts[reason]
     return Refused(
         reason.name.lower(),
@@ -391,6 +416,34 @@ def refusal(reason: TransferRefusal, intent: Intent, available: int) -> Refused:
         needed_cents=intent.value,
         coin=s,
     )
+
+
+def _refund_texts(intent: Intent) -> dict[TransferRefusal, tuple[str, str, str | None]]:
+    """A refund's receiver is the resident who paid: what the chain may refuse about them, and the bound."""
+    s = intent.coin.symbol
+    receiver: dict[TransferRefusal, tuple[str, str, str | None]] = {
+        reason: (
+            f"De klant kan deze {s} nu niet terugkrijgen (de wallet is niet aangemeld, bevroren of "
+            f"ligt buiten het gebied van {s}). Neem contact op met de gemeente.",
+            f"The customer cannot receive these {s} back now (their wallet is not registered, is frozen "
+            f"or lies outside the area of {s}). Please contact the municipality.",
+            "payment_tx_hash",
+        )
+        for reason in (
+            TransferRefusal.RECEIVER_NOT_REGISTERED,
+            TransferRefusal.RECEIVER_FROZEN,
+            TransferRefusal.RECEIVER_OUTSIDE_AREA,
+        )
+    }
+    return receiver | {
+        TransferRefusal.HOLDING_CAP_EXCEEDED: (
+            f"De klant mag niet meer dan {euro(intent.coin.holding_cap)} aan {s} hebben; met deze "
+            "terugbetaling erbij zou dat wel zo zijn. Betaal een kleiner bedrag terug, of in euro's.",
+            f"The customer may hold no more than {euro_en(intent.coin.holding_cap)} of {s}; this refund "
+            "would take them over it. Refund a smaller amount, or in euros.",
+            "amount_cents",
+        ),
+    }
 
 
 def burn_allowed(chain: Chain, coin: CoinInfo, reason: BurnReason) -> bool:
@@ -428,7 +481,14 @@ def _ask_chain(chain: Chain, session: Session, intent: Intent) -> ChainView:
     head = chain.head()
     candidate = _free_nonce(session, intent.sender, intent.coin.address, 0)
     check = chain.spend_check(
-        intent.coin.address, intent.sender, intent.to, intent.value, candidate, head.number
+        intent.coin.address,
+        intent.sender,
+        intent.to,
+        intent.value,
+        candidate,
+        head.number,
+        burn_reason=intent.reason,
+        refunded_reference=intent.reference if intent.refund else None,
     )
     if check.nonce_used:  # a nonce used outside this service, or by a spend this database lost: look on chain
         candidate = chain.first_unused_nonce(intent.coin.address, intent.sender)

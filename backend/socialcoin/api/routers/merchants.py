@@ -1,13 +1,15 @@
-"""A merchant's money: balances, payments arriving (a till polls with the last id it saw), history, and
-payouts in euros (the coins are burned, the municipality transfers the euros in its next SEPA batch);
-changing the PIN of a wallet the municipality keeps. Every route reads the merchant from the token."""
+"""A merchant's money: balances, payments arriving (a till polls with the last id it saw), history,
+refunds of payments, and payouts in euros (the coins are burned, the municipality transfers the euros in
+its next SEPA batch); changing the PIN of a wallet the municipality keeps. Every route reads the merchant
+from the token."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ...domain import payments, payouts, people, spending
+from ...domain import payments, payouts, people, refunds, spending
 from ...domain.payouts import PayoutFlow, PayoutRequest
+from ...domain.refunds import RefundFlow
 from ...domain.spending import Holder
 from ..deps import CurrentMerchant, MerchantUser, RuntimeDep, SessionDep
 from ..problems import PROBLEM_RESPONSES
@@ -15,6 +17,7 @@ from ..schemas.auth import PinChange
 from ..schemas.common import TOO_MANY, HistoryLimit, IdempotencyKey, Limit
 from ..schemas.payments import AfterId, BalanceOut, BeforeId, HistoryEntryOut
 from ..schemas.payouts import MyPayoutStatusFilter, PayoutAmountQuery, PayoutCreate, PayoutPublic
+from ..schemas.refunds import PaymentTxHashQuery, RefundCreate, RefundPublic
 from ..schemas.spending import CoinQuery, TypedDataOut
 from ..throttle import SPEND_THROTTLE
 
@@ -101,6 +104,59 @@ def request_payout(
         signed=body.signed(),
     )
     return PayoutPublic.of(session, payout)
+
+
+@router.get(
+    "/refunds/typed-data", response_model=TypedDataOut, summary="Own wallet: what to sign for a refund"
+)
+def refund_typed_data(
+    merchant: CurrentMerchant,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    key: IdempotencyKey,
+    payment_tx_hash: PaymentTxHashQuery,
+    amount_cents: PayoutAmountQuery,
+) -> TypedDataOut:
+    request = refunds.request_for(session, merchant.id, payment_tx_hash, amount_cents)
+    flow = RefundFlow(runtime.settings)
+    return TypedDataOut(**spending.prepare(session, runtime.chain, flow, Holder.of(merchant), request, key))
+
+
+@router.post(
+    "/refunds",
+    response_model=RefundPublic,
+    status_code=202,
+    responses=TOO_MANY,
+    dependencies=[SPEND_THROTTLE],
+    summary="Give all or part of a payment back to the resident who paid",
+    description="Against the payment's reference: never more than was paid, less what was refunded or is "
+    "on its way. Also with coins residents may not pay each other with.",
+)
+def refund_payment(
+    body: RefundCreate,
+    merchant: CurrentMerchant,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    key: IdempotencyKey,
+) -> RefundPublic:
+    request = refunds.request_for(session, merchant.id, body.payment_tx_hash, body.amount_cents)
+    refund = spending.spend(
+        session,
+        runtime.chain,
+        runtime.settings,
+        RefundFlow(runtime.settings),
+        Holder.of(merchant),
+        request,
+        key,
+        pin=body.pin,
+        signed=body.signed(),
+    )
+    return RefundPublic.of(session, refund)
+
+
+@router.get("/refunds", response_model=list[RefundPublic], summary="My refunds, newest first")
+def my_refunds(merchant: CurrentMerchant, session: SessionDep, limit: Limit = 100) -> list[RefundPublic]:
+    return RefundPublic.many(session, refunds.list_refunds(session, merchant.id, limit=limit))
 
 
 @router.get("/payouts", response_model=list[PayoutPublic], summary="My payouts, newest first")

@@ -200,6 +200,8 @@ router.post(
             area=b.area,
             expiry=b.expiry,
             person_to_person=b.person_to_person,
+            redemption_grace_days=b.redemption_grace_days,
+            holding_cap_cents=b.holding_cap_cents,
             key=k,
             requested_by=by,
         ),

@@ -43,7 +43,7 @@ router = APIRouter(prefix="/residents/me", tags=["residents"], responses=PROBLEM
 
 @router.get("/balances", response_model=list[BalanceOut], summary="My balance per coin")
 async def my_balances(resident: CurrentResident, session: SessionDep) -> list[BalanceOut]:
-    return [BalanceOut.of(v) for v in payments.balances(session, resident.wallet_address)]
+    return [BalanceOut.of(v, resident=True) for v in payments.balances(session, resident.wallet_address)]
 
 
 @router.get(

@@ -139,6 +139,21 @@ class CoinCreate(Create):
     person_to_person: bool = Field(
         description="Whether residents in the area may pay each other with it", examples=[False]
     )
+    redemption_grace_days: int = Field(
+        default=0,
+        ge=0,
+        le=operations.MAX_REDEMPTION_GRACE_DAYS,
+        description="Days after expiry during which merchants may still redeem the coin for euros (only "
+        "with an expiry; what a merchant still holds after them becomes a payout at reclaim)",
+        examples=[30],
+    )
+    holding_cap_cents: int = Field(
+        default=0,
+        ge=0,
+        le=operations.MAX_HOLDING_CAP_CENTS,
+        description="The most a resident may hold of the coin, in cents; 0: no cap",
+        examples=[300_000],
+    )
 
 
 class MinterAllowanceChange(Create):

@@ -37,9 +37,25 @@ class BalanceOut(BaseModel):
     area: str = Field(examples=["WK020201"])
     amount_cents: int = Field(description="Confirmed balance, from the index", examples=[1750])
     pending_out_cents: int = Field(description="Sent but not yet in a block", examples=[0])
+    expiry: int = Field(
+        description="Unix time after which the coin no longer moves; 0 for never", examples=[0]
+    )
+    redeemable_until: int = Field(
+        description="Unix time until which merchants may still redeem the coin for euros (expiry plus the "
+        "coin's redemption grace); 0 for always",
+        examples=[0],
+    )
+    holding_cap_cents: int | None = Field(
+        description="The most a resident may hold of the coin; null for no cap", examples=[300_000]
+    )
+    may_still_receive_cents: int | None = Field(
+        description="For a resident: how much more of the coin may arrive before the holding cap is reached "
+        "(the cap less the confirmed balance); null when there is no cap or for a merchant",
+        examples=[298_250],
+    )
 
     @classmethod
-    def of(cls, view: payments.BalanceView) -> BalanceOut:
+    def of(cls, view: payments.BalanceView, *, resident: bool = False) -> BalanceOut:
         c = view.coin
         return cls(
             coin=c.address,
@@ -50,6 +66,10 @@ class BalanceOut(BaseModel):
             area=c.area,
             amount_cents=view.amount_cents,
             pending_out_cents=view.pending_out_cents,
+            expiry=c.expiry,
+            redeemable_until=c.redeemable_until,
+            holding_cap_cents=c.holding_cap or None,
+            may_still_receive_cents=c.room_for(view.amount_cents) if resident else None,
         )
 
 
@@ -63,7 +83,7 @@ class HistoryEntryOut(BaseModel):
     coin: str = Field(examples=[COIN])
     symbol: str = Field(examples=["GKW"])
     kind: str = Field(
-        description="payment, reward, grant, debt_settlement, service, payout, expired, recovered "
+        description="payment, refund, reward, grant, debt_settlement, service, payout, expired, recovered "
         "or transfer",
         examples=["payment"],
     )
