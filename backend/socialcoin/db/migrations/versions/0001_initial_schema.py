@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 15:26:31.469094
+Create Date: 2026-12-05 11:36:30.349881
 """
 
 from __future__ import annotations
@@ -354,7 +354,6 @@ def upgrade() -> None:
                 "debt_settlement",
                 "service_order",
                 "payout",
-                "refund",
                 "claim_mint",
                 "reward_mint",
                 "registration",
@@ -514,50 +513,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("address", "coin"),
     )
-    op.create_table(
-        "refunds",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("payment_id", sa.Integer(), nullable=False),
-        sa.Column("merchant_id", sa.Integer(), nullable=False),
-        sa.Column("coin", sa.String(length=42), nullable=False),
-        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "status",
-            sa.Enum(
-                "pending",
-                "confirmed",
-                "settled",
-                "paid",
-                "burned",
-                "batched",
-                "failed",
-                name="spendstatus",
-                native_enum=False,
-                length=20,
-            ),
-            nullable=False,
-        ),
-        sa.Column("outbox_key", sa.String(length=200), nullable=False),
-        sa.Column("tx_hash", sa.String(length=66), nullable=True),
-        sa.Column("confirmed_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", socialcoin.db.types.UtcDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["merchant_id"],
-            ["merchants.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["payment_id"],
-            ["payments.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("outbox_key"),
-    )
-    with op.batch_alter_table("refunds", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_refunds_merchant_id"), ["merchant_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_refunds_payment_id"), ["payment_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_refunds_status"), ["status"], unique=False)
-
     op.create_table(
         "rewards",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -795,12 +750,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_rewards_activity_resident_created")
 
     op.drop_table("rewards")
-    with op.batch_alter_table("refunds", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_refunds_status"))
-        batch_op.drop_index(batch_op.f("ix_refunds_payment_id"))
-        batch_op.drop_index(batch_op.f("ix_refunds_merchant_id"))
-
-    op.drop_table("refunds")
     op.drop_table("verifiers")
     with op.batch_alter_table("payouts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payouts_status"))
