@@ -8,6 +8,7 @@ the municipality approves, the outbox mints, the resident's balance on chain gro
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -15,8 +16,10 @@ import pytest
 from eth_account import Account
 from sqlalchemy import func, select
 
+from chainnode import ROOT
 from contracts import contracts
 from queueing import queue
+from socialcoin.chain.contracts import abi_encode
 from socialcoin.chain.payloads import ContractCall
 from socialcoin.chain.typed_data import Domain, sign
 from socialcoin.db.base import transaction
@@ -863,3 +866,73 @@ def test_refused_attestations_and_decisions_send_nothing_to_the_chain(world):
     world.drain()
 
     assert (world.count(OutboxItem), world.count(ChainTx)) == (items, txs)
+
+
+# --------------------------------------------------------------------------------------------------
+# A verifier that is a contract wallet (a multisig): ERC-1271
+# --------------------------------------------------------------------------------------------------
+
+
+def deploy_multisig(world: World, owners: list, threshold: int) -> str:
+    """The test's 2-of-2 wallet (contracts/test/MultisigTestWallet.sol), deployed by anvil's account 0."""
+    artifact = json.loads((ROOT / "build" / "contracts" / "MultisigTestWallet.json").read_text())
+    web3 = contracts(world.runtime).web3
+    factory = web3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    owners = sorted(owners, key=lambda owner: int(owner.address, 16))
+    tx = factory.constructor([o.address for o in owners], threshold).transact(
+        {"from": web3.eth.accounts[0], "gasPrice": 0}
+    )
+    return web3.eth.wait_for_transaction_receipt(tx)["contractAddress"]
+
+
+def wallet_signature(world: World, task_id: int, wallet: str, signers: list) -> str:
+    """abi.encode(wallet, the owners' signatures in address order) over the task's typed data."""
+    typed = world.typed_data(task_id).json()["typed_data"]
+    d = typed["domain"]
+    domain = Domain(
+        name=d["name"], version=d["version"], chain_id=d["chainId"], verifying_contract=d["verifyingContract"]
+    )
+    ordered = sorted(signers, key=lambda owner: int(owner.address, 16))
+    packed = b"".join(sign(owner.key, domain, "Attestation", typed["message"]).packed for owner in ordered)
+    return "0x" + abi_encode(["address", "bytes"], [wallet, packed]).hex(), typed["message"]["deadline"]
+
+
+def test_a_multisig_verifier_attests_with_its_owners_signatures_and_the_claim_mints(world):
+    owners = [Account.create(), Account.create()]
+    wallet = deploy_multisig(world, owners, threshold=2)
+    registrar = world.demo["demo"]["backend_registrar"]
+    issuer = contracts(world.runtime).issuer
+    tx = issuer.functions.setVerifier(world.coin("GKW"), wallet, True).transact(
+        {"from": registrar, "gasPrice": 0}
+    )
+    assert contracts(world.runtime).web3.eth.wait_for_transaction_receipt(tx)["status"] == 1
+    with transaction(world.runtime.sessions) as session:
+        authorise_verifier(session, world.organisation_id, wallet, world.coin("GKW"))
+    programme = world.programme("GKW", 1_000_000)
+    activity = world.activity(programme, value_cents_per_unit=1000)
+    resident = world.resident()
+    world.drain()
+    task_id = world.done_task(activity, resident, units=2)
+    url = f"/organisations/me/tasks/{task_id}/attestation"
+
+    # One owner's signature is not enough for a 2-of-2 wallet: the wallet itself says no.
+    signature, deadline = wallet_signature(world, task_id, wallet, owners[:1])
+    refused = world.client.post(url, headers=world.verifier, json={"deadline": deadline, "signature": signature})
+    body = problem(refused, 422, "signature_invalid", "signature")
+    assert body["details"]["signer"] == wallet
+    # Nor a wallet the municipality did not authorise, however well signed.
+    other = deploy_multisig(world, owners, threshold=2)
+    signature, deadline = wallet_signature(world, task_id, other, owners)
+    answer = world.client.post(url, headers=world.verifier, json={"deadline": deadline, "signature": signature})
+    problem(answer, 403, "signature_not_from_verifier", "signature")
+    assert world.count(Claim) == 0
+
+    signature, deadline = wallet_signature(world, task_id, wallet, owners)
+    attested = world.client.post(url, headers=world.verifier, json={"deadline": deadline, "signature": signature})
+    assert attested.status_code == 201, attested.text
+    assert attested.json()["verifier"] == wallet
+    before = world.balance("GKW", resident[1])
+    assert world.approve(attested.json()["id"]).json()["status"] == "approved"
+    world.drain()
+    assert world.balance("GKW", resident[1]) == before + 2000
+    assert world.client.get(f"/residents/me/tasks/{task_id}", headers=resident[2]).json()["status"] == "minted"

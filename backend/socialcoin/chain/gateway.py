@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from ..areas import from_bytes8, to_bytes8
 from ..db.base import in_write_transaction
 from .constants import ZERO_ADDRESS, Kind, TransferRefusal
-from .contracts import Abis, Call, Contract, Deployment, Function, to_bytes
+from .contracts import Abis, Call, Contract, Deployment, Function, abi_encode, to_bytes
 from .errors import ChainCallInWriteTransaction, ChainRevert, ChainUnavailable
 from .events import EventDecoder
 
@@ -33,6 +33,8 @@ from .events import EventDecoder
 BREAK_SECONDS = 1.0
 REGISTRY_CALLS_PER_BATCH = 500
 DEFAULT_ADMIN_ROLE = bytes(32)
+# ERC-1271's isValidSignature(bytes32,bytes) selector, which is also the answer of a wallet that accepts.
+ERC1271_IS_VALID_SIGNATURE = bytes.fromhex("1626ba7e")
 
 
 class ChainRpcError(Exception):
@@ -396,6 +398,17 @@ class Chain:
 
     def is_verifier(self, coin: str, verifier: str) -> bool:
         return bool(self.view(Contract.ISSUER, self.deployment.issuer, "isVerifier", coin, verifier))
+
+    def is_valid_wallet_signature(self, wallet: str, digest: bytes, signature: bytes) -> bool:
+        """ERC-1271: whether the contract wallet at `wallet` (a multisig) accepts `signature` for `digest`,
+        as the issuer asks it (OpenZeppelin's SignatureChecker). A wallet that is no contract, or answers
+        anything but the magic value, does not."""
+        data = ERC1271_IS_VALID_SIGNATURE + abi_encode(["bytes32", "bytes"], [digest, signature])
+        try:
+            answer = to_bytes(self.rpc(*self._eth_call(wallet, data, "latest")))
+        except (ChainRevert, ChainRpcError):
+            return False
+        return answer[:4] == ERC1271_IS_VALID_SIGNATURE and len(answer) == 32
 
     def claim_used(self, claim_id: str) -> bool:
         return bool(self.view(Contract.ISSUER, self.deployment.issuer, "claimUsed", to_bytes(claim_id)))

@@ -440,7 +440,8 @@ class Claim(Timestamped, Base):
     coin: Mapped[str] = mapped_column(String(42))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     attestation: Mapped[dict[str, Any]] = mapped_column(JSON)
-    signature: Mapped[str] = mapped_column(String(140))
+    # 65 bytes of a key, or a contract wallet's abi.encode(wallet, signature) of any length (ERC-1271).
+    signature: Mapped[str] = mapped_column(Text)
     verifier: Mapped[str] = mapped_column(String(42))
     # attested -> approved -> minted | failed (approved again: a new attempt); or rejected
     status: Mapped[ClaimStatus] = mapped_column(status(ClaimStatus), default=ClaimStatus.ATTESTED, index=True)

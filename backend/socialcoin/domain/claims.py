@@ -2,8 +2,8 @@
 
 1. The organisation's verifier fetches the EIP-712 typed data of the attestation for a finished task
    and signs it with its own key (which never reaches us); it posts back the signature.
-2. We check that the signature recovers to a verifier of that organisation, authorised on chain for
-   the coin, and that the caps and the programme's budget allow the amount. The claim is "attested".
+2. We check that the signature recovers to a verifier of that organisation (or names one that is a
+   contract wallet, such as a multisig, which accepts it: ERC-1271), authorised on chain for the coin, and that the caps and the programme's budget allow the amount. The claim is "attested".
 3. The municipality approves (the claim goes into the outbox as an attested mint, key "claim:<claim
    id>", batched into mintBatch) or rejects it with a reason the resident reads.
 4. When the outbox item ends, `finish` marks the claim minted (and tells the resident) or failed. A
@@ -16,17 +16,18 @@ A task has one claim id, derived from the task, so a task can be minted once onl
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_utils import keccak
+from eth_account.messages import SignableMessage, encode_typed_data
+from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..chain.contracts import Deployment
+from ..chain.contracts import Deployment, abi_decode, abi_encode
 from ..chain.gateway import Chain
 from ..chain.outbox import Outbox
 from ..chain.payloads import AttestedMint
@@ -114,11 +115,24 @@ def typed_data(
     return task, typed_message(issuer_domain(deployment), "Attestation", message)
 
 
-def _signature_bytes(signature: str) -> bytes:
+@dataclass(frozen=True)
+class _Signature:
+    """An attestation's signature as the issuer reads it: the 65 bytes of an ordinary key, whose signer is
+    recovered; or, from a contract wallet such as a multisig, abi.encode(wallet, walletSignature), which
+    names the wallet and is checked by asking it (ERC-1271)."""
+
+    raw: bytes
+    wallet: str | None = None
+    wallet_signature: bytes = b""
+
+
+def _parsed_signature(signature: str) -> _Signature:
     invalid = InvalidInput(
         "signature_invalid",
-        "De handtekening is geen geldige handtekening (65 bytes, hex).",
-        "The signature is not a valid signature (65 bytes, hex).",
+        "De handtekening is geen geldige handtekening (65 bytes hex, of van een contract-wallet "
+        "abi.encode(address, bytes)).",
+        "The signature is not a valid signature (65 bytes hex, or a contract wallet's "
+        "abi.encode(address, bytes)).",
         field="signature",
     )
     try:
@@ -126,11 +140,32 @@ def _signature_bytes(signature: str) -> bytes:
     except (ValueError, TypeError):
         raise invalid from None
     if len(raw) != 65:
-        raise invalid
+        try:
+            wallet, wallet_signature = abi_decode(["address", "bytes"], raw)
+        except Exception:  # noqa: BLE001 - the decoder raises several kinds for bytes of neither form
+            raise invalid from None
+        if abi_encode(["address", "bytes"], [wallet, wallet_signature]) != raw:
+            raise invalid  # only the one encoding, so that one attestation has one signature
+        return _Signature(raw, to_checksum_address(wallet), bytes(wallet_signature))
     v = raw[64] + 27 if raw[64] in (0, 1) else raw[64]
     if v not in (27, 28) or int.from_bytes(raw[32:64], "big") > _SECP256K1_HALF_N:
         raise invalid  # the contract (OpenZeppelin ECDSA) refuses these too
-    return raw[:64] + bytes([v])
+    return _Signature(raw[:64] + bytes([v]))
+
+
+def _signer(signable: SignableMessage, signature: _Signature) -> str:
+    """Who signed: the named wallet, or the key recovered from the signature."""
+    if signature.wallet is not None:
+        return signature.wallet
+    try:
+        return Account.recover_message(signable, signature=signature.raw)
+    except Exception:  # noqa: BLE001 - eth-keys raises several kinds for an unrecoverable signature
+        raise InvalidInput(
+            "signature_invalid",
+            "De handtekening is geen geldige handtekening.",
+            "The signature is not a valid signature.",
+            field="signature",
+        ) from None
 
 
 def attest(
@@ -159,20 +194,12 @@ def attest(
             earliest=int(earliest.timestamp()),
             latest=int(latest.timestamp()),
         )
-    raw = _signature_bytes(signature)
+    parsed = _parsed_signature(signature)
     message = attestation_for(session, deployment, task, deadline)
     signable = encode_typed_data(
         full_message=typed_message(issuer_domain(deployment), "Attestation", message)
     )
-    try:
-        signer = Account.recover_message(signable, signature=raw)
-    except Exception:  # noqa: BLE001 - eth-keys raises several kinds for an unrecoverable signature
-        raise InvalidInput(
-            "signature_invalid",
-            "De handtekening is geen geldige handtekening.",
-            "The signature is not a valid signature.",
-            field="signature",
-        ) from None
+    signer = _signer(signable, parsed)
     coin = message["coin"]
     verifier = session.scalar(select(Verifier).where(Verifier.address == signer, Verifier.coin == coin))
     if verifier is None or verifier.organisation_id != organisation_id:
@@ -194,6 +221,19 @@ def attest(
             field="signature",
             signer=signer,
             coin=coin,
+        )
+    digest = keccak(b"\x19" + signable.version + signable.header + signable.body)
+    if parsed.wallet is not None and not chain.is_valid_wallet_signature(
+        parsed.wallet, digest, parsed.wallet_signature
+    ):
+        raise InvalidInput(
+            "signature_invalid",
+            f"De wallet {parsed.wallet} aanvaardt deze handtekening niet (ERC-1271): onderteken precies de"
+            " gegevens van de taak, met zoveel ondertekenaars als de wallet vraagt.",
+            f"The wallet {parsed.wallet} does not accept this signature (ERC-1271): sign exactly the task's"
+            " typed data, with as many signers as the wallet asks for.",
+            field="signature",
+            signer=parsed.wallet,
         )
     with writing(session):
         task = _signable_task(session, organisation_id, task_id, lock=True)
@@ -220,7 +260,7 @@ def attest(
         claim.coin = coin
         claim.amount_cents = message["amount"]
         claim.attestation = message
-        claim.signature = "0x" + raw.hex()
+        claim.signature = "0x" + parsed.raw.hex()
         claim.verifier = signer
         task.status = TaskStatus.ATTESTED
         session.flush()

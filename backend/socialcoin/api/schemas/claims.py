@@ -67,10 +67,18 @@ class AttestationToSign(BaseModel):
         )
 
 
+# Room for a contract wallet's signature: 32 signers' 65 bytes and the encoding around them.
+MAX_SIGNATURE_HEX = 2 + 2 * (32 * 65 + 4 * 32)
+
+
 class AttestationSignature(Create):
     deadline: int = Field(description="The deadline of the typed data that was signed", examples=[1774000000])
     signature: str = Field(
-        min_length=130, max_length=132, description="65 bytes r‖s‖v, hex", examples=["0x" + "ab" * 64 + "1b"]
+        min_length=130,
+        max_length=MAX_SIGNATURE_HEX,
+        description="65 bytes r‖s‖v, hex; or from a contract wallet (a multisig, ERC-1271) "
+        "abi.encode(address wallet, bytes walletSignature), hex",
+        examples=["0x" + "ab" * 64 + "1b"],
     )
 
 
