@@ -917,22 +917,30 @@ def test_a_multisig_verifier_attests_with_its_owners_signatures_and_the_claim_mi
 
     # One owner's signature is not enough for a 2-of-2 wallet: the wallet itself says no.
     signature, deadline = wallet_signature(world, task_id, wallet, owners[:1])
-    refused = world.client.post(url, headers=world.verifier, json={"deadline": deadline, "signature": signature})
+    refused = world.client.post(
+        url, headers=world.verifier, json={"deadline": deadline, "signature": signature}
+    )
     body = problem(refused, 422, "signature_invalid", "signature")
     assert body["details"]["signer"] == wallet
     # Nor a wallet the municipality did not authorise, however well signed.
     other = deploy_multisig(world, owners, threshold=2)
     signature, deadline = wallet_signature(world, task_id, other, owners)
-    answer = world.client.post(url, headers=world.verifier, json={"deadline": deadline, "signature": signature})
+    answer = world.client.post(
+        url, headers=world.verifier, json={"deadline": deadline, "signature": signature}
+    )
     problem(answer, 403, "signature_not_from_verifier", "signature")
     assert world.count(Claim) == 0
 
     signature, deadline = wallet_signature(world, task_id, wallet, owners)
-    attested = world.client.post(url, headers=world.verifier, json={"deadline": deadline, "signature": signature})
+    attested = world.client.post(
+        url, headers=world.verifier, json={"deadline": deadline, "signature": signature}
+    )
     assert attested.status_code == 201, attested.text
     assert attested.json()["verifier"] == wallet
     before = world.balance("GKW", resident[1])
     assert world.approve(attested.json()["id"]).json()["status"] == "approved"
     world.drain()
     assert world.balance("GKW", resident[1]) == before + 2000
-    assert world.client.get(f"/residents/me/tasks/{task_id}", headers=resident[2]).json()["status"] == "minted"
+    assert (
+        world.client.get(f"/residents/me/tasks/{task_id}", headers=resident[2]).json()["status"] == "minted"
+    )

@@ -221,7 +221,8 @@ def test_after_the_grace_reclaim_turns_a_merchants_balance_into_a_payout(
 
 
 def test_after_the_grace_reclaim_skips_a_frozen_merchant_until_unfrozen(
-    expired, issuer, registry, master_minter, merchant, compliance):
+    expired, issuer, registry, master_minter, merchant, compliance
+):
     """spec: X5"""
     after_grace(expired)
     registry.freeze([merchant], {"from": compliance})

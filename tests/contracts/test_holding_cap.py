@@ -156,7 +156,9 @@ def test_merchants_and_the_municipality_have_no_cap(
     )
 
 
-def test_the_rule_and_the_balance_come_before_the_cap(capped, give, registry, resident, neighbour, compliance):
+def test_the_rule_and_the_balance_come_before_the_cap(
+    capped, give, registry, resident, neighbour, compliance
+):
     """spec: H3, T10"""
     give(capped, resident, 100)
     give(capped, neighbour, CAP)

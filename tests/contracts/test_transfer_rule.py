@@ -360,7 +360,8 @@ def test_an_unregistered_spender_cannot_move_coins_with_transfer_from(funded, re
 
 
 def test_a_frozen_spender_cannot_move_coins_with_transfer_from(
-    funded, registry, resident, merchant, compliance):
+    funded, registry, resident, merchant, compliance
+):
     """spec: T13, T7"""
     funded.approve(merchant, 600, {"from": resident})
     registry.freeze([merchant], {"from": compliance})
@@ -455,7 +456,8 @@ def test_can_transfer_to_nobody_answers_as_the_holders_burn_would(
 
 
 def test_can_burn_answers_per_reason_as_the_burn_does(
-    debt_coin, wijk_coin, give, registry, pauser, resident, merchant, compliance):
+    debt_coin, wijk_coin, give, registry, pauser, resident, merchant, compliance
+):
     """spec: T14, B1, B3, B5, T7, T8"""
     give(debt_coin, resident, TEN_EUROS)
     assert_burn_verdict(debt_coin, resident, BurnReason.DEBT_SETTLEMENT, TEN_EUROS, Refusal.NONE)

@@ -3,7 +3,8 @@
 1. The organisation's verifier fetches the EIP-712 typed data of the attestation for a finished task
    and signs it with its own key (which never reaches us); it posts back the signature.
 2. We check that the signature recovers to a verifier of that organisation (or names one that is a
-   contract wallet, such as a multisig, which accepts it: ERC-1271), authorised on chain for the coin, and that the caps and the programme's budget allow the amount. The claim is "attested".
+   contract wallet, such as a multisig, which accepts it: ERC-1271), authorised on chain for the coin,
+   and that the caps and the programme's budget allow the amount. The claim is "attested".
 3. The municipality approves (the claim goes into the outbox as an attested mint, key "claim:<claim
    id>", batched into mintBatch) or rejects it with a reason the resident reads.
 4. When the outbox item ends, `finish` marks the claim minted (and tells the resident) or failed. A
@@ -141,12 +142,13 @@ def _parsed_signature(signature: str) -> _Signature:
         raise invalid from None
     if len(raw) != 65:
         try:
-            wallet, wallet_signature = abi_decode(["address", "bytes"], raw)
+            decoded: tuple[Any, ...] = tuple(abi_decode(["address", "bytes"], raw))
+            wallet, wallet_signature = str(decoded[0]), bytes(decoded[1])
         except Exception:  # noqa: BLE001 - the decoder raises several kinds for bytes of neither form
             raise invalid from None
         if abi_encode(["address", "bytes"], [wallet, wallet_signature]) != raw:
             raise invalid  # only the one encoding, so that one attestation has one signature
-        return _Signature(raw, to_checksum_address(wallet), bytes(wallet_signature))
+        return _Signature(raw, to_checksum_address(wallet), wallet_signature)
     v = raw[64] + 27 if raw[64] in (0, 1) else raw[64]
     if v not in (27, 28) or int.from_bytes(raw[32:64], "big") > _SECP256K1_HALF_N:
         raise invalid  # the contract (OpenZeppelin ECDSA) refuses these too
