@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from functools import partial
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +14,7 @@ from ...domain import people, pin_attempts
 from ...domain.access import Role
 from ...domain.pin_attempts import Client
 from ...domain.wallets import KEY_DERIVATIONS
+from ...runtime import Runtime
 from ..deps import PrincipalDep, RuntimeDep, SessionDep, WriteSessionDep
 from ..problems import PROBLEM_RESPONSES
 from ..schemas.auth import Activation, ResidentLogin, SessionInfo, TokenOut
@@ -47,6 +50,20 @@ def _client(request: Request, device_token: str | None) -> Client:
     return Client(client_address(request), device_token)
 
 
+async def _sign_in(runtime: Runtime, attempt: Callable[[], people.SignedIn]) -> TokenOut:
+    """Runs a sign-in (a PIN or an activation code checked) off the loop. Refused at once when the key
+    derivations' queue is full, which looks the same whether or not the case exists; a failure is answered
+    no sooner than a PIN check would be."""
+    started = time.monotonic()
+    KEY_DERIVATIONS.refuse_when_full()
+    try:
+        signed_in = await run_in_threadpool(attempt)
+    except people.SignInFailed:
+        await _no_sooner_than_a_pin_check(started)
+        raise
+    return _token_out(signed_in, runtime.settings.token_ttl_seconds)
+
+
 @router.post(
     "/login",
     response_model=TokenOut,
@@ -58,21 +75,10 @@ def _client(request: Request, device_token: str | None) -> Client:
 async def resident_login(
     body: ResidentLogin, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> TokenOut:
-    started = time.monotonic()
-    KEY_DERIVATIONS.refuse_when_full()  # busy looks the same whether or not the case exists
-    try:
-        signed_in = await run_in_threadpool(
-            people.login_resident,
-            session,
-            runtime.settings,
-            body.case_number,
-            body.pin,
-            _client(request, body.device_token),
-        )
-    except people.SignInFailed:
-        await _no_sooner_than_a_pin_check(started)
-        raise
-    return _token_out(signed_in, runtime.settings.token_ttl_seconds)
+    client = _client(request, body.device_token)
+    return await _sign_in(
+        runtime, partial(people.login_resident, session, runtime.settings, body.case_number, body.pin, client)
+    )
 
 
 @router.post(
@@ -87,22 +93,17 @@ async def resident_login(
     + " A code for a resident who activated already is refused (409 already_activated).",
 )
 async def activate(body: Activation, request: Request, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
-    started = time.monotonic()
-    KEY_DERIVATIONS.refuse_when_full()  # busy looks the same whether or not the case exists
-    try:
-        signed_in = await run_in_threadpool(
-            people.activate_resident,
-            session,
-            runtime.settings,
-            body.case_number,
-            body.activation_code,
-            body.pin,
-            _client(request, body.device_token),
-        )
-    except people.SignInFailed:
-        await _no_sooner_than_a_pin_check(started)
-        raise
-    return _token_out(signed_in, runtime.settings.token_ttl_seconds)
+    client = _client(request, body.device_token)
+    activation = partial(
+        people.activate_resident,
+        session,
+        runtime.settings,
+        body.case_number,
+        body.activation_code,
+        body.pin,
+        client,
+    )
+    return await _sign_in(runtime, activation)
 
 
 def _token_out(signed_in: people.SignedIn, ttl: int) -> TokenOut:
