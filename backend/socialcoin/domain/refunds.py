@@ -42,26 +42,32 @@ def refunded_cents(session: Session, payment_id: int) -> int:
     return int(total or 0)
 
 
-def request_for(session: Session, merchant_id: int, payment_tx_hash: str, amount_cents: int) -> RefundRequest:
-    """A refund of the payment to this merchant in the transaction `payment_tx_hash` (as the till saw it
-    arrive)."""
+def request_for(session: Session, payment_tx_hash: str, amount_cents: int) -> RefundRequest:
+    """A refund of the payment in the transaction `payment_tx_hash` (as the till saw it arrive); the flow
+    checks that it is a confirmed payment to this merchant."""
     payment_id = session.scalar(select(Payment.id).where(Payment.tx_hash == payment_tx_hash.lower()))
-    return RefundRequest(_merchants_payment(session, merchant_id, payment_id).id, amount_cents)
+    if payment_id is None:
+        raise _payment_not_found()
+    return RefundRequest(payment_id, amount_cents)
 
 
 def _merchants_payment(session: Session, merchant_id: int, payment_id: int | None) -> Payment:
     """The confirmed payment `payment_id` to this merchant."""
     payment = session.get(Payment, payment_id) if payment_id is not None else None
     if payment is None or payment.merchant_id != merchant_id or payment.status != SpendStatus.CONFIRMED:
-        raise NotFound(
-            "payment_not_found",
-            "Er is geen bevestigde betaling aan u in deze transactie. Kies een betaling uit uw lijst van "
-            "ontvangen betalingen.",
-            "There is no confirmed payment to you in this transaction. Choose a payment from your list of "
-            "payments received.",
-            field="payment_tx_hash",
-        )
+        raise _payment_not_found()
     return payment
+
+
+def _payment_not_found() -> NotFound:
+    return NotFound(
+        "payment_not_found",
+        "Er is geen bevestigde betaling aan u in deze transactie. Kies een betaling uit uw lijst van "
+        "ontvangen betalingen.",
+        "There is no confirmed payment to you in this transaction. Choose a payment from your list of "
+        "payments received.",
+        field="payment_tx_hash",
+    )
 
 
 def _refund_too_large(payment: Payment, refunded: int, wanted: int) -> Conflict:

@@ -117,7 +117,7 @@ def refund_typed_data(
     payment_tx_hash: PaymentTxHashQuery,
     amount_cents: PayoutAmountQuery,
 ) -> TypedDataOut:
-    request = refunds.request_for(session, merchant.id, payment_tx_hash, amount_cents)
+    request = refunds.request_for(session, payment_tx_hash, amount_cents)
     flow = RefundFlow(runtime.settings)
     return TypedDataOut(**spending.prepare(session, runtime.chain, flow, Holder.of(merchant), request, key))
 
@@ -139,7 +139,7 @@ def refund_payment(
     runtime: RuntimeDep,
     key: IdempotencyKey,
 ) -> RefundPublic:
-    request = refunds.request_for(session, merchant.id, body.payment_tx_hash, body.amount_cents)
+    request = refunds.request_for(session, body.payment_tx_hash, body.amount_cents)
     refund = spending.spend(
         session,
         runtime.chain,
