@@ -22,9 +22,10 @@ TEST_PORT := 8555
 BACKEND_TEST_PORT := 8556
 CLI_TEST_PORT := 8557
 CLI_TEST_API_PORT := 8558
+E2E_TEST_PORT := 8559
 RUN_PORT ?= 8545
 
-.PHONY: help setup networks compile run test test-contracts test-python test-backend test-backend-postgres test-cli bench lint clean
+.PHONY: help setup networks compile run test test-contracts test-python test-backend test-backend-postgres test-cli test-e2e bench lint clean
 
 help:
 	@echo "make run | test | bench | lint | setup | clean"
@@ -55,7 +56,8 @@ $(SOLC): tools/solc.js
 networks: $(VENV)/.installed
 	@$(VENV)/bin/python tools/networks.py $(TEST_NETWORK)=$(TEST_PORT) socialcoin-backend=$(BACKEND_TEST_PORT) \
 		socialcoin-bench-service=8592 socialcoin-cli=$(CLI_TEST_PORT) socialcoin-bench-csv=8595 \
-		socialcoin-bench-payments=8600 socialcoin-bench-flood=8605 socialcoin-local=$(RUN_PORT)
+		socialcoin-bench-payments=8600 socialcoin-bench-flood=8605 socialcoin-e2e=$(E2E_TEST_PORT) \
+		socialcoin-bench-pages=8610 socialcoin-local=$(RUN_PORT)
 
 compile: setup
 	$(BROWNIE) compile
@@ -63,7 +65,17 @@ compile: setup
 run: setup
 	RUN_PORT=$(RUN_PORT) bash tools/run-local.sh
 
-test: test-python test-contracts test-backend test-backend-postgres test-cli
+test: test-python test-contracts test-backend test-backend-postgres test-cli test-e2e
+
+# Debian's Chromium (Playwright drives it; its own browser download does not work here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	bash tools/chromium.sh
+
+# The pages in a real browser (headless Chromium) against a served backend and anvil of their own.
+test-e2e: setup $(CHROMIUM)
+	SOCIALCOIN_E2E_NETWORK=socialcoin-e2e SOCIALCOIN_E2E_CHAIN_PORT=$(E2E_TEST_PORT) \
+		$(VENV)/bin/python -m pytest -p no:pytest-brownie tests/e2e -q
 
 test-contracts: setup
 	$(BROWNIE) test tests/contracts --network $(TEST_NETWORK) -W ignore::FutureWarning

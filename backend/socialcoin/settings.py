@@ -92,6 +92,9 @@ class Settings(BaseModel):
     # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client. None
     # by default: the client is then the address that connects, and the header is ignored.
     trusted_proxies: str = ""
+    # Where people reach the pages (the link in a till's QR code opens the wallet here): https in
+    # production, so that a phone's own camera opens it.
+    public_url: str = "http://127.0.0.1:8000"
 
     @model_validator(mode="after")
     def _operator_key_by_environment(self) -> Settings:

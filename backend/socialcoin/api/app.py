@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from .. import web
 from ..bootstrap import bootstrap
 from ..runtime import Runtime
 from ..settings import Settings
@@ -64,4 +65,5 @@ def create_app(
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    web.install(app)  # the pages, after the API's error handlers (page errors wrap them)
     return app

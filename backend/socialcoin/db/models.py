@@ -571,6 +571,23 @@ class Payment(Spend, Base):
     chain_reference: Mapped[str] = mapped_column(String(66))
 
 
+class TillRequest(Base):
+    """What a till asks to be paid: a short code (in the QR code's link and under it, to type) for a merchant
+    and an amount, paid once under its own payment reference. Without an amount it is the standing QR code
+    on the counter: the resident types the amount, and it may be paid any number of times."""
+
+    __tablename__ = "till_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    # The payment's reference (payments.reference): "SC-" and the code.
+    reference: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 class Refund(Spend, Base):
     """A merchant giving (part of) a resident's payment back, against the payment's chain reference
     (pending -> confirmed | failed)."""

@@ -19,6 +19,7 @@ from ..chain.contracts import to_bytes
 from ..db.enums import Origin, SpendStatus
 from ..db.models import Balance, ChainEvent, DebtCase, Merchant, Order, OutboxItem, Payment, Service
 from ..formats import euro, euro_en
+from . import till_requests
 from .coins import CoinInfo, catalogue
 from .errors import InvalidInput, NotFound
 from .notifications import notify
@@ -104,6 +105,9 @@ class PaymentFlow(Flow[PaymentRequest, Payment]):
             request.amount_cents,
             request.reference,
         )
+
+    def check_locked(self, session: Session, intent: Intent, request: PaymentRequest) -> None:
+        till_requests.check_locked(session, request.merchant_id, request.reference, request.amount_cents)
 
     def row(self, holder: Holder, intent: Intent, request: PaymentRequest) -> Payment:
         return Payment(

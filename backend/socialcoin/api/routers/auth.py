@@ -46,11 +46,11 @@ async def _no_sooner_than_a_pin_check(started: float) -> None:
     await asyncio.sleep(max(0.0, started + typical - time.monotonic()))
 
 
-def _client(request: Request, device_token: str | None) -> Client:
+def client_of(request: Request, device_token: str | None) -> Client:
     return Client(client_address(request), device_token)
 
 
-async def _sign_in(runtime: Runtime, attempt: Callable[[], people.SignedIn]) -> TokenOut:
+async def sign_in(runtime: Runtime, attempt: Callable[[], people.SignedIn]) -> TokenOut:
     """Runs a sign-in (a PIN or an activation code checked) off the loop. Refused at once when the key
     derivations' queue is full, which looks the same whether or not the case exists; a failure is answered
     no sooner than a PIN check would be."""
@@ -75,8 +75,8 @@ async def _sign_in(runtime: Runtime, attempt: Callable[[], people.SignedIn]) -> 
 async def resident_login(
     body: ResidentLogin, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> TokenOut:
-    client = _client(request, body.device_token)
-    return await _sign_in(
+    client = client_of(request, body.device_token)
+    return await sign_in(
         runtime, partial(people.login_resident, session, runtime.settings, body.case_number, body.pin, client)
     )
 
@@ -93,7 +93,7 @@ async def resident_login(
     + " A code for a resident who activated already is refused (409 already_activated).",
 )
 async def activate(body: Activation, request: Request, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
-    client = _client(request, body.device_token)
+    client = client_of(request, body.device_token)
     activation = partial(
         people.activate_resident,
         session,
@@ -103,7 +103,7 @@ async def activate(body: Activation, request: Request, session: SessionDep, runt
         body.pin,
         client,
     )
-    return await _sign_in(runtime, activation)
+    return await sign_in(runtime, activation)
 
 
 def _token_out(signed_in: people.SignedIn, ttl: int) -> TokenOut:
