@@ -16,6 +16,7 @@ from ..settings import Settings
 from . import problems
 from .bodies import BodyLimits
 from .deps import database_slots
+from .staff_log import StaffLog
 from .routers import ROUTERS
 
 DESCRIPTION = """
@@ -59,6 +60,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimits, respond=problems.send_domain_error)
+    app.add_middleware(StaffLog)  # who did what: every staff request that changes something
     proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     if proxies:  # only then: X-Forwarded-For from anyone else would let a client choose its own address
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)

@@ -101,9 +101,13 @@ WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function"
 
 
 async def get_principal(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    return authenticate(session, credentials.credentials if credentials else None)
+    principal = authenticate(session, credentials.credentials if credentials else None)
+    request.state.principal = principal  # who asked, for the record of staff actions (api/staff_log.py)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -596,3 +596,30 @@ class Refund(Spend, Base):
 
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Who did what
+# --------------------------------------------------------------------------------------------------
+
+
+class StaffAction(Base):
+    """A request of municipal staff (an admin or a debt counsellor) that changes something, through the API
+    or a page, and how it ended: recorded in one place for both (api/staff_log.py), with the token's label
+    and role as they were. Reads are not recorded; a refused request is, with its status."""
+
+    __tablename__ = "staff_actions"
+    __table_args__ = (Index("ix_staff_actions_label_at", "label", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(30))
+    channel: Mapped[str] = mapped_column(String(10))  # "api" | "page"
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    route: Mapped[str] = mapped_column(String(100))  # the route's name; "" when no route answered
+    # The ids the request named ({"resident_id": 12}) and the id of what it made ({"id": 7}).
+    subjects: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[int] = mapped_column(Integer)  # the answer's HTTP status
