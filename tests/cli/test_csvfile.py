@@ -185,3 +185,20 @@ def test_debts_duplicate_key_is_creditor_with_reference(tmp_path):
     assert [(f.line, f.column_name) for f in table.faults] == [(3, "kenmerk")]
     assert "schuldeiser + kenmerk 'CJIB + K-1' staat ook op regel 2" in table.faults[0].nl
     assert table.rows[0].values["amount_cents"] == 1250
+
+
+def test_an_uploaded_file_is_read_as_the_same_file_on_disk(tmp_path):
+    """The municipality's portal reads an upload with read_data: the same rows and faults as the command."""
+    from pathlib import Path
+
+    from socialcoin.cli.csvfile import read_data
+
+    text = "dossiernummer;naam;buurt\n2026-0042;Eva;BU02020101\n2026-0042;Eva;BU02020101\n;Piet;\n"
+    path = write(tmp_path / "r.csv", text, "utf-8-sig")
+    on_disk = read(path, RESIDENTS)
+    uploaded = read_data(path.read_bytes(), Path("r.csv"), RESIDENTS.columns, RESIDENTS.keys)
+    assert [f.as_dict() | {"file": "r.csv"} for f in on_disk.faults] == [f.as_dict() for f in uploaded.faults]
+    assert [r.values for r in on_disk.rows] == [r.values for r in uploaded.rows]
+    assert len(uploaded.faults) == 3  # line 3 twice; line 4 without a case number or buurt
+    broken = read_data(b"dossiernummer;naam\n\xe9\n", Path("x.csv"), RESIDENTS.columns)
+    assert [(f.path, f.line) for f in broken.faults] == [("x.csv", 2)]

@@ -201,8 +201,25 @@ def read_table(path: Path, columns: list[Column], keys: Sequence[tuple[str, ...]
     """Reads `path` for these columns. Every fault lands in `table.faults`: a fault of the file or its
     header leaves no rows; a fault of a cell leaves the row (with its cells) marked by its line.
     `keys` are field tuples that must be unique within the file (a later duplicate is the fault)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        table = Table(path)
+        table.add(
+            None,
+            None,
+            f"Het bestand is niet te lezen: {exc.strerror}.",
+            f"The file cannot be read: {exc.strerror}.",
+        )
+        return table
+    return read_data(data, path, columns, keys)
+
+
+def read_data(data: bytes, path: Path, columns: list[Column], keys: Sequence[tuple[str, ...]] = ()) -> Table:
+    """As read_table, for a file's content (an upload in the municipality's portal); `path` names it in
+    the faults."""
     table = Table(path)
-    content = _decoded(path, table)
+    content = _decoded(data, table)
     if content is None:
         return table
     if not content.strip():
@@ -235,17 +252,7 @@ def read_table(path: Path, columns: list[Column], keys: Sequence[tuple[str, ...]
     return table
 
 
-def _decoded(path: Path, table: Table) -> str | None:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        table.add(
-            None,
-            None,
-            f"Het bestand is niet te lezen: {exc.strerror}.",
-            f"The file cannot be read: {exc.strerror}.",
-        )
-        return None
+def _decoded(data: bytes, table: Table) -> str | None:
     try:
         return data.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as exc:
@@ -254,7 +261,7 @@ def _decoded(path: Path, table: Table) -> str | None:
         column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         table.faults.append(
             Fault(
-                str(path),
+                str(table.path),
                 line,
                 column,
                 None,

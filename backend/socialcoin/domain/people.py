@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..areas import to_bytes8
@@ -112,14 +112,24 @@ def list_residents(
     *,
     area: str | None = None,
     case_number: str | None = None,
+    search: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[Resident]:
+    """Residents in id order; `search` finds a case number exactly or a part of a name, whatever its case."""
     query = select(Resident)
     if area:
         query = query.where(_within(Resident.area, area))
     if case_number:
         query = query.where(Resident.case_number == case_number.strip())
+    if search and search.strip():
+        term = search.strip()
+        query = query.where(
+            or_(
+                Resident.case_number == term,
+                func.lower(Resident.name).contains(term.lower(), autoescape=True),
+            )
+        )
     return list(session.scalars(query.order_by(Resident.id).limit(limit).offset(offset)))
 
 
