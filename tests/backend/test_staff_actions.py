@@ -100,13 +100,17 @@ def test_reads_lookups_and_dry_runs_are_not_recorded(client, runtime, admin):
     lookup = client.post("/municipality/residents/lookup", headers=headers, json={"case_numbers": ["X-1"]})
     assert lookup.status_code == 200
     row = {"line": 2, "case_number": "2026-D001", "name": "Dry Run", "area": "BU02020101"}
-    dry_run = client.post("/municipality/residents/batch", headers=headers, json={"dry_run": True, "rows": [row]})
+    dry_run = client.post(
+        "/municipality/residents/batch", headers=headers, json={"dry_run": True, "rows": [row]}
+    )
     assert dry_run.status_code == 200, dry_run.text
     assert logged(runtime) == []
 
 
 def test_requests_without_a_valid_token_and_requests_of_other_roles_are_not_recorded(client, runtime):
-    assert client.post("/municipality/tokens", json={"role": "debt_counsellor", "label": "x"}).status_code == 401
+    assert (
+        client.post("/municipality/tokens", json={"role": "debt_counsellor", "label": "x"}).status_code == 401
+    )
     resident = token(runtime, Role.RESIDENT, "login", subject_id=1)
     assert client.post("/municipality/tokens", headers=bearer(resident), json={}).status_code == 403
     assert logged(runtime) == []

@@ -16,8 +16,8 @@ from ..settings import Settings
 from . import problems
 from .bodies import BodyLimits
 from .deps import database_slots
-from .staff_log import StaffLog
 from .routers import ROUTERS
+from .staff_log import StaffLog
 
 DESCRIPTION = """
 Socialcoin: een sociale munt van de gemeente / a municipal social currency.

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.expression import Exists
 
 from ..db.enums import DebtStatus, SpendStatus
 from ..db.models import ChainEvent, DebtCase, Resident, Settlement, Task
@@ -34,11 +35,13 @@ class ActiveResidents:
     days: int
 
 
-def active_residents(session: Session, now: datetime | None = None, days: int = ACTIVE_DAYS) -> ActiveResidents:
+def active_residents(
+    session: Session, now: datetime | None = None, days: int = ACTIVE_DAYS
+) -> ActiveResidents:
     """Residents with a confirmed transaction or a task started or finished in the last `days` days."""
     since = (now or utcnow()) - timedelta(days=days)
 
-    def moved(column: object) -> object:
+    def moved(column: InstrumentedAttribute[str | None]) -> Exists:
         return exists().where(
             ChainEvent.event == "Transfer", column == Resident.wallet_address, ChainEvent.block_time >= since
         )

@@ -12,6 +12,7 @@ from ..schemas.status import Status
 
 router = APIRouter(prefix="/public", tags=["public"])
 
+
 @router.get("/status", response_model=Status, summary="Chain, indexer and outbox status")
 def status(session: SessionDep, runtime: RuntimeDep) -> Status:
     found = health(session, runtime.chain)
