@@ -205,13 +205,7 @@ def admit_resident(
     """Admits a resident: either with an address they bring, or with a wallet we create and keep
     encrypted under their PIN. A second admission of the same case or address is refused. Asks the chain
     first, then writes in a transaction of its own."""
-    if not consent:
-        raise InvalidInput(
-            "consent_missing",
-            "Zonder toestemming van de inwoner kunnen we hem of haar niet aanmelden.",
-            "Without the resident's consent we cannot admit them.",
-            field="consent",
-        )
+    check_consent(consent)
     checked = {
         field: check() for field, check in resident_checks(name, case_number, area, email, phone).items()
     }
@@ -221,7 +215,7 @@ def admit_resident(
     record_hash = salted_record_hash(secret, "resident", case_number)
     with writing(session):
         if session.scalar(select(Resident.id).where(Resident.case_number == case_number)) is not None:
-            raise _resident_exists(case_number)
+            raise resident_exists(case_number)
         ensure_wallet_free(session, wallet.address, wallet.registered)
         resident = Resident(
             name=checked["name"],
@@ -238,9 +232,20 @@ def admit_resident(
             registration_key=_register_on_chain(session, wallet.address, Kind.RESIDENT, area, 0, record_hash),
         )
         session.add(resident)
-        exists = _resident_exists(case_number)
+        exists = resident_exists(case_number)
         _flush(session, exists.code, exists.message_nl, exists.message_en, "case_number")
     return resident
+
+
+def check_consent(consent: bool) -> None:
+    """A resident is admitted only with their consent to take part and to the use of their data for it."""
+    if not consent:
+        raise InvalidInput(
+            "consent_missing",
+            "Zonder toestemming van de inwoner kunnen we hem of haar niet aanmelden.",
+            "Without the resident's consent we cannot admit them.",
+            field="consent",
+        )
 
 
 def resident_checks(
@@ -257,7 +262,7 @@ def resident_checks(
     }
 
 
-def _resident_exists(case_number: str) -> Conflict:
+def resident_exists(case_number: str) -> Conflict:
     return Conflict(
         "resident_exists",
         f"Dossier {case_number} is al aangemeld. Zoek de inwoner op in plaats van hem opnieuw aan te melden.",
