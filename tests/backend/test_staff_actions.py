@@ -141,3 +141,80 @@ def test_the_record_names_the_token_even_after_it_is_revoked(client, runtime, ad
     names = [(a.label, a.route) for a in logged(runtime)]
     assert names == [("Weg Gegaan", "issue_token"), ("A. Admin", "revoke_token")]
     assert re.fullmatch(r"/municipality/tokens/\d+/revoke", logged(runtime)[-1].path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Through the portal's pages: the same record, in the same place
+# --------------------------------------------------------------------------------------------------
+
+
+def signed_in_page(client, access_code: str) -> str:
+    """Signs the test client in at /toegang (as a browser does); returns the form's CSRF value."""
+    client.get("/toegang")
+    csrf = client.cookies["sc_csrf"]
+    answer = client.post("/toegang", data={"access_code": access_code, "csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return csrf
+
+
+def test_an_action_through_a_page_is_recorded_as_the_same_kind_of_record(client, runtime, admin):
+    csrf = signed_in_page(client, admin)
+    assert client.get("/gemeente/logboek").status_code == 200  # a read: not recorded
+    answer = client.post(
+        "/gemeente/inwoners/codes-genoteerd",
+        data={"csrf": csrf, "code": ["7", "8"], "then": "/gemeente/inwoners"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    (action,) = logged(runtime)
+    assert (action.label, action.role, action.channel, action.route, action.status) == (
+        "A. Admin",
+        "municipality_admin",
+        "page",
+        "acknowledge_codes",
+        303,
+    )
+    assert staff_actions.outcome(action.status) == "done"
+
+
+def test_a_page_refuses_a_debt_counsellor_as_the_api_does_and_the_refusal_is_recorded(
+    client, runtime, counsellor
+):
+    csrf = signed_in_page(client, counsellor)
+    answer = client.post("/gemeente/uitgaand/1/opnieuw", data={"csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 403
+    assert "Uw rol mag dit niet doen." in answer.text
+    (action,) = logged(runtime)
+    assert (action.channel, action.route, action.status, action.subjects) == (
+        "page",
+        "retry_stuck_transaction",
+        403,
+        {"tx_id": 1},
+    )
+
+
+def test_a_page_form_without_its_csrf_value_and_signing_out_are_not_recorded(client, runtime, admin):
+    csrf = signed_in_page(client, admin)
+    forged = client.post("/gemeente/inwoners/codes-genoteerd", data={"code": ["7"]}, follow_redirects=False)
+    assert forged.status_code == 403  # refused before anyone is known: not the person's action
+    assert client.post("/uitloggen", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    assert logged(runtime) == []
+
+
+def test_every_state_changing_staff_route_of_the_api_has_a_description_in_the_log(client):
+    """The log shows a text per route; a new staff route without one would show its bare name."""
+    from fastapi.routing import APIRoute
+
+    from socialcoin.web.pages import environment
+
+    described = environment("en").get_template("municipality/actions.html").module.ACTIONS  # type: ignore[attr-defined]
+    missing = [
+        route.name
+        for route in client.app.routes
+        if isinstance(route, APIRoute)
+        and route.path.startswith(("/municipality", "/gemeente"))
+        and route.methods - {"GET", "HEAD"}
+        and not route.path.endswith("/lookup")
+        and route.name not in described
+    ]
+    assert missing == []

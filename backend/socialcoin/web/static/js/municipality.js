@@ -57,10 +57,13 @@ document.querySelectorAll("form[data-max-bytes]").forEach((form) => {
   });
 });
 
-// A chain operation on its way: look again every few seconds until it is done.
+// Something on its way to the chain (an operation, a registration): look again every few seconds until it
+// is done, unless someone has started to fill in a form meanwhile (what they typed would be lost).
 const waiting = document.querySelector("[data-refresh]");
 if (waiting) {
-  window.setTimeout(() => window.location.reload(), Number(waiting.dataset.refresh) * 1000);
+  let typing = false;
+  document.addEventListener("input", () => { typing = true; });
+  window.setTimeout(() => { if (!typing) window.location.reload(); }, Number(waiting.dataset.refresh) * 1000);
 }
 
 // After a refused form, the summary of what is wrong gets the focus.
