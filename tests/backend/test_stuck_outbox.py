@@ -8,6 +8,7 @@ no-op instead, so that the later ones flow."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +21,7 @@ from socialcoin.db.enums import Origin, TxStatus
 from socialcoin.db.models import ChainTx, OutboxItem
 from socialcoin.domain.access import Role
 from test_payments import PIN, drive, key, merchant, on_chain, resident_with_coins
+from test_staff_actions import logged, signed_in_page, token
 
 MAX_SEND_FAILURES = 3
 GWEI = 10**9
@@ -197,3 +199,49 @@ def test_a_worker_started_by_the_bootstrap_uses_the_outbox_policy_from_the_setti
             assert client.get("/public/status").json()["stuck_transactions"] == 0
     finally:
         runtime.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# The same, from the municipality portal's dashboard
+# --------------------------------------------------------------------------------------------------
+
+
+def stuck_rows(page: str) -> list[str]:
+    return re.findall(r'action="/gemeente/uitgaand/(\d+)/(opnieuw|annuleren)"', page)
+
+
+def test_the_dashboard_shows_a_stuck_transaction_and_retries_it_from_the_page(stuck_payment, chain, client):
+    runtime, headers, first, second, *_ = stuck_payment
+    tx = tx_of(runtime, first["id"])
+    csrf = signed_in_page(client, token(runtime, Role.ADMIN, "A. Admin"))
+    dashboard = client.get("/gemeente")
+    assert dashboard.status_code == 200
+    assert stuck_rows(dashboard.text) == [(str(tx.id), "opnieuw"), (str(tx.id), "annuleren")]
+    assert "insufficient funds" in dashboard.text.lower()  # the last error, as the node gave it
+    set_fee(chain, 0)
+    answer = client.post(f"/gemeente/uitgaand/{tx.id}/opnieuw", data={"csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/gemeente?gedaan=retry#stuck"
+    again = client.post(f"/gemeente/uitgaand/{tx.id}/opnieuw", data={"csrf": csrf}, follow_redirects=False)
+    assert again.status_code == 409 and f"Transactie {tx.id} zit niet vast" in again.text
+    drive(runtime)
+    assert payment_status(client, headers, first) == "confirmed"
+    assert payment_status(client, headers, second) == "confirmed"
+    assert stuck_rows(client.get("/gemeente").text) == []
+    assert [(a.route, a.status) for a in logged(runtime)] == [
+        ("retry_stuck_transaction", 303),
+        ("retry_stuck_transaction", 409),
+    ]
+
+
+def test_a_stuck_transaction_cancelled_from_the_page_ends_its_payment_and_the_next_one_flows(
+    stuck_payment, chain, client
+):
+    runtime, headers, first, second, *_ = stuck_payment
+    tx = tx_of(runtime, first["id"])
+    csrf = signed_in_page(client, token(runtime, Role.ADMIN, "A. Admin"))
+    set_fee(chain, 0)
+    answer = client.post(f"/gemeente/uitgaand/{tx.id}/annuleren", data={"csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 303
+    drive(runtime)
+    assert payment_status(client, headers, first) == "failed"
+    assert payment_status(client, headers, second) == "confirmed"
