@@ -23,7 +23,16 @@ from journey_municipality import (
 )
 from playwright.sync_api import Page, expect
 
-from conftest import Service, assert_accessible, assert_english, assert_fits, screenshot, switch_language
+from conftest import (
+    PHONE,
+    TABLET,
+    Service,
+    assert_accessible,
+    assert_english,
+    assert_fits,
+    screenshot,
+    switch_language,
+)
 from socialcoin.db.base import transaction
 from socialcoin.domain.access import Role, issue_token
 
@@ -90,9 +99,14 @@ def activate(service: Service, case_number: str, code: str) -> httpx.Response:
 
 
 def check_page(page: Page, name: str, *, english: bool = True) -> None:
-    """axe, a screenshot, and (switching there and back) the page in English."""
+    """axe and a screenshot at 1024 px; the same page at 360 px fits and is screenshot too; and (switching
+    there and back) the page in English."""
     assert_accessible(page)
     screenshot(page, f"municipality-{name}")
+    page.set_viewport_size(PHONE)
+    assert_fits(page)
+    screenshot(page, f"municipality-{name}")
+    page.set_viewport_size(TABLET)
     if english:
         switch_language(page, "en")
         assert_english(page)
@@ -159,10 +173,7 @@ def test_the_code_page_is_shown_once_and_passes_its_checks(tablet, service, staf
     tablet.get_by_label("De inwoner doet mee").check()
     tablet.get_by_role("button", name="Aanmelden").click()
     expect(tablet.locator("#activation-code")).to_be_visible()
-    assert_accessible(tablet)
-    screenshot(tablet, "municipality-activation-code")
-    tablet.set_viewport_size({"width": 360, "height": 780})
-    assert_fits(tablet)
+    check_page(tablet, "activation-code", english=False)  # shown once: no second showing to switch to
 
 
 def test_an_admission_with_a_bsn_as_case_number_is_refused_and_nothing_is_admitted(
@@ -222,12 +233,7 @@ def test_a_file_with_bad_lines_shows_each_one_and_admits_nobody_then_a_good_file
         ("8", "email"),
     ]
     assert "BSN" in shown[3][2] and "regel 3" in shown[0][2]
-    assert_accessible(tablet)
-    screenshot(tablet, "municipality-upload-refused")
-    tablet.set_viewport_size({"width": 360, "height": 780})
-    assert_fits(tablet)
-    screenshot(tablet, "municipality-upload-refused")
-    tablet.set_viewport_size({"width": 1024, "height": 768})
+    check_page(tablet, "upload-refused", english=False)
     # The same refusal in English: every reason in the page's language.
     switch_language(tablet, "en")
     tablet.get_by_label("File").set_input_files(str(bad))
@@ -267,8 +273,6 @@ def test_residents_are_found_by_name_and_the_list_reads_in_english(tablet, servi
     expect(tablet.get_by_role("link", name="DEMO-0001")).to_be_visible()
     expect(tablet.get_by_role("link", name="DEMO-0002")).to_have_count(0)
     check_page(tablet, "residents")
-    tablet.set_viewport_size({"width": 360, "height": 780})
-    assert_fits(tablet)
 
 
 def test_a_resident_is_frozen_and_unfrozen_on_chain_from_the_page(tablet, service, staff, enter, admin_api):
@@ -391,8 +395,6 @@ def test_an_organisation_is_registered_and_its_verifier_gets_an_access_code(tabl
     tablet.get_by_role("link", name="Klaar").click()
     expect(tablet.get_by_role("cell", name="Coördinator vrijwilligers", exact=True)).to_be_visible()
     check_page(tablet, "organisation")
-    tablet.set_viewport_size({"width": 360, "height": 780})
-    assert_fits(tablet)
 
 
 def test_a_merchant_is_registered_a_till_gets_an_access_code_that_signs_in_and_it_can_be_revoked(
@@ -443,7 +445,7 @@ def test_a_debt_counsellor_is_refused_what_only_an_admin_may_do_as_the_api_refus
     answer = tablet.goto("/gemeente/inwoners/nieuw")
     assert answer is not None and answer.status == 403
     expect(tablet.get_by_text("Uw rol mag dit niet doen.")).to_be_visible()
-    screenshot(tablet, "municipality-counsellor-refused")
+    check_page(tablet, "counsellor-refused", english=False)
     # A form sent anyway (with a valid CSRF value) is refused the same way, and nothing is admitted.
     csrf = next(c["value"] for c in tablet.context.cookies() if c["name"] == "sc_csrf")
     number = case("NOPE")
@@ -494,7 +496,3 @@ def test_the_log_shows_who_did_what_through_pages_and_the_api_and_what_was_refus
     tablet.get_by_label("Tot en met").fill("2000-01-31")
     tablet.get_by_role("button", name="Tonen").click()
     expect(tablet.get_by_text("Niets vastgelegd voor deze keuze.")).to_be_visible()
-    tablet.set_viewport_size({"width": 360, "height": 780})
-    tablet.goto("/gemeente/logboek")
-    assert_fits(tablet)
-    screenshot(tablet, "municipality-log")
