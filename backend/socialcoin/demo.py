@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from eth_account import Account
+from eth_typing import HexStr
 from eth_utils import keccak
 
 from .bootstrap import bootstrap
@@ -174,7 +175,9 @@ def access_codes(runtime: Runtime, loaded: Loaded) -> dict[str, str]:
 def write_demo_keystore(path: Path) -> None:
     """The demo verifier's key as an encrypted keystore file, which the organisation portal opens in the
     browser (a light scrypt: the key is public anyway)."""
-    keystore = Account.encrypt(DEMO_VERIFIER_KEY, DEMO_KEYSTORE_PASSWORD, kdf="scrypt", iterations=2**14)
+    keystore = Account.encrypt(
+        HexStr(DEMO_VERIFIER_KEY), DEMO_KEYSTORE_PASSWORD, kdf="scrypt", iterations=2**14
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(keystore))
 
