@@ -9,6 +9,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,11 +18,14 @@ from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy import func, select
 
 from socialcoin import demo
 from socialcoin.api.app import create_app
 from socialcoin.bootstrap import bootstrap
 from socialcoin.db.base import transaction
+from socialcoin.db.enums import OPEN_ITEM
+from socialcoin.db.models import OutboxItem
 from socialcoin.db.migrate import upgrade
 from socialcoin.domain.access import Role, issue_token
 from socialcoin.runtime import Runtime
@@ -65,11 +69,21 @@ class Service:
             base_url=self.url, headers={"Authorization": f"Bearer {self.token(role, subject_id)}"}, timeout=60
         )
 
-    def settle(self) -> None:
-        """Waits until the outbox has sent everything and the indexer has read it (the workers run on
-        their own; this only makes a test's next look deterministic)."""
-        self.runtime.outbox.run_until_idle()
-        self.runtime.indexer.run_until_caught_up()
+    def settle(self, timeout: float = 120) -> None:
+        """Waits until the service's own workers have sent every open outbox item and indexed every block,
+        so that a test's next look is deterministic. It runs neither itself: a second outbox or indexer
+        beside the workers would do the same work at the same moment."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.runtime.sessions() as session:
+                open_items = session.scalar(
+                    select(func.count()).select_from(OutboxItem).where(OutboxItem.status.in_(OPEN_ITEM))
+                )
+                indexed = self.runtime.indexer.last_block(session)
+            if open_items == 0 and indexed >= int(self.node.rpc("eth_blockNumber"), 16):
+                return
+            assert time.monotonic() < deadline, f"{open_items} outbox items still open after {timeout} s"
+            time.sleep(0.02)
 
 
 @contextmanager
