@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from eth_account import Account
+from journey_organisation import open_finished_task, sign_in, verify_task
 from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from conftest import Service, assert_accessible, assert_english, assert_fits, screenshot, switch_language
-from journey_organisation import open_finished_task, sign_in, verify_task
 from socialcoin.db.base import transaction
 from socialcoin.db.models import Organisation
 from socialcoin.domain.access import Role
@@ -105,7 +104,8 @@ def admitted_resident(service: Service, name: str) -> int:
 def task_for(service: Service, resident_id: int, title: str = GARDEN) -> int:
     with service.api() as admin:
         answer = admin.post(
-            "/municipality/tasks", json={"activity_id": activity_id(service, title), "resident_ids": [resident_id]}
+            "/municipality/tasks",
+            json={"activity_id": activity_id(service, title), "resident_ids": [resident_id]},
         )
     assert answer.status_code == 201, answer.text
     return answer.json()[0]["id"]
@@ -198,7 +198,9 @@ def test_the_portal_shows_its_activities_and_the_tasks_of_residents_on_them(tabl
     expect(tablet.get_by_role("region", name="Taalcafé begeleiden", exact=True)).to_be_visible()
     waiting = tablet.get_by_role("region", name="Wacht op uw controle")
     expect(waiting.get_by_role("link", name=re.compile(re.escape(name)))).to_be_visible()
-    expect(garden.get_by_role("row").filter(has_text=not_started)).to_contain_text("Gegeven, nog niet begonnen")
+    expect(garden.get_by_role("row").filter(has_text=not_started)).to_contain_text(
+        "Gegeven, nog niet begonnen"
+    )
     expect(tablet.get_by_text(DEMO_VERIFIER.address).first).to_be_visible()  # the key that signs for it
     assert_accessible(tablet)
     screenshot(tablet, "organisation-home")
@@ -232,7 +234,12 @@ def test_a_finished_task_is_signed_with_the_keystore_file_in_the_page_and_become
     screenshot(tablet, "organisation-task")
 
     posted: list[str] = []
-    tablet.on("request", lambda request: posted.append(request.post_data or "") if request.method == "POST" else None)
+
+    def note(request: Any) -> None:
+        if request.method == "POST":
+            posted.append(request.post_data or "")
+
+    tablet.on("request", note)
     verify_task(tablet, GARDEN, name, path, PASSWORD)
     assert_accessible(tablet)
     screenshot(tablet, "organisation-task-signed")
@@ -270,7 +277,8 @@ def test_a_wallet_in_the_browser_signs_over_eip_1193_and_the_claim_is_recorded(t
 
     tablet.context.expose_function("socialcoinTestWallet", wallet)
     tablet.context.add_init_script(
-        "window.ethereum = {request: ({method, params}) => window.socialcoinTestWallet(method, params || [])};"
+        "window.ethereum = {request: ({method, params}) =>"
+        " window.socialcoinTestWallet(method, params || [])};"
     )
     signed_in(tablet, service)
     open_finished_task(tablet, GARDEN, name)
@@ -295,7 +303,9 @@ def test_a_wallet_in_the_browser_signs_over_eip_1193_and_the_claim_is_recorded(t
 # --------------------------------------------------------------------------------------------------
 
 
-def test_a_key_the_municipality_did_not_authorise_is_refused_and_no_claim_is_recorded(tablet, service, tmp_path):
+def test_a_key_the_municipality_did_not_authorise_is_refused_and_no_claim_is_recorded(
+    tablet, service, tmp_path
+):
     name = unique("Gijs Smit")
     task_id = finished_task(service, name)
     stranger = Account.create()
@@ -484,7 +494,9 @@ def test_the_portal_asks_for_the_access_code_first_and_serves_the_proof_to_its_o
         assert proof.headers["content-disposition"].startswith("inline")
         assert proof.headers["x-content-type-options"] == "nosniff"
         assert proof.content == photo()
-        as_merchant = browser.get(f"/organisatie/taken/{task_id}/bewijs", headers=merchant, follow_redirects=False)
+        as_merchant = browser.get(
+            f"/organisatie/taken/{task_id}/bewijs", headers=merchant, follow_redirects=False
+        )
         assert as_merchant.status_code == 303
 
 

@@ -80,7 +80,7 @@ def portal(
             session, activities.list_activities(session, organisation_id=organisation_id)
         ),
         tasks_by_activity=by_activity,
-        to_check=[task for task in found if task.status == TaskStatus.FINISHED],
+        to_check=[task for task in found if task.status == str(TaskStatus.FINISHED)],
         shown_status=shown_status,
         task_filters=TASK_FILTERS,
         verifiers=people.verifiers_of(session, [organisation_id])[organisation_id],
