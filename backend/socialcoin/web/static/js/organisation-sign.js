@@ -119,9 +119,8 @@
     } catch {
       return refuse(texts.textNotKeystore, fileInput);
     }
-    if (typeof ethers === "undefined" || !ethers.isKeystoreJson(json)) {
-      return refuse(texts.textNotKeystore, fileInput);
-    }
+    if (typeof ethers === "undefined") return refuse(texts.textFailed);
+    if (!ethers.isKeystoreJson(json)) return refuse(texts.textNotKeystore, fileInput);
     progressBar.value = 0;
     progressBox.hidden = false;
     say(texts.textOpening);
