@@ -174,7 +174,9 @@ def choose_keystore(page: Page, path: Path, password: str) -> None:
 
 
 def sign_with_keystore(page: Page, path: Path, password: str = PASSWORD) -> None:
-    choose_keystore(page, path, password)
+    """Signs in the page and waits for the service's answer to the posted signature."""
+    with page.expect_response(lambda answer: answer.request.method == "POST"):
+        choose_keystore(page, path, password)
     page.wait_for_load_state()
 
 
@@ -253,9 +255,15 @@ def test_a_finished_task_is_signed_with_the_keystore_file_in_the_page_and_become
     assert len(posted) == 1 and "signature=0x" in posted[0] and "deadline=" in posted[0]
     assert PASSWORD not in posted[0] and "ciphertext" not in posted[0]
 
+    # until the municipality decides, the task can be signed again (the last signature counts)
+    tablet.get_by_text("Opnieuw ondertekenen", exact=True).click()
+    sign_with_keystore(tablet, path)
+    expect(tablet.get_by_role("status").filter(has_text="Ondertekend.")).to_be_visible()
+    assert len(posted) == 2 and claims_of(service)[task_id]["id"] == claim["id"]
+
     switch_language(tablet, "en")
     assert_english(tablet)
-    expect(tablet.get_by_role("button", name="Verify and sign", exact=True)).to_be_visible()
+    expect(tablet.get_by_text("Sign again", exact=True)).to_be_visible()
     assert_accessible(tablet)
 
 
@@ -349,6 +357,15 @@ def test_a_wrong_keystore_password_is_named_at_the_field_and_nothing_is_sent(tab
     choose_keystore(tablet, not_a_key, PASSWORD)
     expect(tablet.get_by_text("Dit is geen sleutelbestand")).to_be_visible()
     assert posts == []
+
+    switch_language(tablet, "en")
+    assert_english(tablet)
+    tablet.get_by_label("Key file", exact=True).set_input_files(str(path))
+    tablet.get_by_label("Password of the key file").fill("not-the-password")
+    tablet.get_by_role("button", name="Verify and sign", exact=True).click()
+    expect(tablet.get_by_text("This password does not open the key file")).to_be_visible()
+    assert_english(tablet)
+    assert posts == [] and task_id not in claims_of(service)
 
 
 def test_without_a_wallet_in_the_browser_the_page_says_so(tablet, service):
