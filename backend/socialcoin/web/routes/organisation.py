@@ -33,7 +33,6 @@ from .. import pages
 
 router = pages.page_router()
 
-HOME = "/organisatie"
 # Tasks that wait for the organisation's signature; a signed one may be signed again until the
 # municipality decides (a new deadline; see domain.claims.attest).
 SIGNABLE = (TaskStatus.FINISHED, TaskStatus.ATTESTED)
