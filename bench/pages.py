@@ -178,7 +178,9 @@ def report_till(label: str, shown: list[float], recorded: list[float], target: f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--payments", type=int, default=50)
     parser.add_argument("--skip-block-time", action="store_true", help="only the instant-mining run")
     args = parser.parse_args()
@@ -190,12 +192,12 @@ def main() -> None:
         cold, warm = instant["wallet_slow"]
         fast_cold, fast_warm = instant["wallet_fast"]
         print(
-            f"  wallet balances visible, unthrottled baseline: cold {fast_cold:.0f} ms, warm {fast_warm:.0f} ms; "
-            f"slow 4g warm {warm:.0f} ms ({warm / fast_warm:.1f}x)"
+            f"  wallet balances visible, unthrottled baseline: cold {fast_cold:.0f} ms, warm "
+            f"{fast_warm:.0f} ms; slow 4g warm {warm:.0f} ms ({warm / fast_warm:.1f}x)"
         )
         print(
-            f"wallet balances visible ms (slow 4g, cold): {cold:.0f} ({cold / fast_cold:.1f}x the unthrottled "
-            f"page; {verdict(cold, 2000)}: 2000 ms)"
+            f"wallet balances visible ms (slow 4g, cold): {cold:.0f} ({cold / fast_cold:.1f}x the "
+            f"unthrottled page; {verdict(cold, 2000)}: 2000 ms)"
         )
         if not args.skip_block_time:
             slow = run(1.0, args.payments, with_wallet=False)

@@ -25,8 +25,8 @@ from socialcoin.api.app import create_app
 from socialcoin.bootstrap import bootstrap
 from socialcoin.db.base import transaction
 from socialcoin.db.enums import OPEN_ITEM
-from socialcoin.db.models import OutboxItem
 from socialcoin.db.migrate import upgrade
+from socialcoin.db.models import OutboxItem
 from socialcoin.domain.access import Role, issue_token
 from socialcoin.runtime import Runtime
 from socialcoin.settings import Settings
