@@ -114,6 +114,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Runtime:
         indexer,
         keys={name: account.address for name, account in accounts.items()},
     )
+    runtime.wakeups.watch(sessions)
     runtime.periodic = [
         Periodic("outbox", outbox.run_once, 0.2),
         Periodic("indexer", indexer.run_once, 0.2),

@@ -16,6 +16,7 @@ from .chain.gateway import Chain
 from .chain.indexer import Indexer
 from .chain.outbox import Outbox
 from .settings import Settings
+from .wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class Runtime:
         str, str
     ]  # the service's signing keys' addresses, by name (minter, registrar, relayer, operator)
     periodic: list[Periodic] = field(default_factory=list)
+    # Pages that wait for a change (a till for its payment) are woken when it commits in this process.
+    wakeups: Wakeups = field(default_factory=Wakeups)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
