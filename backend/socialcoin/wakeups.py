@@ -5,15 +5,16 @@ every waiter on that topic wakes and reads the database itself. Nothing is carri
 wake-up that comes too often costs one read, and one that never comes (another process committed) is
 caught by the waiter's own slow look at the database.
 
-Waiters are asyncio tasks (a Server-Sent Events stream); the commits come from any thread (the outbox's,
-a request's worker thread).
+Waiters are asyncio tasks (a Server-Sent Events stream) or callbacks (a worker loop's nudge: the outbox
+sends a payment the moment it is queued rather than at its next round); the commits come from any thread
+(the outbox's, a request's worker thread).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 from sqlalchemy import event
@@ -31,6 +32,7 @@ class Wakeups:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self._callbacks: dict[str, list[Callable[[], None]]] = {}
 
     @contextmanager
     def subscribe(self, topic: str) -> Iterator[asyncio.Event]:
@@ -49,10 +51,25 @@ class Wakeups:
                     if not waiters:
                         del self._waiting[topic]
 
+    def on(self, topic: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Calls `callback` (in the committing thread: it must return at once) whenever `topic` changes;
+        returns what stops that."""
+        with self._lock:
+            self._callbacks.setdefault(topic, []).append(callback)
+
+        def off() -> None:
+            with self._lock:
+                self._callbacks[topic].remove(callback)
+
+        return off
+
     def publish(self, topic: str) -> None:
         """Wakes every waiter on `topic` (from any thread)."""
         with self._lock:
             waiters = list(self._waiting.get(topic, ()))
+            callbacks = list(self._callbacks.get(topic, ()))
+        for callback in callbacks:
+            callback()
         for loop, woken in waiters:
             with suppress(RuntimeError):  # that loop has closed: its waiter is gone
                 loop.call_soon_threadsafe(woken.set)
