@@ -36,6 +36,7 @@ from ...db.enums import SpendStatus
 from ...db.models import Merchant, TillRequest
 from ...domain import payments, payouts, spending, till_requests
 from ...domain.access import Principal
+from ...domain.coins import catalogue
 from ...domain.errors import DomainError, NotFound
 from ...domain.payouts import PayoutFlow, PayoutRequest
 from ...domain.refunds import RefundFlow, RefundRequest
@@ -417,7 +418,7 @@ def _payouts_page(
         balances=balances,
         available=available,
         payouts=payouts.list_payouts(session, merchant_id=merchant.id, limit=50),
-        symbols={b.coin.address: b.coin.symbol for b in balances},
+        coins=catalogue(session),
         form=values,
         error=error,
         error_field=error_field,
