@@ -6,7 +6,6 @@ for the counter. Every page with axe, in English, at 1024 px (the tablet) and 36
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -21,15 +20,13 @@ from journey_till import (
     wait_until_paid,
 )
 from playwright.sync_api import Page, expect
-from sqlalchemy import func, select
 
 from conftest import Service, assert_accessible, assert_english, assert_fits, screenshot, switch_language
 from socialcoin.chain.contracts import Contract
 from socialcoin.chain.outbox import Outbox
 from socialcoin.chain.payloads import ContractCall
 from socialcoin.db.base import transaction
-from socialcoin.db.enums import OPEN_ITEM, Origin
-from socialcoin.db.models import OutboxItem
+from socialcoin.db.enums import Origin
 from socialcoin.domain.access import Role
 from socialcoin.domain.admission import admit_resident, register_merchant
 
@@ -51,23 +48,6 @@ DECODE_QR = """async (selector) => {
   const found = jsQR(context.getImageData(0, 0, size, size).data, size, size);
   return found ? found.data : null;
 }"""
-
-
-def settled(service: Service, seconds: float = 60) -> None:
-    """Waits until the service's own outbox and indexer (running in the background) have sent and read
-    everything: `service.settle()` would run them a second time beside their own threads."""
-    runtime = service.runtime
-    deadline = time.monotonic() + seconds
-    while True:
-        with runtime.sessions() as session:
-            waiting = session.scalar(
-                select(func.count()).select_from(OutboxItem).where(OutboxItem.status.in_(OPEN_ITEM))
-            )
-            indexed = runtime.indexer.last_block(session)
-        if not waiting and indexed >= runtime.chain.block_number():
-            return
-        assert time.monotonic() < deadline, f"{waiting} outbox items open, indexed up to block {indexed}"
-        time.sleep(0.05)
 
 
 @dataclass
@@ -97,7 +77,7 @@ def shop(service: Service) -> Shop:
             chain=service.runtime.chain,
         )
         merchant_id = merchant.id
-    settled(service)
+    service.settle()
     return Shop(merchant_id, service.token(Role.MERCHANT, merchant_id))
 
 
@@ -115,7 +95,7 @@ def new_payer(service: Service, coins_cents: int = 100_00) -> Payer:
             chain=service.runtime.chain,
         )
         resident_id, address = resident.id, resident.wallet_address
-    settled(service)  # registered on chain first
+    service.settle()  # registered on chain first
     with transaction(service.runtime.sessions) as session:
         Outbox.enqueue(
             session,
@@ -128,7 +108,7 @@ def new_payer(service: Service, coins_cents: int = 100_00) -> Payer:
             signer="minter",
             origin=Origin.ADMINISTRATION,
         )
-    settled(service)
+    service.settle()
     return Payer(resident_id, {"Authorization": f"Bearer {service.token(Role.RESIDENT, resident_id)}"})
 
 
@@ -304,7 +284,7 @@ def paid_payment(service: Service, shop: Shop) -> int:
     payer = new_payer(service)
     answer = pay(service, shop, payer, 10_00, "bon 42")
     assert answer.status_code == 202, answer.text
-    settled(service)
+    service.settle()
     return answer.json()["id"]
 
 
@@ -351,7 +331,7 @@ def test_a_refund_gives_part_back_and_its_refusals_are_shown_in_the_form(
 
     refund(tablet, "2,50", PIN)
     expect(tablet.get_by_role("status")).to_contain_text("terug")
-    settled(service)
+    service.settle()
     tablet.reload()
     row = tablet.locator("tr", has_text="bon 42")
     expect(row).to_contain_text("€ 2,50 terugbetaald")
@@ -391,7 +371,7 @@ def test_someone_elses_payment_cannot_be_refunded_here(tablet: Page, service: Se
 def test_a_payout_is_requested_with_the_pin_and_followed_until_paid(
     tablet: Page, service: Service, shop: Shop, paid_payment: int
 ):
-    settled(service)
+    service.settle()
     sign_in(tablet, shop.access_code)
     tablet.get_by_role("link", name="Uitbetalingen").click()
     tablet.wait_for_url("**/kassa/uitbetalen")
@@ -421,7 +401,7 @@ def test_a_payout_is_requested_with_the_pin_and_followed_until_paid(
     request_payout(tablet, PIN)
     expect(tablet.get_by_role("status")).to_contain_text("aangevraagd")
     assert payout_status_text(tablet) in ("Wordt verwerkt", "Aangevraagd")
-    settled(service)
+    service.settle()
     assert payout_status_text(tablet) == "Aangevraagd"
 
     with service.api(Role.ADMIN) as api:
