@@ -22,7 +22,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from journey_wallet import balance_text, coin_card, open_history, sign_in, start_and_finish_task, task_card
+from journey_wallet import (
+    activate,
+    balance_text,
+    coin_card,
+    open_history,
+    sign_in,
+    start_and_finish_task,
+    task_card,
+)
 from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
@@ -231,6 +239,21 @@ def create_capped_coin(service: Service) -> str:
     return operation["result"]["coin"]
 
 
+def test_a_resident_admitted_in_a_batch_activates_with_the_letters_code_and_sees_the_wallet(phone, service):
+    case = f"E2E-A{uuid.uuid4().hex[:8].upper()}"
+    row = {"line": 2, "name": "Inwoner Brief", "case_number": case, "area": "BU02020102"}
+    with service.api() as api:
+        answer = api.post("/municipality/residents/batch", json={"rows": [row]})
+    assert answer.status_code == 200, answer.text
+    (admitted,) = answer.json()["results"]
+    settled(service)
+    activate(phone, case, admitted["activation_code"], PIN)
+    expect(phone.get_by_text("U heeft nog geen munten.")).to_be_visible()
+    checked(phone, "home-empty")
+    phone.get_by_role("button", name="Uitloggen").click()
+    sign_in(phone, case, PIN)  # the PIN chosen works from now on
+
+
 def test_a_wallet_page_sends_who_is_not_signed_in_to_sign_in_and_back(phone, service):
     phone.goto("/portemonnee/winkels")
     phone.wait_for_url("**/inloggen?volgende=/portemonnee/winkels")
@@ -381,7 +404,14 @@ def test_a_task_is_started_and_finished_with_a_photo_and_refusals_are_shown_in_t
     card.get_by_label("Foto van uw werk").set_input_files(str(photo(tmp_path / "tuin.jpg")))
     card.get_by_role("button", name="Taak afronden").click()
     expect(phone.get_by_role("alert")).to_contain_text("Vul in hoeveel u deed")
-    in_english(phone, "task-refused")
+    # The language switch after a refused form goes back to the tasks; the refusals read in English too.
+    in_english(phone, "tasks")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("My tasks")
+    card = task_card(phone, GARDEN)
+    card.get_by_role("button", name="Finish the task").click()
+    expect(phone.get_by_role("alert")).to_contain_text("Fill in how much you did")
+    assert_english(phone)
+    screenshot(phone, "wallet-task-refused-en")
     switch_language(phone, "nl")
 
     # A photo as large as a phone's (over the 1 MB of other forms): finished.

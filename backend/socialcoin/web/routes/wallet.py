@@ -18,6 +18,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Annotated, Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -28,13 +30,16 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from ...api.deps import RuntimeDep, SessionDep
-from ...api.schemas.tasks import MyTask
+from ...api.schemas.notifications import NotificationId
+from ...api.schemas.tasks import MyTask, TaskId
 from ...areas import is_within
 from ...db.base import writing
 from ...db.enums import TaskStatus
@@ -49,7 +54,7 @@ from ..i18n import TIME_ZONE, Formats, translations
 
 router = pages.page_router()
 
-STATIC = __import__("pathlib").Path(__file__).resolve().parents[1] / "static"
+STATIC = Path(__file__).resolve().parents[1] / "static"
 SERVICE_WORKER = STATIC / "js" / "wallet-sw.js"
 HOME = "/portemonnee"
 # A history page or a statement holds at most this many entries (newest first); the index is read in
@@ -165,7 +170,7 @@ def home(request: Request, principal: pages.ResidentPage, session: SessionDep) -
 
 @router.post("/portemonnee/berichten/{notification_id}/gelezen")
 def mark_read(
-    notification_id: int, request: Request, principal: pages.ResidentPage, session: SessionDep
+    notification_id: NotificationId, request: Request, principal: pages.ResidentPage, session: SessionDep
 ) -> Response:
     with writing(session):
         people.mark_notification_read(session, principal.subject, notification_id)
@@ -350,6 +355,25 @@ def _amount_cell(cents: int) -> str:
     return f"{'-' if cents < 0 else ''}{whole},{part:02d}"
 
 
+# The statement's font: one with the letters of every resident's name (DejaVu Sans, which Debian's fonts
+# bring), or else Helvetica, whose Latin-1 lacks letters such as Ł.
+STATEMENT_FONTS = {
+    "StatementSans": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    "StatementSans-Bold": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+}
+
+
+@cache
+def statement_fonts() -> tuple[str, str]:
+    """(regular, bold) font names for the statement, registered with reportlab once."""
+    try:
+        for name, path in STATEMENT_FONTS.items():
+            pdfmetrics.registerFont(TTFont(name, str(path)))
+    except (OSError, TTFError):
+        return "Helvetica", "Helvetica-Bold"
+    return "StatementSans", "StatementSans-Bold"
+
+
 def statement_pdf(
     resident: Resident,
     period: Period,
@@ -359,9 +383,21 @@ def statement_pdf(
     _: Callable[..., str],
 ) -> bytes:
     """The statement to print or keep: who, which period, each entry, the totals per coin."""
+    regular, bold = statement_fonts()
     styles = getSampleStyleSheet()
-    body = styles["BodyText"]
+    body = styles["BodyText"].clone("statement", fontName=regular)
     small = body.clone("small", fontSize=8.5, leading=10.5)
+    heading = styles["Heading2"].clone("statement-heading", fontName=bold)
+    table_style = TableStyle(
+        [
+            ("FONT", (0, 0), (-1, 0), bold, 9),
+            ("FONT", (0, 1), (-1, -1), regular, 9),
+            ("ALIGN", (-1, 0), (-1, -1), "RIGHT"),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.93, 0.97)),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ]
+    )
     out = io.BytesIO()
     title = _("Statement of your coins")
     doc = SimpleDocTemplate(
@@ -375,7 +411,7 @@ def statement_pdf(
         author="Socialcoin",
     )
     story: list[Any] = [
-        Paragraph(escape(title), styles["Title"]),
+        Paragraph(escape(title), styles["Title"].clone("statement-title", fontName=bold)),
         Paragraph(escape(_("Name: %(name)s", name=resident.name)), body),
         Paragraph(escape(_("Case number: %(case)s", case=resident.case_number)), body),
         Paragraph(
@@ -401,8 +437,8 @@ def statement_pdf(
     if not entries:
         rows.append([_("Nothing came in or went out in this period."), "", "", ""])
     table = Table(rows, colWidths=[32 * mm, 98 * mm, 18 * mm, 32 * mm], repeatRows=1)
-    table.setStyle(_TABLE_STYLE)
-    story += [table, Spacer(1, 6 * mm), Paragraph(escape(_("Totals per coin")), styles["Heading2"])]
+    table.setStyle(table_style)
+    story += [table, Spacer(1, 6 * mm), Paragraph(escape(_("Totals per coin")), heading)]
     total_rows: list[list[Any]] = [[_("Coin"), _("Received"), _("Spent"), _("Difference")]]
     for total in totals:
         total_rows.append(
@@ -416,22 +452,10 @@ def statement_pdf(
     if not totals:
         total_rows.append([_("No coins moved in this period."), "", "", ""])
     totals_table = Table(total_rows, colWidths=[80 * mm, 33 * mm, 33 * mm, 34 * mm], repeatRows=1)
-    totals_table.setStyle(_TABLE_STYLE)
+    totals_table.setStyle(table_style)
     story.append(totals_table)
     doc.build(story)
     return out.getvalue()
-
-
-_TABLE_STYLE = TableStyle(
-    [
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9),
-        ("FONT", (0, 1), (-1, -1), "Helvetica", 9),
-        ("ALIGN", (-1, 0), (-1, -1), "RIGHT"),
-        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.93, 0.97)),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -583,7 +607,7 @@ def _refused(
 
 @router.post("/portemonnee/taken/{task_id}/beginnen")
 def start_task(
-    task_id: int, request: Request, principal: pages.ResidentPage, session: SessionDep
+    task_id: TaskId, request: Request, principal: pages.ResidentPage, session: SessionDep
 ) -> Response:
     try:
         with writing(session):
@@ -608,7 +632,7 @@ def _finish_form_error(request: Request, form: str, units: str, evidence: Any) -
 
 @router.post("/portemonnee/taken/{task_id}/afronden")
 async def finish_task(
-    task_id: int, request: Request, principal: pages.ResidentPage, session: SessionDep, runtime: RuntimeDep
+    task_id: TaskId, request: Request, principal: pages.ResidentPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     """The finish form (multipart: units and the photo): the same domain function, with the same rules for
     the proof, as POST /residents/me/tasks/{id}/finish. Its body may be as large as the API's
@@ -642,6 +666,18 @@ async def finish_task(
     finally:
         await form.close()
     return pages.redirect(request, f"/portemonnee/taken?gedaan=afgerond#taak-{task_id}")
+
+
+@router.get("/portemonnee/taken/{task_id}/beginnen")
+@router.get("/portemonnee/taken/{task_id}/afronden")
+def back_to_the_task(task_id: TaskId, request: Request, principal: pages.ResidentPage) -> Response:
+    """A form's address asked with GET (the language switch or a reload after a refused form): the task."""
+    return pages.redirect(request, f"/portemonnee/taken#taak-{task_id}")
+
+
+@router.get("/portemonnee/taken/voorstellen")
+def back_to_suggestions(request: Request, principal: pages.ResidentPage) -> Response:
+    return pages.redirect(request, "/portemonnee/taken#voorstellen")
 
 
 @router.post("/portemonnee/taken/voorstellen")
