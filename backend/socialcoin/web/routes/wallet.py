@@ -62,6 +62,7 @@ HOME = "/portemonnee"
 PERIOD_MAX_ENTRIES = 2000
 HISTORY_PAGE = 200
 DEFAULT_PERIOD_DAYS = 90
+FIRST_YEAR, LAST_YEAR = 2000, 2999  # a period's dates lie between (year 1 or 9999 would overflow)
 NOTIFICATIONS_ON_HOME = 5
 TITLE_MAX, DESCRIPTION_MAX = 200, 5000  # as the API's SuggestionCreate
 OPEN = (TaskStatus.ASSIGNED, TaskStatus.STARTED)
@@ -107,7 +108,6 @@ class CoinCard:
     coin: CoinInfo
     amount_cents: int = 0
     pending_out_cents: int = 0
-    held: bool = False
     earn_with: list[str] = field(default_factory=list)  # titles of open tasks that pay in this coin
 
     def expires_on(self) -> datetime | None:
@@ -126,13 +126,10 @@ def area_kind(area: str) -> str:
     return {"NL": "nl", "GM": "gemeente", "WK": "wijk", "BU": "buurt"}.get(area[:2], "area")
 
 
-def coin_cards(
-    session: Session, resident: Resident, held: list[BalanceView], open_tasks: list[MyTask]
-) -> list[CoinCard]:
+def coin_cards(session: Session, held: list[BalanceView], open_tasks: list[MyTask]) -> list[CoinCard]:
     """A card per coin the resident holds, then per coin an open task pays in (an amount of € 0,00)."""
     cards = {
-        view.coin.address: CoinCard(view.coin, view.amount_cents, view.pending_out_cents, True)
-        for view in held
+        view.coin.address: CoinCard(view.coin, view.amount_cents, view.pending_out_cents) for view in held
     }
     coins = catalogue(session)
     for task in open_tasks:
@@ -154,7 +151,7 @@ def home(request: Request, principal: pages.ResidentPage, session: SessionDep) -
     resident = _resident(session, principal)
     found = my_tasks(session, resident.id)
     open_tasks = [t for t in found if t.status in OPEN]
-    cards = coin_cards(session, resident, balances(session, resident.wallet_address), open_tasks)
+    cards = coin_cards(session, balances(session, resident.wallet_address), open_tasks)
     messages = people.notifications_of(session, resident.id, limit=NOTIFICATIONS_ON_HOME)
     unread = len(people.notifications_of(session, resident.id, unread_only=True, limit=500))
     return render(
@@ -204,13 +201,13 @@ def _typed_date(value: str) -> date | None:
     """A date as a date field sends it (2026-12-31), or as people type it (31-12-2026, 31/12/2026)."""
     text = value.strip()
     try:
-        return date.fromisoformat(text)
+        found = date.fromisoformat(text)
     except ValueError:
-        pass
-    try:
-        return datetime.strptime(text.replace("/", "-"), "%d-%m-%Y").date()
-    except ValueError:
-        return None
+        try:
+            found = datetime.strptime(text.replace("/", "-"), "%d-%m-%Y").date()
+        except ValueError:
+            return None
+    return found if FIRST_YEAR <= found.year <= LAST_YEAR else None
 
 
 def period_of(van: str | None, tot: str | None, today: date) -> tuple[Period, str | None, str | None]:
@@ -300,7 +297,11 @@ def history_page(
         "wallet/history.html",
         status_code=422 if fault else 200,
         period=period,
-        typed={"van": van or period.start.isoformat(), "tot": tot or period.end.isoformat()},
+        # A wrong date stays as typed, to correct; dates the wrong way round are shown swapped, as used.
+        typed={
+            "van": van if fault == "date" and van else period.start.isoformat(),
+            "tot": tot if fault == "date" and tot else period.end.isoformat(),
+        },
         fault_field=fault_field,
         fault=fault,
         entries=entries,
