@@ -13,8 +13,6 @@ import gzip
 import io
 import os
 import re
-import threading
-import time
 import uuid
 import zlib
 from datetime import timedelta
@@ -33,15 +31,15 @@ from journey_wallet import (
 )
 from PIL import Image
 from playwright.sync_api import Page, expect
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from conftest import Service, assert_accessible, assert_english, assert_fits, screenshot, switch_language
 from socialcoin.chain.contracts import Contract
 from socialcoin.chain.outbox import Outbox
 from socialcoin.chain.payloads import ContractCall
 from socialcoin.db.base import transaction
-from socialcoin.db.enums import OPEN_ITEM, Origin
-from socialcoin.db.models import Activity, OutboxItem
+from socialcoin.db.enums import Origin
+from socialcoin.db.models import Activity
 from socialcoin.db.types import utcnow
 from socialcoin.domain import tasks
 from socialcoin.domain.access import Role
@@ -65,24 +63,6 @@ JS_BUDGET_GZIPPED = 60 * 1024
 # --------------------------------------------------------------------------------------------------
 
 
-def settled(service: Service, timeout: float = 60.0) -> None:
-    """Waits until the service's own workers (they run, as in production) have sent everything queued and
-    indexed it: no open outbox item, and the index at the chain's head. (Driving the outbox from the test
-    as well would race them.)"""
-    runtime, pause = service.runtime, threading.Event()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with runtime.sessions() as session:
-            open_items = session.scalar(
-                select(func.count()).select_from(OutboxItem).where(OutboxItem.status.in_(OPEN_ITEM))
-            )
-            indexed = runtime.indexer.last_block(session)
-        if not open_items and indexed >= runtime.chain.block_number() - runtime.indexer.confirmations:
-            return
-        pause.wait(0.05)
-    raise AssertionError("the outbox and the indexer did not finish within a minute")
-
-
 def new_resident(service: Service, *, area: str = "BU02020101") -> tuple[int, str, str]:
     """Admits a resident with a PIN (registered on chain once this returns): (id, case number, wallet)."""
     case = f"E2E-W{uuid.uuid4().hex[:8].upper()}"
@@ -97,7 +77,7 @@ def new_resident(service: Service, *, area: str = "BU02020101") -> tuple[int, st
             chain=service.runtime.chain,
         )
         found = (resident.id, case, resident.wallet_address)
-    settled(service)
+    service.settle()
     return found
 
 
@@ -111,7 +91,7 @@ def grant(service: Service, coin: str, wallet: str, cents: int) -> None:
             signer="minter",
             origin=Origin.ADMINISTRATION,
         )
-    settled(service)
+    service.settle()
 
 
 def assign(service: Service, resident_id: int, title: str) -> int:
@@ -139,7 +119,7 @@ def pay_bakery(service: Service, resident_id: int, cents: int, reference: str) -
             },
         )
     assert answer.status_code == 202, answer.text
-    settled(service)
+    service.settle()
 
 
 def photo(path: Path, size: tuple[int, int] = (64, 48), noise: bool = False) -> Path:
@@ -188,6 +168,7 @@ def test_home_shows_each_coin_with_what_it_is_for_where_until_when_and_how_much_
     grant(service, capped, wallet, 30_00)
 
     sign_in(phone, case, PIN)
+    expect(phone.locator("[data-balances] .balance")).to_have_count(3)  # what bench/pages.py waits for
     assert balance_text(phone, "GKW") == "€ 12,50"
     assert balance_text(phone, "Socialcoin Arnhem - Schulden") == "€ 30,00"
     local = plain(coin_card(phone, "GKW").inner_text())
@@ -233,7 +214,7 @@ def create_capped_coin(service: Service) -> str:
             },
         )
         assert answer.status_code == 202, answer.text
-        settled(service)
+        service.settle()
         operation = api.get(f"/municipality/chain/operations/{answer.json()['id']}").json()
     assert operation["status"] == "done", operation
     return operation["result"]["coin"]
@@ -246,7 +227,7 @@ def test_a_resident_admitted_in_a_batch_activates_with_the_letters_code_and_sees
         answer = api.post("/municipality/residents/batch", json={"rows": [row]})
     assert answer.status_code == 200, answer.text
     (admitted,) = answer.json()["results"]
-    settled(service)
+    service.settle()
     activate(phone, case, admitted["activation_code"], PIN)
     expect(phone.get_by_text("U heeft nog geen munten.")).to_be_visible()
     checked(phone, "home-empty")
