@@ -232,6 +232,7 @@ def test_a_resident_admitted_in_a_batch_activates_with_the_letters_code_and_sees
     expect(phone.get_by_text("U heeft nog geen munten.")).to_be_visible()
     checked(phone, "home-empty")
     phone.get_by_role("button", name="Uitloggen").click()
+    phone.wait_for_url(service.url + "/")
     sign_in(phone, case, PIN)  # the PIN chosen works from now on
 
 
@@ -321,11 +322,11 @@ def test_history_shows_who_what_when_by_period_and_the_statements_hold_the_same(
     later = (utcnow() + timedelta(days=3)).date()
     phone.get_by_label("Van", exact=True).fill(later.isoformat())
     phone.get_by_label("Tot en met", exact=True).fill((later + timedelta(days=5)).isoformat())
-    phone.get_by_role("button", name="Toon").click()
+    phone.get_by_role("button", name="Tonen").click()
     expect(phone.get_by_text("In deze periode kwam er niets binnen en ging er niets uit.")).to_be_visible()
     phone.get_by_label("Van", exact=True).fill((later + timedelta(days=5)).isoformat())
     phone.get_by_label("Tot en met", exact=True).fill(later.isoformat())
-    phone.get_by_role("button", name="Toon").click()
+    phone.get_by_role("button", name="Tonen").click()
     expect(phone.get_by_role("alert")).to_contain_text("De einddatum ligt vóór de begindatum")
     expect(phone.get_by_label("Tot en met", exact=True)).to_have_attribute("aria-invalid", "true")
     checked(phone, "history-refused")
