@@ -145,3 +145,12 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}-{width}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def screenshots_at_both_sizes(page: Page, name: str) -> None:
+    """A step of a journey as a phone (360 px) and a tablet (1024 px) show it; the page keeps its size."""
+    size = page.viewport_size or PHONE
+    for viewport in (PHONE, TABLET):
+        page.set_viewport_size(viewport)
+        screenshot(page, name)
+    page.set_viewport_size(size)
