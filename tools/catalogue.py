@@ -81,9 +81,8 @@ def conflicts(language: str) -> list[str]:
                 continue
             text, translation = str(message.id), str(message.string)
             if text in seen and seen[text][1] != translation:
-                problems.append(
-                    f"{language}: {text!r} is {seen[text][1]!r} in {seen[text][0]} but {translation!r} in {part}"
-                )
+                where, first = seen[text]
+                problems.append(f"{language}: {text!r} is {first!r} in {where}, {translation!r} in {part}")
             seen.setdefault(text, (part, translation))
     return problems
 
