@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Form, Query, Request, Response
@@ -129,9 +129,10 @@ def checked(
             name = str(error["loc"][0]) if error["loc"] else ""
             context = error.get("ctx") or {}
             limit = next((context[key] for key in _LIMITS if key in context), None)
+            empty = isinstance(error.get("input"), str) and not str(error.get("input")).strip()
             problem = Problem(
                 fields.get(name),
-                code=error["type"],
+                code="missing" if empty and error["type"] == "string_too_short" else error["type"],
                 limit=limit if isinstance(limit, int | str) else None,
                 euro=name.endswith("_cents"),
             )
@@ -1368,3 +1369,36 @@ def create_programme(
             programme_form=form,
         )
     return pages.redirect(request, "/gemeente/budgetten?klaar=created")
+
+
+# --------------------------------------------------------------------------------------------------
+# A form's address asked with GET (a refused form's page reloaded, or its language switched): the page
+# the form is on.
+# --------------------------------------------------------------------------------------------------
+
+
+@router.get("/activiteiten/{activity_id}/{action}")
+def activity_form_address(
+    request: Request,
+    _: pages.StaffPage,
+    activity_id: ActivityId,
+    action: Literal["taken", "goedkeuren", "afwijzen"],
+) -> Response:
+    return pages.redirect(request, f"/gemeente/activiteiten/{activity_id}")
+
+
+@router.get("/claims/{claim_id}/{action}", dependencies=[ADMINS_ONLY])
+def claim_form_address(
+    request: Request, _: pages.AdminPage, claim_id: ClaimId, action: Literal["goedkeuren", "afwijzen"]
+) -> Response:
+    return pages.redirect(request, f"/gemeente/claims/{claim_id}")
+
+
+@router.get("/uitbetalingen/bestanden/{batch_id}/betaald", dependencies=[ADMINS_ONLY])
+def paid_form_address(request: Request, _: pages.AdminPage, batch_id: BatchId) -> Response:
+    return pages.redirect(request, f"/gemeente/uitbetalingen/bestanden/{batch_id}")
+
+
+@router.get("/budgetten/{programme_id}", dependencies=[ADMINS_ONLY])
+def budget_form_address(request: Request, _: pages.AdminPage, programme_id: ProgrammeId) -> Response:
+    return pages.redirect(request, "/gemeente/budgetten")
