@@ -33,8 +33,9 @@ from journey_programme import (
     sign_in,
 )
 from playwright.sync_api import Page, expect
+from served import Service
 
-from conftest import Service, assert_accessible, assert_english, assert_fits, screenshot, switch_language
+from conftest import assert_accessible, assert_english, assert_fits, screenshot, switch_language
 from socialcoin.domain.access import Role
 
 Account.enable_unaudited_hdwallet_features()
@@ -61,8 +62,8 @@ def ok(answer: httpx.Response, status: int = 200) -> dict | list:
 
 
 def eventually(check: Callable[[], bool], what: str, seconds: float = 60) -> None:
-    """Waits until `check()` holds, asking again every 0.2 s: the service's own workers send to the chain
-    and read it back (service.settle() beside them would race them)."""
+    """Waits until `check()` holds, asking the API again every 0.2 s: the service's own workers send to the
+    chain and read it back; a test waits for the one thing it needs."""
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
