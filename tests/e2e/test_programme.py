@@ -244,6 +244,7 @@ def test_a_residents_suggestion_is_approved_on_the_municipalitys_terms_and_anoth
     page.goto("/gemeente/activiteiten?status=suggested")
     check_page(page, "suggestions")
     page.get_by_role("link", name=titles[0]).click()
+    page.wait_for_url(re.compile(r"/gemeente/activiteiten/\d+$"))
     check_page(page, "suggestion")
     page.get_by_label(re.compile("^Programma")).select_option(label=f"{WIJKMUNT} (GKW)")
     page.get_by_label("Organisatie die het werk controleert").select_option(label=ORGANISATION)
@@ -257,6 +258,7 @@ def test_a_residents_suggestion_is_approved_on_the_municipalitys_terms_and_anoth
 
     page.goto("/gemeente/activiteiten?status=suggested")
     page.get_by_role("link", name=titles[1]).click()
+    page.wait_for_url(re.compile(r"/gemeente/activiteiten/\d+$"))
     page.get_by_role("button", name="Voorstel afwijzen").click()  # without a reason
     assert "reden" in alert(page).lower()
     expect(page.get_by_label("Reden voor de inwoner")).to_have_attribute("aria-invalid", "true")
@@ -377,7 +379,8 @@ def test_a_debt_is_recorded_by_case_number_and_a_negative_amount_or_unknown_case
 
     # The list, found by case number, and the creditor's report as the API gives it.
     page.get_by_role("search").get_by_label("Dossiernummer", exact=True).fill(case_number)
-    page.get_by_role("button", name="Toon").click()
+    page.get_by_role("button", name="Tonen").click()
+    page.wait_for_url(re.compile(r"dossier="))
     expect(page.get_by_role("row").filter(has_text=reference)).to_contain_text("€ 1.234,56")
     report = page.get_by_role("region", name="Overzicht voor een schuldeiser")
     report.get_by_label("Schuldeiser", exact=True).fill("CJIB")
@@ -421,6 +424,7 @@ def test_an_admin_offers_a_service_for_coins_changes_it_and_sees_the_orders(tabl
     expect(row).to_contain_text("€ 3,50")
 
     row.get_by_role("link", name=name).click()
+    page.wait_for_url(re.compile(r"/gemeente/diensten/\d+$"))
     check_page(page, "service")
     page.get_by_label("Prijs in munten", exact=True).fill("0")
     page.get_by_role("button", name="Wijzigingen opslaan").click()
@@ -506,9 +510,15 @@ def test_a_merchants_payout_goes_into_a_sepa_file_that_is_downloaded_and_marked_
         mine = {p["id"]: p for p in ok(merchant.get("/merchants/me/payouts"))}
     assert mine[payout["id"]]["status"] == "paid"
 
-    # Nothing waits now: a second file is refused as the API refuses it.
+    # The file is listed as paid, and the payout waits no more.
+    batch = re.search(r"/bestanden/(\d+)", page.url)
+    assert batch is not None
+    batch_id = batch.group(1)
     page.goto("/gemeente/uitbetalingen")
-    expect(page.get_by_text("Er wachten geen uitbetalingen op een betaalbestand.")).to_be_visible()
+    files = page.get_by_role("region", name="Betaalbestanden")
+    expect(files.get_by_role("row").filter(has_text=f"Betaalbestand {batch_id}")).to_contain_text("Betaald")
+    waiting = page.get_by_role("region", name="Wachten op een betaalbestand")
+    expect(waiting.get_by_role("cell", name=str(payout["id"]), exact=True)).to_have_count(0)
     page.set_viewport_size({"width": 360, "height": 780})
     page.goto(page.url)
     assert_fits(page)

@@ -41,7 +41,7 @@ from ...api.schemas.services import OrderPublic, ServiceCreate, ServiceId, Servi
 from ...api.schemas.tasks import TaskAssignment, TaskId, TaskPublic
 from ...chain.constants import Purpose
 from ...db.base import writing
-from ...db.models import Activity, Merchant, Organisation, Resident, Task
+from ...db.models import Activity, Claim, Merchant, Organisation, Resident, Task
 from ...domain import activities, claims, debts, payouts, people, programmes, reports, services, tasks
 from ...domain.access import Principal, Role
 from ...domain.activities import GUIDELINES, MAX_TASK_DAYS, MIN_TASK_DAYS
@@ -589,7 +589,7 @@ def task_evidence(
 CLAIM_STATUSES = ("attested", "approved", "minted", "failed", "rejected")
 
 
-def _claims_shown(session: Session, found: list[Any]) -> dict[str, Any]:
+def _claims_shown(session: Session, found: list[Claim]) -> dict[str, Any]:
     """Claims as the API shows them, with their residents, activities and tasks."""
     shown = ClaimPublic.many(session, found)
     return {
