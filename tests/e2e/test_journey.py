@@ -21,9 +21,9 @@ import journey_pay
 import journey_programme
 import journey_till
 import journey_wallet
-from conftest import PHONE, TABLET, new_context, screenshots_at_both_sizes
 from PIL import Image
 
+from conftest import PHONE, TABLET, new_context, screenshots_at_both_sizes
 from socialcoin.demo import DEMO_KEYSTORE_PASSWORD, MERCHANT_PIN, write_demo_keystore
 from socialcoin.domain.access import Role
 
