@@ -105,12 +105,13 @@ test-cli: setup
 	SOCIALCOIN_CLI_TEST_NETWORK=socialcoin-cli SOCIALCOIN_CLI_TEST_CHAIN_PORT=$(CLI_TEST_PORT) \
 		SOCIALCOIN_CLI_TEST_API_PORT=$(CLI_TEST_API_PORT) $(VENV)/bin/python -m pytest -p no:pytest-brownie tests/cli -q
 
-bench: setup
+bench: setup $(CHROMIUM)
 	$(VENV)/bin/python bench/gas.py --network $(TEST_NETWORK)
 	$(VENV)/bin/python bench/service.py
 	$(VENV)/bin/python bench/csv_batches.py
 	$(VENV)/bin/python bench/payments.py
 	$(VENV)/bin/python bench/flood.py
+	$(VENV)/bin/python bench/pages.py
 
 $(LINT_VENV)/.installed: requirements-lint.txt
 	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)

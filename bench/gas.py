@@ -510,7 +510,16 @@ class Bench:
         factory, area = self.system.factory, self.to_bytes8("GM0202")
         for i in range(count):
             expiry = self.web3.eth.get_block("latest").timestamp + 30
-            spec = (f"Socialcoin spent {i}", f"SP{i}", int(Purpose.ENERGY), area, expiry, False, 0, HOLDING_CAP)
+            spec = (
+                f"Socialcoin spent {i}",
+                f"SP{i}",
+                int(Purpose.ENERGY),
+                area,
+                expiry,
+                False,
+                0,
+                HOLDING_CAP,
+            )
             coins.append(SocialCoin.at(factory.createCoin(spec, self.tx(self.admin)).return_value))
             self.chain.sleep(60)
             self.chain.mine()

@@ -1,7 +1,7 @@
 """The pages' translation catalogues (backend/socialcoin/web/locale/<language>/LC_MESSAGES/<part>.po).
 
-    python tools/catalogue.py check    every text of the pages has a translation in every language; exit 1
-                                       naming each one that has none
+    python tools/catalogue.py check    every text of the pages has a translation in every language, the same
+                                       in every part; exit 1 naming each one that has none or two
     python tools/catalogue.py update   adds the texts the catalogues lack (with an empty translation, to
                                        fill in) and drops those no page uses any more
 
@@ -70,8 +70,25 @@ def translated(language: str) -> dict[str, str]:
     return texts
 
 
-def missing() -> list[str]:
+def conflicts(language: str) -> list[str]:
+    """Texts two parts translate differently: the parts' catalogues are merged into one, so one of the two
+    would silently win."""
+    seen: dict[str, tuple[str, str]] = {}
     problems = []
+    for part in PARTS:
+        for message in load(language, part):
+            if not message.id or not message.string:
+                continue
+            text, translation = str(message.id), str(message.string)
+            if text in seen and seen[text][1] != translation:
+                where, first = seen[text]
+                problems.append(f"{language}: {text!r} is {first!r} in {where}, {translation!r} in {part}")
+            seen.setdefault(text, (part, translation))
+    return problems
+
+
+def missing() -> list[str]:
+    problems = [problem for language in TRANSLATED for problem in conflicts(language)]
     used = used_texts()
     for language in TRANSLATED:
         done = translated(language)
@@ -112,7 +129,7 @@ def main() -> int:
         return 0
     problems = missing()
     for problem in problems:
-        print(f"untranslated: {problem}")
+        print(f"catalogue: {problem}")
     return 1 if problems else 0
 
 

@@ -30,12 +30,14 @@ export SOCIALCOIN_ENVIRONMENT=development
 export SOCIALCOIN_RPC_URL="http://127.0.0.1:$port"
 export SOCIALCOIN_DEPLOYMENT_FILE="$PWD/deployments/$network.json"
 export SOCIALCOIN_DATABASE_URL="sqlite:///$PWD/var/socialcoin.db"
+export SOCIALCOIN_PUBLIC_URL="http://127.0.0.1:${API_PORT:-8000}"
 admin_token="$(python -m socialcoin.server token --role municipality_admin --label "make run")"
 python -m socialcoin.demo
 
+echo "  The municipality (admin): ${SOCIALCOIN_PUBLIC_URL}/toegang with access code $admin_token"
 echo
 echo "Chain:   http://127.0.0.1:$port (chain id 31337)"
-echo "Backend: http://127.0.0.1:${API_PORT:-8000}  (API documentation: /docs)"
-echo "Admin token for this run: $admin_token"
+echo "Backend: ${SOCIALCOIN_PUBLIC_URL}  (the pages; API documentation: /docs)"
+echo "Admin token for this run (the API's bearer token, and the admin's access code): $admin_token"
 echo "Ctrl-C stops everything."
 python -m socialcoin.server serve --port "${API_PORT:-8000}"

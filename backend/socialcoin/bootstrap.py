@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from .chain.gateway import Chain
 from .chain.indexer import Indexer
-from .chain.outbox import Outbox, Policy
+from .chain.outbox import WAKEUP_TOPIC, Outbox, Policy
 from .db.base import make_engine, make_sessions
 from .db.enums import Origin
 from .db.migrate import upgrade
@@ -114,8 +114,9 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Runtime:
         indexer,
         keys={name: account.address for name, account in accounts.items()},
     )
+    runtime.wakeups.watch(sessions)
     runtime.periodic = [
-        Periodic("outbox", outbox.run_once, 0.2),
+        Periodic("outbox", outbox.run_once, 0.2, wake_on=WAKEUP_TOPIC),
         Periodic("indexer", indexer.run_once, 0.2),
         Periodic("reminders", lambda: tasks.run_reminders(sessions), 60.0),
         Periodic("front door", lambda: pin_attempts.housekeeping(sessions), 600.0),

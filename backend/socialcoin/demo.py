@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from eth_account import Account
+from eth_typing import HexStr
 from eth_utils import keccak
 
 from .bootstrap import bootstrap
@@ -24,9 +26,10 @@ from .db.base import transaction
 from .db.enums import Origin
 from .db.types import utcnow
 from .domain import activities, debts, programmes, services, tasks
+from .domain.access import Role, issue_token
 from .domain.admission import admit_resident, authorise_verifier, register_merchant, register_organisation
 from .runtime import Runtime
-from .settings import settings_or_exit
+from .settings import ROOT, settings_or_exit
 
 RESIDENTS = [
     ("Anna de Vries", "DEMO-0001", "BU02020101", "38271"),
@@ -36,10 +39,16 @@ RESIDENTS = [
 MERCHANT_PIN = "61504"
 
 
+# The demo verifier's key: account 6 of anvil's public test mnemonic (README), for the local chain only.
+DEMO_VERIFIER_KEY = "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e"
+DEMO_KEYSTORE_PASSWORD = "demo-verifier"
+
+
 @dataclass(frozen=True)
 class Loaded:
     residents: list[tuple[str, str, str]]  # (name, case number, PIN), to sign in with
     merchant_id: int
+    organisation_id: int
 
 
 def load(runtime: Runtime) -> Loaded:
@@ -147,19 +156,52 @@ def load(runtime: Runtime) -> Loaded:
         )
     runtime.outbox.run_until_idle()
     runtime.indexer.run_until_caught_up()
-    return Loaded(logins, merchant_id)
+    return Loaded(logins, merchant_id, organisation_id)
+
+
+def access_codes(runtime: Runtime, loaded: Loaded) -> dict[str, str]:
+    """Access codes (tokens) for the demo's till, organisation and debt counsellor, to sign in at /toegang."""
+    ttl = runtime.settings.token_ttl_seconds
+    with transaction(runtime.sessions) as session:
+        return {
+            "merchant": issue_token(session, Role.MERCHANT, loaded.merchant_id, ttl, label="demo till")[1],
+            "verifier": issue_token(
+                session, Role.VERIFIER, loaded.organisation_id, ttl, label="demo organisation"
+            )[1],
+            "counsellor": issue_token(session, Role.DEBT_COUNSELLOR, None, ttl, label="demo counsellor")[1],
+        }
+
+
+def write_demo_keystore(path: Path) -> None:
+    """The demo verifier's key as an encrypted keystore file, which the organisation portal opens in the
+    browser (a light scrypt: the key is public anyway)."""
+    keystore = Account.encrypt(
+        HexStr(DEMO_VERIFIER_KEY), DEMO_KEYSTORE_PASSWORD, kdf="scrypt", iterations=2**14
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keystore))
 
 
 def main() -> None:
-    runtime = bootstrap(settings_or_exit())
+    settings = settings_or_exit()
+    runtime = bootstrap(settings)
     try:
         loaded = load(runtime)
+        codes = access_codes(runtime, loaded)
     finally:
         runtime.close()
-    print("Demo residents (sign in with POST /auth/login):")
+    keystore = ROOT / "var" / "demo-verifier-keystore.json"
+    write_demo_keystore(keystore)
+    url = settings.public_url
+    print(f"Where each person starts, at {url}:")
+    print(f"  Residents: {url}/inloggen with case number and PIN")
     for name, case, pin in loaded.residents:
-        print(f"  {name:<20} case number {case}  PIN {pin}")
-    print(f"Demo merchant id {loaded.merchant_id} (PIN {MERCHANT_PIN}); tokens via POST /municipality/tokens")
+        print(f"    {name:<20} {case}  PIN {pin}")
+    print(f"  The till of Bakkerij De Geitenkamp: {url}/toegang with access code {codes['merchant']}")
+    print(f"    (PIN {MERCHANT_PIN} for refunds and payouts)")
+    print(f"  Vrijwilligerscentrale Arnhem: {url}/toegang with access code {codes['verifier']}")
+    print(f"    (signs with the keystore file {keystore}, password {DEMO_KEYSTORE_PASSWORD})")
+    print(f"  A debt counsellor: {url}/toegang with access code {codes['counsellor']}")
 
 
 if __name__ == "__main__":

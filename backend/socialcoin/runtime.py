@@ -16,6 +16,7 @@ from .chain.gateway import Chain
 from .chain.indexer import Indexer
 from .chain.outbox import Outbox
 from .settings import Settings
+from .wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ class Periodic:
     name: str
     step: Callable[[], int]
     interval: float
+    # A wake-up topic (wakeups.py) that ends the pause at once: work was committed for this loop.
+    wake_on: str | None = None
 
 
 @dataclass
@@ -41,20 +44,28 @@ class Runtime:
         str, str
     ]  # the service's signing keys' addresses, by name (minter, registrar, relayer, operator)
     periodic: list[Periodic] = field(default_factory=list)
+    # Pages that wait for a change (a till for its payment) are woken when it commits in this process.
+    wakeups: Wakeups = field(default_factory=Wakeups)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _nudges: list[threading.Event] = field(default_factory=list)
+    _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
 
     def start_workers(self, interval: float | None = None) -> None:
         """Each periodic step in a loop of its own, until `stop_workers` (`interval`: the same pause for
         every loop, instead of each one's own)."""
         for job in self.periodic:
             if interval is not None:
-                job = Periodic(job.name, job.step, interval)
-            thread = threading.Thread(target=self._loop, args=(job,), daemon=True, name=job.name)
+                job = Periodic(job.name, job.step, interval, job.wake_on)
+            nudge = threading.Event()
+            self._nudges.append(nudge)
+            if job.wake_on is not None:
+                self._unsubscribe.append(self.wakeups.on(job.wake_on, nudge.set))
+            thread = threading.Thread(target=self._loop, args=(job, nudge), daemon=True, name=job.name)
             thread.start()
             self._threads.append(thread)
 
-    def _loop(self, job: Periodic) -> None:
+    def _loop(self, job: Periodic, nudge: threading.Event) -> None:
         chain_down = False
         while not self._stop.is_set():
             try:
@@ -70,13 +81,20 @@ class Runtime:
                 log.exception("%s round failed", job.name)
                 busy = 0
             if not busy:
-                self._stop.wait(job.interval)
+                nudge.wait(job.interval)  # set by stop_workers too
+            nudge.clear()
 
     def stop_workers(self) -> None:
         self._stop.set()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        for nudge in self._nudges:
+            nudge.set()
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
+        self._nudges.clear()
+        self._unsubscribe.clear()
         self._stop.clear()
 
     def close(self) -> None:

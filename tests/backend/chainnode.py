@@ -36,6 +36,7 @@ class ChainNode:
     port: int
     process: subprocess.Popen | None = None
     state_file: Path | None = None
+    block_time: float | None = None  # None: a block as soon as a transaction arrives
 
     @property
     def url(self) -> str:
@@ -61,6 +62,8 @@ class ChainNode:
         ]
         if load_state is not None:
             command += ["--load-state", str(load_state)]
+        if self.block_time is not None:
+            command += ["--block-time", str(self.block_time)]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_for_port(self.port)
 

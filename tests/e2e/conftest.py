@@ -12,31 +12,17 @@ and SOCIALCOIN_E2E_CHAIN_PORT (8559).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
-import socket
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-
-from socialcoin import demo
-from socialcoin.api.app import create_app
-from socialcoin.bootstrap import bootstrap
-from socialcoin.db.base import transaction
-from socialcoin.db.migrate import upgrade
-from socialcoin.domain.access import Role, issue_token
-from socialcoin.runtime import Runtime
-from socialcoin.settings import Settings
+from served import Service, served_site
 
 ROOT = Path(__file__).resolve().parents[2]
 NETWORK = os.environ.get("SOCIALCOIN_E2E_NETWORK", "socialcoin-e2e")
@@ -58,93 +44,14 @@ PHONE = {"width": 360, "height": 780}
 TABLET = {"width": 1024, "height": 768}
 
 
-def load_chainnode() -> Any:
-    """tests/backend/chainnode.py by path (the backend tests' anvil and deployment), on our network."""
-    spec = importlib.util.spec_from_file_location(
-        "socialcoin_e2e_chainnode", ROOT / "tests/backend/chainnode.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    module.NETWORK = NETWORK
-    return module
-
-
-@dataclass
-class Service:
-    url: str
-    runtime: Runtime
-    node: Any
-    deployment: dict
-    loaded: demo.Loaded
-    tokens: dict[tuple[str, int | None], str] = field(default_factory=dict)
-
-    def token(self, role: Role, subject_id: int | None = None) -> str:
-        """An access code (API token) for a role, issued once per session and role."""
-        key = (str(role), subject_id)
-        if key not in self.tokens:
-            with transaction(self.runtime.sessions) as session:
-                _row, token = issue_token(session, role, subject_id, ttl_seconds=8 * 3600, label="e2e")
-            self.tokens[key] = token
-        return self.tokens[key]
-
-    def api(self, role: Role = Role.ADMIN, subject_id: int | None = None) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {self.token(role, subject_id)}"}, timeout=60
-        )
-
-    def settle(self) -> None:
-        """Waits until the outbox has sent everything and the indexer has read it (the workers run on
-        their own; this only makes a test's next look deterministic)."""
-        self.runtime.outbox.run_until_idle()
-        self.runtime.indexer.run_until_caught_up()
-
-
 @pytest.fixture(scope="session")
 def service(tmp_path_factory) -> Iterator[Service]:
-    chainnode = load_chainnode()
-    node = chainnode.ChainNode(CHAIN_PORT)
-    node.start()
-    work = tmp_path_factory.mktemp("e2e")
-    try:
-        deployment_file = chainnode.deploy_demo(node)
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        settings = Settings(
-            environment="test",
-            database_url=f"sqlite:///{work / 'e2e.db'}",
-            rpc_url=node.url,
-            deployment_file=deployment_file,
-            evidence_dir=work / "evidence",
-            outbox_retry_seconds=0,
-            public_url=url,
-        )
-        upgrade(settings.database_url)
-        runtime = bootstrap(settings)
-        loaded = demo.load(runtime)
-        app = create_app(runtime=runtime, run_workers=True)
-        server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", timeout_keep_alive=75, proxy_headers=False)
-        )
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-        thread.start()
-        started = threading.Event()
-        for _ in range(2000):
-            if server.started:
-                break
-            started.wait(0.01)
-        assert server.started, "the service did not start"
-        try:
-            yield Service(url, runtime, node, json.loads(deployment_file.read_text()), loaded)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
-            listener.close()
-            runtime.close()
-    finally:
-        node.stop()
+    # Every test's browser signs in from 127.0.0.1: the per-address limit on sign-ins (20 a minute) would
+    # refuse the suite's own. The limit itself is tested against the API (tests/backend/test_front_door.py).
+    with served_site(
+        tmp_path_factory.mktemp("e2e"), NETWORK, CHAIN_PORT, login_limit_per_client="10000/minute"
+    ) as site:
+        yield site
 
 
 @pytest.fixture(scope="session")
@@ -242,3 +149,12 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}-{width}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def screenshots_at_both_sizes(page: Page, name: str) -> None:
+    """A step of a journey as a phone (360 px) and a tablet (1024 px) show it; the page keeps its size."""
+    size = page.viewport_size or PHONE
+    for viewport in (PHONE, TABLET):
+        page.set_viewport_size(viewport)
+        screenshot(page, name)
+    page.set_viewport_size(size)

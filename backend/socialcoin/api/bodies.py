@@ -7,7 +7,8 @@ token (`BodyLimits`, the app's outermost middleware of its own).
 - A declared Content-Length over the limit is refused before anything is read; a body without one is
   counted as it arrives and refused at the limit (the rest is never read).
 - A body that may be larger than JSON_BODY_LIMIT (a declared length over it, or none) is read only after the
-  bearer token was checked: a stranger cannot make the service read and parse megabytes. The route's own
+  bearer token (or, for the wallet page's upload, the pages' session cookie, which holds the same token) was
+  checked: a stranger cannot make the service read and parse megabytes. The route's own
   dependencies check the role afterwards, as usual.
 - The refusal is 413 body_too_large (problem+json) naming the limit.
 """
@@ -20,6 +21,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..db.base import reading
@@ -38,7 +40,10 @@ LARGER_BODIES: list[tuple[re.Pattern[str], int]] = [
     (re.compile(r"^/municipality/(residents|organisations|merchants|debts|rewards)/(batch|lookup)$"),
      BATCH_BODY_LIMIT),
     (re.compile(r"^/residents/me/tasks/[^/]+/finish$"), EVIDENCE_BODY_LIMIT),
+    (re.compile(r"^/portemonnee/taken/[^/]+/afronden$"), EVIDENCE_BODY_LIMIT),  # the wallet page's form
 ]  # fmt: skip
+# The pages keep the token in this cookie (web.pages.SESSION_COOKIE).
+PAGE_SESSION_COOKIE = "sc_session"
 
 
 def body_limit(path: str) -> int:
@@ -113,10 +118,13 @@ class BodyLimits:
     @staticmethod
     async def _authenticated(scope: Scope, headers: Headers) -> None:
         scheme, _, token = headers.get("authorization", "").partition(" ")
+        given = token.strip() if scheme.lower() == "bearer" else None
+        if given is None:
+            given = cookie_parser(headers.get("cookie", "")).get(PAGE_SESSION_COOKIE)
         sessions = scope["app"].state.runtime.sessions
 
         def check() -> None:
             with reading(sessions) as session:
-                authenticate(session, token.strip() if scheme.lower() == "bearer" else None)
+                authenticate(session, given)
 
         await run_in_threadpool(check)

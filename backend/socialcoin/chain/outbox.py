@@ -41,6 +41,7 @@ from ..db.base import transaction
 from ..db.enums import OPEN_ITEM, OPEN_TX, Origin, OutboxStatus, TxStatus
 from ..db.models import ChainTx, OutboxItem
 from ..db.types import utcnow
+from ..wakeups import after_commit
 from .contracts import Call
 from .errors import ChainRevert, ChainUnavailable
 from .gateway import Chain, ChainRpcError, Fees
@@ -51,6 +52,9 @@ log = logging.getLogger(__name__)
 # Called once with every item of a transaction (or a failed group) that reached an end state, in the
 # outbox's write transaction: the domain finishes its rows (given per origin by the bootstrap).
 Finisher = Callable[[Session, list[OutboxItem]], None]
+# What an enqueue names as changed (wakeups.py): the outbox of this process starts its next round when the
+# item is committed, instead of at the end of its pause.
+WAKEUP_TOPIC = "outbox"
 MAX_ATTEMPTS = 3  # times an item whose transaction reverted on chain is tried again
 # A batch's gas limit: BASE_GAS plus its kind's gas_per_item for each item, used when a simulation
 # under that limit succeeds (otherwise eth_estimateGas decides).
@@ -167,6 +171,7 @@ class Outbox:
         item = OutboxItem(**queued.columns())
         session.add(item)
         session.flush()
+        after_commit(session, WAKEUP_TOPIC)
         return item
 
     @staticmethod
@@ -192,6 +197,7 @@ class Outbox:
                     raise OutboxConflict(existing.idempotency_key)
         if wanted:
             session.execute(insert(OutboxItem), list(wanted.values()))
+            after_commit(session, WAKEUP_TOPIC)
         return len(wanted)
 
     # -- the municipality's actions on a stuck transaction -------------------------------------------------

@@ -280,10 +280,15 @@ def get_activity(session: Session, activity_id: int, field: str | None = "activi
     return activity
 
 
-def list_activities(session: Session, status: str | None = None) -> list[Activity]:
+def list_activities(
+    session: Session, status: str | None = None, *, organisation_id: int | None = None
+) -> list[Activity]:
+    """The catalogue (with `organisation_id`: the activities that organisation verifies)."""
     query = select(Activity).order_by(Activity.id)
     if status is not None:
         query = query.where(Activity.status == status)
+    if organisation_id is not None:
+        query = query.where(Activity.organisation_id == organisation_id)
     return list(session.scalars(query))
 
 

@@ -17,7 +17,7 @@ from eth_utils import to_checksum_address
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..areas import from_bytes8
+from ..areas import from_bytes8, is_within
 from ..chain.constants import Purpose
 from ..chain.contracts import to_bytes
 from ..db.models import ChainEvent
@@ -109,6 +109,13 @@ class CoinInfo:
     def redeemable_until(self) -> int:
         """Until when (unix time) merchants may redeem the coin for euros; 0: always."""
         return self.expiry + self.redemption_grace if self.expiry else 0
+
+    def accepted_by(self, area: str, purposes: int) -> bool:
+        """Whether an acceptor (a merchant) in `area` accepting the purposes in the bit set `purposes` may
+        receive this coin: the acceptor branch of the transfer rule (SocialCoin._refusal: the receiver
+        accepts the coin's purpose and lies within its area). What only the chain knows at the moment of
+        paying (registered, frozen, paused, expired) is not part of it."""
+        return bool(purposes >> self.purpose & 1) and is_within(area, self.area)
 
     def room_for(self, held_cents: int) -> int | None:
         """How much more a resident holding `held_cents` may receive; None when the coin has no cap."""

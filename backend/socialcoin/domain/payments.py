@@ -117,7 +117,11 @@ class PaymentFlow(Flow[PaymentRequest, Payment]):
             chain_reference=intent.reference,
         )
 
+    def confirmed_row(self, session: Session, row: Payment) -> None:
+        till_requests.payment_changed(session, row.merchant_id)  # its till shows "paid" at once
+
     def failed_row(self, session: Session, row: Payment, item: OutboxItem) -> None:
+        till_requests.payment_changed(session, row.merchant_id)
         name = session.scalar(select(Merchant.name).where(Merchant.id == row.merchant_id))
         notify(
             session,

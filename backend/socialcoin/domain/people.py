@@ -29,6 +29,7 @@ from ..db.types import utcnow
 from ..settings import Settings
 from . import activation_codes, notifications
 from .access import SUBJECT_ROLES, Principal, Role, issue_token, revoke_with_issued
+from .coins import CoinInfo
 from .errors import Conflict, InvalidInput, NotAllowed, NotAuthenticated, NotFound
 from .fields import checked_area, checked_new_pin
 from .pin_attempts import Client, PinHolder, attempt, known_device, new_device_token, signed_in_attempt
@@ -169,6 +170,29 @@ def list_merchants(
     if area:
         query = query.where(_within(Merchant.area, area))
     return list(session.scalars(query.order_by(Merchant.id).limit(limit).offset(offset)))
+
+
+def merchants_accepting(session: Session, coins: Iterable[CoinInfo]) -> dict[str, list[Merchant]]:
+    """Where a resident can pay: per coin (by address), the merchants registered on chain that may receive
+    it (`CoinInfo.accepted_by`: its purpose, within its area), by name. A merchant whose registration is
+    still on its way is left out until the chain has it."""
+    wanted = list(coins)
+    found: dict[str, list[Merchant]] = {coin.address: [] for coin in wanted}
+    if not wanted:
+        return found
+    areas = {coin.area for coin in wanted}
+    query = select(Merchant).order_by(Merchant.name, Merchant.id)
+    if "NL" not in areas:
+        query = query.where(or_(*(_within(Merchant.area, area) for area in areas)))
+    merchants = list(session.scalars(query))
+    registered = chain_writes(session, (m.registration_key for m in merchants))
+    for merchant in merchants:
+        if registered.get(merchant.registration_key, ChainWrite("none")).status != "done":
+            continue
+        for coin in wanted:
+            if coin.accepted_by(merchant.area, merchant.purposes):
+                found[coin.address].append(merchant)
+    return found
 
 
 # --------------------------------------------------------------------------------------------------

@@ -5,7 +5,15 @@ times, each payment under a reference of its own.
 
 The rule "a request is paid once" reads and then writes: the payment flow checks it inside its write
 transaction, under a lock on the request (`check_locked`), so two residents who pay the same request at
-the same moment cannot both pay it.
+the same moment cannot both pay it. Withdrawing a request (`cancel`) takes the same lock: a request is
+either withdrawn before anyone pays it, or paid and no longer withdrawn.
+
+A till waits for its request to be paid: every write transaction that writes or ends a payment to a
+merchant names the merchant's till (`topic`) as changed, and the tills of that merchant that wait in this
+process are woken when it commits (wakeups.py).
+
+The till also shows the day's payments (`payments_since`), each with what its refunds took back, and the
+coins a merchant can receive (`accepted_coins`): those the coin's transfer rule lets it receive.
 """
 
 from __future__ import annotations
@@ -13,14 +21,18 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..areas import is_within
 from ..db.base import lock
 from ..db.enums import SpendStatus
-from ..db.models import Merchant, Payment, TillRequest
+from ..db.models import Merchant, Payment, Refund, TillRequest
 from ..db.types import utcnow
+from ..wakeups import after_commit
+from .coins import CoinInfo, catalogue
 from .errors import Conflict, InvalidInput, NotFound
 
 # Letters and digits that cannot be mistaken for one another when typed from a screen (no 0/O, 1/I/L).
@@ -85,20 +97,68 @@ def standing(session: Session, merchant: Merchant) -> TillRequest:
 def by_code(session: Session, code: str) -> TillRequest:
     found = session.scalar(select(TillRequest).where(TillRequest.code == normalised_code(code)))
     if found is None:
-        raise NotFound(
-            "till_request_not_found",
-            "Deze betaalcode kennen we niet. Kijk of u de code goed heeft overgenomen, of vraag de winkel om "
-            "een nieuwe.",
-            "We do not know this payment code. Check that you typed it correctly, or ask the shop for a "
-            "new one.",
-            field="code",
-        )
+        raise _unknown_code()
     return found
 
 
+def merchants_request(session: Session, merchant_id: int, code: str) -> TillRequest:
+    """One of this merchant's requests by its code (another merchant's is unknown here)."""
+    found = by_code(session, code)
+    if found.merchant_id != merchant_id:
+        raise _unknown_code()
+    return found
+
+
+def _unknown_code() -> NotFound:
+    return NotFound(
+        "till_request_not_found",
+        "Deze betaalcode kennen we niet. Kijk of u de code goed heeft overgenomen, of vraag de winkel om "
+        "een nieuwe.",
+        "We do not know this payment code. Check that you typed it correctly, or ask the shop for a new one.",
+        field="code",
+    )
+
+
+def link(public_url: str, code: str) -> str:
+    """What the QR code holds: the wallet's pay page for this request (a phone's camera opens it)."""
+    return f"{public_url.rstrip('/')}/betalen/{code}"
+
+
+def topic(merchant_id: int) -> str:
+    """The name under which a merchant's tills are woken (wakeups.py)."""
+    return f"till:{merchant_id}"
+
+
+def payment_changed(session: Session, merchant_id: int) -> None:
+    """A payment to this merchant was written or ended in this transaction: its tills look again when it
+    commits."""
+    after_commit(session, topic(merchant_id))
+
+
 def cancel(session: Session, request: TillRequest) -> None:
+    """Withdraws a request with an amount (in the caller's write transaction), unless it is paid or being
+    paid; under the request's lock, as a payment checks it."""
+    if request.amount_cents is None:
+        raise Conflict(
+            "till_request_standing",
+            "De vaste QR-code van de toonbank kunt u niet intrekken.",
+            "The standing QR code of the counter cannot be withdrawn.",
+            field="code",
+        )
+    lock(session, "till_request", request.id)
+    session.refresh(request)  # as it is now that no payment of it is being written
+    current = state(session, request)
+    if current.status in ("paid", "pending"):
+        raise Conflict(
+            "till_request_paid",
+            "Dit betaalverzoek is al betaald, of de betaling is onderweg. Intrekken kan niet meer.",
+            "This payment request has been paid, or its payment is on its way. It can no longer be "
+            "withdrawn.",
+            field="code",
+        )
     if request.cancelled_at is None:
         request.cancelled_at = utcnow()
+        after_commit(session, topic(request.merchant_id))
 
 
 @dataclass(frozen=True)
@@ -138,9 +198,11 @@ def check_locked(session: Session, merchant_id: int, reference: str | None, amou
     request = session.scalar(
         select(TillRequest).where(TillRequest.merchant_id == merchant_id, TillRequest.reference == reference)
     )
+    payment_changed(session, merchant_id)
     if request is None or request.amount_cents is None:
         return
     lock(session, "till_request", request.id)
+    session.refresh(request)  # a withdrawal committed while we waited for the lock is seen
     current = state(session, request)
     if current.status in ("paid", "pending"):
         raise Conflict(
@@ -166,3 +228,123 @@ def check_locked(session: Session, merchant_id: int, reference: str | None, amou
             field="amount_cents",
             asked_cents=request.amount_cents,
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# What the till shows
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A request as a till (or an API client) shows it: where to pay, what, with which coins, and how far
+    it is."""
+
+    request: TillRequest
+    merchant_name: str
+    link: str
+    coins: list[CoinInfo]
+    state: RequestState
+
+
+def describe(
+    session: Session, request: TillRequest, merchant: Merchant, public_url: str, now: int
+) -> RequestView:
+    return RequestView(
+        request=request,
+        merchant_name=merchant.name,
+        link=link(public_url, request.code),
+        coins=accepted_coins(session, merchant, now),
+        state=state(session, request),
+    )
+
+
+def accepted_coins(session: Session, merchant: Merchant, now: int) -> list[CoinInfo]:
+    """The coins the merchant can receive at `now` (unix time): the coin's transfer rule lets a merchant
+    receive a coin whose purpose it accepts and whose area it lies within, until the coin expires."""
+    return [
+        coin
+        for coin in catalogue(session)
+        if merchant.purposes >> coin.purpose & 1 and is_within(merchant.area, coin.area) and coin.live(now)
+    ]
+
+
+@dataclass(frozen=True)
+class TillPayment:
+    """A payment to the merchant as its till shows it: what came in, and what its refunds took back
+    (confirmed or on their way)."""
+
+    id: int
+    status: str  # pending | confirmed
+    amount_cents: int
+    refunded_cents: int
+    coin: str
+    symbol: str
+    reference: str | None
+    tx_hash: str | None
+    created_at: datetime
+
+    @property
+    def refundable_cents(self) -> int:
+        return self.amount_cents - self.refunded_cents if self.status == SpendStatus.CONFIRMED else 0
+
+
+# Refunds that count against a payment: done, or on their way (as refunds.py counts them).
+_REFUNDS_COUNTED = (SpendStatus.PENDING, SpendStatus.CONFIRMED)
+
+
+def _till_payments(session: Session, payments: list[Payment]) -> list[TillPayment]:
+    refunded = dict(
+        session.execute(
+            select(Refund.payment_id, func.sum(Refund.amount_cents))
+            .where(Refund.payment_id.in_([p.id for p in payments]), Refund.status.in_(_REFUNDS_COUNTED))
+            .group_by(Refund.payment_id)
+        ).all()
+        if payments
+        else []
+    )
+    coins = catalogue(session) if payments else None
+    return [
+        TillPayment(
+            id=p.id,
+            status=str(p.status),
+            amount_cents=p.amount_cents,
+            refunded_cents=int(refunded.get(p.id) or 0),
+            coin=p.coin,
+            symbol=coins.symbol(p.coin) if coins else "",
+            reference=p.reference,
+            tx_hash=p.tx_hash,
+            created_at=p.created_at,
+        )
+        for p in payments
+    ]
+
+
+def payments_since(
+    session: Session, merchant_id: int, since: datetime, *, limit: int = 500
+) -> list[TillPayment]:
+    """The merchant's payments made since `since`, confirmed or on their way, newest first."""
+    found = session.scalars(
+        select(Payment)
+        .where(
+            Payment.merchant_id == merchant_id,
+            Payment.created_at >= since,
+            Payment.status.in_((SpendStatus.PENDING, SpendStatus.CONFIRMED)),
+        )
+        .order_by(Payment.id.desc())
+        .limit(limit)
+    ).all()
+    return _till_payments(session, list(found))
+
+
+def merchants_payment(session: Session, merchant_id: int, payment_id: int) -> TillPayment:
+    """One payment to this merchant (any other is unknown here)."""
+    payment = session.get(Payment, payment_id)
+    if payment is None or payment.merchant_id != merchant_id:
+        raise NotFound(
+            "payment_not_found",
+            "Deze betaling aan u bestaat niet. Kies een betaling uit uw lijst.",
+            "This payment to you does not exist. Choose a payment from your list.",
+            field="payment_id",
+        )
+    return _till_payments(session, [payment])[0]

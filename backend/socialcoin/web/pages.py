@@ -129,6 +129,17 @@ def with_page_headers(request: Request, response: Response) -> Response:
     return response
 
 
+def this_page(request: Request) -> str:
+    """Where the language switch brings the visitor back to: this page, or, for the answer to a form (a
+    POST address, which a GET cannot open), the page the form was on."""
+    if request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path:
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page in the visitor's language, with the security headers and the CSRF cookie."""
     language = language_of(request)
@@ -141,6 +152,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         csrf=csrf_token(request),
         principal=getattr(request.state, "principal", None),
         home=HOME,
+        this_page=this_page(request),
         **context,
     )
     return with_page_headers(request, HTMLResponse(html, status_code=status_code))  # type: ignore[return-value]

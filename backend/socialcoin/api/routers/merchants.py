@@ -1,17 +1,22 @@
 """A merchant's money: balances, payments arriving (a till polls with the last id it saw), history,
 refunds of payments, and payouts in euros (the coins are burned, the municipality transfers the euros in
-its next SEPA batch); changing the PIN of a wallet the municipality keeps. Every route reads the merchant
-from the token."""
+its next SEPA batch); a till's payment requests (a code and link to show as a QR code, paid once);
+changing the PIN of a wallet the municipality keeps. Every route reads the merchant from the token."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import time
 
-from ...domain import payments, payouts, people, refunds, spending
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+from ...db.models import Merchant, TillRequest
+from ...domain import payments, payouts, people, refunds, spending, till_requests
 from ...domain.payouts import PayoutFlow, PayoutRequest
 from ...domain.refunds import RefundFlow
 from ...domain.spending import Holder
-from ..deps import CurrentMerchant, MerchantUser, RuntimeDep, SessionDep
+from ...runtime import Runtime
+from ..deps import CurrentMerchant, MerchantUser, RuntimeDep, SessionDep, WriteSessionDep
 from ..problems import PROBLEM_RESPONSES
 from ..schemas.auth import PinChange
 from ..schemas.common import TOO_MANY, HistoryLimit, IdempotencyKey, Limit
@@ -19,6 +24,7 @@ from ..schemas.payments import AfterId, BalanceOut, BeforeId, HistoryEntryOut
 from ..schemas.payouts import MyPayoutStatusFilter, PayoutAmountQuery, PayoutCreate, PayoutPublic
 from ..schemas.refunds import PaymentTxHashQuery, RefundCreate, RefundPublic
 from ..schemas.spending import CoinQuery, TypedDataOut
+from ..schemas.till_requests import TillRequestCode, TillRequestCreate, TillRequestPublic
 from ..throttle import SPEND_THROTTLE
 
 router = APIRouter(prefix="/merchants/me", tags=["merchants"], responses=PROBLEM_RESPONSES)
@@ -178,3 +184,69 @@ def my_payouts(
 )
 def change_pin(body: PinChange, principal: MerchantUser, session: SessionDep, runtime: RuntimeDep) -> None:
     people.change_pin(session, runtime.settings, principal, body.current_pin, body.new_pin)
+
+
+def _till_request(
+    session: Session, runtime: Runtime, merchant: Merchant, request: TillRequest
+) -> TillRequestPublic:
+    view = till_requests.describe(session, request, merchant, runtime.settings.public_url, int(time.time()))
+    return TillRequestPublic.of(view)
+
+
+@router.post(
+    "/till-requests",
+    response_model=TillRequestPublic,
+    status_code=201,
+    summary="Ask to be paid an amount (a till's payment request)",
+    description="A short code and a link to the wallet's pay page, to show as a QR code. A resident pays it "
+    "once, exactly this amount, with a payment that carries the request's `reference` "
+    "(POST /residents/me/payments); a second payment of it is refused (409 `till_request_paid`). Follow "
+    "it with GET /merchants/me/till-requests/{code}.",
+)
+def create_till_request(
+    body: TillRequestCreate, merchant: CurrentMerchant, session: WriteSessionDep, runtime: RuntimeDep
+) -> TillRequestPublic:
+    request = till_requests.create(session, merchant, body.amount_cents)
+    return _till_request(session, runtime, merchant, request)
+
+
+@router.get(
+    "/till-requests/standing",
+    response_model=TillRequestPublic,
+    summary="The standing request for the counter (made the first time)",
+    description="A printed QR code on the counter: the resident types the amount, and it is paid any number "
+    "of times; it stays `open`.",
+)
+def standing_till_request(
+    merchant: CurrentMerchant, session: WriteSessionDep, runtime: RuntimeDep
+) -> TillRequestPublic:
+    request = till_requests.standing(session, merchant)
+    return _till_request(session, runtime, merchant, request)
+
+
+@router.get(
+    "/till-requests/{code}",
+    response_model=TillRequestPublic,
+    summary="A payment request and how far it is (open, pending, paid, failed, cancelled)",
+)
+def get_till_request(
+    code: TillRequestCode, merchant: CurrentMerchant, session: SessionDep, runtime: RuntimeDep
+) -> TillRequestPublic:
+    request = till_requests.merchants_request(session, merchant.id, code)
+    return _till_request(session, runtime, merchant, request)
+
+
+@router.post(
+    "/till-requests/{code}/cancel",
+    response_model=TillRequestPublic,
+    summary="Withdraw a payment request",
+    description="A payment of it is refused from then on (409 `till_request_cancelled`). A request that is "
+    "paid, or whose payment is on its way, cannot be withdrawn (409 `till_request_paid`); nor can the "
+    "standing one (409 `till_request_standing`).",
+)
+def cancel_till_request(
+    code: TillRequestCode, merchant: CurrentMerchant, session: WriteSessionDep, runtime: RuntimeDep
+) -> TillRequestPublic:
+    request = till_requests.merchants_request(session, merchant.id, code)
+    till_requests.cancel(session, request)
+    return _till_request(session, runtime, merchant, request)
