@@ -125,7 +125,7 @@ def test_the_dashboard_shows_the_coins_residents_debts_and_the_chain(tablet, ser
     for heading in ("Actieve inwoners", "Deze maand afgelost", "Blockchain en wachtrij", "Munten"):
         expect(tablet.get_by_role("heading", name=heading)).to_be_visible()
     expect(tablet.get_by_text("in de laatste 30 dagen")).to_be_visible()  # what "active" means
-    coins = tablet.get_by_role("table", name="Budget, uitgegeven, ingenomen en uitstaand per munt")
+    coins = tablet.get_by_role("table", name="Budget, aangemaakt, ingenomen en uitstaand per munt")
     expect(coins.get_by_role("rowheader", name="GKW")).to_be_visible()
     expect(tablet.get_by_text("Blockchain bereikbaar")).to_be_visible()
     expect(tablet.get_by_text("Er zit niets vast.").first).to_be_visible()
@@ -392,7 +392,7 @@ def test_an_organisation_is_registered_and_its_verifier_gets_an_access_code(tabl
     check_page(tablet, "access-code", english=False)
     me = signed_in_as(service, token)
     assert me["role"] == "organisation_verifier"
-    tablet.get_by_role("link", name="Klaar").click()
+    tablet.get_by_role("link", name="Verder").click()
     expect(tablet.get_by_role("cell", name="Coördinator vrijwilligers", exact=True)).to_be_visible()
     check_page(tablet, "organisation")
 
@@ -419,7 +419,7 @@ def test_a_merchant_is_registered_a_till_gets_an_access_code_that_signs_in_and_i
     tablet.get_by_role("button", name="Toegangscode maken").click()
     token = tablet.locator("#access-code").inner_text().strip()
     assert signed_in_as(service, token)["role"] == "merchant"
-    tablet.get_by_role("link", name="Klaar").click()
+    tablet.get_by_role("link", name="Verder").click()
     accept_dialog(tablet)
     tablet.get_by_role("button", name="Kassa 1 intrekken").click()
     expect(tablet.get_by_text("Ingetrokken")).to_be_visible()
