@@ -30,7 +30,7 @@ from socialcoin.chain.contracts import Contract
 from socialcoin.chain.outbox import Outbox
 from socialcoin.chain.payloads import ContractCall
 from socialcoin.db.base import transaction
-from socialcoin.db.enums import OPEN_ITEM, Origin
+from socialcoin.db.enums import OPEN_ITEM, Origin, OutboxStatus, SpendStatus
 from socialcoin.db.models import Merchant, OutboxItem, Payment, TillRequest
 from socialcoin.domain import debts, person_to_person, till_requests
 from socialcoin.domain.access import Role
@@ -208,6 +208,45 @@ def test_a_tills_link_signs_in_first_then_pays_with_the_pin_and_turns_paid_witho
     expect(phone.get_by_label("Pincode")).to_have_count(0)
 
 
+def test_a_payment_the_chain_refused_says_why_and_that_nothing_was_taken(phone, service):
+    """What the outbox leaves when the chain refuses a relayed payment (its finisher marks it failed), as
+    the status page reads it."""
+    wim = resident(service, {"GKW": 5_00})
+    key = f"payment:{wim.id}:e2e-refused-{uuid.uuid4()}"
+    with transaction(service.runtime.sessions) as session:
+        payment = Payment(
+            resident_id=wim.id,
+            merchant_id=service.loaded.merchant_id,
+            chain_reference="0x" + "00" * 32,
+            coin=service.deployment["coins"]["GKW"],
+            amount_cents=1_00,
+            status=SpendStatus.FAILED,
+            outbox_key=key,
+        )
+        session.add(payment)
+        session.flush()
+        session.add(
+            OutboxItem(
+                idempotency_key=key,
+                kind="relayed",
+                signer="relayer",
+                payload={},
+                origin=Origin.PAYMENT,
+                subject_id=payment.id,
+                status=OutboxStatus.FAILED,
+                error_code="CoinTransferRefused",
+                error_detail="reason=6",
+            )
+        )
+        payment_id = payment.id
+    sign_in(phone, service, wim)
+    phone.goto(f"/portemonnee/betalingen/{payment_id}")
+    expect(phone.locator("#spend-status .status-word")).to_have_text("Niet gelukt")
+    expect(phone.locator("#spend-status")).to_contain_text("De wallet van de ontvanger is bevroren.")
+    expect(phone.locator("#spend-status")).to_contain_text("Er is niets van uw saldo afgegaan.")
+    check_page(phone, "failed")
+
+
 def test_the_journeys_pay_link_pays_a_request(phone, service):
     bram = resident(service, {"GKW": 10_00})
     sign_in(phone, service, bram)
@@ -235,6 +274,25 @@ def test_the_counters_standing_request_asks_the_amount_then_pays_under_a_referen
     with service.runtime.sessions() as session:
         paid = session.scalars(select(Payment).where(Payment.resident_id == chaima.id)).one()
     assert paid.amount_cents == 3_25 and paid.reference.startswith("SC-") and len(paid.reference) > 9
+
+
+def test_with_several_coins_the_merchant_takes_the_resident_chooses_one(phone, service):
+    club = shop(service, purposes=("LOCAL_SPENDING", "SPORT_CULTURE"))
+    uma = resident(service, {"GKW": 5_00, "ASC": 5_00, "ARS": 5_00})
+    sign_in(phone, service, uma)
+    phone.goto(link(service, till(service, 2_00, club)))
+    choice = phone.get_by_role("group", name="Met welke munten betaalt u?")
+    expect(choice.get_by_role("radio")).to_have_count(2)  # not ARS: the club does not take it
+    expect(choice.get_by_role("radio").first).to_be_checked()  # the wijk's coin first: it goes fewer places
+    expect(choice.get_by_role("radio").first).to_have_accessible_name(re.compile("^GKW"))
+    check_page(phone, "choose-coin")
+    choice.get_by_label("ASC", exact=False).check()
+    phone.get_by_label("Pincode").fill(PIN)
+    phone.get_by_role("button", name="Betaal € 2,00").click()
+    expect(phone.locator("#spend-status .status-word")).to_have_text("Betaald")
+    with service.runtime.sessions() as session:
+        paid = session.scalars(select(Payment).where(Payment.resident_id == uma.id)).one()
+    assert paid.coin == service.deployment["coins"]["ASC"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -470,6 +528,7 @@ def test_ordering_a_service_of_the_municipality(phone, service):
     phone.get_by_role("button", name="Betaal € 25,00").click()
     phone.wait_for_url("**/portemonnee/diensten/bestellingen/*")
     expect(phone.locator("#spend-status .status-word")).to_have_text("Betaald")
+    check_page(phone, "service-paid")
     phone.goto("/portemonnee/diensten")
     expect(phone.get_by_role("table")).to_contain_text("Sportpas Arnhem")
 

@@ -31,8 +31,8 @@ from ...chain.constants import BurnReason
 from ...db.enums import DebtStatus, SpendStatus
 from ...db.models import DebtCase, Merchant, Order, Payment, Resident, Service, Settlement, Spend, Transfer
 from ...domain import chain_refusals, debts, payments, person_to_person, services, spending, till_requests
-from ...domain.coins import CoinInfo, catalogue, purpose_en, purpose_nl
 from ...domain.access import Principal
+from ...domain.coins import CoinInfo, catalogue, purpose_en, purpose_nl
 from ...domain.debts import SettlementFlow, SettlementRequest
 from ...domain.errors import DomainError
 from ...domain.payments import PaymentFlow, PaymentRequest
@@ -108,7 +108,10 @@ class Offer:
 
     @property
     def choices(self) -> list[CoinCheck]:
-        return [check for check in self.checks if check.refusal is None]
+        """The coins it would go through with, the one to spend first first: the coin that can be spent in
+        the fewest places (the smallest area), then the one that expires soonest."""
+        found = [check for check in self.checks if check.refusal is None]
+        return sorted(found, key=lambda c: (-len(c.coin.area), c.coin.expiry or 2**64, c.coin.symbol))
 
     @property
     def options(self) -> list[tuple[CoinInfo, int]]:
@@ -143,11 +146,10 @@ def offer(
     request_in: Callable[[CoinInfo], Any],
     key: str,
     language: str,
-    coins: list[CoinInfo] | None = None,
 ) -> Offer:
-    """Asks the domain, for each coin the resident holds (or `coins`), whether this spend would go through
+    """Asks the domain, for each coin the resident holds, whether this spend would go through
     (`spending.check_coins`: the flow's rules, the chain's transfer rule, the balance)."""
-    held = held_coins(session, resident) if coins is None else coins
+    held = held_coins(session, resident)
     if not held:
         return Offer(no_coins=True)
     try:
@@ -344,10 +346,12 @@ def pay_till(
 ) -> Response:
     resident = _resident(session, principal)
     till = till_requests.by_code(session, code)
-    key, amount_text = form.get("key", ""), form.get("bedrag")
-    amount = till.amount_cents if till.amount_cents is not None else parse_euro(amount_text)
-    if amount is None:  # the standing request's amount: typed on the page before
-        return _till_page(request, session, runtime, resident, code, amount_text=amount_text or "", key=key)
+    key, amount_text = form.get("key", ""), form.get("bedrag", "")
+    amount = till.amount_cents
+    if amount is None:  # the standing request's amount, typed on the page before
+        amount, _error = typed_amount(amount_text, pages.language_of(request))
+    if amount is None:
+        return _till_page(request, session, runtime, resident, code, amount_text=amount_text, key=key)
     try:
         payment = spending.spend(
             session,
@@ -842,7 +846,7 @@ def transfer(
 ) -> Response:
     resident = _resident(session, principal)
     key, code, amount_text = form.get("key", ""), form.get("code", ""), form.get("bedrag", "")
-    amount = parse_euro(amount_text)
+    amount, _error = typed_amount(amount_text, pages.language_of(request))
     if amount is None:
         return _transfer_page(
             request, session, runtime, resident, code_text=code, amount_text=amount_text, key=key
