@@ -42,6 +42,7 @@ from ...domain.spending import CoinCheck, Holder, SignedAuthorization
 from ...runtime import Runtime
 from .. import pages
 from ..i18n import Formats, parse_euro
+from .wallet import render  # the wallet's pages: its layout (the app, offline) around ours
 
 router = pages.page_router()
 
@@ -205,7 +206,7 @@ def hub(request: Request, principal: pages.ResidentPage, session: SessionDep) ->
     resident = _resident(session, principal)
     code = person_to_person.receive_code(session, resident.id)
     recent = payments.payment_views(session, payments.list_payments(session, resident.id, limit=5))
-    return pages.render(request, "pay/hub.html", receive_code=person_to_person.shown(code), recent=recent)
+    return render(request, "pay/hub.html", receive_code=person_to_person.shown(code), recent=recent)
 
 
 @router.get(HUB + "/code")
@@ -214,11 +215,11 @@ def code_form(
 ) -> Response:
     """Typing the short code under a till's QR code: its pay page, or the form again saying why not."""
     if code is None:
-        return pages.render(request, "pay/code.html", code="", error=None)
+        return render(request, "pay/code.html", code="", error=None)
     try:
         found = till_requests.by_code(session, code)
     except DomainError as error:
-        return pages.render(
+        return render(
             request,
             "pay/code.html",
             status_code=error.status,
@@ -280,7 +281,7 @@ def _till_page(
             language,
         )
     status = failure.status if failure else 422 if amount_error else 200
-    return pages.render(
+    return render(
         request,
         "pay/till.html",
         status_code=status,
@@ -416,7 +417,7 @@ def status_answer(
         **details,
     }
     if not as_json:
-        return pages.render(request, "pay/status.html", status_url=request.url.path + "/status", **box)
+        return render(request, "pay/status.html", status_url=request.url.path + "/status", **box)
     box_template = pages.environment(language).get_template("pay/status_box.html")
     html = box_template.render(fmt=Formats(language), language=language, **box)
     return JSONResponse({"state": box["state"], "html": html}, headers=pages.SECURITY_HEADERS)
@@ -449,7 +450,7 @@ def payment_status(
 def debt_list(request: Request, principal: pages.ResidentPage, session: SessionDep) -> Response:
     cases = debts.list_cases(session, resident_id=_me(principal), limit=500)
     pending = debts.pending_cents_by_case(session, [case.id for case in cases])
-    return pages.render(request, "pay/debts.html", cases=cases, pending=pending)
+    return render(request, "pay/debts.html", cases=cases, pending=pending)
 
 
 def debt_coins(session: Session, runtime: Runtime, resident: Resident) -> list[CoinInfo]:
@@ -477,7 +478,7 @@ def _debt_page(
         view.coin.address: view.amount_cents for view in payments.balances(session, resident.wallet_address)
     }
     coins = debt_coins(session, runtime, resident) if case.status == DebtStatus.OPEN else []
-    return pages.render(
+    return render(
         request,
         "pay/debt.html",
         status_code=failure.status if failure else 200,
@@ -615,7 +616,7 @@ def service_list(request: Request, principal: pages.ResidentPage, session: Sessi
     ]
     orders = services.list_orders(session, resident_id=_me(principal), limit=10)
     names = {s.id: s.name for s in services.list_services(session)}
-    return pages.render(request, "pay/services.html", services=found, orders=orders, names=names)
+    return render(request, "pay/services.html", services=found, orders=orders, names=names)
 
 
 def _service_page(
@@ -634,7 +635,7 @@ def _service_page(
     found = offer(
         session, runtime, resident, flow, lambda coin: OrderRequest(service.id, coin.address), key, language
     )
-    return pages.render(
+    return render(
         request,
         "pay/service.html",
         status_code=failure.status if failure else 200,
@@ -772,7 +773,7 @@ def _transfer_page(
                 language,
             )
     sent_and_received = person_to_person.list_transfers(session, resident.id, limit=10)
-    return pages.render(
+    return render(
         request,
         "pay/transfer.html",
         status_code=status,
