@@ -23,6 +23,7 @@ from .domain import claims, operations, pin_attempts, rewards, spending, tasks
 from .domain.debts import SettlementFlow
 from .domain.payments import PaymentFlow
 from .domain.payouts import PayoutFlow, record_expiry_payouts
+from .domain.person_to_person import TransferFlow
 from .domain.refunds import RefundFlow
 from .domain.services import OrderFlow
 from .runtime import Periodic, Runtime
@@ -44,6 +45,7 @@ def finishers(settings: Settings, chain: Chain) -> dict[Origin, Finisher]:
         Origin.SERVICE_ORDER: spends(OrderFlow(settings)),
         Origin.PAYOUT: spends(PayoutFlow(settings)),
         Origin.REFUND: spends(RefundFlow(settings)),
+        Origin.TRANSFER: spends(TransferFlow(settings)),
         Origin.CLAIM_MINT: claims.finish,
         Origin.REWARD_MINT: rewards.finish,
         Origin.CHAIN_OPERATION: operations.finish,

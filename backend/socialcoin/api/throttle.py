@@ -28,7 +28,9 @@ from starlette.concurrency import run_in_threadpool
 
 from ..db.base import writing
 from ..db.rate_limits import DatabaseStorage
+from ..domain.access import Principal
 from ..domain.errors import DomainError
+from ..settings import Settings
 from .deps import PrincipalDep, RuntimeDep, SessionDep
 
 
@@ -70,15 +72,21 @@ async def _sign_in_throttle(request: Request, session: SessionDep, runtime: Runt
     await run_in_threadpool(hit, session, limits)
 
 
-async def _spend_throttle(
-    request: Request, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
-) -> None:
-    settings = runtime.settings
-    limits = [
+def spend_limits(
+    settings: Settings, request: Request, principal: Principal
+) -> list[tuple[str, tuple[str, ...]]]:
+    """A spend's limits: per client address and per holder (the API's and the pages' spends count
+    together)."""
+    return [
         (settings.spend_limit_per_client, ("spend", client_address(request))),
         (settings.spend_limit_per_holder, ("spend", str(principal.role), str(principal.subject_id))),
     ]
-    await run_in_threadpool(hit, session, limits)
+
+
+async def _spend_throttle(
+    request: Request, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
+) -> None:
+    await run_in_threadpool(hit, session, spend_limits(runtime.settings, request, principal))
 
 
 # For a route's `dependencies=[...]`.

@@ -14,6 +14,7 @@ class Origin(StrEnum):
     SERVICE_ORDER = "service_order"
     PAYOUT = "payout"
     REFUND = "refund"
+    TRANSFER = "transfer"  # a resident pays another resident (person to person)
     CLAIM_MINT = "claim_mint"
     REWARD_MINT = "reward_mint"
     REGISTRATION = "registration"

@@ -598,6 +598,34 @@ class Refund(Spend, Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
 
 
+class ReceiveCode(Base):
+    """A resident's code for being paid by another resident: shown on their own pay page, typed by the
+    payer. It names the resident without telling anything about them (no name, no case number); a new
+    code replaces the old one."""
+
+    __tablename__ = "receive_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Transfer(Spend, Base):
+    """A resident's payment to another resident with a coin that allows it (pending -> confirmed |
+    failed)."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        Index("ix_transfers_resident", "resident_id", "id"),
+        Index("ix_transfers_recipient", "recipient_id", "id"),
+    )
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    chain_reference: Mapped[str] = mapped_column(String(66))
+
+
 # --------------------------------------------------------------------------------------------------
 # Who did what
 # --------------------------------------------------------------------------------------------------

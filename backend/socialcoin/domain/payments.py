@@ -95,6 +95,7 @@ class PaymentFlow(Flow[PaymentRequest, Payment]):
             if request.reference
             else derived_reference(self.secret, self.origin.value, holder.id, key)
         )
+        till_requests.check_open(session, request.merchant_id, request.reference, request.amount_cents)
         return Intent(coin, holder.address, request.amount_cents, reference, to=merchant.wallet_address)
 
     def same_request(self, session: Session, earlier: Payment, request: PaymentRequest) -> bool:
@@ -356,6 +357,14 @@ def history(
             reference = next((str(v) for k, v in companion_args.items() if k.endswith("Reference")), None)
             nl, en = burn_words.get(reference or "", (nl, en))
             other = None
+        elif companion == "PaymentMade" and viewer == "resident" and party not in merchants:
+            kind = "transfer"  # from one resident to another (person_to_person.py): nobody is named
+            other = None
+            nl, en = (
+                ("Betaald aan een andere inwoner", "Paid to another resident")
+                if out
+                else ("Gekregen van een andere inwoner", "Received from another resident")
+            )
         elif companion == "PaymentMade":
             kind = "payment"
             reference = decode_reference(companion_args.get("paymentReference"))

@@ -130,6 +130,7 @@ class Intent:
     to: str | None = None
     reason: BurnReason | None = None
     refund: bool = False
+    to_resident: bool = False  # a person-to-person payment: the receiver is another resident
 
     @property
     def primary_type(self) -> str:
@@ -405,6 +406,8 @@ def refusal(reason: TransferRefusal, intent: Intent, available: int) -> Refused:
     }
     if intent.refund:
         texts.update(_refund_texts(intent))
+    if intent.to_resident:
+        texts.update(_resident_texts(intent))
     nl, en, field = texts[reason]
     return Refused(
         reason.name.lower(),
@@ -446,6 +449,41 @@ def _refund_texts(intent: Intent) -> dict[TransferRefusal, tuple[str, str, str |
     }
 
 
+def _resident_texts(intent: Intent) -> dict[TransferRefusal, tuple[str, str, str | None]]:
+    """A person-to-person payment's receiver is another resident: what the chain may refuse about them, said
+    without telling anything about that resident beyond the refusal itself."""
+    s = intent.coin.symbol
+    return {
+        TransferRefusal.RECEIVER_NOT_REGISTERED: (
+            "Deze inwoner kan nog geen munten ontvangen. Probeer het later opnieuw.",
+            "This resident cannot receive coins yet. Try again later.",
+            "receive_code",
+        ),
+        TransferRefusal.RECEIVER_FROZEN: (
+            "Deze inwoner kan op dit moment geen munten ontvangen.",
+            "This resident cannot receive coins at the moment.",
+            "receive_code",
+        ),
+        TransferRefusal.RECEIVER_OUTSIDE_AREA: (
+            f"De ontvanger woont niet in het gebied van {s} ({intent.coin.area}). U kunt {s} alleen geven "
+            "aan inwoners van dat gebied.",
+            f"The receiver does not live in the area of {s} ({intent.coin.area}). {s} can only be given to "
+            "residents of that area.",
+            "receive_code",
+        ),
+        TransferRefusal.PURPOSE_NOT_ACCEPTED: (
+            f"U kunt {s} niet aan een andere inwoner geven.",
+            f"{s} cannot be given to another resident.",
+            "coin",
+        ),
+        TransferRefusal.PERSON_TO_PERSON_NOT_ALLOWED: (
+            f"U kunt {s} niet aan een andere inwoner geven. {s} is voor {intent.coin.purpose_nl}.",
+            f"{s} cannot be given to another resident. {s} is for {intent.coin.purpose_en}.",
+            "coin",
+        ),
+    }
+
+
 def burn_allowed(chain: Chain, coin: CoinInfo, reason: BurnReason) -> bool:
     """Whether residents may burn coins of this coin's purpose for `reason` (the registry's purpose)."""
     return bool(chain.purpose_redemptions(coin.purpose) & (1 << int(reason)))
@@ -473,6 +511,7 @@ class ChainView:
     balance: int
     nonce_start: int  # the first nonce the coin has not seen for the wallet (as far as we looked)
     now: int
+    available: int = 0  # the balance less what is already on its way out
 
 
 def _ask_chain(chain: Chain, session: Session, intent: Intent) -> ChainView:
@@ -480,7 +519,7 @@ def _ask_chain(chain: Chain, session: Session, intent: Intent) -> ChainView:
     _check_burn(chain, intent)
     head = chain.head()
     candidate = _free_nonce(session, intent.sender, intent.coin.address, 0)
-    check = chain.spend_check(
+    verdict = chain.spend_check(
         intent.coin.address,
         intent.sender,
         intent.to,
@@ -490,15 +529,17 @@ def _ask_chain(chain: Chain, session: Session, intent: Intent) -> ChainView:
         burn_reason=intent.reason,
         refunded_reference=intent.reference if intent.refund else None,
     )
-    if check.nonce_used:  # a nonce used outside this service, or by a spend this database lost: look on chain
+    if (
+        verdict.nonce_used
+    ):  # a nonce used outside this service, or by a spend this database lost: look on chain
         candidate = chain.first_unused_nonce(intent.coin.address, intent.sender)
-    available = max(0, check.balance - on_its_way(session, intent.sender, intent.coin.address, head.number))
-    reason = check.refusal
+    available = max(0, verdict.balance - on_its_way(session, intent.sender, intent.coin.address, head.number))
+    reason = verdict.refusal
     if reason == TransferRefusal.NONE and available < intent.value:
         reason = TransferRefusal.INSUFFICIENT_BALANCE
     if reason != TransferRefusal.NONE:
         raise refusal(reason, intent, available)
-    return ChainView(head, check.balance, candidate, chain.now(head))
+    return ChainView(head, verdict.balance, candidate, chain.now(head), available)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -631,6 +672,59 @@ def _checked_signed(
 # --------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A spend that would go through now: what it is, and what the chain said about it."""
+
+    intent: Intent
+    view: ChainView
+
+    @property
+    def available(self) -> int:
+        """The balance of the coin less what is already on its way out (as of the view's block)."""
+        return self.view.available
+
+
+def check(
+    session: Session, chain: Chain, flow: Flow[RequestT, Any], holder: Holder, request: RequestT, key: str
+) -> Checked:
+    """Checks a spend without sending anything, nor counting a PIN attempt: the flow's rules and the chain's
+    (the transfer rule, the balance less what is on its way), as `spend` checks them before it asks for
+    the PIN. Raises the same refusals (`Refused` for the coin's rules and the balance), so that a page can
+    explain them before the holder confirms, in the words the API uses."""
+    intent = flow.intent(session, holder, request, checked_key(key))
+    return Checked(intent, _ask_chain(chain, session, intent))
+
+
+@dataclass(frozen=True)
+class CoinCheck:
+    """One coin's answer to "could I pay with this?": None, or why not."""
+
+    coin: CoinInfo
+    refusal: Refused | None
+    available: int | None  # what may be spent now (None when refused before the chain was asked)
+
+
+def check_coins(
+    session: Session,
+    chain: Chain,
+    flow: Flow[RequestT, Any],
+    holder: Holder,
+    requests: Iterable[tuple[CoinInfo, RequestT]],
+    key: str,
+) -> list[CoinCheck]:
+    """`check` for the same spend in each of several coins: which of them would go through, and why the
+    others would not. A refusal that is not about the coin (an unknown merchant, a request already paid)
+    is raised, as `check` raises it."""
+    found = []
+    for coin, request in requests:
+        try:
+            found.append(CoinCheck(coin, None, check(session, chain, flow, holder, request, key).available))
+        except Refused as refused:
+            found.append(CoinCheck(coin, refused, None))
+    return found
+
+
 def prepare(
     session: Session, chain: Chain, flow: Flow[RequestT, Any], holder: Holder, request: RequestT, key: str
 ) -> dict[str, Any]:
@@ -643,8 +737,8 @@ def prepare(
             "Your wallet is kept by the municipality: send the request with your PIN instead.",
             field="pin",
         )
-    intent = flow.intent(session, holder, request, checked_key(key))
-    view = _ask_chain(chain, session, intent)
+    checked = check(session, chain, flow, holder, request, key)
+    intent, view = checked.intent, checked.view
     window = Window(0, view.now + AUTHORIZATION_SECONDS, view.nonce_start)
     return {
         "typed_data": typed_message(

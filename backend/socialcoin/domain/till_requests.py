@@ -18,6 +18,7 @@ coins a merchant can receive (`accepted_coins`): those the coin's transfer rule 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -189,20 +190,7 @@ def state(session: Session, request: TillRequest) -> RequestState:
     return RequestState("failed" if payment is not None else "open", payment)
 
 
-def check_locked(session: Session, merchant_id: int, reference: str | None, amount_cents: int) -> None:
-    """A payment under a request's reference pays that request: the request is the merchant's, open (not
-    cancelled, not paid nor being paid) and asks this amount. Called by the payment flow in its write
-    transaction; the lock makes a second payer wait for the first one's row, then see it."""
-    if not reference or not reference.startswith(REFERENCE_PREFIX):
-        return
-    request = session.scalar(
-        select(TillRequest).where(TillRequest.merchant_id == merchant_id, TillRequest.reference == reference)
-    )
-    payment_changed(session, merchant_id)
-    if request is None or request.amount_cents is None:
-        return
-    lock(session, "till_request", request.id)
-    session.refresh(request)  # a withdrawal committed while we waited for the lock is seen
+def _refuse_unless_open(session: Session, request: TillRequest, amount_cents: int) -> None:
     current = state(session, request)
     if current.status in ("paid", "pending"):
         raise Conflict(
@@ -228,6 +216,49 @@ def check_locked(session: Session, merchant_id: int, reference: str | None, amou
             field="amount_cents",
             asked_cents=request.amount_cents,
         )
+
+
+def _request_of(session: Session, merchant_id: int, reference: str) -> TillRequest | None:
+    return session.scalar(
+        select(TillRequest).where(TillRequest.merchant_id == merchant_id, TillRequest.reference == reference)
+    )
+
+
+def check_open(session: Session, merchant_id: int, reference: str | None, amount_cents: int) -> None:
+    """`check_locked`'s refusals without the lock: what the payment flow says before anything is signed or
+    a PIN is tried (a request already paid or withdrawn, another amount). The rule itself holds under the
+    lock."""
+    if not reference or not reference.startswith(REFERENCE_PREFIX):
+        return
+    request = _request_of(session, merchant_id, reference)
+    if request is not None and request.amount_cents is not None:
+        _refuse_unless_open(session, request, amount_cents)
+
+
+def check_locked(session: Session, merchant_id: int, reference: str | None, amount_cents: int) -> None:
+    """A payment under a request's reference pays that request: the request is the merchant's, open (not
+    cancelled, not paid nor being paid) and asks this amount. Called by the payment flow in its write
+    transaction; the lock makes a second payer wait for the first one's row, then see it."""
+    if not reference or not reference.startswith(REFERENCE_PREFIX):
+        return
+    request = _request_of(session, merchant_id, reference)
+    payment_changed(session, merchant_id)
+    if request is None or request.amount_cents is None:
+        return
+    lock(session, "till_request", request.id)
+    session.refresh(request)  # a withdrawal committed while we waited for the lock is seen
+    _refuse_unless_open(session, request, amount_cents)
+
+
+def payment_reference(request: TillRequest, key: str) -> str:
+    """The reference a payment of this request goes under: the request's own for a request with an amount
+    (paid once); for the standing request, one of each payment's own, fixed by the payment's idempotency
+    key (so that a resend is the same payment) and never naming the payer."""
+    if request.amount_cents is not None:
+        return request.reference
+    digest = hashlib.sha256(f"{request.reference}|{key}".encode()).digest()
+    suffix = "".join(ALPHABET[b % len(ALPHABET)] for b in digest[:6])
+    return f"{request.reference}-{suffix}"
 
 
 # --------------------------------------------------------------------------------------------------

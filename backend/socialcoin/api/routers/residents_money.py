@@ -1,5 +1,5 @@
 """A resident's money: balances per coin and history; paying a merchant; paying off a debt; paying a
-municipal service. Every route reads the resident from the token.
+municipal service; paying another resident. Every route reads the resident from the token.
 
 Paying takes one of two forms:
 - a wallet the municipality keeps: send the request with the PIN; the service signs;
@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ...domain import debts, payments, services, spending
+from ...domain import debts, payments, person_to_person, services, spending
 from ...domain.debts import SettlementFlow, SettlementRequest
 from ...domain.payments import PaymentFlow, PaymentRequest
+from ...domain.person_to_person import TransferFlow
 from ...domain.services import OrderFlow, OrderRequest
 from ...domain.spending import Holder
-from ..deps import CurrentResident, RuntimeDep, SessionDep
+from ..deps import CurrentResident, RuntimeDep, SessionDep, WriteSessionDep
 from ..problems import PROBLEM_RESPONSES
 from ..schemas.common import TOO_MANY, HistoryLimit, IdempotencyKey
 from ..schemas.debts import CaseId, DebtCasePublic, SettlementCreate, SettlementPublic
@@ -36,6 +37,7 @@ from ..schemas.payments import (
 )
 from ..schemas.services import OrderCreate, OrderId, OrderPublic, ServicePublic, ServiceQuery
 from ..schemas.spending import AmountQuery, CoinQuery, TypedDataOut
+from ..schemas.transfers import ReceiveCodeOut, ReceiveCodeQuery, TransferCreate, TransferId, TransferPublic
 from ..throttle import SPEND_THROTTLE
 
 router = APIRouter(prefix="/residents/me", tags=["residents"], responses=PROBLEM_RESPONSES)
@@ -248,3 +250,98 @@ def my_orders(resident: CurrentResident, session: SessionDep) -> list[OrderPubli
 @router.get("/orders/{order_id}", response_model=OrderPublic, summary="One of my orders")
 def my_order(order_id: OrderId, resident: CurrentResident, session: SessionDep) -> OrderPublic:
     return OrderPublic.of(session, services.get_order(session, order_id, resident_id=resident.id))
+
+
+# --------------------------------------------------------------------------------------------------
+# Paying another resident (person to person), named by the receiver's receive code
+# --------------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/receive-code", response_model=ReceiveCodeOut, summary="My receive code, to be paid by residents"
+)
+def my_receive_code(resident: CurrentResident, session: SessionDep) -> ReceiveCodeOut:
+    return ReceiveCodeOut(code=person_to_person.shown(person_to_person.receive_code(session, resident.id)))
+
+
+@router.post(
+    "/receive-code",
+    response_model=ReceiveCodeOut,
+    summary="A new receive code",
+    description="Replaces my receive code: the old one no longer names me.",
+)
+def renew_receive_code(resident: CurrentResident, session: WriteSessionDep) -> ReceiveCodeOut:
+    code = person_to_person.receive_code(session, resident.id, renew=True)
+    return ReceiveCodeOut(code=person_to_person.shown(code))
+
+
+@router.get(
+    "/transfers/typed-data",
+    response_model=TypedDataOut,
+    summary="Own wallet: what to sign to pay another resident",
+)
+def transfer_typed_data(
+    resident: CurrentResident,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    key: IdempotencyKey,
+    receive_code: ReceiveCodeQuery,
+    coin: CoinQuery,
+    amount_cents: AmountQuery,
+) -> TypedDataOut:
+    request = person_to_person.request_for(session, resident.id, receive_code, coin, amount_cents)
+    flow = TransferFlow(runtime.settings)
+    return TypedDataOut(**spending.prepare(session, runtime.chain, flow, Holder.of(resident), request, key))
+
+
+@router.post(
+    "/transfers",
+    response_model=TransferPublic,
+    status_code=202,
+    responses=TOO_MANY,
+    dependencies=[SPEND_THROTTLE],
+    summary="Pay another resident",
+    description="Pays the resident whose receive code is given, with a coin that allows payments between "
+    "residents, within its area and the receiver's holding cap. Refusals are explained before anything is "
+    "sent; `status` becomes `confirmed` once it is on chain. Nothing about the receiver is shown.",
+)
+def transfer(
+    body: TransferCreate,
+    resident: CurrentResident,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    key: IdempotencyKey,
+) -> TransferPublic:
+    request = person_to_person.request_for(
+        session, resident.id, body.receive_code, body.coin, body.amount_cents
+    )
+    sent = spending.spend(
+        session,
+        runtime.chain,
+        runtime.settings,
+        TransferFlow(runtime.settings),
+        Holder.of(resident),
+        request,
+        key,
+        pin=body.pin,
+        signed=body.signed(),
+    )
+    return TransferPublic.of(session, resident.id, sent)
+
+
+@router.get(
+    "/transfers",
+    response_model=list[TransferPublic],
+    summary="What I paid other residents and received from them, newest first",
+)
+def my_transfers(
+    resident: CurrentResident, session: SessionDep, limit: HistoryLimit = 50
+) -> list[TransferPublic]:
+    found = person_to_person.list_transfers(session, resident.id, limit=limit)
+    return TransferPublic.many(session, resident.id, found)
+
+
+@router.get("/transfers/{transfer_id}", response_model=TransferPublic, summary="One of my transfers")
+def my_transfer(transfer_id: TransferId, resident: CurrentResident, session: SessionDep) -> TransferPublic:
+    found = person_to_person.get_transfer(session, resident.id, transfer_id)
+    return TransferPublic.of(session, resident.id, found)

@@ -4,7 +4,7 @@ Every request of an admin or a debt counsellor that changes something is recorde
 label and role as they were), the route, the ids it named and the answer's status (api/staff_log.py).
 
 Revision ID: 0009_staff_actions
-Revises: 0007_till_requests
+Revises: 0008_receive_codes
 Create Date: 2026-12-06 10:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from socialcoin.db.types import UtcDateTime
 
 revision = "0009_staff_actions"
-down_revision = "0007_till_requests"
+down_revision = "0008_receive_codes"
 branch_labels = None
 depends_on = None
 
