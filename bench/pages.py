@@ -98,7 +98,7 @@ def till_paid(browser: Any, service: Any, payments: int) -> tuple[list[float], l
         confirm.wait_for()
         clicked = time.time() * 1000
         confirm.click()
-        till.wait_for_function("window.__paidAt !== null", timeout=60_000)
+        till.wait_for_function("() => window.__paidAt !== null", timeout=60_000)
         paid_at = till.evaluate("window.__paidAt")
         phone.wait_for_url("**/portemonnee/betalingen/*")
         reference = "SC-" + link.rstrip("/").rsplit("/", 1)[-1]
