@@ -11,6 +11,7 @@ VENV := .venv
 LINT_VENV := .tools/lint
 SOLC_VERSION := 0.8.28
 SOLC := .solcx/solc-v$(SOLC_VERSION)
+VENDOR_JS := build/vendor/jsQR.min.js
 
 # brownie finds anvil on PATH (tools/bin/anvil runs npm's binary) and the solc stand-in through
 # py-solc-x's folder.
@@ -30,7 +31,7 @@ RUN_PORT ?= 8545
 help:
 	@echo "make run | test | bench | lint | setup | clean"
 
-setup: $(VENV)/.installed node_modules/.installed $(SOLC) networks
+setup: $(VENV)/.installed node_modules/.installed $(SOLC) networks $(VENDOR_JS)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +45,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# npm libraries the pages serve, minified here (the wallet's pages ship at most 60 KB of JavaScript gzipped).
+$(VENDOR_JS): node_modules/.installed
+	mkdir -p $(@D)
+	node_modules/.bin/terser node_modules/jsqr/dist/jsQR.js --compress --mangle --comments false -o $@
 
 # py-solc-x (and so brownie) runs whatever sits at .solcx/solc-v<version>: our solcjs wrapper.
 $(SOLC): tools/solc.js

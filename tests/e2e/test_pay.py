@@ -24,7 +24,14 @@ from playwright.sync_api import Page, expect
 from served import Service
 from sqlalchemy import func, select
 
-from conftest import assert_accessible, assert_english, assert_fits, screenshot, switch_language
+from conftest import (
+    WALLET_JS_BUDGET,
+    assert_accessible,
+    assert_english,
+    assert_fits,
+    screenshot,
+    switch_language,
+)
 from socialcoin.chain.contracts import Contract
 from socialcoin.chain.outbox import Outbox
 from socialcoin.chain.payloads import ContractCall
@@ -38,7 +45,6 @@ from socialcoin.domain.coins import catalogue
 
 PIN = "24680"
 WRONG_PIN = "97531"
-JS_BUDGET = 60 * 1024  # the wallet's pages ship at most 60 KB of JavaScript, gzipped
 
 
 # --------------------------------------------------------------------------------------------------
@@ -745,7 +751,7 @@ def test_the_wallets_pay_pages_ship_at_most_60_kb_of_javascript_gzipped(phone, s
             jsqr.value.finished()
         sizes[path] = gzipped(loaded, service)
     print("wallet pay pages, JavaScript gzipped (bytes):", json.dumps(sizes))
-    assert max(sizes.values()) <= JS_BUDGET, sizes
+    assert max(sizes.values()) <= WALLET_JS_BUDGET, sizes
 
 
 def test_pay_pages_answer_every_post_only_with_their_csrf_value(service):

@@ -33,7 +33,15 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from conftest import Service, assert_accessible, assert_english, assert_fits, screenshot, switch_language
+from conftest import (
+    WALLET_JS_BUDGET,
+    Service,
+    assert_accessible,
+    assert_english,
+    assert_fits,
+    screenshot,
+    switch_language,
+)
 from socialcoin.chain.contracts import Contract
 from socialcoin.chain.outbox import Outbox
 from socialcoin.chain.payloads import ContractCall
@@ -55,7 +63,6 @@ WALLET_PAGES = [
     "/portemonnee/winkels",
     "/portemonnee/sleutels",
 ]
-JS_BUDGET_GZIPPED = 60 * 1024
 
 
 # --------------------------------------------------------------------------------------------------
@@ -540,7 +547,7 @@ def test_a_wallet_page_loads_less_than_60_kb_of_javascript_gzipped(phone, servic
     assert loaded and loaded <= set(scripts)
     scripts[service.url + "/portemonnee/sw.js"] = httpx.get(service.url + "/portemonnee/sw.js").content
     total = sum(len(gzip.compress(body, compresslevel=9)) for body in scripts.values())
-    assert total <= JS_BUDGET_GZIPPED, f"{path} loads {total} bytes of JavaScript gzipped"
+    assert total <= WALLET_JS_BUDGET, f"{path} loads {total} bytes of JavaScript gzipped"
 
 
 _shared: list[tuple[int, str, str]] = []
