@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ...api.deps import RuntimeDep, SessionDep
-from ...api.throttle import client_address, hit
+from ...api.throttle import hit, spend_limits
 from ...db.base import writing
 from ...db.enums import SpendStatus
 from ...db.models import Merchant, TillRequest
@@ -95,14 +95,7 @@ def _start_of_today() -> datetime:
 
 def _throttled(session: Session, request: Request, runtime: Runtime, principal: Principal) -> None:
     """The spend routes' rate limits (api/throttle.py), counted with the API's for the same merchant."""
-    settings = runtime.settings
-    hit(
-        session,
-        [
-            (settings.spend_limit_per_client, ("spend", client_address(request))),
-            (settings.spend_limit_per_holder, ("spend", str(principal.role), str(principal.subject_id))),
-        ],
-    )
+    hit(session, spend_limits(runtime.settings, request, principal))
 
 
 def _field_of(error: DomainError, fields: dict[str, str]) -> str | None:
