@@ -176,6 +176,42 @@ def test_the_code_page_is_shown_once_and_passes_its_checks(tablet, service, staf
     check_page(tablet, "activation-code", english=False)  # shown once: no second showing to switch to
 
 
+def test_the_code_page_reads_in_english_when_the_official_works_in_english(tablet, service, staff, enter):
+    """A page shown once cannot be switched after the fact: the official switches first, then admits."""
+    enter(tablet, Role.ADMIN)
+    tablet.goto("/gemeente/inwoners/nieuw")
+    switch_language(tablet, "en")
+    tablet.locator("#name").fill("Cor English")
+    tablet.locator("#case_number").fill(case("CODE-EN"))
+    tablet.locator("#area").fill(AREA)
+    tablet.locator("#consent").check()
+    tablet.get_by_role("button", name="Admit").click()
+    expect(tablet.locator("#activation-code")).to_be_visible()
+    assert_english(tablet)
+    assert_accessible(tablet)
+    switch_language(tablet, "nl")
+
+
+def test_an_uploads_answer_and_a_new_access_code_read_in_english(tablet, service, staff, enter, tmp_path):
+    """The other pages shown once, with the official working in English from the start."""
+    enter(tablet, Role.ADMIN)
+    bad = tmp_path / "faults.csv"
+    bad.write_text(f"dossiernummer;naam;buurt;email\n{case('EN')};;{AREA};\n", encoding="utf-8-sig")
+    tablet.goto("/gemeente/inwoners/upload")
+    switch_language(tablet, "en")
+    tablet.locator("#file").set_input_files(str(bad))
+    tablet.get_by_role("button", name="Check and admit").click()
+    expect(tablet.get_by_role("alert")).to_be_visible()
+    assert_english(tablet)
+    tablet.goto(f"/gemeente/ondernemers/{service.loaded.merchant_id}")
+    tablet.locator("#label").fill("Till in English")
+    tablet.locator("#label").press("Enter")
+    expect(tablet.locator("#access-code")).to_be_visible()
+    assert_english(tablet)
+    assert_accessible(tablet)
+    switch_language(tablet, "nl")
+
+
 def test_an_admission_with_a_bsn_as_case_number_is_refused_and_nothing_is_admitted(
     tablet, service, staff, enter, admin_api
 ):
