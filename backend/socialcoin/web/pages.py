@@ -202,12 +202,16 @@ def page_principal(request: Request, session: Session) -> Principal | None:
     return principal
 
 
-def signed_in(*roles: Role) -> Any:
-    """A dependency: the signed-in principal when it has one of `roles`; otherwise the visitor is sent to
-    the sign-in page for those roles (residents: case number and PIN; others: their access code)."""
+def signed_in(*roles: Role, refused: tuple[Role, ...] = ()) -> Any:
+    """A dependency: the signed-in principal when it has one of `roles`. A principal of a `refused` role
+    (a debt counsellor on an admin's page) is refused as the API refuses it (403 role_not_allowed, as a
+    page); anyone else is sent to the sign-in page for those roles (residents: case number and PIN; others:
+    their access code)."""
 
     async def check(request: Request, session: SessionDep) -> Principal:
         principal = page_principal(request, session)
+        if principal is not None and principal.role in refused:
+            principal.require(*roles)
         if principal is None or principal.role not in roles:
             sign_in = RESIDENT_SIGN_IN if roles == (Role.RESIDENT,) else ACCESS_SIGN_IN
             raise SignInNeeded(sign_in, request.url.path)
@@ -220,7 +224,7 @@ ResidentPage = Annotated[Principal, signed_in(Role.RESIDENT)]
 MerchantPage = Annotated[Principal, signed_in(Role.MERCHANT)]
 VerifierPage = Annotated[Principal, signed_in(Role.VERIFIER)]
 StaffPage = Annotated[Principal, signed_in(Role.ADMIN, Role.DEBT_COUNSELLOR)]
-AdminPage = Annotated[Principal, signed_in(Role.ADMIN)]
+AdminPage = Annotated[Principal, signed_in(Role.ADMIN, refused=(Role.DEBT_COUNSELLOR,))]
 
 
 def sign_in_redirect(request: Request, exc: SignInNeeded) -> Response:

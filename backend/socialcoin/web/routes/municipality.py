@@ -18,7 +18,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import File, Form, Path, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
 from ...api.deps import MAX_ID, RuntimeDep, SessionDep
@@ -72,12 +72,6 @@ UPLOAD_LIMIT_BYTES = 1024 * 1024
 PURPOSES = [purpose.name for purpose in Purpose]
 
 
-async def _admin(principal: pages.StaffPage) -> Principal:
-    """An admin: a debt counsellor is refused with the API's own answer (403 role_not_allowed)."""
-    return principal.require(Role.ADMIN)
-
-
-AdminOnly = Annotated[Principal, Depends(_admin)]
 ResidentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 OrganisationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 MerchantId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -182,14 +176,14 @@ def _stuck_action(
 
 @router.post("/gemeente/uitgaand/{tx_id}/opnieuw")
 def retry_stuck_transaction(
-    request: Request, tx_id: TxId, principal: AdminOnly, session: SessionDep, runtime: RuntimeDep
+    request: Request, tx_id: TxId, principal: pages.AdminPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     return _stuck_action(request, principal, session, runtime, tx_id, "retry")
 
 
 @router.post("/gemeente/uitgaand/{tx_id}/annuleren")
 def cancel_stuck_transaction(
-    request: Request, tx_id: TxId, principal: AdminOnly, session: SessionDep, runtime: RuntimeDep
+    request: Request, tx_id: TxId, principal: pages.AdminPage, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     return _stuck_action(request, principal, session, runtime, tx_id, "cancel")
 
@@ -202,7 +196,7 @@ def cancel_stuck_transaction(
 @router.get("/gemeente/inwoners")
 def residents(
     request: Request,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     zoek: Annotated[str, Query(max_length=200)] = "",
     vanaf: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -237,14 +231,14 @@ def _new_resident_form(
 
 
 @router.get("/gemeente/inwoners/nieuw")
-def new_resident(request: Request, _principal: AdminOnly) -> Response:
+def new_resident(request: Request, _principal: pages.AdminPage) -> Response:
     return _new_resident_form(request)
 
 
 @router.post("/gemeente/inwoners/nieuw")
 def admit_resident(
     request: Request,
-    principal: AdminOnly,
+    principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     name: Text = "",
@@ -323,7 +317,7 @@ def admit_resident(
 
 
 @router.get("/gemeente/inwoners/upload")
-def residents_upload(request: Request, _principal: AdminOnly) -> Response:
+def residents_upload(request: Request, _principal: pages.AdminPage) -> Response:
     return _render(request, "residents_upload.html", limit=UPLOAD_LIMIT_BYTES, max_rows=MAX_ROWS)
 
 
@@ -342,7 +336,7 @@ def _row(values: dict[str, Any], line: int) -> admission_batch.ResidentRow:
 @router.post("/gemeente/inwoners/upload")
 def admit_residents_upload(
     request: Request,
-    principal: AdminOnly,
+    principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     file: Annotated[UploadFile, File()],
@@ -400,7 +394,7 @@ def admit_residents_upload(
 @router.post("/gemeente/inwoners/codes-genoteerd")
 def acknowledge_codes(
     request: Request,
-    principal: AdminOnly,
+    principal: pages.AdminPage,
     session: SessionDep,
     code: Annotated[list[int], Form(max_length=MAX_ROWS)],
     then: Annotated[str, Form(max_length=200)] = "/gemeente/inwoners",
@@ -482,7 +476,7 @@ def _resident_page(
 def resident(
     request: Request,
     resident_id: ResidentId,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     opdracht: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -524,7 +518,7 @@ def _chain_operation(
 def freeze_resident(
     request: Request,
     resident_id: ResidentId,
-    principal: AdminOnly,
+    principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     reason: Text = "",
@@ -537,7 +531,7 @@ def freeze_resident(
 def unfreeze_resident(
     request: Request,
     resident_id: ResidentId,
-    principal: AdminOnly,
+    principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     reason: Text = "",
@@ -580,7 +574,7 @@ def _frozen(
 def request_recovery(
     request: Request,
     resident_id: ResidentId,
-    principal: AdminOnly,
+    principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     new_wallet: Text = "",
@@ -614,7 +608,7 @@ def request_recovery(
 def execute_recovery(
     request: Request,
     resident_id: ResidentId,
-    principal: AdminOnly,
+    principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     new_wallet: Text = "",
@@ -644,7 +638,7 @@ def execute_recovery(
 def cancel_recovery(
     request: Request,
     resident_id: ResidentId,
-    principal: AdminOnly,
+    principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     reason: Text = "",
@@ -671,7 +665,11 @@ def cancel_recovery(
 
 @router.post("/gemeente/inwoners/{resident_id}/activeringscode")
 def reissue_activation_code(
-    request: Request, resident_id: ResidentId, principal: AdminOnly, session: SessionDep, runtime: RuntimeDep
+    request: Request,
+    resident_id: ResidentId,
+    principal: pages.AdminPage,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> Response:
     """A new activation code (the old one stops working): POST /municipality/residents/{id}/activation-code.
     Shown once, here."""
@@ -755,7 +753,7 @@ def _checked_days(days: int) -> int:
 def revoke_access_code(
     request: Request,
     token_id: TokenId,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     then: Annotated[str, Form(max_length=200)] = "/gemeente",
 ) -> Response:
@@ -773,7 +771,7 @@ def revoke_access_code(
 @router.get("/gemeente/organisaties")
 def organisations(
     request: Request,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     vanaf: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
@@ -788,14 +786,14 @@ def organisations(
 
 
 @router.get("/gemeente/organisaties/nieuw")
-def new_organisation(request: Request, _principal: AdminOnly) -> Response:
+def new_organisation(request: Request, _principal: pages.AdminPage) -> Response:
     return _render(request, "organisation_new.html", values={}, error=None, error_field=None)
 
 
 @router.post("/gemeente/organisaties/nieuw")
 def register_organisation(
     request: Request,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     name: Text = "",
@@ -852,7 +850,7 @@ def _organisation_page(
 def organisation(
     request: Request,
     organisation_id: OrganisationId,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     gedaan: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
@@ -863,7 +861,7 @@ def organisation(
 def authorise_verifier(
     request: Request,
     organisation_id: OrganisationId,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     address: Text = "",
     coin: Annotated[str, Form(max_length=42)] = "",
@@ -886,7 +884,7 @@ def authorise_verifier(
 def issue_organisation_access_code(
     request: Request,
     organisation_id: OrganisationId,
-    principal: AdminOnly,
+    principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     label: Text = "",
@@ -914,7 +912,7 @@ def issue_organisation_access_code(
 @router.get("/gemeente/ondernemers")
 def merchants(
     request: Request,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     vanaf: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
@@ -936,14 +934,14 @@ def _merchant_form(request: Request, status_code: int = 200, **context: Any) -> 
 
 
 @router.get("/gemeente/ondernemers/nieuw")
-def new_merchant(request: Request, _principal: AdminOnly) -> Response:
+def new_merchant(request: Request, _principal: pages.AdminPage) -> Response:
     return _merchant_form(request)
 
 
 @router.post("/gemeente/ondernemers/nieuw")
 def register_merchant(
     request: Request,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     name: Text = "",
@@ -1010,7 +1008,7 @@ def _merchant_page(
 def merchant(
     request: Request,
     merchant_id: MerchantId,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     gedaan: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
@@ -1021,7 +1019,7 @@ def merchant(
 def issue_merchant_access_code(
     request: Request,
     merchant_id: MerchantId,
-    principal: AdminOnly,
+    principal: pages.AdminPage,
     session: SessionDep,
     runtime: RuntimeDep,
     label: Text = "",
@@ -1061,7 +1059,7 @@ def _midnight(day: date) -> datetime:
 @router.get("/gemeente/logboek")
 def staff_log(
     request: Request,
-    _principal: AdminOnly,
+    _principal: pages.AdminPage,
     session: SessionDep,
     persoon: Annotated[str, Query(max_length=200)] = "",
     van: Annotated[str, Query(max_length=10)] = "",

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Form, Query, Request, Response
+from fastapi import Form, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
@@ -62,18 +62,6 @@ ZONE = ZoneInfo(TIME_ZONE)
 # --------------------------------------------------------------------------------------------------
 # Roles: as the API's
 # --------------------------------------------------------------------------------------------------
-
-
-async def _admins_only(request: Request, session: SessionDep) -> None:
-    """A debt counsellor is signed in but may not do what only admins may: refused as the API refuses
-    (403 role_not_allowed, shown as a page), instead of being sent to sign in again. Anyone else goes on
-    to `AdminPage`, which sends them to sign in."""
-    principal = pages.page_principal(request, session)
-    if principal is not None and principal.role == Role.DEBT_COUNSELLOR:
-        principal.require(Role.ADMIN)
-
-
-ADMINS_ONLY = Depends(_admins_only)
 
 
 def _is_admin(principal: Principal) -> bool:
@@ -314,12 +302,12 @@ def _new_activity_page(
     )
 
 
-@router.get("/activiteiten/nieuw", dependencies=[ADMINS_ONLY])
+@router.get("/activiteiten/nieuw")
 def new_activity_page(request: Request, _: pages.AdminPage, session: SessionDep) -> Response:
     return _new_activity_page(request, session, _new_activity_form())
 
 
-@router.post("/activiteiten/nieuw", dependencies=[ADMINS_ONLY])
+@router.post("/activiteiten/nieuw")
 def create_activity(
     request: Request, _: pages.AdminPage, session: SessionDep, form: Annotated[ActivityForm, Form()]
 ) -> Response:
@@ -484,7 +472,7 @@ def assign_task(
     return pages.redirect(request, f"/gemeente/activiteiten/{activity_id}?klaar=assigned&toegewezen={count}")
 
 
-@router.post("/activiteiten/{activity_id}/goedkeuren", dependencies=[ADMINS_ONLY])
+@router.post("/activiteiten/{activity_id}/goedkeuren")
 def approve_suggestion(
     request: Request,
     principal: pages.AdminPage,
@@ -533,7 +521,7 @@ def approve_suggestion(
     return pages.redirect(request, f"/gemeente/activiteiten/{activity_id}?klaar=approved")
 
 
-@router.post("/activiteiten/{activity_id}/afwijzen", dependencies=[ADMINS_ONLY])
+@router.post("/activiteiten/{activity_id}/afwijzen")
 def reject_suggestion(
     request: Request,
     principal: pages.AdminPage,
@@ -602,7 +590,7 @@ def _claims_shown(session: Session, found: list[Claim]) -> dict[str, Any]:
     }
 
 
-@router.get("/claims", dependencies=[ADMINS_ONLY])
+@router.get("/claims")
 def claim_list(
     request: Request, _: pages.AdminPage, session: SessionDep, status: str = "attested"
 ) -> Response:
@@ -635,14 +623,14 @@ def _claim_page(
     )
 
 
-@router.get("/claims/{claim_id}", dependencies=[ADMINS_ONLY])
+@router.get("/claims/{claim_id}")
 def claim_page(
     request: Request, _: pages.AdminPage, session: SessionDep, claim_id: ClaimId, klaar: str | None = None
 ) -> Response:
     return _claim_page(request, session, claim_id, done=klaar)
 
 
-@router.post("/claims/{claim_id}/goedkeuren", dependencies=[ADMINS_ONLY])
+@router.post("/claims/{claim_id}/goedkeuren")
 def approve_claim(
     request: Request, _: pages.AdminPage, session: SessionDep, runtime: RuntimeDep, claim_id: ClaimId
 ) -> Response:
@@ -662,7 +650,7 @@ def approve_claim(
     return pages.redirect(request, f"/gemeente/claims/{claim_id}?klaar=approved")
 
 
-@router.post("/claims/{claim_id}/afwijzen", dependencies=[ADMINS_ONLY])
+@router.post("/claims/{claim_id}/afwijzen")
 def reject_claim(
     request: Request,
     _: pages.AdminPage,
@@ -967,7 +955,7 @@ def service_list(
     return _services_page(request, session, principal, order_status=order_status)
 
 
-@router.post("/diensten", dependencies=[ADMINS_ONLY])
+@router.post("/diensten")
 def create_service(
     request: Request,
     principal: pages.AdminPage,
@@ -1033,14 +1021,14 @@ def _service_page(
     )
 
 
-@router.get("/diensten/{service_id}", dependencies=[ADMINS_ONLY])
+@router.get("/diensten/{service_id}")
 def service_page(
     request: Request, _: pages.AdminPage, session: SessionDep, service_id: ServiceId
 ) -> Response:
     return _service_page(request, session, service_id)
 
 
-@router.post("/diensten/{service_id}", dependencies=[ADMINS_ONLY])
+@router.post("/diensten/{service_id}")
 def update_service(
     request: Request,
     _: pages.AdminPage,
@@ -1117,12 +1105,12 @@ def _payouts_page(
     )
 
 
-@router.get("/uitbetalingen", dependencies=[ADMINS_ONLY])
+@router.get("/uitbetalingen")
 def payout_list(request: Request, _: pages.AdminPage, session: SessionDep) -> Response:
     return _payouts_page(request, session)
 
 
-@router.post("/uitbetalingen", dependencies=[ADMINS_ONLY])
+@router.post("/uitbetalingen")
 def create_batch(
     request: Request, _: pages.AdminPage, session: SessionDep, form: Annotated[BatchForm, Form()]
 ) -> Response:
@@ -1187,14 +1175,14 @@ def _batch_page(
     )
 
 
-@router.get("/uitbetalingen/bestanden/{batch_id}", dependencies=[ADMINS_ONLY])
+@router.get("/uitbetalingen/bestanden/{batch_id}")
 def batch_page(
     request: Request, _: pages.AdminPage, session: SessionDep, batch_id: BatchId, klaar: str | None = None
 ) -> Response:
     return _batch_page(request, session, batch_id, done=klaar)
 
 
-@router.get("/uitbetalingen/bestanden/{batch_id}/pain.001.xml", dependencies=[ADMINS_ONLY])
+@router.get("/uitbetalingen/bestanden/{batch_id}/pain.001.xml")
 def download_batch(request: Request, _: pages.AdminPage, session: SessionDep, batch_id: BatchId) -> Response:
     """GET /municipality/payout-batches/{id}/pain.001.xml: the file for the bank, as the API gives it."""
     batch = payouts.get_batch(session, batch_id)
@@ -1208,7 +1196,7 @@ def download_batch(request: Request, _: pages.AdminPage, session: SessionDep, ba
     )
 
 
-@router.post("/uitbetalingen/bestanden/{batch_id}/betaald", dependencies=[ADMINS_ONLY])
+@router.post("/uitbetalingen/bestanden/{batch_id}/betaald")
 def mark_paid(request: Request, _: pages.AdminPage, session: SessionDep, batch_id: BatchId) -> Response:
     """POST /municipality/payout-batches/{id}/paid: the bank paid it."""
     try:
@@ -1277,7 +1265,7 @@ def _budgets_page(
     )
 
 
-@router.get("/budgetten", dependencies=[ADMINS_ONLY])
+@router.get("/budgetten")
 def budget_overview(
     request: Request, _: pages.AdminPage, session: SessionDep, runtime: RuntimeDep, klaar: str | None = None
 ) -> Response:
@@ -1285,7 +1273,7 @@ def budget_overview(
     return _budgets_page(request, session, runtime, done=klaar)
 
 
-@router.post("/budgetten/{programme_id}", dependencies=[ADMINS_ONLY])
+@router.post("/budgetten/{programme_id}")
 def set_budget(
     request: Request,
     _: pages.AdminPage,
@@ -1326,7 +1314,7 @@ def set_budget(
     return pages.redirect(request, "/gemeente/budgetten?klaar=changed")
 
 
-@router.post("/budgetten", dependencies=[ADMINS_ONLY])
+@router.post("/budgetten")
 def create_programme(
     request: Request,
     _: pages.AdminPage,
@@ -1387,18 +1375,18 @@ def activity_form_address(
     return pages.redirect(request, f"/gemeente/activiteiten/{activity_id}")
 
 
-@router.get("/claims/{claim_id}/{action}", dependencies=[ADMINS_ONLY])
+@router.get("/claims/{claim_id}/{action}")
 def claim_form_address(
     request: Request, _: pages.AdminPage, claim_id: ClaimId, action: Literal["goedkeuren", "afwijzen"]
 ) -> Response:
     return pages.redirect(request, f"/gemeente/claims/{claim_id}")
 
 
-@router.get("/uitbetalingen/bestanden/{batch_id}/betaald", dependencies=[ADMINS_ONLY])
+@router.get("/uitbetalingen/bestanden/{batch_id}/betaald")
 def paid_form_address(request: Request, _: pages.AdminPage, batch_id: BatchId) -> Response:
     return pages.redirect(request, f"/gemeente/uitbetalingen/bestanden/{batch_id}")
 
 
-@router.get("/budgetten/{programme_id}", dependencies=[ADMINS_ONLY])
+@router.get("/budgetten/{programme_id}")
 def budget_form_address(request: Request, _: pages.AdminPage, programme_id: ProgrammeId) -> Response:
     return pages.redirect(request, "/gemeente/budgetten")
