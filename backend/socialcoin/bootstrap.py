@@ -19,7 +19,7 @@ from .db.base import make_engine, make_sessions
 from .db.enums import Origin
 from .db.migrate import upgrade
 from .db.models import OutboxItem
-from .domain import claims, operations, pin_attempts, rewards, spending, tasks
+from .domain import claims, operations, pin_attempts, pin_resets, rewards, spending, tasks
 from .domain.debts import SettlementFlow
 from .domain.payments import PaymentFlow
 from .domain.payouts import PayoutFlow, record_expiry_payouts
@@ -31,6 +31,10 @@ from .settings import Settings
 
 Finisher = Callable[[Session, list[OutboxItem]], None]
 
+# How often PIN resets whose recovery delay has passed are looked for: the delay is days in production and
+# none on the development chain, where a resident then waits at most this long.
+PIN_RESET_SECONDS = 2.0
+
 
 def finishers(settings: Settings, chain: Chain) -> dict[Origin, Finisher]:
     """Who finishes the items of each origin when they end (done, failed or cancelled). Registrations,
@@ -38,6 +42,10 @@ def finishers(settings: Settings, chain: Chain) -> dict[Origin, Finisher]:
 
     def spends(flow: spending.Flow[Any, Any]) -> Finisher:
         return lambda session, items: spending.finish(session, flow, items)
+
+    def administration(session: Session, items: list[OutboxItem]) -> None:
+        operations.finish(session, items)  # a recovered wallet's address follows the chain first,
+        pin_resets.finish(session, items)  # then a PIN reset's new key becomes that wallet's
 
     return {
         Origin.PAYMENT: spends(PaymentFlow(settings)),
@@ -48,7 +56,7 @@ def finishers(settings: Settings, chain: Chain) -> dict[Origin, Finisher]:
         Origin.TRANSFER: spends(TransferFlow(settings)),
         Origin.CLAIM_MINT: claims.finish,
         Origin.REWARD_MINT: rewards.finish,
-        Origin.CHAIN_OPERATION: operations.finish,
+        Origin.CHAIN_OPERATION: administration,
     }
 
 
@@ -123,4 +131,9 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Runtime:
         Periodic("reminders", lambda: tasks.run_reminders(sessions), 60.0),
         Periodic("front door", lambda: pin_attempts.housekeeping(sessions), 600.0),
     ]
+    if "operator" in runtime.keys:  # PIN resets move wallets with the operator key (domain.pin_resets)
+        operator = operations.Operator(chain, runtime.keys, settings.secret_key.get_secret_value())
+        runtime.periodic.append(
+            Periodic("pin resets", lambda: pin_resets.complete_due(sessions, operator), PIN_RESET_SECONDS)
+        )
     return runtime

@@ -36,6 +36,10 @@ INTENDED: list[tuple[str, str, object]] = [
     ("GET", r"^/municipality/activities", STAFF),
     ("GET", r"^/municipality/services$", STAFF),
     ("*", r"^/municipality/tasks", STAFF),
+    # A resident's forgotten PIN is reset by the municipality or the debt counsellor, who then
+    # acknowledges the new activation code like any other they were given.
+    ("*", r"^/municipality/residents/\{resident_id\}/pin-reset$", STAFF),
+    ("POST", r"^/municipality/residents/activation-codes/acknowledge$", STAFF),
     # Chain administration (pause, freeze, recover, reclaim, coins, the minter's allowance): admins only.
     ("*", r"^/municipality/chain/", {ADMIN}),
     # A month's rewards from a spreadsheet, and where their mints stand: admins only.

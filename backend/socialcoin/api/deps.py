@@ -23,6 +23,7 @@ from ..db.base import POOL_CONNECTIONS, WORKER_CONNECTIONS, begin_write, end_wri
 from ..db.models import Merchant, Resident
 from ..domain.access import Principal, Role, authenticate
 from ..domain.errors import DomainError, NotFound
+from ..domain.operations import Operator
 from ..runtime import Runtime
 
 # Ids are positive and fit the 32-bit integer columns they live in (PostgreSQL's INTEGER): a larger one
@@ -40,6 +41,11 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def operator_of(runtime: Runtime) -> Operator:
+    """What chain administration (and a PIN reset) uses from the runtime."""
+    return Operator(runtime.chain, runtime.keys, runtime.settings.secret_key.get_secret_value())
 
 
 class ServiceBusy(DomainError):

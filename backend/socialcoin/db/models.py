@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -300,7 +301,7 @@ class ActivationCode(Base):
     # HMAC-SHA256 of the code under the service's secret. None: a code from before these records (migration
     # 0003), derived from the secret as then (activation_codes.derived_code).
     code_hash: Mapped[str | None] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(20))  # "admission" | "reissue"
+    reason: Mapped[str] = mapped_column(String(20))  # "admission" | "reissue" | "pin_reset"
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The token whose request issued it (None: before these records).
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
@@ -651,3 +652,37 @@ class StaffAction(Base):
     # The ids the request named ({"resident_id": 12}) and the id of what it made ({"id": 7}).
     subjects: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[int] = mapped_column(Integer)  # the answer's HTTP status
+
+
+class PinReset(Base):
+    """A resident's forgotten PIN, reset by staff (domain.pin_resets). The custodial key sealed under the
+    forgotten PIN cannot be opened, so the wallet moves on chain (the registry's recovery) to a new key the
+    service keeps, which the resident seals under a new PIN with a new activation code. At most one reset of
+    a resident is open (not ended) at a time."""
+
+    __tablename__ = "pin_resets"
+    __table_args__ = (
+        Index(
+            "ux_pin_resets_open",
+            "resident_id",
+            unique=True,
+            sqlite_where=sql_text("ended_at IS NULL"),
+            postgresql_where=sql_text("ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    old_address: Mapped[str] = mapped_column(String(42))
+    new_address: Mapped[str] = mapped_column(String(42), unique=True)
+    # The new key: sealed under the service's key until the resident chooses a PIN, then under the PIN. It
+    # becomes the resident's wallet when the recovery is confirmed.
+    new_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Freezes the old wallet (unless it was) and requests its recovery to the new address.
+    request_operation_id: Mapped[int] = mapped_column(ForeignKey("chain_operations.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(10))  # "done" | "failed"
+    error_code: Mapped[str | None] = mapped_column(String(100))  # why it failed

@@ -36,7 +36,7 @@ from .errors import Conflict, NotFound
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 LENGTH = 12
-ADMISSION, REISSUE = "admission", "reissue"
+ADMISSION, REISSUE, PIN_RESET = "admission", "reissue", "pin_reset"
 
 
 def new_code() -> str:
@@ -196,6 +196,12 @@ def reissue(session: Session, secret: str, resident_id: int, issued_by: int) -> 
         )
     if not resident.activation_pending:
         raise _not_awaiting(session, resident)
+    return resident, replace(session, secret, resident_id, issued_by, REISSUE)
+
+
+def replace(session: Session, secret: str, resident_id: int, issued_by: int | None, reason: str) -> Issued:
+    """A new current code for the resident, for `reason` (in the caller's write transaction, holding the
+    lock on the resident's row): the one before it stops working."""
     now, code = utcnow(), new_code()
     session.execute(
         update(ActivationCode)
@@ -205,13 +211,13 @@ def reissue(session: Session, secret: str, resident_id: int, issued_by: int) -> 
     row = ActivationCode(
         resident_id=resident_id,
         code_hash=code_hash(secret, code),
-        reason=REISSUE,
+        reason=reason,
         issued_at=now,
         issued_by=issued_by,
     )
     session.add(row)
     session.flush()
-    return resident, Issued(row.id, resident_id, code, REISSUE, now)
+    return Issued(row.id, resident_id, code, reason, now)
 
 
 def acknowledge(session: Session, code_ids: Iterable[int], token_id: int) -> int:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from ..areas import to_bytes8
 from ..chain.constants import ZERO_ADDRESS, Kind
 from ..chain.contracts import Contract
-from ..chain.gateway import Chain, PendingRecovery
+from ..chain.gateway import Chain, Participant, PendingRecovery
 from ..chain.indexer import last_indexed_block
 from ..chain.outbox import Outbox
 from ..chain.payloads import ContractCall
@@ -179,11 +179,12 @@ def _record(
     requested_by: int | None,
     plan: Callable[[], list[Call]],
     check: Callable[[Session], None] | None = None,
+    then: Callable[[Session, ChainOperation], None] | None = None,
 ) -> ChainOperation:
     """The earlier operation under `key` (the same request), or a new one: `plan` asks the chain and
     returns the calls (or refuses); then, in one write transaction, `check` refuses what the database says
-    (an operation of the same kind on its way) and the operation and its items are recorded. Nothing is
-    written when either refuses."""
+    (an operation of the same kind on its way), the operation and its items are recorded, and `then` writes
+    what goes with the operation. Nothing is written when any of them refuses."""
     key = checked_key(key) if key is not None else f"auto:{uuid.uuid4().hex}"
     request = {"kind": kind, **request}
     earlier = _earlier_operation(session, key, request)
@@ -223,6 +224,8 @@ def _record(
                     origin=Origin.CHAIN_OPERATION,
                     subject_id=operation.id,
                 )
+            if then is not None:
+                then(session, operation)
     except IntegrityError:  # PostgreSQL: the same key committed by another request between our looks
         session.rollback()
         earlier = _earlier_operation(session, key, request)
@@ -241,6 +244,7 @@ SCRIPTS = {
     "recovery_request": "recover.py",
     "recovery_execute": "recover.py",
     "recovery_cancel": "recover.py",
+    "pin_reset": "recover.py",
     "reclaim_expired": "reclaim.py",
     "create_coin": "create_coin.py",
     "minter_allowance_increase": "minter_budget.py",
@@ -457,6 +461,48 @@ def _pending_recovery(operator: Operator, lost: str) -> PendingRecovery:
     return pending
 
 
+def _recoverable(session: Session, operator: Operator, lost: str, new: str) -> Participant:
+    """What a recovery request needs from the chain and the records, refused otherwise: `lost` registered
+    without a pending request, `new` never used (nor lost), the system not paused. Returns `lost` as the
+    chain has it."""
+    chain = operator.chain
+    participants = chain.participants([lost, new])
+    if not participants[lost].registered:
+        raise InvalidInput(
+            "wallet_not_registered",
+            f"Wallet {lost} is niet aangemeld bij de munt; er valt niets te herstellen.",
+            f"Wallet {lost} is not registered; there is nothing to recover.",
+            field="lost_wallet",
+        )
+    try:
+        if new in operator.keys.values():
+            raise wallet_in_use("deze service", "this service")
+        if chain.is_lost(new):
+            raise Conflict(
+                "wallet_lost",
+                f"Adres {new} was zelf een verloren wallet en wordt nooit meer gebruikt. Kies een "
+                "nieuw adres.",
+                f"Address {new} was itself a lost wallet and is never used again. Choose a new address.",
+            )
+        ensure_wallet_free(session, new, {a for a, p in participants.items() if p.registered})
+    except Conflict as refusal:
+        refusal.field = "new_wallet"
+        raise
+    pending = chain.recovery_request(lost)
+    if pending is not None:
+        raise Conflict(
+            "recovery_pending",
+            f"Voor wallet {lost} loopt al een herstelaanvraag (naar {pending.replacement}). Trek die "
+            "eerst in (POST /municipality/chain/recovery/cancel).",
+            f"Wallet {lost} already has a pending recovery request (to {pending.replacement}). Cancel "
+            "it first (POST /municipality/chain/recovery/cancel).",
+            field="lost_wallet",
+            replacement=pending.replacement,
+        )
+    _refuse_while_paused(operator)
+    return participants[lost]
+
+
 def request_recovery(
     session: Session,
     operator: Operator,
@@ -487,7 +533,6 @@ def request_recovery(
         )
 
     def plan() -> list[Call]:
-        chain = operator.chain
         _require_role(operator, Contract.REGISTRY, "COMPLIANCE_ROLE", OPERATOR)
         found = _holder_of(session, lost)
         if found is not None and getattr(found[0], "wallet_custody", "own") == "custodial":
@@ -497,36 +542,18 @@ def request_recovery(
                 f"Deze wallet bewaart de gemeente voor {nl}: de sleutel staat versleuteld onder de pincode "
                 "en raakt niet kwijt. Naar een ander adres verplaatsen kan de service niet: van dat adres "
                 "heeft zij de sleutel niet, en de eigenaar zou dan niet meer met de pincode kunnen betalen "
-                "of inloggen. Bevries de wallet als dat nodig is (POST /municipality/chain/freeze).",
+                "of inloggen. Bevries de wallet als dat nodig is (POST /municipality/chain/freeze); een "
+                "vergeten pincode zet u opnieuw met POST /municipality/residents/{id}/pin-reset, dat de "
+                "wallet naar een nieuwe sleutel van de service verplaatst.",
                 f"The municipality keeps this wallet for {en}: its key is stored encrypted under the PIN and "
                 "is not lost. The service cannot move it to another address: it would not hold that "
                 "address's key, and the owner could no longer pay or sign in with the PIN. Freeze the "
-                "wallet if needed (POST /municipality/chain/freeze).",
+                "wallet if needed (POST /municipality/chain/freeze); a forgotten PIN is reset with POST "
+                "/municipality/residents/{id}/pin-reset, which moves the wallet to a new key the service "
+                "keeps.",
                 field="lost_wallet",
             )
-        participants = chain.participants([lost, new])
-        if not participants[lost].registered:
-            raise InvalidInput(
-                "wallet_not_registered",
-                f"Wallet {lost} is niet aangemeld bij de munt; er valt niets te herstellen.",
-                f"Wallet {lost} is not registered; there is nothing to recover.",
-                field="lost_wallet",
-            )
-        try:
-            if new in operator.keys.values():
-                raise wallet_in_use("deze service", "this service")
-            if chain.is_lost(new):
-                raise Conflict(
-                    "wallet_lost",
-                    f"Adres {new} was zelf een verloren wallet en wordt nooit meer gebruikt. Kies een "
-                    "nieuw adres.",
-                    f"Address {new} was itself a lost wallet and is never used again. Choose a new address.",
-                )
-            ensure_wallet_free(session, new, {a for a, p in participants.items() if p.registered})
-        except Conflict as refusal:
-            refusal.field = "new_wallet"
-            raise
-        if not participants[lost].frozen:
+        if not _recoverable(session, operator, lost, new).frozen:
             raise Conflict(
                 "wallet_not_frozen",
                 f"Bevries wallet {lost} eerst (POST /municipality/chain/freeze), zodat de verloren sleutel "
@@ -535,23 +562,51 @@ def request_recovery(
                 "spend during the delay; then request the recovery.",
                 field="lost_wallet",
             )
-        pending = chain.recovery_request(lost)
-        if pending is not None:
-            raise Conflict(
-                "recovery_pending",
-                f"Voor wallet {lost} loopt al een herstelaanvraag (naar {pending.replacement}). Trek die "
-                "eerst in (POST /municipality/chain/recovery/cancel).",
-                f"Wallet {lost} already has a pending recovery request (to {pending.replacement}). Cancel "
-                "it first (POST /municipality/chain/recovery/cancel).",
-                field="lost_wallet",
-                replacement=pending.replacement,
-            )
-        _refuse_while_paused(operator)
         reference = case_reference(operator.secret, case)
         return [Call(OPERATOR, ContractCall(Contract.REGISTRY, "requestRecovery", [lost, new, reference]))]
 
     request = {"lost_wallet": lost, "new_wallet": new, "case_number": case, "reason": checked_reason}
     return _record(session, "recovery_request", key, request, requested_by, plan)
+
+
+def move_custodial_wallet(
+    session: Session,
+    operator: Operator,
+    *,
+    lost_wallet: str,
+    new_wallet: str,
+    reference: str,
+    reason: str,
+    requested_by: int | None,
+    may_be_frozen: bool,
+    then: Callable[[Session, ChainOperation], None],
+) -> ChainOperation:
+    """The chain's part of a PIN reset (domain.pin_resets): the wallet whose key is sealed under the
+    forgotten PIN is frozen (unless it is) and its recovery to the new key the service made is requested, in
+    one operation; `execute_recovery` follows after the registry's delay. `then` writes the reset in the
+    operation's write transaction. The checks of `request_recovery`, but a custodial wallet is the point
+    here; a wallet frozen already is refused unless `may_be_frozen` (the recovery would unfreeze it)."""
+    lost = checked_address(lost_wallet, "lost_wallet")
+    new = checked_address(new_wallet, "new_wallet")
+    require_operator(operator, "pin_reset")
+
+    def plan() -> list[Call]:
+        _require_role(operator, Contract.REGISTRY, "COMPLIANCE_ROLE", OPERATOR)
+        calls = []
+        if not _recoverable(session, operator, lost, new).frozen:
+            calls.append(Call(OPERATOR, ContractCall(Contract.REGISTRY, "freeze", [[lost]])))
+        elif not may_be_frozen:
+            raise Conflict(
+                "wallet_frozen",
+                "De wallet is bevroren. Een pincode-reset zou hem ontdooien: ontdooi hem eerst, als dat mag.",
+                "The wallet is frozen. A PIN reset would unfreeze it: unfreeze it first, if that is allowed.",
+                field="resident_id",
+            )
+        request = ContractCall(Contract.REGISTRY, "requestRecovery", [lost, new, reference])
+        return [*calls, Call(OPERATOR, request)]
+
+    request = {"lost_wallet": lost, "new_wallet": new, "case_reference": reference, "reason": reason}
+    return _record(session, "pin_reset", None, request, requested_by, plan, then=then)
 
 
 def execute_recovery(

@@ -22,12 +22,13 @@ from ..db.models import (
     Notification,
     Organisation,
     OutboxItem,
+    PinReset,
     Resident,
     Verifier,
 )
 from ..db.types import utcnow
 from ..settings import Settings
-from . import activation_codes, notifications
+from . import activation_codes, notifications, wallet_moves
 from .access import SUBJECT_ROLES, Principal, Role, issue_token, revoke_with_issued
 from .coins import CoinInfo
 from .errors import Conflict, InvalidInput, NotAllowed, NotAuthenticated, NotFound
@@ -295,6 +296,12 @@ def activate_resident(
     # it first wins (the write below checks it is still there); a request a moment later is refused.
     resident_id, address = resident.id, resident.wallet_address
     pending, awaiting = resident.activation_pending, resident.wallet_ciphertext or b""
+    # During a PIN reset the new PIN seals the reset's new key, which becomes the wallet once the chain has
+    # moved the coins to it (domain.pin_resets).
+    reset = wallet_moves.open_reset(session, resident_id)
+    key_address = address
+    if reset is not None:
+        key_address, awaiting = reset.new_address, reset.new_ciphertext
     holder = PinHolder("resident", resident_id)
     current = activation_codes.current(session, resident_id)
 
@@ -308,7 +315,7 @@ def activate_resident(
             select(Resident.activation_pending).where(Resident.id == resident_id)
         ):
             return _Sealed(None, None)
-        return _Sealed(activate(address, awaiting, pin, secret), hash_pin(pin, secret))
+        return _Sealed(activate(key_address, awaiting, pin, secret), hash_pin(pin, secret))
 
     found = attempt(session, secret, holder, client, check).value
     if found is None:
@@ -325,15 +332,28 @@ def activate_resident(
         assert current is not None  # it matched
         if not activation_codes.still_current(session, resident_id, current.id):
             raise activation_failed()  # reissued a moment ago: the code on this letter stopped working
+        if reset is not None and not rows_changed(
+            session,
+            update(PinReset)
+            .where(PinReset.id == reset.id, PinReset.ended_at.is_(None), PinReset.new_ciphertext == awaiting)
+            .values(new_ciphertext=sealed),
+        ):
+            raise Conflict(
+                "activation_retry",
+                "Er veranderde net iets aan uw wallet. Probeer het nog een keer.",
+                "Something changed in your wallet a moment ago. Please try again.",
+                field="activation_code",
+            )
+        waiting = Resident.wallet_ciphertext == awaiting if reset is None else Resident.id == resident_id
         activated = rows_changed(
             session,
             update(Resident)
-            .where(
-                Resident.id == resident_id,
-                Resident.activation_pending.is_(True),
-                Resident.wallet_ciphertext == awaiting,
-            )
-            .values(wallet_ciphertext=sealed, pin_hash=pin_hash, activation_pending=False),
+            .where(Resident.id == resident_id, Resident.activation_pending.is_(True), waiting)
+            .values(
+                pin_hash=pin_hash,
+                activation_pending=False,
+                **({"wallet_ciphertext": sealed} if reset is None else {}),
+            ),
         )
         if not activated:  # another request activated it a moment ago
             raise Conflict(
@@ -354,6 +374,7 @@ def _custodial_holder(session: Session, principal: Principal) -> Resident | Merc
         holder = get_resident(session, principal.subject)
         if holder.activation_pending:
             raise awaiting_activation()
+        wallet_moves.refuse_while_moving(session, holder.id)
     if holder.wallet_custody != "custodial" or holder.wallet_ciphertext is None:
         raise Conflict(
             "no_custodial_wallet",

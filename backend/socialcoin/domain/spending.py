@@ -49,6 +49,7 @@ from ..db.models import ChainTx, Merchant, OutboxItem, Resident, Spend
 from ..db.types import utcnow
 from ..formats import euro, euro_en
 from ..settings import Settings
+from . import wallet_moves
 from .coins import CoinInfo
 from .errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from .people import awaiting_activation
@@ -685,6 +686,12 @@ class Checked:
         return self.view.available
 
 
+def _refuse_while_moving(session: Session, holder: Holder) -> None:
+    """A resident whose PIN is being reset pays nothing until the wallet has moved (domain.wallet_moves)."""
+    if holder.kind == "resident":
+        wallet_moves.refuse_while_moving(session, holder.id)
+
+
 def check(
     session: Session, chain: Chain, flow: Flow[RequestT, Any], holder: Holder, request: RequestT, key: str
 ) -> Checked:
@@ -692,6 +699,7 @@ def check(
     (the transfer rule, the balance less what is on its way), as `spend` checks them before it asks for
     the PIN. Raises the same refusals (`Refused` for the coin's rules and the balance), so that a page can
     explain them before the holder confirms, in the words the API uses."""
+    _refuse_while_moving(session, holder)
     intent = flow.intent(session, holder, request, checked_key(key))
     return Checked(intent, _ask_chain(chain, session, intent))
 
@@ -769,6 +777,7 @@ def spend(
     earlier = _earlier(session, flow, key, request)
     if earlier is not None:
         return earlier
+    _refuse_while_moving(session, holder)
     intent = flow.intent(session, holder, request, client_key)
     view = _ask_chain(chain, session, intent)
     account: LocalAccount | None = None

@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 
 from ...db.models import ChainOperation
 from ...domain import operations
-from ...runtime import Runtime
-from ..deps import Admin, RuntimeDep, SessionDep
+from ..deps import Admin, RuntimeDep, SessionDep, operator_of
 from ..problems import PROBLEM_RESPONSES
 from ..schemas.chain import (
     NO_OPERATOR,
@@ -42,10 +41,6 @@ from ..schemas.chain import (
 router = APIRouter(prefix="/municipality/chain", tags=["municipality"], responses=PROBLEM_RESPONSES)
 
 
-def _operator(runtime: Runtime) -> operations.Operator:
-    return operations.Operator(runtime.chain, runtime.keys, runtime.settings.secret_key.get_secret_value())
-
-
 # What an operation route does with its body: (session, operator, body, key, requested_by) -> operation.
 Do = Callable[[Session, operations.Operator, Any, str | None, int | None], ChainOperation]
 
@@ -57,7 +52,7 @@ def _operation_route(name: str, body_model: type[BaseModel], do: Do, *, optional
     def route(
         body: Any, principal: Admin, session: SessionDep, runtime: RuntimeDep, key: OperationKey = None
     ) -> OperationPublic:
-        operation = do(session, _operator(runtime), body, key, principal.token_id)
+        operation = do(session, operator_of(runtime), body, key, principal.token_id)
         return OperationPublic.of(operations.view(session, None, operation))
 
     signature = inspect.signature(route)

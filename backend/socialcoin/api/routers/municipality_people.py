@@ -1,5 +1,6 @@
 """The municipality's people desk: admitting residents, registering organisations (and their verifier
-keys) and merchants, and handing out and revoking bearer tokens. Only a municipal admin may."""
+keys) and merchants, and handing out and revoking bearer tokens: a municipal admin's. A debt counsellor
+may reset a resident's forgotten PIN too."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from ...domain import activation_codes, admission, admission_batch, people
+from ...domain import activation_codes, admission, admission_batch, people, pin_resets
 from ...domain.access import Role
-from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep, WriteSessionDep
+from ...domain.errors import not_found
+from ..deps import MAX_ID, Admin, RuntimeDep, SessionDep, Staff, WriteSessionDep, operator_of
 from ..problems import BATCH_INVALID, PROBLEM_RESPONSES
 from ..schemas.activation_codes import (
     ActivationCodeAcknowledgement,
@@ -38,6 +40,7 @@ from ..schemas.organisations import (
     VerifierPublic,
 )
 from ..schemas.people import AreaFilter, RegistrationState
+from ..schemas.pin_resets import PinResetCreate, PinResetPublic, PinResetStarted
 from ..schemas.residents import (
     ResidentBatch,
     ResidentBatchOut,
@@ -97,6 +100,58 @@ def get_resident(
     return ResidentPublic.of(session, people.get_resident(session, resident_id))
 
 
+@router.post(
+    "/residents/{resident_id}/pin-reset",
+    status_code=201,
+    response_model=PinResetStarted,
+    summary="Reset a resident's forgotten PIN (an admin or a debt counsellor)",
+    description="The key of a wallet the service keeps is sealed under the PIN, so a forgotten PIN cannot "
+    "be replaced: the wallet moves to a new key instead, through the registry's recovery. In one go: a new "
+    "key, a new activation code for the letter (in this answer only; the code before it stops working), "
+    "the resident's sessions ended and the old PIN refused; on chain the old wallet is frozen (unless it "
+    "is) and its recovery to the new key requested. The resident chooses a new PIN with the code and can "
+    "sign in at once; paying waits until the coins have moved, which the service does by itself once the "
+    "registry's recovery delay has passed (GET .../pin-reset follows it). Refused: an own wallet (409 "
+    "`no_custodial_wallet`), a resident who never chose a PIN (`not_activated`: issue a new activation "
+    "code), a reset under way (`pin_reset_under_way`), a wallet frozen for another reason "
+    "(`wallet_frozen`), and what the chain would refuse (paused, a pending recovery). Not idempotent: a "
+    "second request while one is under way is refused, so a code is never issued twice unseen.",
+)
+def reset_pin(
+    resident_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])],
+    body: PinResetCreate,
+    principal: Staff,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> PinResetStarted:
+    started = pin_resets.start(
+        session, operator_of(runtime), resident_id, reason=body.reason, requested_by=principal.token_id
+    )
+    resident = people.get_resident(session, resident_id)
+    return PinResetStarted(
+        pin_reset=PinResetPublic.of(pin_resets.view(session, None, started.reset)),
+        activation_code=ActivationCodeIssued.of(resident, started.code),
+    )
+
+
+@router.get(
+    "/residents/{resident_id}/pin-reset",
+    response_model=PinResetPublic,
+    summary="Where the resident's latest PIN reset stands",
+)
+def pin_reset_state(
+    resident_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])],
+    _: Staff,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> PinResetPublic:
+    people.get_resident(session, resident_id)
+    reset = pin_resets.latest(session, resident_id)
+    if reset is None:
+        raise not_found("Pincode-reset van inwoner", "pin reset of resident", resident_id)
+    return PinResetPublic.of(pin_resets.view(session, operator_of(runtime), reset))
+
+
 # --------------------------------------------------------------------------------------------------
 # Residents in batches (a spreadsheet)
 # --------------------------------------------------------------------------------------------------
@@ -134,10 +189,11 @@ def admit_residents_batch(
     summary="Say that activation codes this token was given are written down",
     description="After the codes of a batch (or a reissue) are safely in the letters file: a re-run then "
     "shows them as `issued_before` instead of `unacknowledged` (which the command line reissues, as such a "
-    "code may never have reached anyone). Only codes issued to this same token are marked.",
+    "code may never have reached anyone). Only codes issued to this same token are marked (a debt "
+    "counsellor's: the codes of the PIN resets they started).",
 )
 def acknowledge_activation_codes(
-    body: ActivationCodeAcknowledgement, principal: Admin, session: WriteSessionDep
+    body: ActivationCodeAcknowledgement, principal: Staff, session: WriteSessionDep
 ) -> ActivationCodesAcknowledged:
     marked = activation_codes.acknowledge(session, body.activation_code_ids, principal.token_id)
     return ActivationCodesAcknowledged(acknowledged=marked)

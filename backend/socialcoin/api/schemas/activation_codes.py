@@ -15,7 +15,7 @@ from ...domain.batch import MAX_ROWS
 from ..deps import MAX_ID
 from .common import WHEN, Create
 
-Reason = Literal["admission", "reissue"]
+Reason = Literal["admission", "reissue", "pin_reset"]
 
 
 class ActivationCodeIssued(BaseModel):

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from fastapi import File, Form, Path, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
-from ...api.deps import MAX_ID, RuntimeDep, SessionDep
+from ...api.deps import MAX_ID, RuntimeDep, SessionDep, operator_of
 from ...api.schemas.debts import DebtCasePublic
 from ...api.schemas.merchants import MerchantPublic
 from ...api.schemas.organisations import OrganisationPublic
@@ -46,6 +46,7 @@ from ...domain import (
     overview,
     payments,
     people,
+    pin_resets,
     programmes,
     staff_actions,
     stuck,
@@ -96,10 +97,6 @@ def _refusal(request: Request, error: DomainError) -> dict[str, Any]:
 def _key() -> str:
     """An idempotency key for a form that asks the chain for something: sent twice, done once."""
     return secrets.token_hex(16)
-
-
-def _operator(runtime: Runtime) -> operations.Operator:
-    return operations.Operator(runtime.chain, runtime.keys, runtime.settings.secret_key.get_secret_value())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -394,7 +391,7 @@ def admit_residents_upload(
 @router.post("/gemeente/inwoners/codes-genoteerd")
 def acknowledge_codes(
     request: Request,
-    principal: pages.AdminPage,
+    principal: pages.StaffPage,
     session: SessionDep,
     code: Annotated[list[int], Form(max_length=MAX_ROWS)],
     then: Annotated[str, Form(max_length=200)] = "/gemeente/inwoners",
@@ -560,7 +557,7 @@ def _frozen(
         {"reason": reason},
         lambda found: operations.set_frozen(
             session,
-            _operator(runtime),
+            operator_of(runtime),
             frozen,
             wallet_addresses=[found.wallet_address],
             reason=reason,
@@ -593,7 +590,7 @@ def request_recovery(
         values,
         lambda found: operations.request_recovery(
             session,
-            _operator(runtime),
+            operator_of(runtime),
             lost_wallet=found.wallet_address,
             new_wallet=new_wallet,
             case_number=recovery_case,
@@ -624,7 +621,7 @@ def execute_recovery(
         {},
         lambda found: operations.execute_recovery(
             session,
-            _operator(runtime),
+            operator_of(runtime),
             lost_wallet=found.wallet_address,
             new_wallet=new_wallet,
             reason=None,
@@ -654,7 +651,7 @@ def cancel_recovery(
         {"cancel_reason": reason},
         lambda found: operations.cancel_recovery(
             session,
-            _operator(runtime),
+            operator_of(runtime),
             lost_wallet=found.wallet_address,
             reason=reason,
             key=key or None,
@@ -699,6 +696,95 @@ def reissue_activation_code(
         code=issued.code,
         code_id=issued.id,
         reason="reissue",
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# A forgotten PIN: for admins and debt counsellors (POST /municipality/residents/{id}/pin-reset)
+# --------------------------------------------------------------------------------------------------
+
+
+def _pin_page(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    runtime: Runtime,
+    resident: Resident,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    reason: str = "",
+) -> Response:
+    latest = pin_resets.latest(session, resident.id)
+    reset = None if latest is None else pin_resets.view(session, operator_of(runtime), latest)
+    not_now = pin_resets.refusal(session, resident)
+    return _render(
+        request,
+        "pin_reset.html",
+        status_code=status_code,
+        admin=principal.role == Role.ADMIN,
+        resident=resident,
+        activation=activation_codes.states(session, [resident]).get(resident.id),
+        reset=reset,
+        reset_error=explain(latest.error_code) if latest is not None else (None, None),
+        not_now=None if not_now is None else pages.message(not_now, _language(request)),
+        error=error,
+        reason=reason,
+        from_timestamp=lambda seconds: datetime.fromtimestamp(seconds, UTC),
+    )
+
+
+@router.get("/gemeente/inwoners/{resident_id}/pincode")
+def pin(
+    request: Request,
+    resident_id: ResidentId,
+    principal: pages.StaffPage,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> Response:
+    return _pin_page(request, principal, session, runtime, people.get_resident(session, resident_id))
+
+
+@router.post("/gemeente/inwoners/{resident_id}/pincode")
+def reset_pin(
+    request: Request,
+    resident_id: ResidentId,
+    principal: pages.StaffPage,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    reason: Text = "",
+) -> Response:
+    """Starts a PIN reset; the new activation code is shown once, here."""
+    try:
+        started = pin_resets.start(
+            session, operator_of(runtime), resident_id, reason=reason, requested_by=principal.token_id
+        )
+    except DomainError as error:
+        session.rollback()
+        found = people.get_resident(session, resident_id)
+        return _pin_page(
+            request,
+            principal,
+            session,
+            runtime,
+            found,
+            status_code=error.status,
+            error=pages.message(error, _language(request)),
+            reason=reason,
+        )
+    note(request, pin_reset_id=started.reset.id)
+    found = people.get_resident(session, resident_id)
+    return _render(
+        request,
+        "activation_code.html",
+        status_code=201,
+        resident_id=found.id,
+        case_number=found.case_number,
+        name=found.name,
+        code=started.code.code,
+        code_id=started.code.id,
+        reason=started.code.reason,
+        then=f"/gemeente/inwoners/{found.id}/pincode",
     )
 
 

@@ -45,7 +45,7 @@ from ...db.base import writing
 from ...db.enums import TaskStatus
 from ...db.models import Resident
 from ...db.types import utcnow
-from ...domain import activities, people, services, tasks
+from ...domain import activities, people, services, tasks, wallet_moves
 from ...domain.coins import CoinInfo, catalogue
 from ...domain.errors import DomainError
 from ...domain.payments import BalanceView, HistoryEntry, balances, history
@@ -154,10 +154,12 @@ def home(request: Request, principal: pages.ResidentPage, session: SessionDep) -
     cards = coin_cards(session, balances(session, resident.wallet_address), open_tasks)
     messages = people.notifications_of(session, resident.id, limit=NOTIFICATIONS_ON_HOME)
     unread = len(people.notifications_of(session, resident.id, unread_only=True, limit=500))
+    moving = wallet_moves.open_reset(session, resident.id) is not None  # a PIN reset: paying waits
     return render(
         request,
         "wallet/home.html",
         resident=resident,
+        moving=pages.message(wallet_moves.moving(), pages.language_of(request)) if moving else None,
         cards=cards,
         messages=messages,
         unread=unread,
