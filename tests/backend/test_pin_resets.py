@@ -14,7 +14,7 @@ from contracts import contracts
 from serving import at_once, served
 from socialcoin.api.deps import operator_of
 from socialcoin.db.models import ActivationCode, ChainOperation, Notification, PinReset, Resident
-from socialcoin.domain import pin_resets
+from socialcoin.domain import people, pin_resets
 from socialcoin.domain.access import Role
 from test_batch_admission import activate, admitted, row
 from test_operations import let_time_pass, participant
@@ -294,3 +294,44 @@ def test_a_reset_the_chain_refused_ends_as_failed_and_a_new_one_moves_the_wallet
     assert activate(client, "PR-0007", first_code, pin=NEW_PIN).json()["code"] == "activation_failed"
     second_code = second.json()["activation_code"]["activation_code"]
     assert activate(client, "PR-0007", second_code, pin=NEW_PIN).status_code == 200
+
+
+def test_an_activation_overtaken_by_the_move_is_refused_once_and_the_next_one_seals_the_moved_key(
+    client, runtime, demo, counsellor, monkeypatch
+):
+    """The coins move while the resident is choosing a new PIN (between the activation's look at the reset
+    and its write, made deterministic by running the move inside the PIN's key derivation): the activation
+    is refused with a request to try again, nothing is half written, and the next try works."""
+    bakery_id, _bakery = merchant(runtime, "Bakkerij Inhaal")
+    resident_id, old = admit(runtime, "PR-0008")
+    drive(runtime)
+    mint(runtime, demo, "GKW", old, 800)
+    drive(runtime)
+    answer = client.post(reset_url(resident_id), headers=counsellor, json={"reason": "Vergeten"})
+    assert answer.status_code == 201, answer.text
+    code, new = answer.json()["activation_code"]["activation_code"], answer.json()["pin_reset"]["new_wallet"]
+    drive(runtime)
+    let_time_pass(runtime, 3601)
+    assert complete_due(runtime) == 1  # queued, not yet sent
+
+    sealing = people.activate
+
+    def overtaken(*args, **kwargs):
+        drive(runtime)  # the move is confirmed and the new key becomes the wallet, now
+        return sealing(*args, **kwargs)
+
+    monkeypatch.setattr(people, "activate", overtaken)
+    late = activate(client, "PR-0008", code, pin=NEW_PIN)
+    assert late.status_code == 409 and late.json()["code"] == "activation_retry", late.text
+    monkeypatch.setattr(people, "activate", sealing)
+    with runtime.sessions() as session:
+        resident = session.get_one(Resident, resident_id)
+        assert (resident.wallet_address, resident.activation_pending, resident.pin_hash) == (new, True, None)
+
+    headers = bearer(activate(client, "PR-0008", code, pin=NEW_PIN))
+    paid = client.post(
+        "/residents/me/payments", headers={**headers, **key()}, json=payment(bakery_id, NEW_PIN)
+    )
+    assert paid.status_code == 202, paid.text
+    drive(runtime)
+    assert on_chain(runtime, demo, "GKW", new) == 400

@@ -6,6 +6,7 @@ after the switch, and fits 360 px. Outcomes are checked through the API, not onl
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -21,7 +22,10 @@ from journey_municipality import (
     wait_for_operation,
     wait_until_registered,
 )
+from journey_wallet import activate as activate_wallet
 from playwright.sync_api import Page, expect
+from test_pay import PIN as PAY_PIN
+from test_pay import resident
 
 from conftest import (
     PHONE,
@@ -387,9 +391,67 @@ def test_a_new_activation_code_replaces_the_old_one_and_is_shown_once(tablet, se
     check_page(tablet, "activation-code-new", english=False)
     assert activate(service, number, old).status_code == 401
     assert activate(service, number, new).status_code == 200
-    # Once the resident has chosen a PIN, the page says why no code can reset it.
+    # Once the resident has chosen a PIN, a new code is no longer offered: a forgotten PIN is reset instead.
     open_resident(tablet, number)
-    expect(tablet.get_by_text("De dienst kan die niet resetten")).to_be_visible()
+    expect(tablet.get_by_role("button", name="Nieuwe activeringscode maken")).to_have_count(0)
+    expect(tablet.get_by_role("link", name="Pincode vergeten? Reset de pincode")).to_be_visible()
+
+
+def pin_reset(api: httpx.Client, resident_id: int) -> dict | None:
+    answer = api.get(f"/municipality/residents/{resident_id}/pin-reset")
+    return None if answer.status_code == 404 else answer.json()
+
+
+def test_a_debt_counsellor_resets_a_forgotten_pin_and_the_coins_follow_the_resident_to_the_new_one(
+    tablet, phone, service, staff, enter, admin_api
+):
+    person = resident(service, {"GKW": 1200})
+    enter(tablet, Role.DEBT_COUNSELLOR)
+    tablet.goto(f"/gemeente/inwoners/{person.id}/pincode")
+    check_page(tablet, "pin-reset")
+    # Without a reason it is refused at the field, and nothing happens.
+    accept_dialog(tablet)
+    tablet.get_by_role("button", name="Pincode resetten").click()
+    expect(tablet.get_by_role("alert")).to_be_visible()
+    assert tablet.get_by_label("Reden").get_attribute("aria-invalid") == "true"
+    assert pin_reset(admin_api, person.id) is None
+    tablet.get_by_label("Reden").fill("Pincode vergeten, zelf langsgekomen")
+    accept_dialog(tablet)
+    tablet.get_by_role("button", name="Pincode resetten").click()
+    expect(tablet.get_by_role("heading", level=1)).to_contain_text("is opnieuw ingesteld")
+    code = tablet.locator("#activation-code").inner_text().strip()
+    check_page(tablet, "pin-reset-code", english=False)
+    tablet.get_by_role("button", name="Ik heb de code opgeschreven").click()
+    tablet.wait_for_url(f"**/gemeente/inwoners/{person.id}/pincode")
+    login = {"case_number": person.case_number, "pin": PAY_PIN}
+    assert httpx.post(service.url + "/auth/login", json=login, timeout=60).status_code == 401
+
+    # The resident chooses a new PIN with the new code and sees the coins; paying waits for the move.
+    activate_wallet(phone, person.case_number, code, PIN)
+    expect(phone.locator("[data-wallet-moving]")).to_be_visible()
+    expect(phone.get_by_text("€ 12,00").first).to_be_visible()
+    assert_accessible(phone)
+
+    # After the registry's delay (an hour in the tests' deployment) the service moves the coins by itself.
+    service.settle()
+    expect(tablet.locator("[data-pin-reset=waiting]")).to_be_visible()
+    service.node.rpc("evm_increaseTime", [3601])
+    service.node.rpc("evm_mine")
+    for _ in range(1200):  # the job looks every 2 s; each round waits for the workers' sends first
+        service.settle()
+        if (pin_reset(admin_api, person.id) or {}).get("status") == "done":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the PIN reset did not end: {pin_reset(admin_api, person.id)}")
+    tablet.reload()
+    expect(tablet.locator("[data-pin-reset=done]")).to_be_visible()
+    check_page(tablet, "pin-reset-done")
+    moved = resident_by_case(admin_api, person.case_number)
+    assert moved is not None and moved["wallet_address"] != person.wallet
+    phone.reload()
+    expect(phone.locator("[data-wallet-moving]")).to_have_count(0)
+    expect(phone.get_by_text("€ 12,00").first).to_be_visible()
 
 
 # --------------------------------------------------------------------------------------------------
