@@ -106,10 +106,18 @@ def test_a_counsellor_resets_a_forgotten_pin_and_the_coins_follow_the_resident_t
     # On chain: the old wallet frozen, its recovery to the new key requested.
     drive(runtime)
     assert participant(runtime, old) == (1, True)
-    replacement, executable_at, _case = contracts(runtime).registry.functions.recoveryRequest(old).call()
+    replacement, executable_at, case = contracts(runtime).registry.functions.recoveryRequest(old).call()
     assert replacement == new
     waiting = state(client, counsellor, resident_id)
     assert waiting["status"] == "waiting" and waiting["executable_at"] == executable_at
+    operation = client.get(f"/municipality/chain/operations/{waiting['operation_id']}", headers=admin)
+    assert operation.status_code == 200, operation.text
+    assert (operation.json()["kind"], operation.json()["status"]) == ("pin_reset", "done")
+    # On chain and in the operation: a keyed hash of this reset, never the case number.
+    assert (
+        "PR-0001" not in operation.text
+        and "0x" + bytes(case).hex() == (operation.json()["request"]["case_reference"])
+    )
 
     # The resident chooses a new PIN with the new code, signs in and sees the coins, but pays nothing yet.
     headers = bearer(activate(client, "PR-0001", code["activation_code"], pin=NEW_PIN))

@@ -179,6 +179,9 @@ class OperationPublic(BaseModel):
         "create_coin",
         "minter_allowance_increase",
         "minter_allowance_decrease",
+        # A resident's PIN reset: freezes the wallet and requests its recovery to the new key in one
+        # (POST /municipality/residents/{id}/pin-reset); its second step is a recovery_execute.
+        "pin_reset",
         # Kinds of operations recorded before recovery took two steps and allowances changed relatively.
         "recover",
         "minter_allowance",
