@@ -233,58 +233,74 @@ def _actions(p: Prepared) -> np.ndarray:
     return action
 
 
+def _advance(tag: int, act: int) -> int:
+    """The tag of cents after a STANDARD transfer of kind `act` moved them (one hop more; LM3 round; left)."""
+    left = 1 if tag & 1 or act == OTHER_SPEND or act == OTHER_STANDARD else 0
+    held = (tag >> 1) & 3
+    rnd = (R2_RECEIVED if held == R1_HELD else OUT) if act == LOCAL_SPEND else OUT
+    hops = (tag >> 3) % HOPS
+    return ((tag >> 3) - hops + min(hops + 1, HOPS - 1)) * 8 + rnd * 2 + left
+
+
 def _trace(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One pass over the ledger in order. Returns three tallies in cents, keyed by coin index `c` and lot tag:
-    moved (per transfer action), burned (per burn subtype) and held at the end."""
+    moved (per transfer action), burned (per burn subtype) and held at the end.
+
+    The loop is plain Python (first-in-first-out is sequential by nature); its tallies are keyed by one int,
+    (tag * 8 + code) * coins + c, and each tag's successor is worked out once per (tag, action)."""
     action = _actions(p)
+    n_coins, n_addr = max(1, len(p.coins)), len(p.addresses)
+    mint_round = np.where(action == MINT_REWARD, R1_HELD, OUT)
+    mint_tag = (p.month * HOPS * 4 + mint_round) * 2
     burn_kind = pd.Index([s.value for s in BURN_SUBTYPES]).get_indexer(p.subtype)
-    n_addr = len(p.addresses)
-    holder_src = (p.coin * n_addr + p.source).tolist()
-    holder_dst = (p.coin * n_addr + p.target).tolist()
-    lots: dict[int, deque[list[int]]] = {}
-    moved: dict[tuple[int, int, int], int] = {}
-    burned: dict[tuple[int, int, int], int] = {}
+    extra = np.where(action <= MINT, mint_tag, np.where(action == BURN, burn_kind, action))
     # Cents a holder spends beyond what the ledger shows it received (none in a whole ledger): cohort -1.
-    unknown = -1
-    top = HOPS - 1
-    for src, dst, value, act, c, m, b in zip(
-        holder_src,
-        holder_dst,
+    unknown = (-1 * HOPS * 4 + OUT) * 2
+    lots: dict[int, deque[list[int]]] = {}
+    moved: dict[int, int] = {}
+    burned: dict[int, int] = {}
+    successor: dict[int, int] = {}
+    for src, dst, value, act, c, code in zip(
+        (p.coin * n_addr + p.source).tolist(),
+        (p.coin * n_addr + p.target).tolist(),
         p.value.tolist(),
         action.tolist(),
         p.coin.tolist(),
-        p.month.tolist(),
-        burn_kind.tolist(),
+        extra.tolist(),
         strict=True,
     ):
-        if act == MINT or act == MINT_REWARD:
-            tag = (m * HOPS * 4 + (R1_HELD if act == MINT_REWARD else OUT)) * 2
+        if act <= MINT:
             queue = lots.get(dst)
             if queue is None:
-                lots[dst] = deque([[value, tag]])
-            elif queue and queue[-1][1] == tag:
+                lots[dst] = deque([[value, code]])
+            elif queue and queue[-1][1] == code:
                 queue[-1][0] += value
             else:
-                queue.append([value, tag])
+                queue.append([value, code])
             continue
         queue = lots.get(src)
-        remaining = value
-        pieces = []
-        while remaining and queue:
+        if queue and queue[0][0] > value:  # the usual case: the oldest lot covers it
             lot = queue[0]
-            if lot[0] <= remaining:
-                queue.popleft()
-                pieces.append(lot)
-                remaining -= lot[0]
-            else:
-                lot[0] -= remaining
-                pieces.append([remaining, lot[1]])
-                remaining = 0
-        if remaining:
-            pieces.append([remaining, (unknown * HOPS * 4 + OUT) * 2])
+            lot[0] -= value
+            pieces = [(value, lot[1])]
+        else:
+            pieces = []
+            remaining = value
+            while remaining and queue:
+                lot = queue[0]
+                if lot[0] <= remaining:
+                    queue.popleft()
+                    pieces.append((lot[0], lot[1]))
+                    remaining -= lot[0]
+                else:
+                    lot[0] -= remaining
+                    pieces.append((remaining, lot[1]))
+                    remaining = 0
+            if remaining:
+                pieces.append((remaining, unknown))
         if act == BURN:
             for amount, tag in pieces:
-                key = (c, tag, b)
+                key = (tag * 8 + code) * n_coins + c
                 burned[key] = burned.get(key, 0) + amount
             continue
         target = lots.get(dst)
@@ -292,42 +308,40 @@ def _trace(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             target = lots[dst] = deque()
         for amount, tag in pieces:
             if act != MOVE:
-                key = (c, tag, act)
+                step = tag * 8 + act
+                key = step * n_coins + c
                 moved[key] = moved.get(key, 0) + amount
-                left = 1 if tag & 1 or act == OTHER_SPEND or act == OTHER_STANDARD else 0
-                rnd = (tag >> 1) & 3
-                if act == LOCAL_SPEND:
-                    rnd = R2_RECEIVED if rnd == R1_HELD else OUT
-                else:
-                    rnd = OUT
-                hops = (tag >> 3) % HOPS
-                tag = ((tag >> 3) - hops + min(hops + 1, top)) * 8 + rnd * 2 + left
+                new = successor.get(step)
+                if new is None:
+                    new = successor[step] = _advance(tag, act)
+                tag = new
             if target and target[-1][1] == tag:
                 target[-1][0] += amount
             else:
                 target.append([amount, tag])
-    held: dict[tuple[int, int], int] = {}
+    held: dict[int, int] = {}
     for holder, queue in lots.items():
         c = holder // n_addr
         for amount, tag in queue:
-            held[(c, tag)] = held.get((c, tag), 0) + amount
-    return (
-        _tally(moved, ["c", "tag", "action"]),
-        _tally(burned, ["c", "tag", "burn"]),
-        _tally(held, ["c", "tag"]),
-    )
+            key = tag * 8 * n_coins + c
+            held[key] = held.get(key, 0) + amount
+    return _tally(moved, n_coins, "action"), _tally(burned, n_coins, "burn"), _tally(held, n_coins, None)
 
 
-def _tally(counts: dict, names: list[str]) -> pd.DataFrame:
-    keys = np.array(list(counts.keys()), dtype=np.int64).reshape(len(counts), len(names))
-    frame = pd.DataFrame(keys, columns=names)
+def _tally(counts: dict[int, int], n_coins: int, code: str | None) -> pd.DataFrame:
+    """A tally of _trace as a frame: c, the code (when named), value, and the tag's left, round, hops, cohort."""
+    key = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    frame = pd.DataFrame({"c": key % n_coins})
+    rest = key // n_coins
+    if code:
+        frame[code] = rest % 8
+    tag = rest // 8
     frame["value"] = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-    tag = frame["tag"].to_numpy()
     frame["left"] = (tag & 1).astype(bool)
     frame["round"] = (tag >> 1) & 3
     frame["hops"] = (tag >> 3) % HOPS
     frame["cohort"] = np.floor_divide(tag >> 3, HOPS)
-    return frame.drop(columns="tag")
+    return frame
 
 
 class Traced:
