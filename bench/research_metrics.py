@@ -1,12 +1,14 @@
-"""All research figures (socialcoin.research.metrics.all_figures) on a synthetic ledger of 1,000,000 transfers.
+"""All research figures (socialcoin.research.metrics.all_figures) on a synthetic ledger of 1M transfers.
 
     .venv/bin/python bench/research_metrics.py [--transfers 1000000] [--seed 11]
 
 The ledger (seeded, no chain): about 10,000 residents in 8 wijken of one gemeente, 300 merchants, 20
 organisations, 3 coins (a gemeente-wide and a wijk spending coin, a debt-settlement coin) over 18 months, with
 the subtypes mixed as a running scheme would have them (mostly payments; rewards, person-to-person, refunds,
-debts, services, payouts, a few expiries and recoveries). Every payer holds what it pays: the generator keeps
-balances, so the first-in-first-out trace sees a whole ledger. It is written to Parquet in a temporary folder.
+debts, services, payouts, a few expiries and recoveries). Residents shop by habit: 85 % of their payments go
+to one of 6 favourite shops in their own wijk, the rest to any merchant by popularity. Every payer holds what
+it pays: the generator keeps balances, so the first-in-first-out trace sees a whole ledger. It is written to
+Parquet in a temporary folder.
 
 A child process reads it back and computes all_figures on it; it reports the wall time of that call and its
 own peak resident set size (resource.getrusage(RUSAGE_SELF).ru_maxrss: the kernel's high-water mark of the
@@ -42,6 +44,7 @@ TARGET_MB = 2048.0
 START = pd.Timestamp("2025-01-01", tz="UTC")
 MONTHS = 18
 WIJKEN = [f"WK0202{w:02d}" for w in range(1, 9)]
+FAVOURITES = 6
 
 # Share of each kind of event the generator draws (a payer lacking the balance earns a reward instead).
 MIX = {
@@ -121,11 +124,16 @@ def synthetic_ledger(count: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame,
     other_resident = rng.integers(0, residents, count)
     amount = np.maximum(1, rng.lognormal(6.5, 0.8, count).astype(np.int64))
     share = rng.uniform(0.2, 1.0, count)
-    # Merchants mostly near their customers: a payee in the payer's wijk for 80 % of payments.
-    same_wijk = rng.random(count) < 0.8
-
-    wijk_members = [np.flatnonzero(wijk[residents : residents + merchants] == w) + residents for w in range(len(WIJKEN))]
-    pick = rng.random(count)
+    # Shopping is a habit: each resident has FAVOURITES shops in their own wijk and pays one of them 85 % of
+    # the time; otherwise any merchant by popularity.
+    wijk_members = [
+        np.flatnonzero(wijk[residents : residents + merchants] == w) + residents for w in range(len(WIJKEN))
+    ]
+    favourite = np.array(
+        [rng.choice(wijk_members[wijk[r]], size=FAVOURITES) for r in range(residents)], dtype=np.int64
+    )
+    habitual = rng.random(count) < 0.85
+    pick = rng.integers(0, FAVOURITES, count)
 
     balances: dict[tuple[int, str], int] = {}
     recovered: list[tuple[str, str, str]] = []
@@ -162,8 +170,7 @@ def synthetic_ledger(count: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame,
                 reward(i, coin, who)
                 continue
             if kind == "payment":
-                members = wijk_members[wijk[who]]
-                shop = members[int(pick[i] * len(members))] if same_wijk[i] and len(members) else merchant[i]
+                shop = favourite[who, pick[i]] if habitual[i] else merchant[i]
                 add(kind, coin, resident, current[shop], value)
             else:
                 add(kind, coin, resident, current[int(other_resident[i])], value)
@@ -217,14 +224,17 @@ def synthetic_ledger(count: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame,
             "transfer_subtype": pd.Categorical(pd.Series(rows_kind).map(SARAFU)),
             "reference": pd.array([""] * n, dtype="string"),
             "activity_id": pd.array(
-                np.where(np.array(rows_kind) == "activity_reward", "0x" + "ac" * 31 + "01", ""), dtype="string"
+                np.where(np.array(rows_kind) == "activity_reward", "0x" + "ac" * 31 + "01", ""),
+                dtype="string",
             ),
         }
     )
     if recovered:
         lost, fresh, where = zip(*recovered, strict=True)
         replaced = dict(zip(lost, fresh, strict=True))
-        participants["replaced_by"] = pd.array(participants["address"].map(replaced).fillna(""), dtype="string")
+        participants["replaced_by"] = pd.array(
+            participants["address"].map(replaced).fillna(""), dtype="string"
+        )
         added = pd.DataFrame(
             {
                 "address": pd.array(fresh, dtype="string"),
@@ -282,7 +292,9 @@ def child(folder: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--transfers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
@@ -314,7 +326,10 @@ def main() -> None:
     seconds, peak = result["seconds"], result["peak_mb"]
     print(f"metrics {label} transfers s: {seconds:.2f}")
     print(f"metrics {label} transfers peak MB: {peak:.0f}")
-    print(f"  above the loaded frames: {peak - result['loaded_mb']:.0f} MB (loaded: {result['loaded_mb']:.0f} MB)")
+    print(
+        f"  above the loaded frames: {peak - result['loaded_mb']:.0f} MB "
+        f"(loaded: {result['loaded_mb']:.0f} MB)"
+    )
     print(
         f"  baseline (one group-by sum per coin and month): {result['baseline']:.3f} s; "
         f"all figures = {seconds / result['baseline']:.0f}x baseline"
@@ -322,7 +337,10 @@ def main() -> None:
     print(f"  rows per figure: {result['rows']}")
     print(f"  lm3: {result['lm3']}")
     print(f"  network: {result['summary']}; cycles by length: {result['cycles']}")
-    for name, value, target, unit in (("time", seconds, TARGET_SECONDS, "s"), ("peak memory", peak, TARGET_MB, "MB")):
+    for name, value, target, unit in (
+        ("time", seconds, TARGET_SECONDS, "s"),
+        ("peak memory", peak, TARGET_MB, "MB"),
+    ):
         verdict = "target met" if value <= target else f"target MISSED by {value - target:.1f} {unit}"
         print(f"  {name}: {verdict} (target {target:g} {unit})")
 

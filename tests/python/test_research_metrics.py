@@ -1,4 +1,5 @@
-"""socialcoin.research.metrics and .network on small hand-built ledgers whose answers are known by construction.
+"""socialcoin.research.metrics and .network on small hand-built ledgers whose answers are known by
+construction.
 
 Every ledger here is written out transfer by transfer with the columns and dtypes of research/schema.py; the
 expected figures are worked out by hand in the comments beside them (amounts in cents).
@@ -438,7 +439,8 @@ def test_all_figures_names_every_table():
 def test_a_ledger_without_payments_has_empty_flow_tables_and_zero_velocity():
     # Two rewards ten days apart and nothing else: supply but no flow.
     t, p, c = ledger(
-        [(at(1), ZERO, "A", 100, S.ACTIVITY_REWARD), (at(11), ZERO, "A", 100, S.ACTIVITY_REWARD)], {"A": RESIDENT_A}
+        [(at(1), ZERO, "A", 100, S.ACTIVITY_REWARD), (at(11), ZERO, "A", 100, S.ACTIVITY_REWARD)],
+        {"A": RESIDENT_A},
     )
     figures = metrics.all_figures(t, p, c)
     assert figures["local_share"].empty

@@ -103,6 +103,15 @@ def to_utc_ns(times: pd.Series) -> np.ndarray:
     return series.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
+def as_text(column: pd.Series) -> np.ndarray:
+    """A column as an object array of str ("" for missing); a categorical is mapped through its categories
+    (one conversion per category, not per row)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = np.append(np.asarray(column.cat.categories.astype(str), dtype=object), "")
+        return names[column.cat.codes.to_numpy()]
+    return column.astype(str).fillna("").to_numpy(dtype=object)
+
+
 def prepare(transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataFrame) -> Prepared:
     require(transfers, "transfers", TRANSFER_COLUMNS)
     require(participants, "participants", PARTICIPANT_COLUMNS)
@@ -122,14 +131,15 @@ def prepare(transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataF
     frame["month"] = pd.Categorical.from_codes(month, categories=months) if months else pd.Categorical([])
 
     coins_one = coins.drop_duplicates("coin").reset_index(drop=True)
-    coin = pd.Index(coins_one["coin"].astype(str)).get_indexer(frame["coin"].astype(str))
+    coin = pd.Index(coins_one["coin"].astype(str)).get_indexer(frame["coin"])
     if (coin < 0).any():
         unknown = frame["coin"].iloc[int(np.argmax(coin < 0))]
         raise ValueError(f"transfer of coin {unknown} which the coins frame does not list: give every coin")
 
     people = participants.drop_duplicates("address").reset_index(drop=True)
     codes, uniques = pd.factorize(
-        pd.concat([pd.Series([ZERO]), frame["source"].astype(str), frame["target"].astype(str)]), sort=False
+        pd.concat([pd.Series([ZERO], dtype=frame["source"].dtype), frame["source"], frame["target"]]),
+        sort=False,
     )
     n = len(frame)
     source, target = codes[1 : n + 1].astype(np.int64), codes[n + 1 :].astype(np.int64)
@@ -141,9 +151,9 @@ def prepare(transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataF
     kind[known] = people["kind"].astype(str).to_numpy()[at[known]]
     area[known] = people["area"].astype(str).to_numpy()[at[known]]
 
-    subtype = frame["subtype"].astype(str).to_numpy(dtype=object)
+    subtype = as_text(frame["subtype"])
     if "transfer_subtype" in frame.columns:
-        standard = (frame["transfer_subtype"].astype(str) == SarafuSubtype.STANDARD.value).to_numpy()
+        standard = as_text(frame["transfer_subtype"]) == SarafuSubtype.STANDARD.value
     else:
         standard = np.isin(subtype, [Subtype.PAYMENT, Subtype.PERSON_TO_PERSON, Subtype.REFUND])
     local = _local(source, target, coin, area, coins_one["area"].astype(str).to_numpy())

@@ -20,6 +20,7 @@ from socialcoin.research.frames import (
     REWARD_SUBTYPES,
     SPEND_SUBTYPES,
     Prepared,
+    as_text,
     prepare,
     require,
     wijk_of,
@@ -93,17 +94,18 @@ def _social_value(p: Prepared, categories: pd.DataFrame | None) -> pd.DataFrame:
         {
             "m": p.month[reward],
             "wijk": wijk.to_numpy(),
-            "activity_id": t["activity_id"].to_numpy(dtype=object)[reward],
+            "activity_id": as_text(t["activity_id"].iloc[np.flatnonzero(reward)]),
             "resident": p.target[reward],
             "value": p.value[reward],
         }
     )
-    frame["activity_id"] = frame["activity_id"].where(frame["activity_id"].notna(), "").astype(str)
     keys = ["m", "wijk", "activity_id"]
     if categories is not None:
         if not {"activity_id", "category"} <= set(categories.columns):
             raise ValueError("the categories frame needs the columns 'activity_id' and 'category'")
-        mapping = dict(zip(categories["activity_id"].astype(str), categories["category"].astype(str), strict=True))
+        mapping = dict(
+            zip(categories["activity_id"].astype(str), categories["category"].astype(str), strict=True)
+        )
         frame["category"] = frame["activity_id"].map(mapping).fillna("uncategorised")
         keys = ["m", "wijk", "category", "activity_id"]
     table = (
@@ -132,14 +134,18 @@ def _average_circulating(p: Prepared, until_ns: int) -> pd.DataFrame:
     """Per (coin, month) of the grid: the time-weighted mean of the coin's circulating supply over the month
     (up to `until_ns` for the last), in cents, and the length of that stretch in days."""
     grid = _month_grid(p)
-    month_start = np.array([np.datetime64(m, "M").astype("datetime64[ns]") for m in p.months]).astype(np.int64)
+    month_start = np.array([np.datetime64(m, "M").astype("datetime64[ns]") for m in p.months]).astype(
+        np.int64
+    )
     if not len(grid):
         return grid.assign(average_circulating=np.float64(0), days=np.float64(0))
     edge = (p.source == 0) | (p.target == 0)
     delta = np.where(p.source[edge] == 0, p.value[edge], -p.value[edge])
     # Breakpoints: every mint and burn, plus each month's start (a zero change) so no step crosses a month.
     c = np.concatenate([p.coin[edge], grid["c"].to_numpy(), np.unique(grid["c"])])
-    t = np.concatenate([p.time_ns[edge], month_start[grid["m"].to_numpy()], np.full(grid["c"].nunique(), until_ns)])
+    t = np.concatenate(
+        [p.time_ns[edge], month_start[grid["m"].to_numpy()], np.full(grid["c"].nunique(), until_ns)]
+    )
     d = np.concatenate([delta, np.zeros(len(grid) + grid["c"].nunique(), dtype=np.int64)])
     order = np.lexsort((t, c))
     c, t, d = c[order], t[order], d[order]
@@ -169,22 +175,30 @@ def _velocity(p: Prepared) -> pd.DataFrame:
     volume = _sum_by([p.coin[s], p.month[s]], p.value[s], ["c", "m"], "standard_volume")
     out = (p.source != 0) & (s | (p.target == 0))
     outflow = _sum_by([p.coin[out], p.month[out]], p.value[out], ["c", "m"], "outflow")
-    table = table.merge(volume, how="left").merge(outflow, how="left").fillna({"standard_volume": 0, "outflow": 0})
+    table = (
+        table.merge(volume, how="left")
+        .merge(outflow, how="left")
+        .fillna({"standard_volume": 0, "outflow": 0})
+    )
     table = table.astype({"standard_volume": np.int64, "outflow": np.int64})
     positive = table["average_circulating"] > 0
-    table["velocity"] = np.where(positive, table["standard_volume"] / table["average_circulating"].where(positive), np.nan)
+    table["velocity"] = np.where(
+        positive, table["standard_volume"] / table["average_circulating"].where(positive), np.nan
+    )
     moving = table["outflow"] > 0
     table["holding_days"] = np.where(
         moving, table["average_circulating"] * table["days"] / table["outflow"].where(moving), np.nan
     )
-    table = table[["c", "m", "standard_volume", "average_circulating", "days", "velocity", "outflow", "holding_days"]]
+    table = table[
+        ["c", "m", "standard_volume", "average_circulating", "days", "velocity", "outflow", "holding_days"]
+    ]
     return _per_coin(p, _label_months(p, table))
 
 
 def velocity(transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataFrame) -> pd.DataFrame:
     """Per coin and month: STANDARD volume (cents), time-weighted mean circulating supply (cents), velocity
-    (volume / mean supply, per month), all outflow from holders (STANDARD and burns, cents) and the mean holding
-    time in days by Little's law (mean supply x days / outflow)."""
+    (volume / mean supply, per month), all outflow from holders (STANDARD and burns, cents) and the mean
+    holding time in days by Little's law (mean supply x days / outflow)."""
     return _velocity(prepare(transfers, participants, coins))
 
 
@@ -194,7 +208,9 @@ def _local_share(p: Prepared) -> pd.DataFrame:
     volume = _sum_by(keys, p.value[s], ["c", "m"], "standard_volume")
     local = _sum_by(keys, np.where(p.local[s], p.value[s], 0), ["c", "m"], "local_volume")
     table = volume.merge(local)
-    table["local_share"] = table["local_volume"] / table["standard_volume"].where(table["standard_volume"] > 0)
+    table["local_share"] = table["local_volume"] / table["standard_volume"].where(
+        table["standard_volume"] > 0
+    )
     return _per_coin(p, _label_months(p, table))
 
 
@@ -235,7 +251,7 @@ def _actions(p: Prepared) -> np.ndarray:
 
 def _advance(tag: int, act: int) -> int:
     """The tag of cents after a STANDARD transfer of kind `act` moved them (one hop more; LM3 round; left)."""
-    left = 1 if tag & 1 or act == OTHER_SPEND or act == OTHER_STANDARD else 0
+    left = 1 if tag & 1 or act in (OTHER_SPEND, OTHER_STANDARD) else 0
     held = (tag >> 1) & 3
     rnd = (R2_RECEIVED if held == R1_HELD else OUT) if act == LOCAL_SPEND else OUT
     hops = (tag >> 3) % HOPS
@@ -329,7 +345,7 @@ def _trace(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 
 def _tally(counts: dict[int, int], n_coins: int, code: str | None) -> pd.DataFrame:
-    """A tally of _trace as a frame: c, the code (when named), value, and the tag's left, round, hops, cohort."""
+    """A tally of _trace as a frame: c, the code (when named), value, and the parts of the tag."""
     key = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
     frame = pd.DataFrame({"c": key % n_coins})
     rest = key // n_coins
@@ -388,7 +404,9 @@ def _hops_before_burn(p: Prepared, traced: Traced) -> pd.DataFrame:
     return _per_coin(p, table)
 
 
-def hops_before_burn(transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataFrame) -> pd.DataFrame:
+def hops_before_burn(
+    transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataFrame
+) -> pd.DataFrame:
     """Per coin and number of hops (STANDARD transfers a cent passed between its mint and its burn, traced
     first-in-first-out; 127 means 127 or more): cents burned after that many hops, and their share."""
     p = prepare(transfers, participants, coins)
@@ -400,13 +418,21 @@ def _cohorts(p: Prepared, traced: Traced) -> pd.DataFrame:
     mint = p.source == 0
     table = _sum_by([p.coin[mint], p.month[mint]], p.value[mint], ["c", "cohort"], "minted")
     burned = burned[burned["cohort"] >= 0]
-    ways = burned.pivot_table(index=["c", "cohort"], columns="burn", values="value", aggfunc="sum", fill_value=0)
+    ways = burned.pivot_table(
+        index=["c", "cohort"], columns="burn", values="value", aggfunc="sum", fill_value=0
+    )
     ways = ways.reindex(columns=range(len(BURN_SUBTYPES)), fill_value=0)
     ways.columns = [s.value for s in BURN_SUBTYPES]
     held_now = held[held["cohort"] >= 0].groupby(["c", "cohort"])["value"].sum().rename("outstanding")
     left = pd.concat([burned[burned["left"]], held[(held["cohort"] >= 0) & held["left"]]])
     leaked = left.groupby(["c", "cohort"])["value"].sum().rename("left_area")
-    table = table.set_index(["c", "cohort"]).join([ways, held_now, leaked]).fillna(0).astype(np.int64).reset_index()
+    table = (
+        table.set_index(["c", "cohort"])
+        .join([ways, held_now, leaked])
+        .fillna(0)
+        .astype(np.int64)
+        .reset_index()
+    )
     redeemed = table[[s.value for s in BURN_SUBTYPES if s != Subtype.EXPIRY_RECLAIM]].sum(axis=1)
     table["redeemed_share"] = redeemed / table["minted"]
     table["payout_share"] = table[Subtype.MERCHANT_PAYOUT.value] / table["minted"]
@@ -427,17 +453,18 @@ def cohorts(transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataF
 
 
 def _active(p: Prepared) -> pd.DataFrame:
+    n = len(p.addresses)
     moving = p.subtype != Subtype.RECOVERY.value
-    m = np.concatenate([p.month[moving], p.month[moving]])
-    who = np.concatenate([p.source[moving], p.target[moving]])
+    ends = np.concatenate([p.source[moving], p.target[moving]])
+    month = np.concatenate([p.month[moving], p.month[moving]])
     trade = np.concatenate([p.standard[moving], p.standard[moving]])
-    frame = pd.DataFrame({"m": m, "who": who, "trading": trade})
-    frame = frame[frame["who"] != 0]
-    frame["kind"] = p.kind[frame["who"].to_numpy()]
-    frame = frame[np.isin(frame["kind"], ["resident", "merchant"])]
-    active = frame.groupby(["m", "kind"])["who"].nunique().rename("active")
-    trading = frame[frame["trading"]].groupby(["m", "kind"])["who"].nunique().rename("trading")
-    table = pd.concat([active, trading], axis=1).fillna(0).astype(np.int64).reset_index()
+    counted = []
+    for name, rows in (("active", ends != 0), ("trading", (ends != 0) & trade)):
+        seen = np.unique(month[rows] * n + ends[rows])  # each (month, address) once
+        frame = pd.DataFrame({"m": seen // n, "kind": p.kind[seen % n]})
+        frame = frame[np.isin(frame["kind"], ["resident", "merchant"])]
+        counted.append(frame.groupby(["m", "kind"]).size().rename(name))
+    table = pd.concat(counted, axis=1).fillna(0).astype(np.int64).reset_index()
     table["kind"] = table["kind"].astype("string")
     return _label_months(p, table)
 
@@ -452,7 +479,9 @@ def active_participants(
 
 def _debts(p: Prepared) -> pd.DataFrame:
     settle = p.subtype == Subtype.DEBT_SETTLEMENT.value
-    frame = pd.DataFrame({"c": p.coin[settle], "m": p.month[settle], "who": p.source[settle], "v": p.value[settle]})
+    frame = pd.DataFrame(
+        {"c": p.coin[settle], "m": p.month[settle], "who": p.source[settle], "v": p.value[settle]}
+    )
     table = (
         frame.groupby(["c", "m"])
         .agg(settlements=("v", "size"), settled=("v", "sum"), residents=("who", "nunique"))
@@ -495,10 +524,13 @@ def _gini(p: Prepared, at: pd.Timestamp | None) -> pd.DataFrame:
     rows = []
     per_resident = np.zeros(len(residents), dtype=np.int64)
     for ci, coin_area in enumerate(p.coins["area"].astype(str)):
-        own = balance.xs(ci, level=0) if ci in balance.index.get_level_values(0) else pd.Series(dtype=np.int64)
+        own = (
+            balance.xs(ci, level=0) if ci in balance.index.get_level_values(0) else pd.Series(dtype=np.int64)
+        )
         amounts = np.where(index >= 0, own.reindex(index, fill_value=0).to_numpy(), 0)
         per_resident += amounts
-        inside = np.array([_within(a, coin_area) for a in residents["area"].astype(str)], dtype=bool)
+        places = residents["area"].astype(str)
+        inside = places.map({a: _within(a, coin_area) for a in places.unique()}).to_numpy(dtype=bool)
         rows.append((ci, int(inside.sum()), int(amounts[inside].sum()), gini_coefficient(amounts[inside])))
     table = _per_coin(p, pd.DataFrame(rows, columns=["c", "residents", "total", "gini"]))
     overall = pd.DataFrame(

@@ -1,6 +1,7 @@
-"""The network view of "Circulation of a digital community currency" (Mattsson, Criscione & Takes, Scientific
-Reports 2023) on our ledger: the flow network of STANDARD transfers (directed, weighted by cents), the share of
-its volume inside communities, PageRank, degree assortativity and the number of cycles of length 2 to 5.
+"""The network view of "Circulation of a digital community currency" (Mattsson, Criscione & Takes,
+Scientific Reports 2023) on our ledger: the flow network of STANDARD transfers (directed, weighted by cents),
+the share of its volume inside communities, PageRank, degree assortativity and the number of cycles of
+length 2 to 5.
 
 The network is aggregated first (one edge per payer and payee, however many transfers), so its size is that of
 who-paid-whom, not of the ledger. PageRank and assortativity are vectorised over the edge arrays; short cycles
@@ -71,8 +72,8 @@ def cycle_counts(u: np.ndarray, v: np.ndarray, n: int) -> dict[int, int]:
     Closed walks of length k number tr(A^k); the ones that repeat a vertex are subtracted exactly. With
     S = A * A^T (reciprocated pairs), d = S's row sums, B = A^2 and t = diag(A^3):
         c2 = tr(A^2) / 2,   c3 = tr(A^3) / 3,
-        c4 = (tr(A^4) - 2 c2 - 2 sum d(d-1)) / 4                 (a 2-cycle walked twice; two 2-cycles at a node)
-        c5 = (tr(A^5) - 5 (sum d t - sum(S * B^T))) / 5          (a 2-cycle and a 3-cycle at a node, once each)
+        c4 = (tr(A^4) - 2 c2 - 2 sum d(d-1)) / 4     (a 2-cycle walked twice; two 2-cycles at a node)
+        c5 = (tr(A^5) - 5 (sum d t - sum(S * B^T))) / 5     (a 2-cycle and a 3-cycle at a node, once each)
     tr(A^5) is summed over row blocks of A^3 = B A, so memory stays bounded.
     """
     keep = u != v
@@ -108,7 +109,12 @@ def communities(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, seed: 
     lo, hi = np.minimum(u, v), np.maximum(u, v)
     pairs = pd.DataFrame({"a": lo, "b": hi, "w": weight}).groupby(["a", "b"], sort=True)["w"].sum()
     graph.add_weighted_edges_from(
-        zip(pairs.index.get_level_values(0).tolist(), pairs.index.get_level_values(1).tolist(), pairs.tolist(), strict=True)
+        zip(
+            pairs.index.get_level_values(0).tolist(),
+            pairs.index.get_level_values(1).tolist(),
+            pairs.tolist(),
+            strict=True,
+        )
     )
     found = nx.community.louvain_communities(graph, weight="weight", seed=seed, threshold=LEVEL_GAIN)
     ordered = sorted((sorted(group) for group in found), key=lambda group: (-len(group), group[0]))
@@ -125,7 +131,9 @@ def _cycles_by_community(u: np.ndarray, v: np.ndarray, group: np.ndarray) -> pd.
     for number in range(int(group.max()) + 1 if len(group) else 0):
         members = np.flatnonzero(group == number)
         keep = inside & (group[u] == number)
-        counts = cycle_counts(np.searchsorted(members, u[keep]), np.searchsorted(members, v[keep]), len(members))
+        counts = cycle_counts(
+            np.searchsorted(members, u[keep]), np.searchsorted(members, v[keep]), len(members)
+        )
         rows += [(number, length, count) for length, count in counts.items()]
     return pd.DataFrame(rows, columns=["community", "length", "cycles"], dtype=np.int64)
 
@@ -181,6 +189,8 @@ def network_figures(p: Prepared, seed: int = 0) -> dict[str, pd.DataFrame]:
     }
 
 
-def flow_network(transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame]:
+def flow_network(
+    transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataFrame, seed: int = 0
+) -> dict[str, pd.DataFrame]:
     """The network figures of the ledger given as frames (see network_figures)."""
     return network_figures(prepare(transfers, participants, coins), seed=seed)
