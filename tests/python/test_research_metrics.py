@@ -348,6 +348,7 @@ def test_gini_is_zero_for_equal_balances_and_three_quarters_when_one_of_four_hol
     # At the end of day 1, before the pooling, they were still equal.
     earlier = metrics.gini(*ledger(pooled, people), at=at(1.5)).set_index("symbol")
     assert earlier.loc["SC", "gini"] == 0.0
+    assert metrics.gini(*ledger(pooled, people), at=pd.Timestamp("2025-01-01 12:00")).loc[0, "gini"] == 0.0
     assert metrics.gini_coefficient(np.array([])) != metrics.gini_coefficient(np.array([]))  # NaN
 
 
@@ -482,3 +483,10 @@ def test_a_transfer_of_an_unlisted_coin_is_refused():
     t, p, c = lm3_ledger()
     with pytest.raises(ValueError, match="coins frame does not list"):
         metrics.supply(t, p, c.assign(coin="other"))
+
+
+def test_rows_out_of_ledger_order_are_traced_in_ledger_order():
+    # The same LM3 ledger with its rows reversed: block and log index, not row order, decide what came first.
+    t, p, c = lm3_ledger()
+    row = metrics.lm3(t.iloc[::-1], p, c).iloc[0]
+    assert (row["r1"], row["r2"], row["r3"]) == (1_000, 600, 250)

@@ -118,8 +118,11 @@ def prepare(transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataF
     require(coins, "coins", COIN_COLUMNS)
     if not pd.api.types.is_integer_dtype(transfers["value"]):
         raise ValueError("the transfers frame's 'value' must be integer cents (int64), not floats or text")
-    order = np.lexsort((transfers["log_index"].to_numpy(), transfers["block_number"].to_numpy()))
-    frame = transfers.iloc[order].reset_index(drop=True)
+    block, log = transfers["block_number"].to_numpy(), transfers["log_index"].to_numpy()
+    in_order = bool(np.all((block[1:] > block[:-1]) | ((block[1:] == block[:-1]) & (log[1:] > log[:-1]))))
+    # A loader's frame is in ledger order already: copy (without reordering) only what is not.
+    frame = transfers.reset_index(drop=True) if in_order else transfers.iloc[np.lexsort((log, block))]
+    frame = frame.reset_index(drop=True).copy(deep=False)
     time_ns = to_utc_ns(frame["block_time"])
     month_of = time_ns.astype("datetime64[ns]").astype("datetime64[M]")
     if len(frame):

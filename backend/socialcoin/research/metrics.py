@@ -108,11 +108,12 @@ def _social_value(p: Prepared, categories: pd.DataFrame | None) -> pd.DataFrame:
         )
         frame["category"] = frame["activity_id"].map(mapping).fillna("uncategorised")
         keys = ["m", "wijk", "category", "activity_id"]
-    table = (
-        frame.groupby(keys, sort=True)
-        .agg(value=("value", "sum"), rewards=("value", "size"), residents=("resident", "nunique"))
-        .reset_index()
-    )
+    grouped = frame.groupby(keys, sort=True)
+    table = grouped.agg(value=("value", "sum"), rewards=("value", "size")).reset_index()
+    # Distinct residents per group: count each (group, resident) pair once, on integer keys.
+    group = grouped.ngroup().to_numpy()
+    pairs = np.unique(group.astype(np.int64) * len(p.addresses) + frame["resident"].to_numpy())
+    table["residents"] = np.bincount(pairs // len(p.addresses), minlength=len(table))
     return _label_months(p, table).astype({"wijk": "string", "activity_id": "string"})
 
 
@@ -508,7 +509,7 @@ def gini_coefficient(values: np.ndarray) -> float:
 def _gini(p: Prepared, at: pd.Timestamp | None) -> pd.DataFrame:
     people = p.participants
     require(people, "participants", ["registered_at", "replaced_by"])
-    until = _last_ns(p) if at is None else int(pd.Timestamp(at).tz_convert("UTC").value)
+    until = _last_ns(p) if at is None else int(_utc(at).value)
     when = pd.Timestamp(until, tz="UTC")
     upto = p.time_ns <= until
     c = np.concatenate([p.coin[upto], p.coin[upto]])
@@ -547,6 +548,12 @@ def _gini(p: Prepared, at: pd.Timestamp | None) -> pd.DataFrame:
     table = pd.concat([table, overall], ignore_index=True)
     table.insert(0, "at", when)
     return table
+
+
+def _utc(moment: pd.Timestamp | str) -> pd.Timestamp:
+    """A moment in UTC; a time without a zone is taken as UTC, like the block times."""
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _within(area: str, container: str) -> bool:

@@ -41,7 +41,7 @@ def pagerank(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, tol: floa
     if n == 0:
         return np.zeros(0)
     out = np.bincount(u, weights=weight, minlength=n)
-    share = weight / out[u]
+    share = np.divide(weight, out[u], out=np.zeros(len(weight)), where=out[u] > 0)  # a node paying only 0s
     dangling = out == 0
     rank = np.full(n, 1.0 / n)
     for _ in range(1000):
