@@ -261,7 +261,8 @@ def _advance(tag: int, act: int) -> int:
 
 def _trace(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One pass over the ledger in order. Returns three tallies in cents, keyed by coin index `c` and lot tag:
-    moved (per transfer action), burned (per burn subtype) and held at the end.
+    spent (cents of an LM3 round, R1 or R2, that a local spend moved), burned (per burn subtype) and held at
+    the end.
 
     The loop is plain Python (first-in-first-out is sequential by nature); its tallies are keyed by one int,
     (tag * 8 + code) * coins + c, and each tag's successor is worked out once per (tag, action)."""
@@ -274,7 +275,7 @@ def _trace(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     # Cents a holder spends beyond what the ledger shows it received (none in a whole ledger): cohort -1.
     unknown = (-1 * HOPS * 4 + OUT) * 2
     lots: dict[int, deque[list[int]]] = {}
-    moved: dict[int, int] = {}
+    spent: dict[int, int] = {}
     burned: dict[int, int] = {}
     successor: dict[int, int] = {}
     for src, dst, value, act, c, code in zip(
@@ -326,8 +327,9 @@ def _trace(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         for amount, tag in pieces:
             if act != MOVE:
                 step = tag * 8 + act
-                key = step * n_coins + c
-                moved[key] = moved.get(key, 0) + amount
+                if act == LOCAL_SPEND and tag & 6 != OUT * 2:  # cents in an LM3 round spent locally
+                    key = step * n_coins + c
+                    spent[key] = spent.get(key, 0) + amount
                 new = successor.get(step)
                 if new is None:
                     new = successor[step] = _advance(tag, act)
@@ -342,7 +344,7 @@ def _trace(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         for amount, tag in queue:
             key = tag * 8 * n_coins + c
             held[key] = held.get(key, 0) + amount
-    return _tally(moved, n_coins, "action"), _tally(burned, n_coins, "burn"), _tally(held, n_coins, None)
+    return _tally(spent, n_coins, "action"), _tally(burned, n_coins, "burn"), _tally(held, n_coins, None)
 
 
 def _tally(counts: dict[int, int], n_coins: int, code: str | None) -> pd.DataFrame:
@@ -376,10 +378,9 @@ class Traced:
 
 
 def _lm3(p: Prepared, traced: Traced) -> pd.DataFrame:
-    moved, _, _ = traced.tallies
+    spent, _, _ = traced.tallies
     r1_rows = (p.source == 0) & np.isin(p.subtype, REWARD_SUBTYPES) & (p.kind[p.target] == "resident")
     r1 = pd.Series(p.value[r1_rows]).groupby(p.coin[r1_rows]).sum()
-    spent = moved[moved["action"] == LOCAL_SPEND]
     r2 = spent[spent["round"] == R1_HELD].groupby("c")["value"].sum()
     r3 = spent[spent["round"] == R2_RECEIVED].groupby("c")["value"].sum()
     every_coin = pd.RangeIndex(len(p.coins), name="c")
@@ -415,7 +416,7 @@ def hops_before_burn(
 
 
 def _cohorts(p: Prepared, traced: Traced) -> pd.DataFrame:
-    moved, burned, held = traced.tallies
+    _, burned, held = traced.tallies
     mint = p.source == 0
     table = _sum_by([p.coin[mint], p.month[mint]], p.value[mint], ["c", "cohort"], "minted")
     burned = burned[burned["cohort"] >= 0]
