@@ -5,10 +5,16 @@ frames, and refuses a wrong node or address without writing anything."""
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pytest
+import requests
 from click.testing import CliRunner
 from eth_account import Account
 from eth_utils import keccak
@@ -222,3 +228,60 @@ def test_a_wrong_node_or_an_address_that_is_no_registry_is_refused_and_nothing_i
     assert not out.exists() and list(tmp_path.iterdir()) == []
     with pytest.raises(NotARegistry):
         Ledger.from_rpc(node.url, demo["coins"]["ARS"])
+
+
+MAX_LOG_BLOCKS = 3
+
+
+@contextmanager
+def capped_node(url: str, refused: list[int]) -> Iterator[str]:
+    """The node behind a JSON-RPC front that refuses eth_getLogs over more than MAX_LOG_BLOCKS blocks, as
+    public nodes cap it (Besu: --rpc-max-logs-range); yields its URL."""
+
+    class Front(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            request = json.loads(body)
+            if isinstance(request, dict) and request["method"] == "eth_getLogs":
+                window = request["params"][0]
+                blocks = int(window["toBlock"], 16) - int(window["fromBlock"], 16) + 1
+                if blocks > MAX_LOG_BLOCKS:
+                    refused.append(blocks)
+                    error = {"code": -32005, "message": f"range exceeds {MAX_LOG_BLOCKS} blocks"}
+                    answer = json.dumps({"jsonrpc": "2.0", "id": request["id"], "error": error}).encode()
+                    self._answer(answer)
+                    return
+            self._answer(requests.post(url, data=body, headers={"Content-Type": "application/json"}).content)
+
+        def _answer(self, answer: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Front)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_node_that_caps_the_blocks_of_a_log_request_is_read_in_smaller_ranges(node, demo):
+    registry = demo["contracts"]["ParticipantRegistry"]
+    direct = Ledger.from_rpc(node.url, registry)
+    refused: list[int] = []
+    with capped_node(node.url, refused) as url:
+        capped = Ledger.from_rpc(url, registry, blocks_per_request=100)
+    assert len(refused) >= 2 and min(refused) > MAX_LOG_BLOCKS  # halved until the node took it
+    assert_ledgers_equal(capped, direct)
+    assert len(direct.transfers) > 0 and (capped.first_block, capped.last_block) == (
+        direct.first_block,
+        direct.last_block,
+    )

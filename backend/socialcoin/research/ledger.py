@@ -7,7 +7,7 @@ below, so that what they return can differ only if what they read differs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,10 +73,6 @@ def classify(companion_event: str | None, payee_kind: str | None) -> Subtype:
     if companion.subtype is Subtype.PAYMENT and payee_kind == Kind.RESIDENT.name.lower():
         return Subtype.PERSON_TO_PERSON
     return companion.subtype
-
-
-def sarafu_subtype(subtype: Subtype) -> SarafuSubtype | None:
-    return SARAFU[subtype]
 
 
 def reference_of(companion_args: dict[str, Any] | None) -> str | None:
@@ -281,9 +277,31 @@ def _transfers(raw: pd.DataFrame, kinds: pd.DataFrame) -> pd.DataFrame:
     )
     raw["subtype"] = pairs.merge(distinct, on=["event", "kind"], how="left")["subtype"].to_numpy()
     raw["transfer_subtype"] = raw["subtype"].map(
-        {s.value: (None if SARAFU[s] is None else SARAFU[s].value) for s in Subtype}  # type: ignore[union-attr]
+        {s.value: (t.value if (t := SARAFU[s]) else None) for s in Subtype}
     )
     return typed(raw, TRANSFERS, CATEGORIES)
+
+
+def build_ledger(
+    raw_transfers: pd.DataFrame,
+    events: Iterable[Event],
+    *,
+    chain_id: int | None = None,
+    first_block: int | None = None,
+    last_block: int | None = None,
+) -> Ledger:
+    """The frames from what both loaders read: the Transfers in the raw columns of TRANSFER_COLUMNS, and
+    the registry's and factory's events (PARTICIPANT_EVENTS, COIN_EVENTS; others are ignored)."""
+    events = list(events)
+    participants, kinds = _participants(e for e in events if e.name in PARTICIPANT_EVENTS)
+    return Ledger(
+        transfers=_transfers(raw_transfers, kinds),
+        participants=participants,
+        coins=_coins(e for e in events if e.name in COIN_EVENTS),
+        chain_id=chain_id,
+        first_block=first_block,
+        last_block=last_block,
+    )
 
 
 TRANSFER_COLUMNS = [
@@ -341,18 +359,11 @@ def _from_index(session: Session, chain_id: int | None) -> Ledger:
         .order_by(ChainEvent.block_number, ChainEvent.log_index)
     )
     raw = pd.DataFrame(session.execute(query).all(), columns=TRANSFER_COLUMNS)
-    participants, kinds = _participants(_events(session, PARTICIPANT_EVENTS))
     first, last = session.execute(
         select(func.min(ChainEvent.block_number), select(func.max(IndexedBlock.number)).scalar_subquery())
     ).one()
-    return Ledger(
-        transfers=_transfers(raw, kinds),
-        participants=participants,
-        coins=_coins(_events(session, COIN_EVENTS)),
-        chain_id=chain_id,
-        first_block=first,
-        last_block=last,
-    )
+    events = _events(session, PARTICIPANT_EVENTS + COIN_EVENTS)
+    return build_ledger(raw, events, chain_id=chain_id, first_block=first, last_block=last)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -365,7 +376,11 @@ class LedgerError(Exception):
 
 
 class RpcUnreachable(LedgerError):
-    pass
+    """No JSON-RPC answer at all (a wrong URL, a node that is down)."""
+
+
+class RpcRefused(LedgerError):
+    """The node answered a request with an error."""
 
 
 class NotARegistry(LedgerError):
@@ -410,7 +425,7 @@ class _JsonRpc:
     def _result(method: str, answer: Any) -> Any:
         if not isinstance(answer, dict) or "error" in answer or "result" not in answer:
             error = answer.get("error") if isinstance(answer, dict) else answer
-            raise LedgerError(f"the node refused {method}: {error}")
+            raise RpcRefused(f"the node refused {method}: {error}")
         return answer["result"]
 
     def call(self, method: str, params: list[Any]) -> Any:
@@ -440,7 +455,7 @@ def _deployment_block(rpc: _JsonRpc, address: str, head: int) -> int:
                 low = middle + 1
             else:
                 high = middle
-    except LedgerError:
+    except RpcRefused:
         return 0
     return low
 
@@ -509,11 +524,6 @@ class _LogReader:
             rows.append(self._row(before, *decoded))
 
 
-def _ranges(first: int, last: int, step: int) -> Iterator[tuple[int, int]]:
-    for start in range(first, last + 1, step):
-        yield start, min(start + step - 1, last)
-
-
 def _from_rpc(
     rpc: _JsonRpc,
     registry: str,
@@ -531,9 +541,18 @@ def _from_rpc(
     first = start_block if start_block is not None else _deployment_block(rpc, registry, last)
     reader = _LogReader(decoder, registry)
     times: dict[int, datetime] = {}
-    for start, end in _ranges(first, last, step):
+    start, size = first, step
+    while start <= last:
+        end = min(start + size - 1, last)
+        try:
+            logs = rpc.call("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end)}])
+        except RpcRefused:
+            if size == 1:
+                raise
+            size = max(1, size // 2)  # nodes cap a request's blocks or logs: ask for fewer
+            continue
         before = len(reader.rows)
-        reader.read(rpc.call("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end)}]))
+        reader.read(logs)
         numbers = sorted({row["block_number"] for row in reader.rows[before:]} - times.keys())
         for chunk in range(0, len(numbers), BLOCKS_PER_BATCH):
             part = numbers[chunk : chunk + BLOCKS_PER_BATCH]
@@ -543,6 +562,7 @@ def _from_rpc(
                 times[number] = datetime.fromtimestamp(int(block["timestamp"], 16), UTC)
         if progress is not None:
             progress(end - first + 1, last - first + 1)
+        start = end + 1
     if not reader.purposes_seen:
         raise NotARegistry(
             f"{registry} on chain {chain_id} logged no PurposeAdded from block {first}: it is not a "
@@ -572,12 +592,4 @@ def _from_rpc(
         ],
         columns=TRANSFER_COLUMNS,
     )
-    participants, kinds = _participants(e for e in events if e.name in PARTICIPANT_EVENTS)
-    return Ledger(
-        transfers=_transfers(raw, kinds),
-        participants=participants,
-        coins=_coins(e for e in events if e.name in COIN_EVENTS),
-        chain_id=chain_id,
-        first_block=first,
-        last_block=last,
-    )
+    return build_ledger(raw, events, chain_id=chain_id, first_block=first, last_block=last)

@@ -37,12 +37,15 @@ def rebuild(
     *,
     progress: Callable[[int, int], None] | None = None,
     figure_builders: Sequence[FigureBuilder] = FIGURE_BUILDERS,
-    **read: int | None,
+    start_block: int | None = None,
+    end_block: int | None = None,
 ) -> Ledger:
     """Reads the ledger from `rpc_url`, computes the figures and writes everything to `out` by writing a
-    directory beside it and renaming it into place. `read` passes start_block/end_block to the loader."""
+    directory beside it and renaming it into place."""
     check_output(out)
-    ledger = Ledger.from_rpc(rpc_url, registry, progress=progress, **read)  # type: ignore[arg-type]
+    ledger = Ledger.from_rpc(
+        rpc_url, registry, progress=progress, start_block=start_block, end_block=end_block
+    )
     figures: dict[str, pd.DataFrame] = {}
     for build in figure_builders:
         figures.update(build(ledger))
