@@ -199,7 +199,10 @@ def _participants(events: Iterable[Event]) -> tuple[pd.DataFrame, pd.DataFrame]:
         position = _position(event.block_number, event.log_index)
         args = event.args
         if event.name == "ParticipantRecovered":
-            lost = found[args["lost"]]
+            # A read that starts after the lost address was registered knows neither its kind nor area.
+            lost = found.setdefault(
+                args["lost"], {"address": args["lost"], "kind": None, "area": None, "registered_at": None}
+            )
             lost["replaced_by"] = args["replacement"]
             found[args["replacement"]] = dict(
                 lost, address=args["replacement"], registered_at=event.block_time, replaced_by=None
