@@ -18,6 +18,7 @@ import requests
 from click.testing import CliRunner
 from eth_account import Account
 from eth_utils import keccak
+from sqlalchemy import create_engine
 
 from queueing import queue
 from socialcoin.chain.constants import ZERO_ADDRESS
@@ -154,6 +155,9 @@ def test_every_flow_is_classified_and_the_chain_alone_gives_what_the_index_gives
     expected = every_kind_of_flow(client, runtime, demo, auth)
     with runtime.sessions() as session:
         indexed = Ledger.from_index(session, chain_id=31337)
+    engine = create_engine(runtime.settings.database_url)
+    assert_ledgers_equal(Ledger.from_index(engine), indexed)
+    engine.dispose()
     transfers = indexed.transfers
 
     assert expected <= rows(transfers)

@@ -13,12 +13,18 @@ from ..research.rebuild import OutputRefused, rebuild
 from .output import progress, say
 
 OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3  # as in main.py
+EXAMPLE = (
+    "socialcoin research rebuild --rpc http://127.0.0.1:8545 "
+    "--registry 0x5FbDB2315678afecb367f032d93F642f64180aa3 --out export"
+)
 
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
     short_help="Onderzoek / research.",
-    help="Het openbare grootboek voor onderzoekers. / The public ledger for researchers.",
+    help="Het openbare grootboek voor onderzoekers: zie socialcoin research rebuild --help.\n\nThe public "
+    "ledger for researchers: see socialcoin research rebuild --help.\n\n\b\nVoorbeeld / example:\n"
+    f"  {EXAMPLE}",
 )
 def research() -> None:
     pass
@@ -31,7 +37,7 @@ def research() -> None:
     "en schrijft ze als CSV en Parquet, met het datawoordenboek en een manifest, naar --out. / Reads every "
     "transaction from the chain's logs (only the registry's address is needed) and writes them as CSV and "
     "Parquet, with the data dictionary and a manifest, to --out.\n\n\b\nVoorbeeld / example:\n"
-    "  socialcoin research rebuild --rpc http://127.0.0.1:8545 --registry 0x5FbD... --out export",
+    f"  {EXAMPLE}",
 )
 @click.option("--rpc", "rpc_url", required=True, help="JSON-RPC-adres van een node / a node's JSON-RPC URL.")
 @click.option("--registry", required=True, help="Adres van het ParticipantRegistry / the registry's address.")
