@@ -508,21 +508,23 @@ class _LogReader:
                 self.purposes_seen = True
             if kind == "registry" and name == "CoinAdded":
                 self.coins.add(checksummed(args["coin"]))
-                self._learn(at, entry, "factory", rows)
+                self._learn(at, entry, "factory", checksummed(args["coin"]), rows)
             if kind == "coin" and name == "Transfer" and args["from"] == ZERO_ADDRESS:
-                self._learn(at, entry, "issuer", rows)
+                self._learn(at, entry, "issuer", checksummed(entry["address"]), rows)
         link_companions(rows)
         self.rows += rows
 
-    def _learn(self, at: dict, entry: dict[str, Any], kind: str, rows: list[dict[str, Any]]) -> None:
+    def _learn(
+        self, at: dict, entry: dict[str, Any], kind: str, coin: str, rows: list[dict[str, Any]]
+    ) -> None:
         """The log just before a CoinAdded is its factory's CoinCreated, the log just before a mint the
-        issuer's mint event: only the factory lists coins and only the issuer mints, and neither logs
-        anything else in between. Its emitter is kept from then on."""
+        issuer's mint event, both naming `coin`: only the factory lists coins and only the issuer mints,
+        and neither logs anything else in between. Its emitter is kept from then on."""
         before = at.get((entry["transactionHash"], int(entry["logIndex"], 16) - 1))
         if before is None or self._kind(checksummed(before["address"])) is not None:
             return
         decoded = self.decoder.decode(kind, before)
-        if decoded is not None:
+        if decoded is not None and decoded[1].get("coin") == coin:
             self.learned[checksummed(before["address"])] = kind
             rows.append(self._row(before, *decoded))
 
