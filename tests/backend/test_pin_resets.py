@@ -6,6 +6,8 @@ at once make one; a reset the chain refused ends as failed and a new one can fol
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from eth_account import Account
 from sqlalchemy import func, select
@@ -70,6 +72,32 @@ def state(client, headers, resident_id: int) -> dict:
 
 def payment(bakery_id: int, pin: str, amount: int = 400) -> dict:
     return {"merchant_id": bakery_id, "coin": "GKW", "amount_cents": amount, "reference": "bon", "pin": pin}
+
+
+@dataclass(frozen=True)
+class Started:
+    resident_id: int
+    old: str  # the wallet under the forgotten PIN
+    new: str  # the reset's new key's address
+    code: str  # the new activation code
+
+
+def reset_after_the_delay(client, runtime, demo, headers, case_number: str, coins: int) -> Started:
+    """A resident with coins whose PIN is reset: the request is on chain, the delay has passed and the
+    move is queued (not yet sent)."""
+    resident_id, old = admit(runtime, case_number)
+    drive(runtime)
+    mint(runtime, demo, "GKW", old, coins)
+    drive(runtime)
+    answer = client.post(reset_url(resident_id), headers=headers, json={"reason": "Vergeten"})
+    assert answer.status_code == 201, answer.text
+    started = answer.json()
+    drive(runtime)
+    let_time_pass(runtime, 3601)
+    assert complete_due(runtime) == 1
+    return Started(
+        resident_id, old, started["pin_reset"]["new_wallet"], started["activation_code"]["activation_code"]
+    )
 
 
 def test_a_counsellor_resets_a_forgotten_pin_and_the_coins_follow_the_resident_to_the_new_one(
@@ -172,16 +200,8 @@ def test_a_resident_who_activates_only_after_the_coins_moved_gets_the_new_key_al
     client, runtime, demo, counsellor
 ):
     bakery_id, _bakery = merchant(runtime, "Bakkerij Laat")
-    resident_id, old = admit(runtime, "PR-0002")
-    drive(runtime)
-    mint(runtime, demo, "GKW", old, 900)
-    drive(runtime)
-    answer = client.post(reset_url(resident_id), headers=counsellor, json={"reason": "Vergeten"})
-    assert answer.status_code == 201, answer.text
-    code, new = answer.json()["activation_code"]["activation_code"], answer.json()["pin_reset"]["new_wallet"]
-    drive(runtime)
-    let_time_pass(runtime, 3601)
-    assert complete_due(runtime) == 1
+    reset = reset_after_the_delay(client, runtime, demo, counsellor, "PR-0002", 900)
+    resident_id, code, new = reset.resident_id, reset.code, reset.new
     drive(runtime)
     assert state(client, counsellor, resident_id)["status"] == "done"
     with runtime.sessions() as session:
@@ -311,16 +331,8 @@ def test_an_activation_overtaken_by_the_move_is_refused_once_and_the_next_one_se
     and its write, made deterministic by running the move inside the PIN's key derivation): the activation
     is refused with a request to try again, nothing is half written, and the next try works."""
     bakery_id, _bakery = merchant(runtime, "Bakkerij Inhaal")
-    resident_id, old = admit(runtime, "PR-0008")
-    drive(runtime)
-    mint(runtime, demo, "GKW", old, 800)
-    drive(runtime)
-    answer = client.post(reset_url(resident_id), headers=counsellor, json={"reason": "Vergeten"})
-    assert answer.status_code == 201, answer.text
-    code, new = answer.json()["activation_code"]["activation_code"], answer.json()["pin_reset"]["new_wallet"]
-    drive(runtime)
-    let_time_pass(runtime, 3601)
-    assert complete_due(runtime) == 1  # queued, not yet sent
+    reset = reset_after_the_delay(client, runtime, demo, counsellor, "PR-0008", 800)
+    resident_id, code, new = reset.resident_id, reset.code, reset.new
 
     sealing = people.activate
 

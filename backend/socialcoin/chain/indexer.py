@@ -40,7 +40,7 @@ def last_indexed_block(session: Session, start_block: int) -> int:
     return start_block - 1 if last is None else last
 
 
-def _link_companions(rows: list[dict[str, Any]]) -> None:
+def link_companions(rows: list[dict[str, Any]]) -> None:
     """Gives each Transfer row its companion: the issuer's event logged just before a mint, or the coin's
     event logged just after any other Transfer (DebtSettled, PaymentMade, BalanceRecovered...). A
     transaction's logs all sit in one block, so `rows` (whole blocks) holds both."""
@@ -153,7 +153,7 @@ class Indexer:
                 coins.add(checksummed(args["coin"]))
             if kind == "coin" and name == "Transfer":
                 transfers.append((address, args))
-        _link_companions(rows)
+        link_companions(rows)
         hashes = {int(b["number"], 16): b["hash"] for b in blocks.values()}
         with transaction(self.sessions) as session:
             if rows:

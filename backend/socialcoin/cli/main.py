@@ -39,6 +39,7 @@ from .batch import (
 from .client import DEFAULT_API, Api, ApiError, Unreachable
 from .csvfile import CellInvalid, euro_cents
 from .output import dump_json, euro, pairs, plural, say, table
+from .research import research
 
 OK, REFUSED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 OPERATION_FINAL = ("done", "failed")
@@ -1539,6 +1540,9 @@ def outbox_retry(settings: Settings, tx_id: int) -> int:
 @common
 def outbox_cancel(settings: Settings, tx_id: int) -> int:
     return _outbox_action(settings, tx_id, "cancel")
+
+
+cli.add_command(research)
 
 
 def main() -> None:

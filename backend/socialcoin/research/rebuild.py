@@ -1,0 +1,66 @@
+"""Rebuilding the public exports from a chain's logs alone, written so that the output directory is either
+the previous complete export or the new complete one, never half of either."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .exports import MANIFEST, write_exports
+from .ledger import Ledger, LedgerError
+
+# Figure tables computed from a Ledger: name -> table. The figures of metrics.py join the rebuild here.
+FigureBuilder = Callable[[Ledger], Mapping[str, pd.DataFrame]]
+FIGURE_BUILDERS: tuple[FigureBuilder, ...] = ()
+
+
+class OutputRefused(LedgerError):
+    """The output directory holds something other than an earlier export: it is left alone."""
+
+
+def check_output(out: Path) -> None:
+    """`out` may be missing, empty, or an earlier export (it has a manifest); anything else is refused."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).is_file())):
+        raise OutputRefused(
+            f"{out} exists and is not an earlier export (no {MANIFEST}): choose a new or empty directory"
+        )
+
+
+def rebuild(
+    rpc_url: str,
+    registry: str,
+    out: Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    figure_builders: Sequence[FigureBuilder] = FIGURE_BUILDERS,
+    start_block: int | None = None,
+    end_block: int | None = None,
+) -> Ledger:
+    """Reads the ledger from `rpc_url`, computes the figures and writes everything to `out` by writing a
+    directory beside it and renaming it into place."""
+    check_output(out)
+    ledger = Ledger.from_rpc(
+        rpc_url, registry, progress=progress, start_block=start_block, end_block=end_block
+    )
+    figures: dict[str, pd.DataFrame] = {}
+    for build in figure_builders:
+        figures.update(build(ledger))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        write_exports(ledger, staging, figures)
+        if out.exists():
+            old = staging.with_name(staging.name + ".old")
+            out.rename(old)
+            staging.rename(out)
+            shutil.rmtree(old)
+        else:
+            staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return ledger
