@@ -490,3 +490,21 @@ def test_rows_out_of_ledger_order_are_traced_in_ledger_order():
     t, p, c = lm3_ledger()
     row = metrics.lm3(t.iloc[::-1], p, c).iloc[0]
     assert (row["r1"], row["r2"], row["r3"]) == (1_000, 600, 250)
+
+
+def test_figures_of_the_loaders_own_hand_made_ledger():
+    # The ledger research/ledger.py builds from the events of tests/python/test_research_frames.py: Anna earns
+    # 5,000 and pays 700 + 900 + 300 locally (R2 = 1,900), the shop refunds 100 and cashes out 800 (no R3).
+    # At the end Ben holds 1,000 and Anna's replacement 3,200 (Anna, replaced, is left out): Gini of
+    # (1,000, 3,200) = (3,200 - 1,000) / (2 x 4,200).
+    from test_research_frames import ledger as hand_made
+
+    from socialcoin.research.rebuild import research_figures
+
+    figures = research_figures(hand_made.__wrapped__())
+    supply = figures["supply"].iloc[0]
+    assert (supply["minted"], supply["burned"], supply["circulating"]) == (5_000, 800, 4_200)
+    assert figures["lm3"].iloc[0][["r1", "r2", "r3"]].tolist() == [5_000, 1_900, 0]
+    gini = figures["gini"].set_index("symbol")
+    assert gini.loc["GKW", "gini"] == pytest.approx(2_200 / 8_400)
+    assert figures["cohorts"].iloc[0]["merchant_payout"] == 800
