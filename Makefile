@@ -118,6 +118,7 @@ bench: setup $(CHROMIUM)
 	$(VENV)/bin/python bench/payments.py
 	$(VENV)/bin/python bench/flood.py
 	$(VENV)/bin/python bench/pages.py
+	$(VENV)/bin/python bench/research_metrics.py
 
 $(LINT_VENV)/.installed: requirements-lint.txt
 	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)

@@ -12,10 +12,18 @@ import pandas as pd
 
 from .exports import MANIFEST, write_exports
 from .ledger import Ledger, LedgerError
+from .metrics import all_figures
 
-# Figure tables computed from a Ledger: name -> table. The figures of metrics.py join the rebuild here.
+# Figure tables computed from a Ledger: name -> table.
 FigureBuilder = Callable[[Ledger], Mapping[str, pd.DataFrame]]
-FIGURE_BUILDERS: tuple[FigureBuilder, ...] = ()
+
+
+def research_figures(ledger: Ledger) -> Mapping[str, pd.DataFrame]:
+    """Every figure of metrics.py (docs/research.md, "Figures"), by its stable name."""
+    return all_figures(ledger.transfers, ledger.participants, ledger.coins)
+
+
+FIGURE_BUILDERS: tuple[FigureBuilder, ...] = (research_figures,)
 
 
 class OutputRefused(LedgerError):
