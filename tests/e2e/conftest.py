@@ -47,6 +47,20 @@ PHONE = {"width": 360, "height": 780}
 TABLET = {"width": 1024, "height": 768}
 
 
+# Tests that move the chain's clock forward (evm_increaseTime: a recovery's delay) leave it ahead of the
+# wall clock for the rest of the session, and a page that shows "today" or "this month" by block time would
+# then miss what happened a moment ago, depending on the hour the suite runs. They run last.
+MOVES_CHAIN_CLOCK = "moves_chain_clock"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MOVES_CHAIN_CLOCK}: moves the chain's clock forward; runs last")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker(MOVES_CHAIN_CLOCK) is not None)  # stable
+
+
 @pytest.fixture(scope="session")
 def service(tmp_path_factory) -> Iterator[Service]:
     # Every test's browser signs in from 127.0.0.1: the per-address limit on sign-ins (20 a minute) would

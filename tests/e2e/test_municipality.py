@@ -337,6 +337,7 @@ def test_a_resident_is_frozen_and_unfrozen_on_chain_from_the_page(tablet, servic
     ].frozen
 
 
+@pytest.mark.moves_chain_clock
 def test_a_lost_own_wallet_is_recovered_in_two_steps_with_its_time(tablet, service, staff, enter, admin_api):
     lost, new = Account.create().address, Account.create().address
     number = case("LOST")
@@ -402,6 +403,7 @@ def pin_reset(api: httpx.Client, resident_id: int) -> dict | None:
     return None if answer.status_code == 404 else answer.json()
 
 
+@pytest.mark.moves_chain_clock
 def test_a_debt_counsellor_resets_a_forgotten_pin_and_the_coins_follow_the_resident_to_the_new_one(
     tablet, phone, service, staff, enter, admin_api
 ):
