@@ -1,0 +1,342 @@
+"""Small-cell suppression: the one gate every public research figure goes through.
+
+A public figure must never rest on fewer than ``k`` distinct residents (``Settings.research_k_anonymity``,
+10 by default, at least 2), and must not be recoverable by subtracting one published figure from another.
+:func:`publish` guarantees both by construction, for one table at a time:
+
+1. **One fixed partition.** A table is a tidy frame of *cells*: one row per combination of its key columns
+   (its :class:`Dimension` s, e.g. coin x area x month) with additive value columns (sums in cents,
+   counts). The only figures published are the cells and the *margins*: the sums over every group of cells
+   that agree on each dimension at some level of it (the cell's own key, a coarser level such as the wijk
+   or gemeente of a buurt, or the total). All those margins are computed and protected, so a page may show
+   any of them.
+2. **Who is in each cell.** The caller gives the row-level *contributions*: the key columns of a cell and
+   the address of a resident who is in it (column ``resident``). The residents of any group of cells are the
+   union of theirs, so a resident in two cells counts once (kept as bit sets: a union is an OR).
+3. **Primary suppression.** A cell or margin with 1..k-1 distinct residents is suppressed: its values and
+   its resident count are replaced by missing and its ``suppressed`` flag is set. Zero residents is a true
+   zero (e.g. only merchants took part) and stays.
+4. **Complementary suppression.** What an attacker knows is every published cell and every published
+   margin. Subtracting the published cells from a margin A leaves the sum of A's suppressed cells, S(A);
+   subtracting margin B from A as well leaves S(A) - S(B). The rule, for every published margin A and every
+   published margin B (or none): when S(B) lies within S(A), the rest S(A) \\ S(B) is empty or has at least
+   k distinct residents. (When neither lies within the other the difference mixes two suppressed groups
+   with opposite signs and is not the value of any group.) A breach is mended by suppressing further cells
+   of A outside B, those with the fewest residents first (ties by key: deterministic), only cells that
+   add residents (a true zero is never suppressed); when A outside B does not hold k residents at all, no
+   cell can mend it, and the smaller of the two margins is suppressed instead. Suppression only grows, so
+   repeating this over all margins and all levels of every hierarchy reaches a fixed point, where the
+   rule holds for every pair: no difference of two published figures, after taking out published cells,
+   is the exact value of a group of 1..k-1 residents.
+
+What this does not claim: it is a check of pairs (and of one figure with the published cells), as the
+issue asks, not a linear-programming audit of every combination of three or more margins (as tau-ARGUS
+does for statistical offices). Non-additive figures (a median, a velocity) are not summed here: publish
+their additive parts through this gate and derive the ratio from published parts, or publish them only
+for cells whose flag is clear.
+
+How a metrics table plugs in: its cells are its key columns (coin, area, month, ...), its contributions
+one row per (cell, resident) that the figure counts. For a table over transfers the residents of a
+transfer are its ``source`` and ``target`` addresses whose ``kind`` in the participants frame is
+``resident`` (merchants, organisations and the municipality are not protected persons and are left out);
+the area of a transfer's cell is the coin's or the resident's area as the table defines it. A table of
+residents taking part per area and month contributes each resident to their own cell. A table with no
+residents behind it (e.g. merchants reached) passes an empty contributions frame: every cell is then a
+true zero for this rule and nothing is suppressed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+from socialcoin.areas import enclosing
+
+RESIDENT = "resident"  # contributions: the resident's address
+RESIDENTS = "residents"  # output: the number of distinct residents behind a figure
+SUPPRESSED = "suppressed"  # output: True when the figure's values are withheld
+GROUPING = "grouping"  # margins: the level of each dimension, e.g. "coin=cell area=WK month=total"
+CELL = "cell"
+TOTAL = "total"
+
+
+class PrivacyError(ValueError):
+    """Input :func:`publish` cannot protect; the message names the column or value at fault."""
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A key column of a table and the coarser levels its totals are shown at (finest first), each a named
+    function of the cell's key; the grand total (labelled ``total_label``) is always there."""
+
+    column: str
+    levels: tuple[tuple[str, Callable[[Hashable], Hashable]], ...] = ()
+    total_label: str = "*"
+
+
+def area_dimension(column: str = "area") -> Dimension:
+    """An area column of CBS codes (buurt or wijk) with its wijk and gemeente totals; NL is the total."""
+    return Dimension(
+        column,
+        levels=(
+            ("WK", lambda code: enclosing(str(code), "WK")),
+            ("GM", lambda code: enclosing(str(code), "GM")),
+        ),
+        total_label="NL",
+    )
+
+
+@dataclass
+class Publication:
+    """The figures of one table that may be published: ``cells`` (the table with ``residents`` and
+    ``suppressed``) and ``margins`` (one row per group, with ``grouping`` naming each dimension's level)."""
+
+    cells: pd.DataFrame
+    margins: pd.DataFrame
+    k: int
+    dimensions: tuple[Dimension, ...] = field(default=())
+
+
+@dataclass
+class _Margin:
+    grouping: str
+    key: tuple[Hashable, ...]
+    cells: frozenset[int]
+    residents: int  # bit set of resident numbers
+    suppressed: bool = False
+
+
+def publish(
+    table: pd.DataFrame,
+    contributions: pd.DataFrame,
+    dimensions: Sequence[Dimension],
+    values: Sequence[str],
+    k: int,
+) -> Publication:
+    """The table's cells and all its margins with every figure over 1..k-1 residents withheld, and enough
+    more withheld that no two published figures differ by such a group (see the module's docstring)."""
+    dimensions = tuple(dimensions)
+    _check(table, contributions, dimensions, values, k)
+    columns = [d.column for d in dimensions]
+    cells = table.reset_index(drop=True)
+    keys = list(zip(*(cells[c] for c in columns), strict=True)) if len(cells) else []
+    masks = _resident_masks(keys, contributions, columns)
+    margins = _margins(keys, masks, dimensions)
+    suppressed = _suppress(keys, masks, margins, k)
+    return Publication(
+        cells=_withheld(cells, values, [m.bit_count() for m in masks], suppressed),
+        margins=_margin_frame(cells, margins, columns, values),
+        k=k,
+        dimensions=dimensions,
+    )
+
+
+def _check(
+    table: pd.DataFrame,
+    contributions: pd.DataFrame,
+    dimensions: tuple[Dimension, ...],
+    values: Sequence[str],
+    k: int,
+) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+        raise PrivacyError(
+            f"k={k!r}: k must be an integer of at least 2 (SOCIALCOIN_RESEARCH_K_ANONYMITY), or a figure "
+            "could show what a single resident did"
+        )
+    if not dimensions:
+        raise PrivacyError("a table needs at least one dimension (key column) to publish cells of")
+    columns = [d.column for d in dimensions]
+    for name, frame, needed in (
+        ("table", table, [*columns, *values]),
+        ("contributions", contributions, [*columns, RESIDENT]),
+    ):
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise PrivacyError(
+                f"{name} lacks column(s) {', '.join(missing)}; it has {', '.join(frame.columns)}"
+            )
+    for reserved in (RESIDENTS, SUPPRESSED, GROUPING):
+        if reserved in table.columns:
+            raise PrivacyError(f"table has a column {reserved!r}, which publish writes itself: rename it")
+    for value in values:
+        if value in columns or not is_numeric_dtype(table[value]) or is_bool_dtype(table[value]):
+            raise PrivacyError(f"value column {value!r} must be numeric and additive (a sum or a count)")
+    duplicated = table.duplicated(subset=columns)
+    if duplicated.any():
+        first = table.loc[duplicated, columns].iloc[0].tolist()
+        raise PrivacyError(f"table has more than one row for the cell {first}: one row per cell")
+    if contributions[RESIDENT].isna().any():
+        raise PrivacyError("contributions has an empty resident address")
+
+
+def _resident_masks(
+    keys: list[tuple[Hashable, ...]], contributions: pd.DataFrame, columns: list[str]
+) -> list[int]:
+    """Per cell, the set of its residents as a bit set (bit i: the i-th distinct address)."""
+    index = {key: i for i, key in enumerate(keys)}
+    rows = contributions[[*columns, RESIDENT]].drop_duplicates()
+    numbers, _ = pd.factorize(rows[RESIDENT].astype("string").str.lower())
+    masks = [0] * len(keys)
+    unknown = []
+    for key, number in zip(zip(*(rows[c] for c in columns), strict=True), numbers, strict=True):
+        cell = index.get(key)
+        if cell is None:
+            unknown.append(key)
+            continue
+        masks[cell] |= 1 << int(number)
+    if unknown:
+        unknown = list(dict.fromkeys(unknown))
+        shown = ", ".join(map(str, unknown[:3]))
+        raise PrivacyError(
+            f"contributions name {len(unknown)} cell(s) the table does not have ({shown}): every "
+            "contribution must fall in a cell of the table, or its figures would miss the residents behind "
+            "them"
+        )
+    return masks
+
+
+def _margins(
+    keys: list[tuple[Hashable, ...]], masks: list[int], dimensions: tuple[Dimension, ...]
+) -> list[_Margin]:
+    """Every group of cells the table can total: each dimension at its own key, a coarser level or total."""
+    choices = [
+        [(CELL, None), *d.levels, (TOTAL, None)] for d in dimensions
+    ]  # (level name, function); None: the key itself (CELL) or the total label (TOTAL)
+    margins = []
+    for combination in itertools.product(*choices):
+        if all(level == CELL for level, _ in combination):
+            continue  # the cells themselves
+        grouping = " ".join(
+            f"{d.column}={level}" for d, (level, _) in zip(dimensions, combination, strict=True)
+        )
+        groups: dict[tuple[Hashable, ...], list[int]] = {}
+        for cell, key in enumerate(keys):
+            label = tuple(
+                d.total_label if level == TOTAL else part if function is None else function(part)
+                for d, (level, function), part in zip(dimensions, combination, key, strict=True)
+            )
+            groups.setdefault(label, []).append(cell)
+        for label, members in groups.items():
+            residents = 0
+            for cell in members:
+                residents |= masks[cell]
+            margins.append(_Margin(grouping, label, frozenset(members), residents))
+    return margins
+
+
+def _order(
+    keys: list[tuple[Hashable, ...]], masks: list[int]
+) -> Callable[[int], tuple[int, tuple[str, ...]]]:
+    return lambda cell: (masks[cell].bit_count(), tuple(map(str, keys[cell])))
+
+
+def _suppress(
+    keys: list[tuple[Hashable, ...]], masks: list[int], margins: list[_Margin], k: int
+) -> list[bool]:
+    """Primary, then complementary suppression to a fixed point; returns each cell's flag (margins' flags
+    are set in place)."""
+    small = [1 <= m.bit_count() < k for m in masks]
+    suppressed = list(small)
+    for margin in margins:
+        margin.suppressed = 1 <= margin.residents.bit_count() < k
+    by_cell: list[list[_Margin]] = [[] for _ in keys]
+    for margin in margins:
+        for cell in margin.cells:
+            by_cell[cell].append(margin)
+    smallest_first = _order(keys, masks)
+
+    def union(cells: frozenset[int] | set[int]) -> int:
+        residents = 0
+        for cell in cells:
+            residents |= masks[cell]
+        return residents
+
+    def mend(rest: frozenset[int], outside: frozenset[int]) -> bool:
+        """Suppress cells of ``outside`` until the suppressed ``rest`` holds k residents; False (and nothing
+        suppressed) when even all of them would not."""
+        residents = union(rest)
+        candidates = sorted(
+            (c for c in outside if not suppressed[c] and masks[c] & ~residents), key=smallest_first
+        )
+        if (residents | union(set(candidates))).bit_count() < k:
+            return False
+        for cell in candidates:
+            if residents.bit_count() >= k:
+                break
+            if masks[cell] & ~residents:
+                suppressed[cell] = True
+                residents |= masks[cell]
+        return True
+
+    changed = True
+    while changed:
+        changed = False
+        for a in margins:
+            if a.suppressed:
+                continue
+            hidden = frozenset(c for c in a.cells if suppressed[c])
+            if not hidden:
+                continue
+            # B = none: A minus its published cells leaves all of A's suppressed cells.
+            if union(hidden).bit_count() < k:
+                mend(hidden, a.cells - hidden)  # always possible: A itself holds at least k residents
+                changed = True
+                break
+            others = {id(b): b for cell in hidden for b in by_cell[cell] if b is not a and not b.suppressed}
+            for b in sorted(others.values(), key=lambda m: (m.grouping, tuple(map(str, m.key)))):
+                b_hidden = frozenset(c for c in b.cells if suppressed[c])
+                rest = hidden - b_hidden
+                if not b_hidden <= hidden or not rest or union(rest).bit_count() >= k:
+                    continue
+                if not mend(rest, a.cells - b.cells):
+                    smaller = min((a, b), key=lambda m: m.residents.bit_count())
+                    smaller.suppressed = True
+                changed = True
+                break
+            if changed:
+                break
+    return suppressed
+
+
+def _nullable(series: pd.Series) -> pd.Series:
+    return series.astype("Int64" if pd.api.types.is_integer_dtype(series) else "Float64")
+
+
+def _withheld(
+    cells: pd.DataFrame, values: Sequence[str], residents: list[int], suppressed: list[bool]
+) -> pd.DataFrame:
+    out = cells.copy()
+    flags = pd.Series(suppressed, index=out.index, dtype="bool")
+    for value in values:
+        out[value] = _nullable(out[value]).mask(flags)
+    out[RESIDENTS] = pd.Series(residents, index=out.index, dtype="Int64").mask(flags)
+    out[SUPPRESSED] = flags
+    return out
+
+
+def _margin_frame(
+    cells: pd.DataFrame, margins: list[_Margin], columns: list[str], values: Sequence[str]
+) -> pd.DataFrame:
+    arrays = {value: cells[value].to_numpy() for value in values}
+    rows = []
+    for margin in margins:
+        members = sorted(margin.cells)
+        row: dict[str, object] = {GROUPING: margin.grouping, **dict(zip(columns, margin.key, strict=True))}
+        for value in values:
+            row[value] = arrays[value][members].sum()
+        row[RESIDENTS] = margin.residents.bit_count()
+        row[SUPPRESSED] = margin.suppressed
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=[GROUPING, *columns, *values, RESIDENTS, SUPPRESSED])
+    flags = frame[SUPPRESSED].astype("bool")
+    for column in columns:
+        frame[column] = frame[column].astype("object")
+    for value in values:
+        frame[value] = _nullable(frame[value].astype(cells[value].dtype)).mask(flags)
+    frame[RESIDENTS] = frame[RESIDENTS].astype("Int64").mask(flags)
+    frame[SUPPRESSED] = flags
+    return frame
