@@ -48,7 +48,7 @@ true zero for this rule and nothing is suppressed.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -228,77 +228,91 @@ def _margins(
     return margins
 
 
-def _order(
-    keys: list[tuple[Hashable, ...]], masks: list[int]
-) -> Callable[[int], tuple[int, tuple[str, ...]]]:
-    return lambda cell: (masks[cell].bit_count(), tuple(map(str, keys[cell])))
-
-
 def _suppress(
     keys: list[tuple[Hashable, ...]], masks: list[int], margins: list[_Margin], k: int
 ) -> list[bool]:
     """Primary, then complementary suppression to a fixed point; returns each cell's flag (margins' flags
     are set in place)."""
-    small = [1 <= m.bit_count() < k for m in masks]
-    suppressed = list(small)
+    suppressed = [1 <= mask.bit_count() < k for mask in masks]
     for margin in margins:
         margin.suppressed = 1 <= margin.residents.bit_count() < k
-    by_cell: list[list[_Margin]] = [[] for _ in keys]
-    for margin in margins:
+    # Margins in a fixed order (grouping, then key), so that the outcome does not depend on row order.
+    margins = sorted(margins, key=lambda m: (m.grouping, tuple(map(str, m.key))))
+    by_cell: list[list[int]] = [[] for _ in keys]
+    for number, margin in enumerate(margins):
         for cell in margin.cells:
-            by_cell[cell].append(margin)
-    smallest_first = _order(keys, masks)
+            by_cell[cell].append(number)
+    hidden = [{cell for cell in margin.cells if suppressed[cell]} for margin in margins]
 
-    def union(cells: frozenset[int] | set[int]) -> int:
-        residents = 0
+    def smallest_first(cell: int) -> tuple[int, tuple[str, ...]]:
+        return masks[cell].bit_count(), tuple(map(str, keys[cell]))
+
+    def reaches_k(cells: Iterable[int], residents: int = 0) -> int | None:
+        """The residents of ``cells`` once they number k (stopping there), else None."""
         for cell in cells:
             residents |= masks[cell]
-        return residents
+            if residents.bit_count() >= k:
+                return residents
+        return residents if residents.bit_count() >= k else None
 
-    def mend(rest: frozenset[int], outside: frozenset[int]) -> bool:
+    def suppress(cell: int) -> None:
+        suppressed[cell] = True
+        for number in by_cell[cell]:
+            hidden[number].add(cell)
+
+    def mend(rest: set[int], outside: frozenset[int]) -> bool:
         """Suppress cells of ``outside`` until the suppressed ``rest`` holds k residents; False (and nothing
         suppressed) when even all of them would not."""
-        residents = union(rest)
+        residents = 0
+        for cell in rest:
+            residents |= masks[cell]
         candidates = sorted(
             (c for c in outside if not suppressed[c] and masks[c] & ~residents), key=smallest_first
         )
-        if (residents | union(set(candidates))).bit_count() < k:
+        if reaches_k(candidates, residents) is None:
             return False
         for cell in candidates:
             if residents.bit_count() >= k:
                 break
             if masks[cell] & ~residents:
-                suppressed[cell] = True
+                suppress(cell)
                 residents |= masks[cell]
         return True
 
-    changed = True
-    while changed:
-        changed = False
-        for a in margins:
-            if a.suppressed:
+    def breach(number: int) -> int | None:
+        """A published margin B whose withheld cells lie within A's and leave a rest under k (or -1: A's
+        own withheld cells are under k); None when A is safe."""
+        mine = hidden[number]
+        if reaches_k(mine) is None:
+            return -1
+        others = {other for cell in mine for other in by_cell[cell]} - {number}
+        for other in sorted(others):
+            theirs = hidden[other]
+            if margins[other].suppressed or len(theirs) >= len(mine) or not theirs <= mine:
                 continue
-            hidden = frozenset(c for c in a.cells if suppressed[c])
-            if not hidden:
-                continue
-            # B = none: A minus its published cells leaves all of A's suppressed cells.
-            if union(hidden).bit_count() < k:
-                mend(hidden, a.cells - hidden)  # always possible: A itself holds at least k residents
-                changed = True
+            if reaches_k(cell for cell in mine if cell not in theirs) is None:
+                return other
+        return None
+
+    def settle(number: int) -> bool:
+        """Mend margin A until no published margin (or none) gives away a small group with it."""
+        a, changed = margins[number], False
+        while not a.suppressed and hidden[number]:
+            other = breach(number)
+            if other is None:
                 break
-            others = {id(b): b for cell in hidden for b in by_cell[cell] if b is not a and not b.suppressed}
-            for b in sorted(others.values(), key=lambda m: (m.grouping, tuple(map(str, m.key)))):
-                b_hidden = frozenset(c for c in b.cells if suppressed[c])
-                rest = hidden - b_hidden
-                if not b_hidden <= hidden or not rest or union(rest).bit_count() >= k:
-                    continue
-                if not mend(rest, a.cells - b.cells):
-                    smaller = min((a, b), key=lambda m: m.residents.bit_count())
-                    smaller.suppressed = True
-                changed = True
-                break
-            if changed:
-                break
+            if other == -1:
+                mend(set(hidden[number]), a.cells)  # always possible: A holds at least k residents
+            else:
+                b = margins[other]
+                if not mend(hidden[number] - hidden[other], a.cells - b.cells):
+                    min((a, b), key=lambda m: m.residents.bit_count()).suppressed = True
+            changed = True
+        return changed
+
+    # Suppression only grows, so passes over all margins end; the last pass changes nothing.
+    while any([settle(number) for number in range(len(margins))]):
+        pass
     return suppressed
 
 
