@@ -15,7 +15,6 @@ from socialcoin.areas import enclosing
 from socialcoin.research.privacy import (
     GROUPING,
     RESIDENT,
-    RESIDENTS,
     SUPPRESSED,
     Dimension,
     PrivacyError,
@@ -71,21 +70,21 @@ def test_a_cell_under_k_residents_is_withheld_with_its_flag():
     published = run([({"coin": "X"}, people("a", 2)), ({"coin": "Y"}, people("b", 9))], [COIN], k=3)
     cell = published.cells.set_index("coin").loc["X"]
     assert cell[SUPPRESSED]
-    assert pd.isna(cell["value"]) and pd.isna(cell["transfers"]) and pd.isna(cell[RESIDENTS])
+    assert pd.isna(cell["value"]) and pd.isna(cell["transfers"])
 
 
 def test_a_cell_of_exactly_k_residents_is_published():
     published = run([({"coin": "X"}, people("a", 3)), ({"coin": "Y"}, people("b", 9))], [COIN], k=3)
     assert flags(published, "coin") == {"X": False, "Y": False}
     cell = published.cells.set_index("coin").loc["X"]
-    assert (cell["value"], cell["transfers"], cell[RESIDENTS]) == (300, 3, 3)
+    assert (cell["value"], cell["transfers"]) == (300, 3)
 
 
 def test_a_cell_without_residents_is_a_true_zero_and_published():
     published = run([({"coin": "X"}, []), ({"coin": "Y"}, people("b", 9))], [COIN], k=3)
     cell = published.cells.set_index("coin").loc["X"]
     assert not cell[SUPPRESSED]
-    assert (cell["value"], cell[RESIDENTS]) == (0, 0)
+    assert cell["value"] == 0
 
 
 def test_a_total_with_one_withheld_cell_gets_a_complementary_suppression():
@@ -137,16 +136,18 @@ def test_a_small_wijk_forces_suppression_of_a_wijk_total_beside_it():
     assert margin(published, "area=WK", area="WK020201")[SUPPRESSED]  # under k itself
     assert margin(published, "area=WK", area="WK020202")[SUPPRESSED]  # complementary
     gemeente = margin(published, "area=GM", area="GM0202")
-    assert not gemeente[SUPPRESSED] and gemeente[RESIDENTS] == 13
+    assert not gemeente[SUPPRESSED] and gemeente["value"] == 1300
     published_cell = published.cells.set_index("area").loc["BU02020202", "value"]
     assert gemeente["value"] - published_cell == 700  # buurt 0101 and 0201 together: 7 residents
 
 
 def test_a_resident_in_two_cells_counts_once():
+    # X and Y have 2 residents each: 4 counted per cell, 3 or 2 distinct.
     a, b, c = people("a", 3)
-    shared = run([({"coin": "X"}, [a, b]), ({"coin": "Y"}, [b, c])], [COIN], k=3)
-    total = margin(shared, "coin=total", coin="*")
-    assert not total[SUPPRESSED] and total[RESIDENTS] == 3 and total["value"] == 400
+    three = run([({"coin": "X"}, [a, b]), ({"coin": "Y"}, [b, c])], [COIN], k=4)
+    assert margin(three, "coin=total", coin="*")[SUPPRESSED]  # 3 residents, under k=4
+    shown = run([({"coin": "X"}, [a, b]), ({"coin": "Y"}, [b, c])], [COIN], k=3)
+    assert margin(shown, "coin=total", coin="*")["value"] == 400
     same = run([({"coin": "X"}, [a, b]), ({"coin": "Y"}, [a, b])], [COIN], k=3)
     assert margin(same, "coin=total", coin="*")[SUPPRESSED]  # 2 residents, not 4
 
@@ -193,6 +194,14 @@ def test_a_contribution_to_a_cell_the_table_lacks_is_refused():
     stray = pd.concat([given, given.assign(coin="Z")])
     with pytest.raises(PrivacyError, match=r"1 cell\(s\) the table does not have \(\('Z',\)\)"):
         publish(table, stray, [COIN], ["value"], 3)
+
+
+def test_a_row_without_its_cell_or_resident_is_refused():
+    table, given = small_table()
+    with pytest.raises(PrivacyError, match="contributions has empty values in resident"):
+        publish(table, given.assign(resident=None), [COIN], ["value"], 3)
+    with pytest.raises(PrivacyError, match="table has empty values in coin"):
+        publish(table.assign(coin=None), given, [COIN], ["value"], 3)
 
 
 def test_a_table_with_two_rows_for_one_cell_is_refused():
@@ -279,7 +288,7 @@ def test_no_difference_of_two_published_figures_gives_away_fewer_than_k_resident
         if 1 <= count < k:
             assert row[SUPPRESSED]
         if not row[SUPPRESSED]:
-            assert row["value"] == sum(truth[i] for i in group) and row[RESIDENTS] == count
+            assert row["value"] == sum(truth[i] for i in group)
             aggregates.append((group, int(row["value"])))
     # A published cell differs from a margin as the empty aggregate does once published cells are taken out.
 

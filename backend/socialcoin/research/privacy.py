@@ -13,9 +13,10 @@ A public figure must never rest on fewer than ``k`` distinct residents (``Settin
 2. **Who is in each cell.** The caller gives the row-level *contributions*: the key columns of a cell and
    the address of a resident who is in it (column ``resident``). The residents of any group of cells are the
    union of theirs, so a resident in two cells counts once (kept as bit sets: a union is an OR).
-3. **Primary suppression.** A cell or margin with 1..k-1 distinct residents is suppressed: its values and
-   its resident count are replaced by missing and its ``suppressed`` flag is set. Zero residents is a true
-   zero (e.g. only merchants took part) and stays.
+3. **Primary suppression.** A cell or margin with 1..k-1 distinct residents is suppressed: its values are
+   replaced by missing and its ``suppressed`` flag is set. Zero residents is a true zero (e.g. only merchants
+   took part) and stays. Resident counts are not published: they do not add up over cells, and the
+   difference of two could tell how many residents a withheld rest holds.
 4. **Complementary suppression.** What an attacker knows is every published cell and every published
    margin. Subtracting the published cells from a margin A leaves the sum of A's suppressed cells, S(A);
    subtracting margin B from A as well leaves S(A) - S(B). The rule, for every published margin A and every
@@ -57,7 +58,6 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from socialcoin.areas import enclosing
 
 RESIDENT = "resident"  # contributions: the resident's address
-RESIDENTS = "residents"  # output: the number of distinct residents behind a figure
 SUPPRESSED = "suppressed"  # output: True when the figure's values are withheld
 GROUPING = "grouping"  # margins: the level of each dimension, e.g. "coin=cell area=WK month=total"
 CELL = "cell"
@@ -128,7 +128,7 @@ def publish(
     margins = _margins(keys, masks, dimensions)
     suppressed = _suppress(keys, masks, margins, k)
     return Publication(
-        cells=_withheld(cells, values, [m.bit_count() for m in masks], suppressed),
+        cells=_withheld(cells, values, suppressed),
         margins=_margin_frame(cells, margins, columns, values),
         k=k,
         dimensions=dimensions,
@@ -159,7 +159,7 @@ def _check(
             raise PrivacyError(
                 f"{name} lacks column(s) {', '.join(missing)}; it has {', '.join(frame.columns)}"
             )
-    for reserved in (RESIDENTS, SUPPRESSED, GROUPING):
+    for reserved in (SUPPRESSED, GROUPING):
         if reserved in table.columns:
             raise PrivacyError(f"table has a column {reserved!r}, which publish writes itself: rename it")
     for value in values:
@@ -169,8 +169,13 @@ def _check(
     if duplicated.any():
         first = table.loc[duplicated, columns].iloc[0].tolist()
         raise PrivacyError(f"table has more than one row for the cell {first}: one row per cell")
-    if contributions[RESIDENT].isna().any():
-        raise PrivacyError("contributions has an empty resident address")
+    for name, frame, needed in (
+        ("table", table, columns),
+        ("contributions", contributions, [*columns, RESIDENT]),
+    ):
+        empty = [c for c in needed if frame[c].isna().any()]
+        if empty:
+            raise PrivacyError(f"{name} has empty values in {', '.join(empty)}: every row must name its cell")
 
 
 def _resident_masks(
@@ -320,14 +325,11 @@ def _nullable(series: pd.Series) -> pd.Series:
     return series.astype("Int64" if pd.api.types.is_integer_dtype(series) else "Float64")
 
 
-def _withheld(
-    cells: pd.DataFrame, values: Sequence[str], residents: list[int], suppressed: list[bool]
-) -> pd.DataFrame:
+def _withheld(cells: pd.DataFrame, values: Sequence[str], suppressed: list[bool]) -> pd.DataFrame:
     out = cells.copy()
     flags = pd.Series(suppressed, index=out.index, dtype="bool")
     for value in values:
         out[value] = _nullable(out[value]).mask(flags)
-    out[RESIDENTS] = pd.Series(residents, index=out.index, dtype="Int64").mask(flags)
     out[SUPPRESSED] = flags
     return out
 
@@ -342,15 +344,13 @@ def _margin_frame(
         row: dict[str, object] = {GROUPING: margin.grouping, **dict(zip(columns, margin.key, strict=True))}
         for value in values:
             row[value] = arrays[value][members].sum()
-        row[RESIDENTS] = margin.residents.bit_count()
         row[SUPPRESSED] = margin.suppressed
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=[GROUPING, *columns, *values, RESIDENTS, SUPPRESSED])
+    frame = pd.DataFrame(rows, columns=[GROUPING, *columns, *values, SUPPRESSED])
     flags = frame[SUPPRESSED].astype("bool")
     for column in columns:
         frame[column] = frame[column].astype("object")
     for value in values:
         frame[value] = _nullable(frame[value].astype(cells[value].dtype)).mask(flags)
-    frame[RESIDENTS] = frame[RESIDENTS].astype("Int64").mask(flags)
     frame[SUPPRESSED] = flags
     return frame
