@@ -290,17 +290,19 @@ def test_no_difference_of_two_published_figures_gives_away_fewer_than_k_resident
         if not row[SUPPRESSED]:
             assert row["value"] == sum(truth[i] for i in group)
             aggregates.append((group, int(row["value"])))
-    # A published cell differs from a margin as the empty aggregate does once published cells are taken out.
+    seen = {i: int(published.cells["value"].iloc[i]) for i in public}  # what the attacker reads
+    aggregates += [(frozenset([i]), seen[i]) for i in sorted(public)]
 
     for (a, a_value), (b, b_value) in itertools.permutations(aggregates, 2):
         if b and not a & b:
             continue  # no overlap: nothing to difference
-        # The attacker's residue: A - B with every published cell of either taken out.
+        # The attacker's residue, from published figures only: A - B with every published cell of either
+        # taken out.
         residue = (
             a_value
             - b_value
-            - sum(truth[i] for i in (a - b) & public)
-            + sum(truth[i] for i in (b - a) & public)
+            - sum(seen[i] for i in (a - b) & public)
+            + sum(seen[i] for i in (b - a) & public)
         )
         plus, minus = (a - b) - public, (b - a) - public
         assert residue == sum(truth[i] for i in plus) - sum(truth[i] for i in minus)

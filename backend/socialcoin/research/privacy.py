@@ -92,8 +92,9 @@ def area_dimension(column: str = "area") -> Dimension:
 
 @dataclass
 class Publication:
-    """The figures of one table that may be published: ``cells`` (the table with ``residents`` and
-    ``suppressed``) and ``margins`` (one row per group, with ``grouping`` naming each dimension's level)."""
+    """The figures of one table that may be published: ``cells`` (the table with ``suppressed``) and
+    ``margins`` (one row per group, with ``grouping`` naming each dimension's level); a withheld figure's
+    values are missing."""
 
     cells: pd.DataFrame
     margins: pd.DataFrame
