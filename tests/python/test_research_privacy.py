@@ -160,6 +160,27 @@ def test_the_same_input_gives_the_same_publication():
     assert flags(first, "coin") == {"P": True, "Q": True, "R": False, "S": False}  # Q before R: by key
 
 
+def test_a_figure_that_does_not_add_up_is_withheld_with_its_cell_and_kept_out_of_the_margins():
+    rows = [({"coin": "X"}, people("a", 2)), ({"coin": "Y"}, people("b", 9)), ({"coin": "Z"}, people("c", 4))]
+    given = contributions(rows)
+    table = table_of(given, [cell for cell, _ in rows]).assign(
+        average=lambda t: t["value"] / t["transfers"], symbol=["SX", "SY", "SZ"]
+    )
+    published = publish(
+        table, given, [COIN], ["value", "transfers"], 3, cell_only=["average"], labels=["symbol"]
+    )
+    cells = published.cells.set_index("coin")
+    assert cells[SUPPRESSED].tolist() == [True, False, True]
+    assert pd.isna(cells.loc["X", "average"]) and pd.isna(cells.loc["Z", "average"])
+    assert cells.loc["Y", "average"] == 100.0
+    assert cells["symbol"].tolist() == [
+        "SX",
+        "SY",
+        "SZ",
+    ]  # a label passes through, also beside a withheld cell
+    assert "average" not in published.margins.columns and "symbol" not in published.margins.columns
+
+
 # Refusals
 
 
@@ -172,13 +193,13 @@ def small_table() -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_k_below_two_is_refused(k):
     table, given = small_table()
     with pytest.raises(PrivacyError, match="k must be an integer of at least 2"):
-        publish(table, given, [COIN], ["value"], k)
+        publish(table, given, [COIN], ["value", "transfers"], k)
 
 
 def test_contributions_without_a_resident_column_are_refused():
     table, given = small_table()
     with pytest.raises(PrivacyError, match="contributions lacks column.*resident"):
-        publish(table, given.drop(columns=[RESIDENT]), [COIN], ["value"], 3)
+        publish(table, given.drop(columns=[RESIDENT]), [COIN], ["value", "transfers"], 3)
 
 
 def test_a_table_without_its_key_or_value_column_is_refused():
@@ -186,28 +207,40 @@ def test_a_table_without_its_key_or_value_column_is_refused():
     with pytest.raises(PrivacyError, match="table lacks column.*transfers"):
         publish(table.drop(columns=["transfers"]), given, [COIN], ["value", "transfers"], 3)
     with pytest.raises(PrivacyError, match="contributions lacks column.*month"):
-        publish(table.assign(month="2026-01"), given, [COIN, MONTH], ["value"], 3)
+        publish(table.assign(month="2026-01"), given, [COIN, MONTH], ["value", "transfers"], 3)
+
+
+def test_a_table_column_named_nowhere_is_refused():
+    table, given = small_table()
+    with pytest.raises(PrivacyError, match="table column.*transfers are not named"):
+        publish(table, given, [COIN], ["value"], 3)
+
+
+def test_a_column_in_two_roles_is_refused():
+    table, given = small_table()
+    with pytest.raises(PrivacyError, match="transfers named in more than one role"):
+        publish(table, given, [COIN], ["value", "transfers"], 3, cell_only=["transfers"])
 
 
 def test_a_contribution_to_a_cell_the_table_lacks_is_refused():
     table, given = small_table()
     stray = pd.concat([given, given.assign(coin="Z")])
     with pytest.raises(PrivacyError, match=r"1 cell\(s\) the table does not have \(\('Z',\)\)"):
-        publish(table, stray, [COIN], ["value"], 3)
+        publish(table, stray, [COIN], ["value", "transfers"], 3)
 
 
 def test_a_row_without_its_cell_or_resident_is_refused():
     table, given = small_table()
     with pytest.raises(PrivacyError, match="contributions has empty values in resident"):
-        publish(table, given.assign(resident=None), [COIN], ["value"], 3)
+        publish(table, given.assign(resident=None), [COIN], ["value", "transfers"], 3)
     with pytest.raises(PrivacyError, match="table has empty values in coin"):
-        publish(table.assign(coin=None), given, [COIN], ["value"], 3)
+        publish(table.assign(coin=None), given, [COIN], ["value", "transfers"], 3)
 
 
 def test_a_table_with_two_rows_for_one_cell_is_refused():
     table, given = small_table()
     with pytest.raises(PrivacyError, match="more than one row for the cell"):
-        publish(pd.concat([table, table]), given, [COIN], ["value"], 3)
+        publish(pd.concat([table, table]), given, [COIN], ["value", "transfers"], 3)
 
 
 def test_the_k_setting_defaults_to_ten_and_refuses_less_than_two():
@@ -260,7 +293,7 @@ def members(grouping: str, key: dict[str, object], cells: list[dict[str, str]]) 
 def test_no_difference_of_two_published_figures_gives_away_fewer_than_k_residents(seed, k):
     given_rows, cells = random_ledger(seed)
     table = table_of(given_rows, cells)
-    published = publish(table, given_rows, [COIN, AREA, MONTH], ["value"], k)
+    published = publish(table, given_rows, [COIN, AREA, MONTH], ["value", "transfers"], k)
 
     # The truth, from the contributions alone.
     keys = [(c["coin"], c["area"], c["month"]) for c in cells]

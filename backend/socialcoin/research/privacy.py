@@ -32,18 +32,15 @@ A public figure must never rest on fewer than ``k`` distinct residents (``Settin
 
 What this does not claim: it is a check of pairs (and of one figure with the published cells), as the
 issue asks, not a linear-programming audit of every combination of three or more margins (as tau-ARGUS
-does for statistical offices). Non-additive figures (a median, a velocity) are not summed here: publish
-their additive parts through this gate and derive the ratio from published parts, or publish them only
-for cells whose flag is clear.
+does for statistical offices). Only ``values`` are summed into margins and must be additive; a figure that
+does not add up (a distinct count, a ratio, a median) goes as ``cell_only``, withheld with its cell.
 
-How a metrics table plugs in: its cells are its key columns (coin, area, month, ...), its contributions
-one row per (cell, resident) that the figure counts. For a table over transfers the residents of a
-transfer are its ``source`` and ``target`` addresses whose ``kind`` in the participants frame is
-``resident`` (merchants, organisations and the municipality are not protected persons and are left out);
-the area of a transfer's cell is the coin's or the resident's area as the table defines it. A table of
-residents taking part per area and month contributes each resident to their own cell. A table with no
-residents behind it (e.g. merchants reached) passes an empty contributions frame: every cell is then a
-true zero for this rule and nothing is suppressed.
+How a table plugs in: its cells are its key columns (coin, area, month, ...), its contributions one row per
+(cell, resident) that the figure counts. The residents of a transfer are its ``source`` and ``target``
+addresses whose ``kind`` in the participants frame is ``resident`` (merchants, organisations and the
+municipality are not protected persons). docs/research.md ("Privacy") lists, for each table of
+``metrics.py``, its dimensions, values and where its contributions come from. A table with no residents
+behind it passes an empty contributions frame: every cell is then a true zero for this rule.
 """
 
 from __future__ import annotations
@@ -117,11 +114,19 @@ def publish(
     dimensions: Sequence[Dimension],
     values: Sequence[str],
     k: int,
+    *,
+    cell_only: Sequence[str] = (),
+    labels: Sequence[str] = (),
 ) -> Publication:
     """The table's cells and all its margins with every figure over 1..k-1 residents withheld, and enough
-    more withheld that no two published figures differ by such a group (see the module's docstring)."""
+    more withheld that no two published figures differ by such a group (see the module's docstring).
+
+    ``values`` are additive and summed into the margins; ``cell_only`` columns (a distinct count, a ratio, a
+    median) are withheld with their cell and left out of the margins, where their sum would mean nothing.
+    ``labels`` only describe a key (a coin's symbol) and pass through as they are. A table column in none of
+    these is refused, so that no figure reaches the output unchecked."""
     dimensions = tuple(dimensions)
-    _check(table, contributions, dimensions, values, k)
+    _check(table, contributions, dimensions, values, k, cell_only, labels)
     columns = [d.column for d in dimensions]
     cells = table.reset_index(drop=True)
     keys = list(zip(*(cells[c] for c in columns), strict=True)) if len(cells) else []
@@ -129,7 +134,7 @@ def publish(
     margins = _margins(keys, masks, dimensions)
     suppressed = _suppress(keys, masks, margins, k)
     return Publication(
-        cells=_withheld(cells, values, suppressed),
+        cells=_withheld(cells, [*values, *cell_only], suppressed),
         margins=_margin_frame(cells, margins, columns, values),
         k=k,
         dimensions=dimensions,
@@ -142,6 +147,8 @@ def _check(
     dimensions: tuple[Dimension, ...],
     values: Sequence[str],
     k: int,
+    cell_only: Sequence[str],
+    labels: Sequence[str],
 ) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or k < 2:
         raise PrivacyError(
@@ -152,7 +159,7 @@ def _check(
         raise PrivacyError("a table needs at least one dimension (key column) to publish cells of")
     columns = [d.column for d in dimensions]
     for name, frame, needed in (
-        ("table", table, [*columns, *values]),
+        ("table", table, [*columns, *values, *cell_only, *labels]),
         ("contributions", contributions, [*columns, RESIDENT]),
     ):
         missing = [c for c in needed if c not in frame.columns]
@@ -160,12 +167,27 @@ def _check(
             raise PrivacyError(
                 f"{name} lacks column(s) {', '.join(missing)}; it has {', '.join(frame.columns)}"
             )
+    unchecked = [c for c in table.columns if c not in {*columns, *values, *cell_only, *labels}]
+    if unchecked:
+        raise PrivacyError(
+            f"table column(s) {', '.join(map(str, unchecked))} are not named as dimensions, values, "
+            "cell_only or labels: name each, or drop it, so that no figure is published unchecked"
+        )
     for reserved in (SUPPRESSED, GROUPING):
         if reserved in table.columns:
             raise PrivacyError(f"table has a column {reserved!r}, which publish writes itself: rename it")
     for value in values:
         if value in columns or not is_numeric_dtype(table[value]) or is_bool_dtype(table[value]):
-            raise PrivacyError(f"value column {value!r} must be numeric and additive (a sum or a count)")
+            raise PrivacyError(
+                f"value column {value!r} must be numeric and additive (a sum or a count); pass a figure "
+                "that does not add up over cells as cell_only"
+            )
+    named = [*columns, *values, *cell_only, *labels]
+    twice = sorted({c for c in named if named.count(c) > 1})
+    if twice:
+        raise PrivacyError(
+            f"column(s) {', '.join(twice)} named in more than one role (dimension, value, ...)"
+        )
     duplicated = table.duplicated(subset=columns)
     if duplicated.any():
         first = table.loc[duplicated, columns].iloc[0].tolist()
@@ -323,7 +345,14 @@ def _suppress(
 
 
 def _nullable(series: pd.Series) -> pd.Series:
-    return series.astype("Int64" if pd.api.types.is_integer_dtype(series) else "Float64")
+    """The column in a dtype that can hold a missing value next to its numbers."""
+    if is_bool_dtype(series):
+        return series.astype("boolean")
+    if pd.api.types.is_integer_dtype(series):
+        return series.astype("Int64")
+    if pd.api.types.is_float_dtype(series):
+        return series.astype("Float64")
+    return series
 
 
 def _withheld(cells: pd.DataFrame, values: Sequence[str], suppressed: list[bool]) -> pd.DataFrame:
