@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from socialcoin.areas import enclosing
+from socialcoin.research import metrics
 from socialcoin.research.privacy import (
     GROUPING,
     RESIDENT,
@@ -21,7 +22,9 @@ from socialcoin.research.privacy import (
     Publication,
     area_dimension,
     publish,
+    transfer_residents,
 )
+from socialcoin.research.schema import ZERO, Subtype
 from socialcoin.settings import Settings, SettingsError
 
 COIN = Dimension("coin")
@@ -179,6 +182,45 @@ def test_a_figure_that_does_not_add_up_is_withheld_with_its_cell_and_kept_out_of
         "SZ",
     ]  # a label passes through, also beside a withheld cell
     assert "average" not in published.margins.columns and "symbol" not in published.margins.columns
+
+
+# A table of metrics.py through the gate
+
+
+def test_social_value_per_wijk_goes_through_the_gate_with_its_rewarded_residents():
+    # Rewards of 100 cents in January: wijk 01 to 5 residents, wijk 02 to 2 (one of them also under a
+    # recovered wallet: one person, not two), wijk 03 to 4. With k=3 wijk 02 is withheld, and wijk 03
+    # (the smaller of the rest) with it, or the gemeente's total minus wijk 01 and 03 would give it away.
+    from test_research_metrics import at, ledger
+
+    homes = {"WK020201": people("a", 5), "WK020202": people("b", 2), "WK020203": people("c", 4)}
+    people_by_address = {
+        a: ("resident", wijk.replace("WK", "BU") + "01") for wijk, ws in homes.items() for a in ws
+    }
+    moves = [(at(3), ZERO, a, 100, Subtype.ACTIVITY_REWARD, "act") for ws in homes.values() for a in ws]
+    moves.append((at(4), ZERO, "0xb01new", 100, Subtype.ACTIVITY_REWARD, "act"))
+    transfers, participants, coins = ledger(
+        moves, {**people_by_address, "0xb01new": ("resident", "BU02020201")}
+    )
+    participants.loc[participants["address"] == "0xb01", "replaced_by"] = "0xb01new"
+
+    table = metrics.social_value(transfers, participants, coins)
+    rewarded = transfer_residents(transfers, participants)
+    assert rewarded.loc[rewarded["target"] == "0xb01new", RESIDENT].tolist() == ["0xb01new"]
+    assert rewarded.loc[rewarded["target"] == "0xb01", RESIDENT].tolist() == ["0xb01new"]
+    given = rewarded.assign(
+        month=rewarded["block_time"].dt.strftime("%Y-%m"),
+        wijk=[enclosing(participants.set_index("address").loc[a, "area"], "WK") for a in rewarded["target"]],
+    )
+    published = publish(
+        table, given, [MONTH, area_dimension("wijk"), Dimension("activity_id")], ["value", "rewards"], 3,
+        cell_only=["residents"],
+    )  # fmt: skip
+    assert flags(published, "wijk") == {"WK020201": False, "WK020202": True, "WK020203": True}
+    wijk01 = published.cells.set_index("wijk").loc["WK020201"]
+    assert (wijk01["value"], wijk01["rewards"], wijk01["residents"]) == (500, 5, 5)
+    gemeente = margin(published, "month=cell wijk=GM activity_id=cell", wijk="GM0202")
+    assert not gemeente[SUPPRESSED] and gemeente["value"] == 1200
 
 
 # Refusals

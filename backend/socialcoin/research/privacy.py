@@ -9,7 +9,8 @@ A public figure must never rest on fewer than ``k`` distinct residents (``Settin
    counts). The only figures published are the cells and the *margins*: the sums over every group of cells
    that agree on each dimension at some level of it (the cell's own key, a coarser level such as the wijk
    or gemeente of a buurt, or the total). All those margins are computed and protected, so a page may show
-   any of them.
+   any of them. Margins over the same cells are one figure (a wijk total over cells that are wijken is the
+   cell), and share one flag.
 2. **Who is in each cell.** The caller gives the row-level *contributions*: the key columns of a cell and
    the address of a resident who is in it (column ``resident``). The residents of any group of cells are the
    union of theirs, so a resident in two cells counts once (kept as bit sets: a union is an OR).
@@ -141,6 +142,44 @@ def publish(
     )
 
 
+def transfer_residents(transfers: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
+    """Each transfer once for every resident at either end (``source``, ``target`` of kind ``resident`` in
+    ``participants``), with their address in column ``resident``: the rows a table over transfers gives as
+    contributions once it has put its cell keys on them. A recovered wallet and its replacement are one
+    person, so both ends are named by the newest address along ``replaced_by`` and that person counts once
+    (else a group of k-1 people with a recovered wallet would pass as k)."""
+    person = _people(participants)
+    ends = []
+    for end in ("source", "target"):
+        address = transfers[end].astype("string").str.lower()
+        mine = address.isin(list(person))
+        ends.append(transfers[mine].assign(**{RESIDENT: address[mine].map(person).astype("string")}))
+    both = pd.concat(ends)
+    once = ~both.set_index(RESIDENT, append=True).index.duplicated()  # a person paying themselves
+    return both[once].sort_index(kind="stable")
+
+
+def _people(participants: pd.DataFrame) -> dict[str, str]:
+    """Resident address (lower case) -> the newest address of that person."""
+    replaced = dict(
+        zip(
+            participants["address"].astype("string").str.lower(),
+            participants["replaced_by"].fillna("").astype("string").str.lower(),
+            strict=True,
+        )
+    )
+    residents = participants.loc[participants["kind"] == "resident", "address"].astype("string").str.lower()
+
+    def newest(address: str) -> str:
+        seen = {address}
+        while replaced.get(address) and replaced[address] not in seen:
+            address = replaced[address]
+            seen.add(address)
+        return address
+
+    return {address: newest(address) for address in residents}
+
+
 def _check(
     table: pd.DataFrame,
     contributions: pd.DataFrame,
@@ -262,10 +301,27 @@ def _suppress(
     """Primary, then complementary suppression to a fixed point; returns each cell's flag (margins' flags
     are set in place)."""
     suppressed = [1 <= mask.bit_count() < k for mask in masks]
+    # One figure per distinct set of cells: margins of two groupings over the same cells (a wijk's total
+    # when the cells are wijken) are one figure, and a margin of a single cell is that cell. Taken in a
+    # fixed order (grouping, then key), so that the outcome does not depend on row order.
+    figures: dict[frozenset[int], _Margin] = {}
+    for margin in sorted(margins, key=lambda m: (m.grouping, tuple(map(str, m.key)))):
+        if len(margin.cells) > 1 and margin.cells not in figures:
+            figures[margin.cells] = _Margin(margin.grouping, margin.key, margin.cells, margin.residents)
+    _settle_all(keys, masks, suppressed, list(figures.values()), k)
+    for margin in margins:
+        only = next(iter(margin.cells))
+        margin.suppressed = suppressed[only] if len(margin.cells) == 1 else figures[margin.cells].suppressed
+    return suppressed
+
+
+def _settle_all(
+    keys: list[tuple[Hashable, ...]], masks: list[int], suppressed: list[bool], margins: list[_Margin], k: int
+) -> None:
+    """Complementary suppression over ``margins`` (distinct sets of two or more cells) to a fixed point,
+    updating the cells' flags and the margins' in place."""
     for margin in margins:
         margin.suppressed = 1 <= margin.residents.bit_count() < k
-    # Margins in a fixed order (grouping, then key), so that the outcome does not depend on row order.
-    margins = sorted(margins, key=lambda m: (m.grouping, tuple(map(str, m.key))))
     by_cell: list[list[int]] = [[] for _ in keys]
     for number, margin in enumerate(margins):
         for cell in margin.cells:
@@ -341,7 +397,6 @@ def _suppress(
     # Suppression only grows, so passes over all margins end; the last pass changes nothing.
     while any([settle(number) for number in range(len(margins))]):
         pass
-    return suppressed
 
 
 def _nullable(series: pd.Series) -> pd.Series:
