@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_research_metrics import at, ledger  # the hand-built ledgers of the metrics' tests
 
 from socialcoin.areas import enclosing
 from socialcoin.research import metrics
@@ -43,18 +44,20 @@ def contributions(rows: list[tuple[dict[str, str], list[str]]], value: int = 100
     )
 
 
-def table_of(given: pd.DataFrame, cells: list[dict[str, str]]) -> pd.DataFrame:
+def table_of(contributed: pd.DataFrame, cells: list[dict[str, str]]) -> pd.DataFrame:
     """The table of ``cells`` (the full partition, zeros included): value in cents and transfers."""
     keys = list(cells[0])
     grid = pd.DataFrame(cells)
-    sums = given.groupby(keys, as_index=False).agg(value=("value", "sum"), transfers=("value", "size"))
+    sums = contributed.groupby(keys, as_index=False).agg(value=("value", "sum"), transfers=("value", "size"))
     table = grid.merge(sums, on=keys, how="left")
     return table.fillna({"value": 0, "transfers": 0}).astype({"value": "int64", "transfers": "int64"})
 
 
 def run(rows: list[tuple[dict[str, str], list[str]]], dimensions: list[Dimension], k: int) -> Publication:
-    given = contributions(rows)
-    return publish(table_of(given, [cell for cell, _ in rows]), given, dimensions, ["value", "transfers"], k)
+    contributed = contributions(rows)
+    return publish(
+        table_of(contributed, [cell for cell, _ in rows]), contributed, dimensions, ["value", "transfers"], k
+    )
 
 
 def flags(publication: Publication, column: str) -> dict[str, bool]:
@@ -165,12 +168,12 @@ def test_the_same_input_gives_the_same_publication():
 
 def test_a_figure_that_does_not_add_up_is_withheld_with_its_cell_and_kept_out_of_the_margins():
     rows = [({"coin": "X"}, people("a", 2)), ({"coin": "Y"}, people("b", 9)), ({"coin": "Z"}, people("c", 4))]
-    given = contributions(rows)
-    table = table_of(given, [cell for cell, _ in rows]).assign(
+    contributed = contributions(rows)
+    table = table_of(contributed, [cell for cell, _ in rows]).assign(
         average=lambda t: t["value"] / t["transfers"], symbol=["SX", "SY", "SZ"]
     )
     published = publish(
-        table, given, [COIN], ["value", "transfers"], 3, cell_only=["average"], labels=["symbol"]
+        table, contributed, [COIN], ["value", "transfers"], 3, cell_only=["average"], labels=["symbol"]
     )
     cells = published.cells.set_index("coin")
     assert cells[SUPPRESSED].tolist() == [True, False, True]
@@ -191,8 +194,6 @@ def test_social_value_per_wijk_goes_through_the_gate_with_its_rewarded_residents
     # Rewards of 100 cents in January: wijk 01 to 5 residents, wijk 02 to 2 (one of them also under a
     # recovered wallet: one person, not two), wijk 03 to 4. With k=3 wijk 02 is withheld, and wijk 03
     # (the smaller of the rest) with it, or the gemeente's total minus wijk 01 and 03 would give it away.
-    from test_research_metrics import at, ledger
-
     homes = {"WK020201": people("a", 5), "WK020202": people("b", 2), "WK020203": people("c", 4)}
     people_by_address = {
         a: ("resident", wijk.replace("WK", "BU") + "01") for wijk, ws in homes.items() for a in ws
@@ -208,14 +209,12 @@ def test_social_value_per_wijk_goes_through_the_gate_with_its_rewarded_residents
     rewarded = transfer_residents(transfers, participants)
     assert rewarded.loc[rewarded["target"] == "0xb01new", RESIDENT].tolist() == ["0xb01new"]
     assert rewarded.loc[rewarded["target"] == "0xb01", RESIDENT].tolist() == ["0xb01new"]
-    given = rewarded.assign(
+    contributed = rewarded.assign(
         month=rewarded["block_time"].dt.strftime("%Y-%m"),
         wijk=[enclosing(participants.set_index("address").loc[a, "area"], "WK") for a in rewarded["target"]],
     )
-    published = publish(
-        table, given, [MONTH, area_dimension("wijk"), Dimension("activity_id")], ["value", "rewards"], 3,
-        cell_only=["residents"],
-    )  # fmt: skip
+    dimensions = [MONTH, area_dimension("wijk"), Dimension("activity_id")]
+    published = publish(table, contributed, dimensions, ["value", "rewards"], 3, cell_only=["residents"])
     assert flags(published, "wijk") == {"WK020201": False, "WK020202": True, "WK020203": True}
     wijk01 = published.cells.set_index("wijk").loc["WK020201"]
     assert (wijk01["value"], wijk01["rewards"], wijk01["residents"]) == (500, 5, 5)
@@ -223,66 +222,93 @@ def test_social_value_per_wijk_goes_through_the_gate_with_its_rewarded_residents
     assert not gemeente[SUPPRESSED] and gemeente["value"] == 1200
 
 
+def test_the_residents_of_a_transfer_are_its_resident_ends_and_a_recovered_wallet_is_one_person():
+    kinds = {
+        "0xa": ("resident", "BU02020101"),
+        "0xanew": ("resident", "BU02020101"),
+        "0xb": ("resident", "BU02020101"),
+        "0xshop": ("merchant", "BU02020101"),
+    }
+    transfers, participants, _ = ledger(
+        [
+            (at(1), ZERO, "0xa", 500, Subtype.ACTIVITY_REWARD),  # a
+            (at(2), "0xa", "0xshop", 100, Subtype.PAYMENT),  # a (the shop is no resident)
+            (at(3), "0xa", "0xb", 100, Subtype.PERSON_TO_PERSON),  # a and b
+            (at(4), "0xa", "0xanew", 300, Subtype.RECOVERY),  # a, once: both ends are the same person
+        ],
+        kinds,
+    )
+    participants.loc[participants["address"] == "0xa", "replaced_by"] = "0xanew"
+    rows = transfer_residents(transfers, participants)
+    assert list(zip(rows["block_number"], rows[RESIDENT], strict=True)) == [
+        (1, "0xanew"),
+        (2, "0xanew"),
+        (3, "0xanew"),
+        (3, "0xb"),
+        (4, "0xanew"),
+    ]
+
+
 # Refusals
 
 
 def small_table() -> tuple[pd.DataFrame, pd.DataFrame]:
-    given = contributions([({"coin": "X"}, people("a", 3))])
-    return table_of(given, [{"coin": "X"}]), given
+    contributed = contributions([({"coin": "X"}, people("a", 3))])
+    return table_of(contributed, [{"coin": "X"}]), contributed
 
 
 @pytest.mark.parametrize("k", [1, 0, -5, True, 2.5])
 def test_k_below_two_is_refused(k):
-    table, given = small_table()
+    table, contributed = small_table()
     with pytest.raises(PrivacyError, match="k must be an integer of at least 2"):
-        publish(table, given, [COIN], ["value", "transfers"], k)
+        publish(table, contributed, [COIN], ["value", "transfers"], k)
 
 
 def test_contributions_without_a_resident_column_are_refused():
-    table, given = small_table()
+    table, contributed = small_table()
     with pytest.raises(PrivacyError, match="contributions lacks column.*resident"):
-        publish(table, given.drop(columns=[RESIDENT]), [COIN], ["value", "transfers"], 3)
+        publish(table, contributed.drop(columns=[RESIDENT]), [COIN], ["value", "transfers"], 3)
 
 
 def test_a_table_without_its_key_or_value_column_is_refused():
-    table, given = small_table()
+    table, contributed = small_table()
     with pytest.raises(PrivacyError, match="table lacks column.*transfers"):
-        publish(table.drop(columns=["transfers"]), given, [COIN], ["value", "transfers"], 3)
+        publish(table.drop(columns=["transfers"]), contributed, [COIN], ["value", "transfers"], 3)
     with pytest.raises(PrivacyError, match="contributions lacks column.*month"):
-        publish(table.assign(month="2026-01"), given, [COIN, MONTH], ["value", "transfers"], 3)
+        publish(table.assign(month="2026-01"), contributed, [COIN, MONTH], ["value", "transfers"], 3)
 
 
 def test_a_table_column_named_nowhere_is_refused():
-    table, given = small_table()
+    table, contributed = small_table()
     with pytest.raises(PrivacyError, match="table column.*transfers are not named"):
-        publish(table, given, [COIN], ["value"], 3)
+        publish(table, contributed, [COIN], ["value"], 3)
 
 
 def test_a_column_in_two_roles_is_refused():
-    table, given = small_table()
+    table, contributed = small_table()
     with pytest.raises(PrivacyError, match="transfers named in more than one role"):
-        publish(table, given, [COIN], ["value", "transfers"], 3, cell_only=["transfers"])
+        publish(table, contributed, [COIN], ["value", "transfers"], 3, cell_only=["transfers"])
 
 
 def test_a_contribution_to_a_cell_the_table_lacks_is_refused():
-    table, given = small_table()
-    stray = pd.concat([given, given.assign(coin="Z")])
+    table, contributed = small_table()
+    stray = pd.concat([contributed, contributed.assign(coin="Z")])
     with pytest.raises(PrivacyError, match=r"1 cell\(s\) the table does not have \(\('Z',\)\)"):
         publish(table, stray, [COIN], ["value", "transfers"], 3)
 
 
 def test_a_row_without_its_cell_or_resident_is_refused():
-    table, given = small_table()
+    table, contributed = small_table()
     with pytest.raises(PrivacyError, match="contributions has empty values in resident"):
-        publish(table, given.assign(resident=None), [COIN], ["value", "transfers"], 3)
+        publish(table, contributed.assign(resident=None), [COIN], ["value", "transfers"], 3)
     with pytest.raises(PrivacyError, match="table has empty values in coin"):
-        publish(table.assign(coin=None), given, [COIN], ["value", "transfers"], 3)
+        publish(table.assign(coin=None), contributed, [COIN], ["value", "transfers"], 3)
 
 
 def test_a_table_with_two_rows_for_one_cell_is_refused():
-    table, given = small_table()
+    table, contributed = small_table()
     with pytest.raises(PrivacyError, match="more than one row for the cell"):
-        publish(pd.concat([table, table]), given, [COIN], ["value", "transfers"], 3)
+        publish(pd.concat([table, table]), contributed, [COIN], ["value", "transfers"], 3)
 
 
 def test_the_k_setting_defaults_to_ten_and_refuses_less_than_two():
@@ -333,14 +359,14 @@ def members(grouping: str, key: dict[str, object], cells: list[dict[str, str]]) 
 @settings(max_examples=100, derandomize=True, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), k=st.sampled_from([2, 3, 5]))
 def test_no_difference_of_two_published_figures_gives_away_fewer_than_k_residents(seed, k):
-    given_rows, cells = random_ledger(seed)
-    table = table_of(given_rows, cells)
-    published = publish(table, given_rows, [COIN, AREA, MONTH], ["value", "transfers"], k)
+    ledger_rows, cells = random_ledger(seed)
+    table = table_of(ledger_rows, cells)
+    published = publish(table, ledger_rows, [COIN, AREA, MONTH], ["value", "transfers"], k)
 
     # The truth, from the contributions alone.
     keys = [(c["coin"], c["area"], c["month"]) for c in cells]
     residents = [set() for _ in cells]
-    for row in given_rows.itertuples():
+    for row in ledger_rows.itertuples():
         residents[keys.index((row.coin, row.area, row.month))].add(row.resident)
     truth = table["value"].tolist()
 
