@@ -16,8 +16,8 @@ A public figure must never rest on fewer than ``k`` distinct residents (``Settin
    union of theirs, so a resident in two cells counts once (kept as bit sets: a union is an OR).
 3. **Primary suppression.** A cell or margin with 1..k-1 distinct residents is suppressed: its values are
    replaced by missing and its ``suppressed`` flag is set. Zero residents is a true zero (e.g. only merchants
-   took part) and stays. Resident counts are not published: they do not add up over cells, and the
-   difference of two could tell how many residents a withheld rest holds.
+   took part) and stays. ``publish`` adds no resident counts of its own: they do not add up over cells, and
+   a margin's count minus its cells' could tell how many residents a withheld rest holds.
 4. **Complementary suppression.** What an attacker knows is every published cell and every published
    margin. Subtracting the published cells from a margin A leaves the sum of A's suppressed cells, S(A);
    subtracting margin B from A as well leaves S(A) - S(B). The rule, for every published margin A and every
