@@ -39,3 +39,16 @@ def from_bytes8(raw: bytes) -> str:
 def is_within(area: str, container: str) -> bool:
     """True when ``area`` lies within ``container`` (the same rule the contracts apply)."""
     return to_bytes8(area).rstrip(b"\0").startswith(to_bytes8(container).rstrip(b"\0"))
+
+
+def enclosing(code: str, level: str) -> str:
+    """The area of ``level`` (``"GM"``, ``"WK"`` or ``"BU"``; ``"NL"`` for the country) that holds ``code``:
+    ``enclosing("BU02020101", "WK") == "WK020201"``. An area already at that level or coarser is its own
+    answer (``enclosing("GM0202", "WK") == "GM0202"``), so that it keeps a row of its own in a total."""
+    digits = to_bytes8(code).rstrip(b"\0").decode("ascii")
+    width = next((width for width, prefix in _LEVELS.items() if prefix == level), None)
+    if width is None:
+        raise InvalidAreaCode(f"{level!r} is geen CBS-niveau / is not a CBS level (NL, GM, WK, BU)")
+    if len(digits) <= width:
+        return from_bytes8(digits.encode("ascii"))
+    return _LEVELS[width] + digits[:width]

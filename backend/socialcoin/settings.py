@@ -95,6 +95,9 @@ class Settings(BaseModel):
     # Where people reach the pages (the link in a till's QR code opens the wallet here): https in
     # production, so that a phone's own camera opens it.
     public_url: str = "http://127.0.0.1:8000"
+    # The least number of distinct residents a public research figure may rest on (docs/research.md,
+    # "Privacy"): any smaller aggregate is suppressed.
+    research_k_anonymity: int = 10
 
     @model_validator(mode="after")
     def _operator_key_by_environment(self) -> Settings:
@@ -119,6 +122,16 @@ class Settings(BaseModel):
                 ipaddress.ip_network(proxy, strict=False)
             except ValueError as exc:
                 raise SettingsError(f"SOCIALCOIN_TRUSTED_PROXIES: {exc}") from exc
+        return self
+
+    @model_validator(mode="after")
+    def _k_anonymity_protects_someone(self) -> Settings:
+        if self.research_k_anonymity < 2:
+            raise SettingsError(
+                f"SOCIALCOIN_RESEARCH_K_ANONYMITY={self.research_k_anonymity}: moet minstens 2 zijn, anders "
+                "toont een openbaar cijfer wat een enkele inwoner deed (standaard 10). / must be at least 2, "
+                "or a public figure shows what a single resident did (default 10)."
+            )
         return self
 
     @model_validator(mode="after")

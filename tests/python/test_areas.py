@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socialcoin.areas import InvalidAreaCode, from_bytes8, is_within, to_bytes8
+from socialcoin.areas import InvalidAreaCode, enclosing, from_bytes8, is_within, to_bytes8
 
 CODES = {
     "NL": b"\0" * 8,
@@ -115,3 +115,24 @@ def test_is_within_accepts_the_same_spellings_as_to_bytes8():
 def test_is_within_refuses_invalid_codes(area, container):
     with pytest.raises(InvalidAreaCode):
         is_within(area, container)
+
+
+@pytest.mark.parametrize(
+    "code, level, area",
+    [
+        ("BU02020101", "WK", "WK020201"),
+        ("BU02020101", "GM", "GM0202"),
+        ("BU02020101", "BU", "BU02020101"),
+        ("WK020201", "GM", "GM0202"),
+        ("WK020201", "BU", "WK020201"),  # already coarser: its own answer
+        ("GM0202", "WK", "GM0202"),
+        ("bu02020101", "NL", "NL"),
+    ],
+)
+def test_enclosing_names_the_area_of_a_level_that_holds_a_code(code, level, area):
+    assert enclosing(code, level) == area
+
+
+def test_enclosing_refuses_a_level_that_is_not_cbs():
+    with pytest.raises(InvalidAreaCode, match="'XX' is geen CBS-niveau / is not a CBS level"):
+        enclosing("BU02020101", "XX")
