@@ -39,3 +39,10 @@ def from_bytes8(raw: bytes) -> str:
 def is_within(area: str, container: str) -> bool:
     """True when ``area`` lies within ``container`` (the same rule the contracts apply)."""
     return to_bytes8(area).rstrip(b"\0").startswith(to_bytes8(container).rstrip(b"\0"))
+
+
+def wijk_of(code: str) -> str:
+    """The wijk a buurt (or a wijk) lies in: ``"BU02020101"`` -> ``"WK020201"``. A code above a wijk (a
+    gemeente, NL) has no wijk and stays as it is, so that a figure of such a participant is still counted."""
+    code = code.strip().upper()
+    return "WK" + code[2:8] if code[:2] in ("BU", "WK") and len(code) >= 8 else code
