@@ -4,6 +4,9 @@ bakery, pay a service and pay off debts), compared with an earlier period and a 
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -205,3 +208,102 @@ def test_bad_periods_wijken_and_programmes_are_refused_naming_the_field(runtime)
         assert refused.value.field == "area"
     with runtime.sessions() as session, pytest.raises(NotFound):
         effect_report(session, effect.month("2026-11"), programme_id=999)
+
+
+# --------------------------------------------------------------------------------------------------
+# The API: JSON, CSV and PDF with the same parameters
+# --------------------------------------------------------------------------------------------------
+
+EFFECT = "/municipality/reports/effect"
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """The page count of a PDF, from its page tree's /Count (no PDF library here)."""
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    counts = [int(n) for n in re.findall(rb"/Count (\d+)", pdf)]
+    assert counts, "a PDF has a page tree"
+    return max(counts)
+
+
+def test_the_report_comes_as_json_csv_and_pdf_with_the_same_figures(effects):
+    w = effects.world
+    params = {
+        "month": f"{effects.this_month.start:%Y-%m}",
+        "compare_month": f"{effects.last_month.start:%Y-%m}",
+    }
+    for role in (Role.ADMIN, Role.DEBT_COUNSELLOR):
+        answer = w.client.get(EFFECT, headers=w.auth(role), params=params)
+        assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["report"]["start"] == effects.this_month.start.isoformat()
+    assert body["report"]["before_start"] is False and body["comparison"]["earlier"]["before_start"] is True
+    assert [a["area"] for a in body["report"]["areas"]] == [GEITENKAMP, PRESIKHAAF]
+    assert body["report"]["areas"][0]["figures"] == effect.figures_as_dict(GEITENKAMP_FIGURES)
+    assert body["report"]["total"]["debt_reduced_median_cents"] == 1000
+    hours = next(c for c in body["comparison"]["total"] if c["figure"] == "hours")
+    assert hours == {"figure": "hours", "earlier": 0, "later": 5, "difference": 5, "percent": None}
+
+    plain = {"month": params["month"]}
+    sheet = w.client.get(EFFECT + ".csv", headers=w.admin, params=plain)
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/csv")
+    assert sheet.content.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for Dutch Excel
+    rows = list(csv.DictReader(io.StringIO(sheet.content.decode("utf-8-sig")), delimiter=";"))
+    assert [(r["wijk"], r["periode"], r["voor_start"]) for r in rows] == [
+        (GEITENKAMP, "periode", "nee"),
+        (PRESIKHAAF, "periode", "nee"),
+        ("totaal", "periode", "nee"),
+    ]
+    assert (rows[0]["uren"], rows[0]["sociale_waarde_eur"], rows[0]["lokaal_besteed_eur"]) == (
+        "5",
+        "50,00",
+        "17,00",
+    )
+    assert (rows[2]["schulden_afgelost_eur"], rows[2]["aflossing_mediaan_eur"]) == ("34,00", "10,00")
+    assert rows[0]["van"] == effects.this_month.start.isoformat()
+
+    compared = w.client.get(EFFECT + ".csv", headers=w.admin, params=params)
+    lines = list(csv.DictReader(io.StringIO(compared.content.decode("utf-8-sig")), delimiter=";"))
+    total = {r["periode"]: r for r in lines if r["wijk"] == "totaal"}
+    assert (total["eerder"]["voor_start"], total["later"]["voor_start"]) == ("ja", "nee")
+    assert (total["eerder"]["deelnemers"], total["later"]["deelnemers"], total["verschil"]["deelnemers"]) == (
+        "0",
+        "3",
+        "3",
+    )
+    assert total["verschil_procent"]["deelnemers"] == ""  # nothing to compare with before the start
+
+    for query in (plain, params):
+        pdf = w.client.get(
+            EFFECT + ".pdf", headers=w.admin, params={**query, "programme_id": effects.programme}
+        )
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf_pages(pdf.content) >= 1
+        assert b"DejaVuSans" in pdf.content  # a font with every letter of a wijk's or programme's name
+        assert b"Effectmeting" in pdf.content
+
+
+def test_bad_parameters_are_refused_naming_the_field_and_residents_see_nothing(client, auth):
+    admin = auth(Role.ADMIN)
+    for params, field in (
+        ({}, "month"),
+        ({"month": "2026-13"}, "month"),
+        ({"month": "2026-11", "from": "2026-11-01"}, "from"),
+        ({"from": "2026-11-01"}, "to"),
+        ({"from": "2026-11-30", "to": "2026-11-01"}, "to"),
+        ({"from": "30-11-2026", "to": "2026-12-01"}, "from"),
+        ({"month": "2026-11", "compare_month": "oktober"}, "compare_month"),
+        ({"month": "2026-11", "compare_to": "2026-11-01"}, "compare_from"),
+        ({"month": "2026-11", "area": "BU02020101"}, "area"),
+        ({"month": "2026-11", "programme_id": "0"}, "programme_id"),
+    ):
+        for suffix in ("", ".csv", ".pdf"):
+            answer = client.get(EFFECT + suffix, headers=admin, params=params)
+            assert answer.status_code == 422, (params, answer.text)
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            assert answer.json()["field"] == field, (params, answer.json())
+    assert (
+        client.get(EFFECT, headers=admin, params={"month": "2026-11", "programme_id": 999}).status_code == 404
+    )
+    for role in (Role.RESIDENT, Role.MERCHANT, Role.VERIFIER):
+        assert client.get(EFFECT, headers=auth(role, 1), params={"month": "2026-11"}).status_code == 403
+    assert client.get(EFFECT, params={"month": "2026-11"}).status_code == 401

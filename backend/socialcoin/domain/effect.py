@@ -429,3 +429,31 @@ def compare(
 
 def figures_as_dict(figures: Figures) -> dict[str, int]:
     return {name: getattr(figures, name) for name in FIGURES}
+
+
+def period_of(
+    month_text: str | None, start: date | None, end: date | None, *, prefix: str = "", required: bool = True
+) -> Period | None:
+    """The period a request names: a month ("2026-11") or from and to; fields named with `prefix` (the
+    comparison's are compare_month, compare_from, compare_to). None when it names none and need not."""
+    fields_given = [name for name, value in (("from", start), ("to", end)) if value is not None]
+    if month_text is not None and fields_given:
+        raise InvalidInput(
+            "period_twice",
+            "Geef een maand óf een begin- en einddatum, niet allebei.",
+            "Give a month or a start and end date, not both.",
+            field=prefix + fields_given[0],
+        )
+    if month_text is not None:
+        return month(month_text, prefix + "month")
+    if start is not None and end is not None:
+        return between(start, end, prefix + "to")
+    if fields_given or required:
+        missing = "to" if start is not None else "from" if end is not None else "month"
+        raise InvalidInput(
+            "period_missing",
+            "Geef een maand (2026-11) of een begindatum en een einddatum.",
+            "Give a month (2026-11) or a start date and an end date.",
+            field=prefix + missing,
+        )
+    return None
