@@ -38,6 +38,7 @@ from .batch import (
 )
 from .client import DEFAULT_API, Api, ApiError, Unreachable
 from .csvfile import CellInvalid, euro_cents
+from .groups import DefaultGroup
 from .output import dump_json, euro, pairs, plural, say, table
 from .research import research
 
@@ -871,7 +872,25 @@ def payouts_export(
     return OK
 
 
-@cli.command(
+@cli.group(
+    cls=DefaultGroup,
+    default="budgets",
+    context_settings=CONTEXT,
+    short_help="Rapporten: budgetten, effectmeting / reports: budgets, effect.",
+    help=helptext(
+        "Rapporten. Zonder meer: de budgetten (socialcoin report budgets); de effectmeting voor de raad: "
+        "socialcoin report effect --help.",
+        "Reports. On its own: the budgets (socialcoin report budgets); the council's effect report: "
+        "socialcoin report effect --help.",
+        "socialcoin report\nsocialcoin report effect --month 2026-11 --format pdf --out effect.pdf",
+    ),
+)
+def report() -> None:
+    pass
+
+
+@report.command(
+    "budgets",
     context_settings=CONTEXT,
     short_help="Budgetten en munten / budgets and coins.",
     help=helptext(
@@ -879,11 +898,11 @@ def payouts_export(
         "backend nog mag munten. Gemunt en verbrand komen van de geïndexeerde blockchain.",
         "Budget, minted, burned and outstanding per programme and per coin, and what the backend's "
         "minter may still mint. Minted and burned come from the indexed chain.",
-        "socialcoin report\nsocialcoin report --json | jq .coins",
+        "socialcoin report budgets\nsocialcoin report --json | jq .coins",
     ),
 )
 @common
-def report(settings: Settings) -> int:
+def report_budgets(settings: Settings) -> int:
     with settings.api() as api:
         budgets = api.get("/municipality/budgets")
     if settings.as_json:
@@ -1543,6 +1562,10 @@ def outbox_cancel(settings: Settings, tx_id: int) -> int:
 
 
 cli.add_command(research)
+# Last: the command builds on `common` and `helptext` above.
+from .effect import effect  # noqa: E402
+
+report.add_command(effect)
 
 
 def main() -> None:
