@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import importlib
 import io
 import re
 import sys
@@ -1562,10 +1563,8 @@ def outbox_cancel(settings: Settings, tx_id: int) -> int:
 
 
 cli.add_command(research)
-# Last: the command builds on `common` and `helptext` above.
-from .effect import effect  # noqa: E402
-
-report.add_command(effect)
+# Imported last, by name: the command builds on `common` and `helptext` above (an import cycle otherwise).
+report.add_command(importlib.import_module(".effect", __package__).effect)
 
 
 def main() -> None:
