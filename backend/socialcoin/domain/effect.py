@@ -84,9 +84,13 @@ class Period:
         return datetime.combine(self.end, time(), TIME_ZONE)
 
     @property
+    def last(self) -> date:
+        """The last day it includes."""
+        return date.fromordinal(self.end.toordinal() - 1)
+
+    @property
     def label(self) -> str:
-        last = date.fromordinal(self.end.toordinal() - 1)
-        return f"{self.start:%d-%m-%Y} t/m {last:%d-%m-%Y}"
+        return f"{self.start:%d-%m-%Y} t/m {self.last:%d-%m-%Y}"
 
 
 def month(text: str, field: str = "month") -> Period:
@@ -425,6 +429,21 @@ def compare(
         effect_report(session, earlier, programme_id=programme_id, area=area),
         effect_report(session, later, programme_id=programme_id, area=area),
     )
+
+
+def report_and_comparison(
+    session: Session,
+    period: Period,
+    earlier: Period | None,
+    *,
+    programme_id: int | None = None,
+    area: str | None = None,
+) -> tuple[EffectReport, Comparison | None]:
+    """What a request asks: the period's report, and its comparison with `earlier` if one is given."""
+    if earlier is None:
+        return effect_report(session, period, programme_id=programme_id, area=area), None
+    comparison = compare(session, earlier, period, programme_id=programme_id, area=area)
+    return comparison.later, comparison
 
 
 def figures_as_dict(figures: Figures) -> dict[str, int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -54,7 +53,7 @@ def _period_line(wijk: str, which: str, report: EffectReport, figures: Figures) 
         wijk,
         which,
         report.period.start.isoformat(),
-        date.fromordinal(report.period.end.toordinal() - 1).isoformat(),
+        report.period.last.isoformat(),
         "ja" if report.before_start else "nee",
         *(_value(name, getattr(figures, name)) for name in FIGURES),
     ]

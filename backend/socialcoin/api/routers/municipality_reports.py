@@ -54,13 +54,8 @@ def asked(
     period = effect.period_of(month, start, to)
     earlier = effect.period_of(compare_month, compare_from, compare_to, prefix="compare_", required=False)
     assert period is not None  # required
-    report = effect.effect_report(session, period, programme_id=programme_id, area=area)
-    comparison = (
-        None
-        if earlier is None
-        else effect.Comparison(
-            effect.effect_report(session, earlier, programme_id=programme_id, area=area), report
-        )
+    report, comparison = effect.report_and_comparison(
+        session, period, earlier, programme_id=programme_id, area=area
     )
     return Asked(report, comparison, _programme_name(session, programme_id))
 
