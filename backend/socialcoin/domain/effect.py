@@ -93,28 +93,47 @@ class Period:
         return f"{self.start:%d-%m-%Y} t/m {self.last:%d-%m-%Y}"
 
 
+# Years a report can cover: the coin's time and a margin (and dates every database and time zone can hold).
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+def _out_of_range(field: str) -> InvalidInput:
+    return InvalidInput(
+        "period_out_of_range",
+        f"Kies een periode tussen {FIRST_YEAR} en {LAST_YEAR}.",
+        f"Choose a period between {FIRST_YEAR} and {LAST_YEAR}.",
+        field=field,
+    )
+
+
 def month(text: str, field: str = "month") -> Period:
     """A calendar month, "2026-11"."""
     found = MONTH.match((text or "").strip())
     year, number = (int(found[1]), int(found[2])) if found else (0, 0)
-    if not found or not 1 <= number <= 12 or year < 1:
+    if not found or not 1 <= number <= 12:
         raise InvalidInput(
             "month_invalid",
             f"'{text}' is geen maand; schrijf jaar en maand als 2026-11.",
             f"'{text}' is not a month; write the year and month as 2026-11.",
             field=field,
         )
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise _out_of_range(field)
     start = date(year, number, 1)
     return Period(start, date(year + number // 12, number % 12 + 1, 1))
 
 
-def between(start: date, end: date, field: str = "to") -> Period:
+def between(start: date, end: date, prefix: str = "") -> Period:
+    """From `start` up to (not including) `end`; the fields are named prefix + from and prefix + to."""
+    for day, name in ((start, "from"), (end, "to")):
+        if not FIRST_YEAR <= day.year <= LAST_YEAR + 1:
+            raise _out_of_range(prefix + name)
     if end <= start:
         raise InvalidInput(
             "period_empty",
             "De einddatum moet na de begindatum liggen (de einddatum telt niet mee).",
             "The end date must lie after the start date (the end date itself is not included).",
-            field=field,
+            field=prefix + "to",
         )
     return Period(start, end)
 
@@ -466,7 +485,7 @@ def period_of(
     if month_text is not None:
         return month(month_text, prefix + "month")
     if start is not None and end is not None:
-        return between(start, end, prefix + "to")
+        return between(start, end, prefix)
     if fields_given or required:
         missing = "to" if start is not None else "from" if end is not None else "month"
         raise InvalidInput(
