@@ -97,7 +97,7 @@ def effect_pdf(
     programme: str | None = None,
     municipality: str = "Gemeente",
 ) -> bytes:
-    """A table of the figures per wijk (or, compared, one table per wijk: earlier, later, difference)."""
+    """The figures as a table, a line per wijk (compared: a table per wijk, earlier, later, difference)."""
     regular, bold = report_fonts()
     styles = getSampleStyleSheet()
     body = styles["BodyText"].clone("effect", fontName=regular)
@@ -147,14 +147,20 @@ def effect_pdf(
     story.append(Spacer(1, 4 * mm))
 
     if comparison is None:
-        wijken = [*report.areas, "Totaal"]
-        columns = [*report.areas.values(), report.total]
-        rows: list[list[Any]] = [["", *wijken]]
-        for name in FIGURES:
-            rows.append([LABELS[name][1], *(_shown(name, getattr(f, name)) for f in columns)])
-        width = min(30 * mm, (273 - 70) * mm / len(columns))
-        table = Table(rows, colWidths=[70 * mm] + [width] * len(columns), repeatRows=1)
+        # A line per wijk and a column per figure: as long as the gemeente has wijken, pages on (the header
+        # repeated), each as wide as the page.
+        header_style = body.clone("effect-header", fontName=bold, fontSize=7, leading=8.5)
+        rows: list[list[Any]] = [
+            ["Wijk", *(Paragraph(escape(LABELS[name][1]), header_style) for name in FIGURES)]
+        ]
+        for wijk, figures in [*report.areas.items(), ("Totaal", report.total)]:
+            rows.append([wijk, *(_shown(name, getattr(figures, name)) for name in FIGURES)])
+        width = (273 - 21) * mm / len(FIGURES)
+        table = Table(rows, colWidths=[21 * mm] + [width] * len(FIGURES), repeatRows=1)
         table.setStyle(table_style)
+        table.setStyle(
+            TableStyle([("FONT", (0, 1), (-1, -1), regular, 7), ("FONT", (0, -1), (-1, -1), bold, 7)])
+        )
         story.append(table)
     else:
         for wijk, found in [*comparison.areas.items(), ("Totaal", comparison.total)]:
