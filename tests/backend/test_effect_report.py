@@ -64,7 +64,8 @@ def settle(w: World, who: tuple, amount: int, reference: str) -> None:
 
 def build(client, runtime, auth, demo) -> Effects:
     """Anna and Bram live in Geitenkamp, Carla in Presikhaaf.
-    - Anna: 3 verified hours (€ 30 GKW), pays the bakery € 12, pays off € 10 of a debt.
+    - Anna: 3 verified hours (€ 30 GKW), pays the bakery € 12 (of which it refunds € 2), pays off € 10 of a
+      debt.
     - Bram: 2 verified hours (€ 20 GKW), pays the bakery € 5, pays off € 4 of a debt.
     - Carla: no hours; pays the sport pass (€ 15 of € 20 ASC granted), pays off € 20 of a debt."""
     w = make_world(client, runtime, auth, demo)
@@ -79,10 +80,19 @@ def build(client, runtime, auth, demo) -> Effects:
         assert w.approve(w.claim(garden, who, hours)).status_code == 200
     w.drain()
 
-    pay(w, anna, "/residents/me/payments", {"merchant_id": bakery_id, "coin": "GKW", "amount_cents": 1200})
+    bought = pay(
+        w, anna, "/residents/me/payments", {"merchant_id": bakery_id, "coin": "GKW", "amount_cents": 1200}
+    )
     late = pay(
         w, bram, "/residents/me/payments", {"merchant_id": bakery_id, "coin": "GKW", "amount_cents": 500}
     )
+    drive(runtime)
+    paid = client.get(f"/residents/me/payments/{bought}", headers=anna[2]).json()["tx_hash"]
+    refund = {"payment_tx_hash": paid, "amount_cents": 200, "pin": PIN}
+    given_back = client.post(
+        "/merchants/me/refunds", headers={**auth(Role.MERCHANT, bakery_id), **key()}, json=refund
+    )
+    assert given_back.status_code == 202, given_back.text
     mint(runtime, demo, "ASC", carla[1], 2000)
     drive(runtime)
     pay(w, carla, "/residents/me/orders", {"service_id": offer(client, auth)["id"], "coin": "ASC"})
@@ -104,7 +114,7 @@ GEITENKAMP_FIGURES = Figures(
     hours=5,
     social_value_cents=5000,
     coins_earned_cents=5000 + 1000 + 400,  # the hours, and the debt coins each was granted
-    spent_locally_cents=1700,
+    spent_locally_cents=1200 - 200 + 500,
     debts_settled_cents=1400,
     debt_residents=2,
     debt_reduced_mean_cents=700,
@@ -136,7 +146,7 @@ def test_the_months_figures_per_wijk_add_up_to_the_total(effects):
         hours=5,
         social_value_cents=5000,
         coins_earned_cents=10400,
-        spent_locally_cents=1700,
+        spent_locally_cents=1500,
         services_cents=1500,
         debts_settled_cents=3400,
         debt_residents=3,
@@ -159,7 +169,7 @@ def test_a_programme_and_a_wijk_narrow_the_figures(effects):
             hours=5,
             social_value_cents=5000,
             coins_earned_cents=5000,
-            spent_locally_cents=1700,
+            spent_locally_cents=1500,
             merchants_reached=1,
         )
     }
@@ -187,9 +197,9 @@ def test_two_periods_compare_figure_by_figure(effects):
     assert comparison.earlier.areas == {
         GEITENKAMP: Figures(residents=1, spent_locally_cents=500, merchants_reached=1)
     }
-    assert comparison.later.areas[GEITENKAMP] == replace(GEITENKAMP_FIGURES, spent_locally_cents=1200)
+    assert comparison.later.areas[GEITENKAMP] == replace(GEITENKAMP_FIGURES, spent_locally_cents=1000)
     spent = {c.figure: c for c in comparison.areas[GEITENKAMP]}["spent_locally_cents"]
-    assert (spent.earlier, spent.later, spent.difference, spent.percent) == (500, 1200, 700, 140.0)
+    assert (spent.earlier, spent.later, spent.difference, spent.percent) == (500, 1000, 500, 100.0)
     residents = {c.figure: c for c in comparison.total}["residents"]
     assert (residents.earlier, residents.later, residents.difference, residents.percent) == (1, 3, 2, 200.0)
 
@@ -256,7 +266,7 @@ def test_the_report_comes_as_json_csv_and_pdf_with_the_same_figures(effects):
     assert (rows[0]["uren"], rows[0]["sociale_waarde_eur"], rows[0]["lokaal_besteed_eur"]) == (
         "5",
         "50,00",
-        "17,00",
+        "15,00",  # € 17 paid, € 2 refunded
     )
     assert (rows[2]["schulden_afgelost_eur"], rows[2]["aflossing_mediaan_eur"]) == ("34,00", "10,00")
     assert rows[0]["van"] == effects.this_month.start.isoformat()

@@ -10,8 +10,9 @@ buurt); a programme narrows the figures to its own activities, rewards and coin.
 - **Social value**: coins minted for verified activities (claims) and for rewards, when they were minted.
 - **Coins earned**: every coin minted to a resident's wallet on chain (ChainEvent Transfer from the zero
   address: claims, rewards and the municipality's own grants).
-- **Spent locally**: confirmed payments to merchants that lie within the paying coin's area; **services**:
-  paid service orders; **debts settled**: confirmed settlements.
+- **Spent locally**: confirmed payments to merchants that lie within the paying coin's area, less the refunds
+  of such payments confirmed in the period; **services**: paid service orders; **debts settled**: confirmed
+  settlements.
 - **Debt reduced per resident**: mean and median of what each resident who settled anything paid off.
 - **Merchants reached**: distinct merchants that received a payment (a merchant paid from two wijken
   counts once in the total, so that total is not the sum of the wijken; neither are the mean and median).
@@ -49,6 +50,7 @@ from ..db.models import (
     Order,
     Payment,
     Programme,
+    Refund,
     Resident,
     Reward,
     Settlement,
@@ -296,6 +298,22 @@ def effect_report(
         if info is not None and is_within(merchant_area, info.area):
             tally.add(where, "spent_locally_cents", cents)
         tally.merchants[wijk_of(where)].add(merchant_id)
+
+    # Refunds confirmed in the period give back what was spent: local spending is counted net of them.
+    refunds = (
+        select(Resident.area, Refund.coin, Merchant.area, func.sum(Refund.amount_cents))
+        .join(Payment, Payment.id == Refund.payment_id)
+        .join(Resident, Resident.id == Payment.resident_id)
+        .join(Merchant, Merchant.id == Refund.merchant_id)
+        .where(Refund.status == SpendStatus.CONFIRMED, *within(Refund.confirmed_at), *living)
+        .group_by(Resident.area, Refund.coin, Merchant.area)
+    )
+    if coin:
+        refunds = refunds.where(Refund.coin.in_(coin))
+    for where, paid_with, merchant_area, cents in session.execute(refunds).all():
+        info = coins.get(paid_with)
+        if info is not None and is_within(merchant_area, info.area):
+            tally.add(where, "spent_locally_cents", -int(cents))
 
     orders = (
         select(Resident.area, func.sum(Order.amount_cents))
