@@ -37,7 +37,7 @@ class FiguresOut(BaseModel):
     tasks: int = Field(description="Tasks of minted claims and rewards (activities paid per task)")
     social_value_cents: int = Field(description="Minted for verified activities and rewards")
     coins_earned_cents: int = Field(description="Every mint to residents on chain, grants included")
-    spent_locally_cents: int = Field(description="Payments to merchants within the coin's area")
+    spent_locally_cents: int = Field(description="Payments to merchants within the coin's area, less refunds")
     services_cents: int = Field(description="Paid service orders")
     debts_settled_cents: int = Field(description="Confirmed debt settlements")
     debt_residents: int = Field(description="Residents who paid off anything")
