@@ -52,3 +52,9 @@ def enclosing(code: str, level: str) -> str:
     if len(digits) <= width:
         return from_bytes8(digits.encode("ascii"))
     return _LEVELS[width] + digits[:width]
+
+
+def wijk_of(code: str) -> str:
+    """The wijk a buurt (or a wijk) lies in: ``"BU02020101"`` -> ``"WK020201"``. A code above a wijk (a
+    gemeente, NL) has no wijk and stays as it is, so that a figure of such a participant is still counted."""
+    return enclosing(code, "WK")

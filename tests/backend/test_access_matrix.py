@@ -32,6 +32,8 @@ INTENDED: list[tuple[str, str, object]] = [
     # offer, and gives a resident tasks (part of the route out of debt).
     ("*", r"^/municipality/debts", STAFF),
     ("GET", r"^/municipality/debt-reports/", STAFF),
+    # The effect report: the figures per wijk and programme that the council reads each month.
+    ("GET", r"^/municipality/reports/effect", STAFF),
     ("GET", r"^/municipality/activity-guidelines$", STAFF),
     ("GET", r"^/municipality/activities", STAFF),
     ("GET", r"^/municipality/services$", STAFF),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import importlib
 import io
 import re
 import sys
@@ -38,6 +39,7 @@ from .batch import (
 )
 from .client import DEFAULT_API, Api, ApiError, Unreachable
 from .csvfile import CellInvalid, euro_cents
+from .groups import DefaultGroup
 from .output import dump_json, euro, pairs, plural, say, table
 from .research import research
 
@@ -871,7 +873,25 @@ def payouts_export(
     return OK
 
 
-@cli.command(
+@cli.group(
+    cls=DefaultGroup,
+    default="budgets",
+    context_settings=CONTEXT,
+    short_help="Rapporten: budgetten, effectmeting / reports: budgets, effect.",
+    help=helptext(
+        "Rapporten. Zonder meer: de budgetten (socialcoin report budgets); de effectmeting voor de raad: "
+        "socialcoin report effect --help.",
+        "Reports. On its own: the budgets (socialcoin report budgets); the council's effect report: "
+        "socialcoin report effect --help.",
+        "socialcoin report\nsocialcoin report effect --month 2026-11 --format pdf --out effect.pdf",
+    ),
+)
+def report() -> None:
+    pass
+
+
+@report.command(
+    "budgets",
     context_settings=CONTEXT,
     short_help="Budgetten en munten / budgets and coins.",
     help=helptext(
@@ -879,11 +899,11 @@ def payouts_export(
         "backend nog mag munten. Gemunt en verbrand komen van de geïndexeerde blockchain.",
         "Budget, minted, burned and outstanding per programme and per coin, and what the backend's "
         "minter may still mint. Minted and burned come from the indexed chain.",
-        "socialcoin report\nsocialcoin report --json | jq .coins",
+        "socialcoin report budgets\nsocialcoin report --json | jq .coins",
     ),
 )
 @common
-def report(settings: Settings) -> int:
+def report_budgets(settings: Settings) -> int:
     with settings.api() as api:
         budgets = api.get("/municipality/budgets")
     if settings.as_json:
@@ -1543,6 +1563,8 @@ def outbox_cancel(settings: Settings, tx_id: int) -> int:
 
 
 cli.add_command(research)
+# Imported last, by name: the command builds on `common` and `helptext` above (an import cycle otherwise).
+report.add_command(importlib.import_module(".effect", __package__).effect)
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -15,6 +17,8 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .debts import ReportLine
@@ -51,6 +55,24 @@ CSV_COLUMNS: dict[Lang, list[str]] = {
 CSV_SEPARATOR: dict[Lang, str] = {"nl": ";", "en": ","}
 CSV_DECIMAL_MARK: dict[Lang, str] = {"nl": ",", "en": "."}
 BOM = "\ufeff"
+
+# The font of reports that name people or places: one with the letters of every name (DejaVu Sans, which
+# Debian's fonts bring), or else Helvetica, whose Latin-1 lacks letters such as Ł.
+REPORT_FONTS = {
+    "ReportSans": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    "ReportSans-Bold": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+}
+
+
+@cache
+def report_fonts() -> tuple[str, str]:
+    """(regular, bold) font names, registered with reportlab once."""
+    try:
+        for name, path in REPORT_FONTS.items():
+            pdfmetrics.registerFont(TTFont(name, str(path)))
+    except (OSError, TTFError):
+        return "Helvetica", "Helvetica-Bold"
+    return "ReportSans", "ReportSans-Bold"
 
 
 def _cell(value: str) -> str:

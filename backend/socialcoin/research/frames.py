@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from socialcoin import areas
 from socialcoin.areas import InvalidAreaCode, is_within
 from socialcoin.research.schema import FRAMES, ZERO, SarafuSubtype, Subtype
 
@@ -62,13 +63,11 @@ def area_digits(code: object) -> str | None:
 
 
 def wijk_of(code: object) -> str:
-    """The wijk a code lies in ("BU02020101" -> "WK020201"); a wijk, gemeente or NL stays itself."""
-    digits = area_digits(code)
-    if digits is None:
+    """The wijk a code lies in ("BU02020101" -> "WK020201"); a wijk, gemeente or NL stays itself; anything
+    that is not an area code is "unknown"."""
+    if area_digits(code) is None:
         return "unknown"
-    if len(digits) == 8:
-        return "WK" + digits[:6]
-    return str(code).strip().upper()
+    return areas.wijk_of(str(code))
 
 
 @dataclass(frozen=True)

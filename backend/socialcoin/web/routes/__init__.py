@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import front, municipality, organisation, pay, programme, till, wallet
+from . import effect, front, municipality, organisation, pay, programme, till, wallet
 
 ROUTERS: list[APIRouter] = [
     front.router,
@@ -14,4 +14,5 @@ ROUTERS: list[APIRouter] = [
     organisation.router,
     municipality.router,
     programme.router,
+    effect.router,
 ]

@@ -18,7 +18,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from xml.sax.saxutils import escape
@@ -30,8 +29,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -49,6 +46,7 @@ from ...domain import activities, people, services, tasks, wallet_moves
 from ...domain.coins import CoinInfo, catalogue
 from ...domain.errors import DomainError
 from ...domain.payments import BalanceView, HistoryEntry, balances, history
+from ...domain.reports import report_fonts
 from .. import pages
 from ..i18n import TIME_ZONE, Formats, translations
 
@@ -358,25 +356,6 @@ def _amount_cell(cents: int) -> str:
     return f"{'-' if cents < 0 else ''}{whole},{part:02d}"
 
 
-# The statement's font: one with the letters of every resident's name (DejaVu Sans, which Debian's fonts
-# bring), or else Helvetica, whose Latin-1 lacks letters such as Ł.
-STATEMENT_FONTS = {
-    "StatementSans": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    "StatementSans-Bold": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-}
-
-
-@cache
-def statement_fonts() -> tuple[str, str]:
-    """(regular, bold) font names for the statement, registered with reportlab once."""
-    try:
-        for name, path in STATEMENT_FONTS.items():
-            pdfmetrics.registerFont(TTFont(name, str(path)))
-    except (OSError, TTFError):
-        return "Helvetica", "Helvetica-Bold"
-    return "StatementSans", "StatementSans-Bold"
-
-
 def statement_pdf(
     resident: Resident,
     period: Period,
@@ -386,7 +365,7 @@ def statement_pdf(
     _: Callable[..., str],
 ) -> bytes:
     """The statement to print or keep: who, which period, each entry, the totals per coin."""
-    regular, bold = statement_fonts()
+    regular, bold = report_fonts()
     styles = getSampleStyleSheet()
     body = styles["BodyText"].clone("statement", fontName=regular)
     small = body.clone("small", fontSize=8.5, leading=10.5)
