@@ -168,7 +168,7 @@ class Indexer:
                     "block_time": times[number],
                     "from_account": args.get("from"),
                     "to_account": args.get("to"),
-                    "companion_event": None,  # set for Transfers by _link_companions
+                    "companion_event": None,  # set for Transfers by link_companions
                     "companion_args": None,
                 }
             )
