@@ -14,10 +14,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..db.base import transaction
+from ..db.base import insert_for, insert_many, transaction
 from ..db.models import Balance, ChainEvent, IndexedBlock
 from .constants import ZERO_ADDRESS
 from .contracts import Contract
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 KEEP_BLOCK_HASHES = 1024
 BALANCES_PER_QUERY = 500
+BLOCKS_PER_REQUEST = 200
 
 
 class BlockMissing(LookupError):
@@ -72,7 +73,7 @@ class Indexer:
         self.deployment = chain.deployment
         self.confirmations = confirmations
         self.max_blocks = max_blocks_per_round
-        self._decoder = EventDecoder(
+        self.decoder = EventDecoder(
             {
                 "registry": chain.abis[Contract.REGISTRY],
                 "issuer": chain.abis[Contract.ISSUER],
@@ -108,11 +109,9 @@ class Indexer:
         first, end = last + 1, min(head, last + self.max_blocks)
         end_block = self._block(end)
         logs = self.chain.rpc("eth_getLogs", [{"fromBlock": hex(first), "toBlock": hex(end)}])
-        blocks = {end: end_block}
-        for entry in logs:
-            number = int(entry["blockNumber"], 16)
-            if number not in blocks:
-                blocks[number] = self._block(number)
+        numbers = sorted({int(entry["blockNumber"], 16) for entry in logs} - {end})
+        blocks = dict(zip(numbers, self._blocks(numbers), strict=True))
+        blocks[end] = end_block
         # The chain can switch branches while this round reads (between the end block, the logs and their
         # blocks): then the logs may come from blocks the chain no longer has, or miss the new branch's.
         # The range is stored only if its last block did not change and every log's block is the chain's.
@@ -121,48 +120,18 @@ class Indexer:
         ):
             log.warning("the chain changed while blocks %s-%s were read; reading them again", first, end)
             return 0
-        rows: list[dict[str, Any]] = []
-        transfers: list[tuple[str, dict[str, Any]]] = []  # (coin, args)
-        for entry in logs:
-            address = checksummed(entry["address"])
-            kind = self._kind(address, coins)
-            decoded = self._decoder.decode(kind, entry) if kind is not None else None
-            if decoded is None:
-                continue
-            name, args = decoded
-            block = blocks[int(entry["blockNumber"], 16)]
-            rows.append(
-                {
-                    "block_number": int(block["number"], 16),
-                    "block_hash": block["hash"],
-                    "tx_hash": entry["transactionHash"],
-                    "log_index": int(entry["logIndex"], 16),
-                    "contract": address,
-                    "event": name,
-                    "args": args,
-                    "block_time": datetime.fromtimestamp(int(block["timestamp"], 16), UTC),
-                    "from_account": args.get("from"),
-                    "to_account": args.get("to"),
-                    # Set for Transfers below. Every row has the same keys: the insert then sends them in
-                    # one batch rather than one per run of alike rows.
-                    "companion_event": None,
-                    "companion_args": None,
-                }
-            )
-            if kind == "registry" and name == "CoinAdded":
-                coins.add(checksummed(args["coin"]))
-            if kind == "coin" and name == "Transfer":
-                transfers.append((address, args))
+        rows, transfers = self._rows(logs, blocks, coins)
         link_companions(rows)
-        hashes = {int(b["number"], 16): b["hash"] for b in blocks.values()}
         with transaction(self.sessions) as session:
-            if rows:
-                session.execute(insert(ChainEvent), rows)
-                if self.on_stored is not None:
-                    self.on_stored(session, rows)
+            insert_many(session, ChainEvent, rows)
+            if rows and self.on_stored is not None:
+                self.on_stored(session, rows)
             self._apply_transfers(session, transfers)
-            for number, block_hash in hashes.items():
-                session.merge(IndexedBlock(number=number, block_hash=block_hash))
+            upsert = insert_for(session)(IndexedBlock.__table__)
+            upsert = upsert.on_conflict_do_update(
+                index_elements=["number"], set_={"block_hash": upsert.excluded.block_hash}
+            )
+            session.execute(upsert, [{"number": n, "block_hash": b["hash"]} for n, b in blocks.items()])
             session.execute(
                 delete(IndexedBlock).where(
                     IndexedBlock.number < end - KEEP_BLOCK_HASHES,
@@ -170,6 +139,44 @@ class Indexer:
                 )
             )
         return len(rows)
+
+    def _rows(
+        self, logs: list[dict[str, Any]], blocks: dict[int, dict[str, Any]], coins: set[str]
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
+        """The rows to store for the logs of our contracts, and the (coin, args) of each Transfer. A coin
+        added in these logs counts from its CoinAdded on (`coins` grows)."""
+        times = {n: datetime.fromtimestamp(int(b["timestamp"], 16), UTC) for n, b in blocks.items()}
+        rows: list[dict[str, Any]] = []
+        transfers: list[tuple[str, dict[str, Any]]] = []
+        for entry in logs:
+            address = checksummed(entry["address"])
+            kind = self._kind(address, coins)
+            decoded = self.decoder.decode(kind, entry) if kind is not None else None
+            if decoded is None:
+                continue
+            name, args = decoded
+            number = int(entry["blockNumber"], 16)
+            rows.append(
+                {
+                    "block_number": number,
+                    "block_hash": blocks[number]["hash"],
+                    "tx_hash": entry["transactionHash"],
+                    "log_index": int(entry["logIndex"], 16),
+                    "contract": address,
+                    "event": name,
+                    "args": args,
+                    "block_time": times[number],
+                    "from_account": args.get("from"),
+                    "to_account": args.get("to"),
+                    "companion_event": None,  # set for Transfers by link_companions
+                    "companion_args": None,
+                }
+            )
+            if kind == "registry" and name == "CoinAdded":
+                coins.add(checksummed(args["coin"]))
+            if kind == "coin" and name == "Transfer":
+                transfers.append((address, args))
+        return rows, transfers
 
     def run_until_caught_up(self) -> None:
         while True:
@@ -249,6 +256,17 @@ class Indexer:
             session.execute(delete(ChainEvent).where(ChainEvent.block_number > keep))
             session.execute(delete(IndexedBlock).where(IndexedBlock.number > keep))
             self.rebuild_balances(session)
+
+    def _blocks(self, numbers: list[int]) -> list[dict[str, Any]]:
+        """Block headers, BLOCKS_PER_REQUEST to a JSON-RPC batch."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(numbers), BLOCKS_PER_REQUEST):
+            chunk = numbers[start : start + BLOCKS_PER_REQUEST]
+            found += self.chain.rpc_batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+        for number, block in zip(numbers, found, strict=True):
+            if block is None:
+                raise BlockMissing(number)
+        return found
 
     def _block(self, number: int) -> dict[str, Any]:
         """The block header as the node sends it (hex fields): cheaper than web3's formatted block."""
