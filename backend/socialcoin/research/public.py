@@ -23,9 +23,11 @@ no address is published either (the flows are keyed by kind and wijk).
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -33,6 +35,7 @@ from sqlalchemy.orm import Session
 from socialcoin.areas import InvalidAreaCode, enclosing, is_within
 from socialcoin.chain.indexer import last_indexed_block
 
+from .exports import write_exports
 from .frames import REWARD_SUBTYPES, as_text, wijk_of
 from .ledger import Ledger
 from .metrics import all_figures
@@ -338,11 +341,13 @@ NOT_PUBLISHED = ("hops_before_burn", "cohorts", "network_edges", "network_nodes"
 
 @dataclass(frozen=True)
 class PublicFigures:
-    """Every public table's publication, and the index's block they were computed at."""
+    """Every public table's publication, the ledger they came from, and the index's block they were
+    computed at."""
 
     last_block: int | None
     k: int
     publications: dict[str, Publication]
+    ledger: Ledger
 
 
 def public_figures(ledger: Ledger, k: int) -> PublicFigures:
@@ -361,24 +366,61 @@ def public_figures(ledger: Ledger, k: int) -> PublicFigures:
             cell_only=spec.cell_only,
             labels=spec.labels,
         )
-    return PublicFigures(ledger.last_block, k, publications)
+    return PublicFigures(ledger.last_block, k, publications, ledger)
+
+
+PUBLIC_DIR = "public"  # in a download: the public tables, cells and margins, as published
+
+
+def write_public_exports(found: PublicFigures, directory: Path) -> Path:
+    """The download: the frames (what the chain holds: pseudonymous addresses and area codes), the data
+    dictionary and the manifest of exports.write_exports, and beside them the published tables
+    (public/<table>.csv and .parquet for the cells, public/<table>-margins.* for the totals). The toolkit's
+    own figure tables are not among them: those are not gated, and `socialcoin research rebuild` writes
+    them for whoever reads the chain. Returns the manifest's path."""
+    manifest = write_exports(found.ledger, directory)
+    (directory / PUBLIC_DIR).mkdir(exist_ok=True)
+    for name, publication in found.publications.items():
+        keys = {
+            d.column: "string" for d in publication.dimensions
+        }  # a margin's key may be "*" beside numbers
+        for suffix, frame in (("", publication.cells), ("-margins", publication.margins.astype(keys))):
+            base = directory / PUBLIC_DIR / f"{name}{suffix}"
+            frame.to_csv(base.with_suffix(".csv"), index=False, encoding="utf-8", lineterminator="\n")
+            frame.to_parquet(base.with_suffix(".parquet"), engine="pyarrow", index=False)
+    return manifest
 
 
 class FiguresCache:
     """The public figures of the newest indexed block: computed once per block the indexer reaches (and per
-    k), so that a page view reads them instead of recomputing every transfer."""
+    k), so that a page view reads them instead of recomputing every transfer. The download's files are
+    written once per block too, on first request, into a directory the cache owns."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._figures: PublicFigures | None = None
         self._key: tuple[int, int] | None = None
+        self._exports: tempfile.TemporaryDirectory[str] | None = None
 
     def get(self, session: Session, last_block: int, k: int) -> PublicFigures:
         with self._lock:  # one computation at a time; the others wait for its result
             if self._figures is None or self._key != (last_block, k):
                 self._figures = public_figures(Ledger.from_index(session), k)
                 self._key = (last_block, k)
+                if self._exports is not None:
+                    self._exports.cleanup()
+                    self._exports = None
             return self._figures
+
+    def exports(self, session: Session, last_block: int, k: int) -> Path:
+        """The directory of the download's files for the newest block."""
+        found = self.get(session, last_block, k)
+        with self._lock:
+            if self._exports is None:
+                written = tempfile.TemporaryDirectory(prefix="socialcoin-research-")
+                write_public_exports(found, Path(written.name))
+                self._exports = written
+            return Path(self._exports.name)
 
 
 CACHE = FiguresCache()
@@ -494,3 +536,8 @@ __all__ = [
 def current_figures(session: Session, start_block: int, k: int) -> PublicFigures:
     """The public figures as of the index's newest block (from the cache while the index stands still)."""
     return CACHE.get(session, last_indexed_block(session, start_block), k)
+
+
+def current_exports(session: Session, start_block: int, k: int) -> Path:
+    """The directory of the download's files as of the index's newest block."""
+    return CACHE.exports(session, last_indexed_block(session, start_block), k)
