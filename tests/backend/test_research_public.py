@@ -5,6 +5,7 @@ figures are computed once per indexed block."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pandas as pd
@@ -110,7 +111,8 @@ def test_no_public_answer_holds_a_name_a_case_number_or_a_residents_wallet(clien
             select(Resident.name, Resident.case_number, Resident.wallet_address)
         ).all()
     assert len(residents) >= 4
-    texts = [client.get(path).text for path in ("/public/research", "/public/research/dictionary")]
+    paths = ("/public/research", "/public/research/dictionary", "/openbaar", "/openbaar/downloads")
+    texts = [client.get(path).text for path in paths]
     texts += [json.dumps(table) for table in served(client).values()]
     everything = "\n".join(texts).lower()
     for name, case_number, wallet in residents:
@@ -127,3 +129,44 @@ def test_the_figures_are_computed_once_per_indexed_block(client, runtime, demo, 
     with runtime.sessions() as session:
         later = public.current_figures(session, start, k)
     assert later is not first and later.last_block > first.last_block
+
+
+def test_the_public_pages_show_the_figures_with_their_charts_and_the_download_reads_back(
+    client, runtime, demo, auth
+):
+    coins = shop_and_settle(client, runtime, demo, auth)
+    page = client.get("/openbaar")
+    assert page.status_code == 200 and "Open cijfers" in page.text
+    assert (
+        "Content-Security-Policy" in page.headers
+        and "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    )
+    for chart in (
+        "omloop",
+        "sociale-waarde",
+        "omloopsnelheid",
+        "lokaal-aandeel",
+        "actief",
+        "schulden",
+        "netwerk",
+    ):
+        assert f"/openbaar/grafiek/{chart}.svg" in page.text
+        image = client.get(f"/openbaar/grafiek/{chart}.svg", params={"munt": coins["GKW"]})
+        assert image.status_code == 200 and image.headers["content-type"] == "image/svg+xml"
+        assert image.text.lstrip().startswith("<?xml") and "<script" not in image.text
+    assert client.get("/openbaar/grafiek/nothing.svg").status_code == 404
+    refused = client.get("/openbaar", params={"van": "januari"})
+    assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text
+
+    downloads = client.get("/openbaar/downloads")
+    assert downloads.status_code == 200 and "socialcoin research rebuild" in downloads.text
+    for name in ("transfers.parquet", "data-dictionary.csv", "public/supply.parquet", "manifest.json"):
+        assert f'href="/openbaar/downloads/{name}"' in downloads.text
+    supply = client.get("/openbaar/downloads/public/supply.parquet")
+    assert supply.status_code == 200
+    served_cells = pd.read_parquet(io.BytesIO(supply.content))
+    assert public.records(served_cells) == client.get(f"{TABLES}/supply").json()["cells"]
+    assert client.get("/openbaar/downloads/private.csv").status_code == 404
+
+    english = client.get("/taal/en", params={"terug": "/openbaar"}, follow_redirects=True)
+    assert "Open figures" in english.text and "Open cijfers" not in english.text

@@ -471,6 +471,17 @@ class Filters:
                     f"{self.area!r} is not a CBS area code (NL, GM0202, WK020201, BU02020101).",
                 ) from error
 
+    def only_for(self, spec: PublicTable) -> Filters:
+        """These filters without those the table has no column for (a page applies what fits each table)."""
+        accepts = table_filters(spec)
+        months = "month" in accepts
+        return Filters(
+            self.coin if "coin" in accepts else None,
+            self.area if "area" in accepts else None,
+            self.month_from if months else None,
+            self.month_to if months else None,
+        )
+
     def keep(self, frame: pd.DataFrame) -> pd.Series:
         """Rows of cells or margins that match every filter; a margin's total ("*", "NL") always does."""
         keep = pd.Series(True, index=frame.index)
