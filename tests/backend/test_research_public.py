@@ -87,6 +87,9 @@ def test_the_served_figures_equal_those_rebuilt_from_the_chain_alone(
     for cell in gkw:
         row = supply[(supply["coin"] == cell["coin"]) & (supply["month"] == cell["month"])].iloc[0]
         assert (cell["minted"], cell["burned"]) == (row["minted"], row["burned"])
+    # The demo's five activities each rewarded one resident: withheld, values and all.
+    social = tables["social_value"]["cells"]
+    assert len(social) == 5 and all(c["suppressed"] and c["value"] is None for c in social)
     debts = [c for c in tables["debts_settled"]["cells"] if c["coin"] == coins["ARS"]]
     assert debts and all(c["suppressed"] and c["settled"] is None and c["residents"] is None for c in debts)
     rebuilt_debts = pd.read_parquet(out / FIGURES_DIR / "debts_settled.parquet")

@@ -64,6 +64,12 @@ def _months(times: pd.Series) -> pd.Series:
     return times.dt.tz_convert("UTC").dt.strftime("%Y-%m").astype("string")
 
 
+def _one_end(transfers: pd.DataFrame, participants: pd.DataFrame, end: str, other: str) -> pd.DataFrame:
+    """Each transfer once if its `end` is a resident (privacy.transfer_residents), the transfer unchanged."""
+    rows = transfer_residents(transfers.assign(**{other: pd.NA}), participants)
+    return rows.assign(**{other: transfers.loc[rows.index, other]})
+
+
 class Frames:
     """The ledger's frames and figures with what every table's contributions share: each transfer once per
     resident at its source (``sources``), at its target (``targets``) and at either end (``ends``), with the
@@ -75,8 +81,9 @@ class Frames:
         transfers = ledger.transfers.assign(
             month=_months(ledger.transfers["block_time"]), coin=ledger.transfers["coin"].astype("string")
         )
-        self.sources = transfer_residents(transfers.assign(target=pd.NA), self.participants)
-        self.targets = transfer_residents(transfers.assign(source=pd.NA), self.participants)
+        # The residents at one end: the other end hidden while they are found, then given back (by index).
+        self.sources = _one_end(transfers, self.participants, "source", "target")
+        self.targets = _one_end(transfers, self.participants, "target", "source")
         self.ends = transfer_residents(transfers, self.participants)
 
     @staticmethod
