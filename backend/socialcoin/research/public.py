@@ -84,7 +84,10 @@ class Frames:
         # The residents at one end: the other end hidden while they are found, then given back (by index).
         self.sources = _one_end(transfers, self.participants, "source", "target")
         self.targets = _one_end(transfers, self.participants, "target", "source")
-        self.ends = transfer_residents(transfers, self.participants)
+        # Both ends: a resident paying themselves (or their own replacement) counts once.
+        both = pd.concat([self.sources, self.targets])
+        once = ~both.set_index(RESIDENT, append=True).index.duplicated()
+        self.ends = both[once].sort_index(kind="stable")
 
     @staticmethod
     def subtype_in(rows: pd.DataFrame, *subtypes: str) -> pd.Series:
@@ -400,34 +403,61 @@ def write_public_exports(found: PublicFigures, directory: Path) -> Path:
 
 class FiguresCache:
     """The public figures of the newest indexed block: computed once per block the indexer reaches (and per
-    k), so that a page view reads them instead of recomputing every transfer. The download's files are
-    written once per block too, on first request, into a directory the cache owns."""
+    k), so that a page view reads them instead of recomputing every transfer. While one request computes a
+    newer block's figures (some seconds on a large ledger), the others get the previous block's at once
+    rather than wait; only the very first computation is waited for. The download's files are written once
+    per block too, on first request, into a directory the cache owns."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields below
+        self._computing = threading.Lock()  # held by the one request computing newer figures
         self._figures: PublicFigures | None = None
         self._key: tuple[int, int] | None = None
+        self._exporting = threading.Lock()  # guards the two fields below
         self._exports: tempfile.TemporaryDirectory[str] | None = None
+        self._exported: PublicFigures | None = None  # the figures the files are of
+
+    def _cached(self, key: tuple[int, int]) -> tuple[PublicFigures | None, PublicFigures | None]:
+        """(the figures of this key, or else those of an earlier block with the same k)."""
+        with self._lock:
+            if self._figures is not None and self._key == key:
+                return self._figures, None
+            earlier = self._figures if self._key is not None and self._key[1] == key[1] else None
+            return None, earlier
 
     def get(self, session: Session, last_block: int, k: int) -> PublicFigures:
-        with self._lock:  # one computation at a time; the others wait for its result
-            if self._figures is None or self._key != (last_block, k):
-                self._figures = public_figures(Ledger.from_index(session), k)
-                self._key = (last_block, k)
-                if self._exports is not None:
-                    self._exports.cleanup()
-                    self._exports = None
-            return self._figures
+        key = (last_block, k)
+        current, earlier = self._cached(key)
+        if current is not None:
+            return current
+        if earlier is not None:
+            if not self._computing.acquire(blocking=False):
+                return earlier  # another request is computing the newer figures
+        else:
+            self._computing.acquire()
+        try:
+            current, _ = self._cached(key)  # computed while this request waited
+            if current is not None:
+                return current
+            found = public_figures(Ledger.from_index(session), k)
+            with self._lock:
+                self._figures = found
+                self._key = (found.last_block if found.last_block is not None else last_block, k)
+            return found
+        finally:
+            self._computing.release()
 
-    def exports(self, session: Session, last_block: int, k: int) -> Path:
-        """The directory of the download's files for the newest block."""
+    def exports(self, session: Session, last_block: int, k: int) -> tuple[PublicFigures, Path]:
+        """The figures of the newest block (as `get`) and the directory of the download's files of them."""
         found = self.get(session, last_block, k)
-        with self._lock:
-            if self._exports is None:
+        with self._exporting:
+            if self._exports is None or self._exported is not found:
                 written = tempfile.TemporaryDirectory(prefix="socialcoin-research-")
                 write_public_exports(found, Path(written.name))
-                self._exports = written
-            return Path(self._exports.name)
+                if self._exports is not None:
+                    self._exports.cleanup()
+                self._exports, self._exported = written, found
+            return found, Path(self._exports.name)
 
 
 CACHE = FiguresCache()
@@ -556,6 +586,6 @@ def current_figures(session: Session, start_block: int, k: int) -> PublicFigures
     return CACHE.get(session, last_indexed_block(session, start_block), k)
 
 
-def current_exports(session: Session, start_block: int, k: int) -> Path:
-    """The directory of the download's files as of the index's newest block."""
+def current_exports(session: Session, start_block: int, k: int) -> tuple[PublicFigures, Path]:
+    """The figures as of the index's newest block and the directory of the download's files of them."""
     return CACHE.exports(session, last_indexed_block(session, start_block), k)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import mimetypes
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -29,6 +30,12 @@ IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 def _figures(session: Session, runtime: Runtime) -> public.PublicFigures:
     return public.current_figures(
+        session, runtime.chain.deployment.start_block, runtime.settings.research_k_anonymity
+    )
+
+
+def _exports(session: Session, runtime: Runtime) -> tuple[public.PublicFigures, Path]:
+    return public.current_exports(
         session, runtime.chain.deployment.start_block, runtime.settings.research_k_anonymity
     )
 
@@ -174,8 +181,7 @@ def chart_image(
 
 @router.get("/downloads")
 def downloads(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
-    found = _figures(session, runtime)
-    directory = public.current_exports(session, runtime.chain.deployment.start_block, found.k)
+    found, directory = _exports(session, runtime)
     files = sorted(path.relative_to(directory).as_posix() for path in directory.rglob("*") if path.is_file())
     return pages.render(
         request,
@@ -194,8 +200,7 @@ def downloads(request: Request, session: SessionDep, runtime: RuntimeDep) -> Res
 @router.get("/downloads/{path:path}")
 def download(request: Request, path: str, session: SessionDep, runtime: RuntimeDep) -> Response:
     """A file of the download; only the files written there (never a path outside it)."""
-    found = _figures(session, runtime)
-    directory = public.current_exports(session, runtime.chain.deployment.start_block, found.k)
+    _found, directory = _exports(session, runtime)
     files = {p.relative_to(directory).as_posix(): p for p in directory.rglob("*") if p.is_file()}
     if path not in files:
         return pages.with_page_headers(
