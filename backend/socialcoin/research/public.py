@@ -498,6 +498,10 @@ class Filters:
                     f"Tabel {spec.name} heeft geen {column} om op te filteren; wel: {listed}.",
                     f"Table {spec.name} has no {column} to filter on; it accepts: {listed}.",
                 )
+        self.check_area()
+
+    def check_area(self) -> None:
+        """Refuses an area that is no CBS code."""
         if self.area is not None:
             try:
                 is_within(self.area, "NL")

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from babel.numbers import format_decimal
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
@@ -68,9 +69,7 @@ def _filters(munt: str, gebied: str, van: str, tot: str) -> tuple[public.Filters
         return public.Filters(), "munt"
     filters = public.Filters(munt or None, gebied.strip() or None, van or None, tot or None)
     try:
-        filters.only_for(public.PUBLIC_TABLES["social_value"]).accepted_by(
-            public.PUBLIC_TABLES["social_value"]
-        )
+        filters.check_area()
     except public.FilterRefused:
         return public.Filters(), "gebied"
     return filters, None
@@ -87,6 +86,12 @@ def _number(fmt: Formats) -> Any:
         return format_decimal(int(value), locale=fmt.locale)
 
     return shown
+
+
+def _cells(found: public.PublicFigures, name: str, filters: public.Filters) -> pd.DataFrame:
+    """A table's published cells that the filters fitting it keep."""
+    cells = found.publications[name].cells
+    return cells[filters.only_for(public.PUBLIC_TABLES[name]).keep(cells)]
 
 
 @router.get("")
@@ -114,15 +119,7 @@ def dashboard(
         for chart in CHARTS
     ]
     coins = found.ledger.coins[["coin", "symbol"]].astype(str).to_dict("records")
-    per_coin = {
-        name: public.records(
-            found.publications[name].cells[
-                filters.only_for(public.PUBLIC_TABLES[name]).keep(found.publications[name].cells)
-            ]
-        )
-        for name in ("lm3", "gini")
-    }
-    flows = found.publications["network_flows"].cells
+    per_coin = {name: public.records(_cells(found, name, filters)) for name in ("lm3", "gini")}
     return pages.render(
         request,
         "openbaar/dashboard.html",
@@ -134,7 +131,7 @@ def dashboard(
         charts=charts,
         per_coin=per_coin,
         summary=public.records(found.publications["network_summary"].cells),
-        flows=public.records(flows[filters.only_for(public.PUBLIC_TABLES["network_flows"]).keep(flows)]),
+        flows=public.records(_cells(found, "network_flows", filters)),
         network_title=texts["network"],
         query=query,
         shown=_number(Formats(language)),
@@ -164,11 +161,8 @@ def chart_image(
     texts = _texts(pages.language_of(request))
     filters, _fault = _filters(munt, gebied, van, tot)
     if name == "netwerk":
-        flows = found.publications["network_flows"].cells
-        spec = public.PUBLIC_TABLES["network_flows"]
-        return _image(
-            request, network_svg(flows[filters.only_for(spec).keep(flows)], texts["network"], texts["empty"])
-        )
+        flows = _cells(found, "network_flows", filters)
+        return _image(request, network_svg(flows, texts["network"], texts["empty"]))
     chart: Chart | None = CHART_BY_NAME.get(name)
     if chart is None:
         return pages.with_page_headers(
