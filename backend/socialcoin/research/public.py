@@ -78,8 +78,9 @@ class Frames:
     def __init__(self, ledger: Ledger, figures: dict[str, pd.DataFrame]) -> None:
         self.participants = ledger.participants
         self.figures = figures
-        transfers = ledger.transfers.assign(
-            month=_months(ledger.transfers["block_time"]), coin=ledger.transfers["coin"].astype("string")
+        transfers = ledger.transfers.reset_index(drop=True)  # one row per label: _one_end reads by it
+        transfers = transfers.assign(
+            month=_months(transfers["block_time"]), coin=transfers["coin"].astype("string")
         )
         # The residents at one end: the other end hidden while they are found, then given back (by index).
         self.sources = _one_end(transfers, self.participants, "source", "target")

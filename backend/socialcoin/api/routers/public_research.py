@@ -122,5 +122,9 @@ for _spec in public.TABLES:
         response_model=ResearchTable,
         summary=f"Research table {_spec.name}",
         description=f"{_spec.description}. Every figure over fewer than k residents is withheld "
-        "(docs/research.md, Privacy).",
+        "(docs/research.md, Privacy). Columns of a cell: "
+        + ", ".join(f"{c.name} ({c.role})" for c in columns_of(_spec))
+        + ", suppressed. Filters: "
+        + (", ".join(public.table_filters(_spec)) or "none")
+        + ".",
     )
