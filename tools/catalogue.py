@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po, write_po
 
 WEB = Path(__file__).resolve().parents[1] / "backend" / "socialcoin" / "web"
 LOCALE = WEB / "locale"
-PARTS = ("common", "wallet", "pay", "till", "organisation", "municipality", "programme")
+PARTS = ("common", "wallet", "pay", "till", "organisation", "municipality", "programme", "openbaar")
 # Languages with a catalogue to fill in; English is the source language of the texts.
 TRANSLATED = ("nl",)
 METHODS = [("templates/**.html", "jinja2"), ("templates/**.js", "ignore"), ("**.py", "python")]

@@ -12,6 +12,7 @@ from . import (
     municipality_rewards,
     organisations,
     public,
+    public_research,
     residents_money,
     residents_profile,
     residents_tasks,
@@ -20,6 +21,7 @@ from . import (
 ROUTERS = [
     auth.router,
     public.router,
+    public_research.router,
     municipality_people.router,
     municipality_programmes.router,
     municipality_rewards.router,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import effect, front, municipality, organisation, pay, programme, till, wallet
+from . import effect, front, municipality, openbaar, organisation, pay, programme, till, wallet
 
 ROUTERS: list[APIRouter] = [
     front.router,
@@ -15,4 +15,5 @@ ROUTERS: list[APIRouter] = [
     municipality.router,
     programme.router,
     effect.router,
+    openbaar.router,
 ]

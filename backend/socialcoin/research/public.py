@@ -1,0 +1,596 @@
+"""The public research figures: every table of metrics.all_figures that can be published, each through the
+privacy gate (privacy.publish) with the residents behind each of its cells, computed from the backend's
+index and kept in the process until the indexer reads a newer block.
+
+What is published and why (docs/research.md, "Public pages and API"):
+
+- the coin and month tables (supply, velocity, local share, debts settled), social value per month, wijk
+  and activity, active participants per month and kind, LM3 and Gini per coin: as they are, through the
+  gate, with the contributions docs/research.md ("Privacy") prescribes;
+- the network as **flows between groups**: STANDARD volume between (kind, wijk) of the payer and (kind,
+  wijk) of the payee, through the gate like any table (a cell rests on the residents at either end of its
+  transfers), plus the network's summary and its cycles per community, each resting on the residents of
+  the network or community. Per-address tables (edges, nodes and their PageRank) are never published: an
+  edge between two residents rests on two people.
+- not published: ``hops_before_burn`` and ``cohorts``. Who is behind a cell there is the set of residents
+  the traced cents passed, which the trace does not yet record per resident; a lower bound (the residents
+  the cohort was minted to) would let one resident's debt settlement or payout through.
+
+Nothing personal reaches these tables: the frames hold pseudonymous addresses and CBS area codes only, and
+no address is published either (the flows are keyed by kind and wijk).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from socialcoin.areas import InvalidAreaCode, enclosing, is_within
+from socialcoin.chain.indexer import last_indexed_block
+
+from .exports import write_exports
+from .frames import REWARD_SUBTYPES, as_text, wijk_of
+from .ledger import Ledger
+from .metrics import all_figures
+from .privacy import RESIDENT, SUPPRESSED, Dimension, Publication, publish, transfer_residents
+from .schema import ZERO
+
+COIN_LABELS = ("symbol", "purpose", "area")
+STANDARD = "STANDARD"
+UNKNOWN = "unknown"  # the kind or wijk of an address the participants frame does not list
+
+
+def _gemeente(code: object) -> object:
+    """The gemeente of a wijk code; anything that is not an area code ("unknown") stays itself."""
+    try:
+        return enclosing(str(code), "GM")
+    except InvalidAreaCode:
+        return code
+
+
+def wijk_dimension(column: str) -> Dimension:
+    """A column of wijk codes (or "unknown") with its gemeente totals; NL is the total."""
+    return Dimension(column, levels=(("GM", _gemeente),), total_label="NL")
+
+
+def _months(times: pd.Series) -> pd.Series:
+    return times.dt.tz_convert("UTC").dt.strftime("%Y-%m").astype("string")
+
+
+def _one_end(transfers: pd.DataFrame, participants: pd.DataFrame, end: str, other: str) -> pd.DataFrame:
+    """Each transfer once if its `end` is a resident (privacy.transfer_residents), the transfer unchanged."""
+    rows = transfer_residents(transfers.assign(**{other: pd.NA}), participants)
+    return rows.assign(**{other: transfers.loc[rows.index, other]})
+
+
+class Frames:
+    """The ledger's frames and figures with what every table's contributions share: each transfer once per
+    resident at its source (``sources``), at its target (``targets``) and at either end (``ends``), with the
+    transfer's month; the resident is the person's newest address (privacy.transfer_residents)."""
+
+    def __init__(self, ledger: Ledger, figures: dict[str, pd.DataFrame]) -> None:
+        self.participants = ledger.participants
+        self.figures = figures
+        transfers = ledger.transfers.reset_index(drop=True)  # one row per label: _one_end reads by it
+        transfers = transfers.assign(
+            month=_months(transfers["block_time"]), coin=transfers["coin"].astype("string")
+        )
+        # The residents at one end: the other end hidden while they are found, then given back (by index).
+        self.sources = _one_end(transfers, self.participants, "source", "target")
+        self.targets = _one_end(transfers, self.participants, "target", "source")
+        # Both ends: a resident paying themselves (or their own replacement) counts once.
+        both = pd.concat([self.sources, self.targets])
+        once = ~both.set_index(RESIDENT, append=True).index.duplicated()
+        self.ends = both[once].sort_index(kind="stable")
+
+    @staticmethod
+    def subtype_in(rows: pd.DataFrame, *subtypes: str) -> pd.Series:
+        return rows["subtype"].astype("string").isin(subtypes)
+
+    @staticmethod
+    def standard(rows: pd.DataFrame) -> pd.Series:
+        return rows["transfer_subtype"].astype("string").eq(STANDARD).fillna(False)
+
+
+@dataclass(frozen=True)
+class PublicTable:
+    """How one figure table goes through the gate: its dimensions, which columns are additive values, which
+    are figures of a cell alone, which only describe a key, and who is behind each cell."""
+
+    name: str
+    dimensions: tuple[Dimension, ...]
+    values: tuple[str, ...]
+    cell_only: tuple[str, ...]
+    labels: tuple[str, ...]
+    contributions: Callable[[Frames, pd.DataFrame], pd.DataFrame]
+    prepare: Callable[[Frames, dict[str, pd.DataFrame]], pd.DataFrame] | None = None
+    description: str = ""
+
+    @property
+    def keys(self) -> list[str]:
+        return [d.column for d in self.dimensions]
+
+
+def _keyed(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return rows[[*keys, RESIDENT]].drop_duplicates().reset_index(drop=True)
+
+
+def _supply(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    mints = f.targets[f.targets["source"].eq(ZERO)]
+    burns = f.sources[f.sources["target"].eq(ZERO)]
+    return _keyed(pd.concat([mints, burns]), ["coin", "month"])
+
+
+def _standard(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    return _keyed(f.ends[f.standard(f.ends)], ["coin", "month"])
+
+
+def _debts(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    return _keyed(f.sources[f.subtype_in(f.sources, "debt_settlement")], ["coin", "month"])
+
+
+def _rewards(f: Frames) -> pd.DataFrame:
+    t = f.targets
+    return t[f.subtype_in(t, *(s.value for s in REWARD_SUBTYPES)) & t["source"].eq(ZERO)]
+
+
+def _social_value(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    rewards = _rewards(f)
+    area = f.participants.set_index(f.participants["address"].astype("string"))["area"].astype("string")
+    rows = rewards.assign(
+        wijk=rewards["target"].astype("string").map(area).map(wijk_of).astype("string"),
+        activity_id=pd.array(as_text(rewards["activity_id"]), dtype="string"),
+    )
+    return _keyed(rows, ["month", "wijk", "activity_id"])
+
+
+def _active(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    moving = f.ends["subtype"].astype("string").ne("recovery")
+    return _keyed(f.ends[moving].assign(kind="resident"), ["month", "kind"])
+
+
+def _lm3(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    """The rewarded residents (R1) and the residents at either end of the coin's spends (R2, R3)."""
+    spends = f.ends[f.subtype_in(f.ends, "payment", "person_to_person")]
+    return _keyed(pd.concat([_rewards(f), spends]), ["coin"])
+
+
+def _gini(f: Frames, table: pd.DataFrame) -> pd.DataFrame:
+    """The residents each Gini is over: registered by its moment, not replaced, within the coin's area."""
+    people = f.participants
+    when = table["at"].iloc[0] if len(table) else pd.Timestamp.now(tz="UTC")
+    counted = people[
+        people["kind"].astype("string").eq("resident")
+        & (pd.to_datetime(people["registered_at"], utc=True) <= when)
+        & people["replaced_by"].fillna("").astype("string").eq("")
+    ]
+    rows = []
+    for coin, coin_area in zip(table["coin"], table["area"], strict=True):
+        for address, area in zip(counted["address"], counted["area"], strict=True):
+            try:
+                inside = coin == "all" or is_within(str(area), str(coin_area))
+            except InvalidAreaCode:
+                inside = False
+            if inside:
+                rows.append((coin, str(address).lower()))
+    return pd.DataFrame(rows, columns=["coin", RESIDENT], dtype="string")
+
+
+def _flow_table(f: Frames, figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The flow network's edges summed per (kind, wijk) of payer and payee: no address survives."""
+    edges = _flow_edges(f, figures)
+    keys = [*FLOW_KEYS]
+    return (
+        edges.groupby(keys, sort=True)
+        .agg(value=("value", "sum"), transfers=("transfers", "sum"))
+        .reset_index()
+    )
+
+
+FLOW_KEYS = ("source_kind", "source_wijk", "target_kind", "target_wijk")
+
+
+def _flow_edges(f: Frames, figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    edges = figures["network_edges"]
+    people = f.participants.set_index(f.participants["address"].astype("string"))
+    kind = people["kind"].astype("string")
+    wijk = people["area"].astype("string").map(wijk_of)
+    return edges.assign(
+        source_kind=edges["source"].map(kind).fillna(UNKNOWN).astype("string"),
+        source_wijk=edges["source"].map(wijk).fillna(UNKNOWN).astype("string"),
+        target_kind=edges["target"].map(kind).fillna(UNKNOWN).astype("string"),
+        target_wijk=edges["target"].map(wijk).fillna(UNKNOWN).astype("string"),
+    )
+
+
+def _flows(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    edges = _flow_edges(f, f.figures)
+    return _keyed(transfer_residents(edges, f.participants), list(FLOW_KEYS))
+
+
+def _summary_table(_f: Frames, figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return figures["network_summary"].assign(network="all")
+
+
+def _summary(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    edges = f.figures["network_edges"]
+    return _keyed(transfer_residents(edges, f.participants).assign(network="all"), ["network"])
+
+
+def _cycles(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    """Every resident of a community is behind each of its cycle counts."""
+    figures = f.figures
+    nodes = figures["network_nodes"]
+    members = nodes.assign(source=nodes["address"], target=nodes["address"])
+    rows = transfer_residents(members, f.participants)[["community", RESIDENT]]
+    lengths = figures["network_cycles"][["community", "length"]]
+    return _keyed(rows.merge(lengths, on="community"), ["community", "length"])
+
+
+COIN = Dimension("coin")
+MONTH = Dimension("month")
+
+TABLES: tuple[PublicTable, ...] = (
+    PublicTable(
+        "supply",
+        (COIN, MONTH),
+        ("minted", "burned"),
+        ("circulating",),
+        COIN_LABELS,
+        _supply,
+        description="Per coin and month: cents minted, burned, and circulating at the month's end",
+    ),
+    PublicTable(
+        "social_value",
+        (MONTH, wijk_dimension("wijk"), Dimension("activity_id")),
+        ("value", "rewards"),
+        ("residents",),
+        (),
+        _social_value,
+        description="Per month, wijk and activity: cents minted as rewards, rewards, distinct residents",
+    ),
+    PublicTable(
+        "velocity",
+        (COIN, MONTH),
+        ("standard_volume", "outflow"),
+        ("average_circulating", "days", "velocity", "holding_days"),
+        COIN_LABELS,
+        _standard,
+        description="Per coin and month: volume between users, mean circulating supply, velocity, "
+        "holding time",
+    ),
+    PublicTable(
+        "local_share",
+        (COIN, MONTH),
+        ("standard_volume", "local_volume"),
+        ("local_share",),
+        COIN_LABELS,
+        _standard,
+        description="Per coin and month: volume between users, the part within the coin's area, its share",
+    ),
+    PublicTable(
+        "lm3",
+        (COIN,),
+        (),
+        ("r1", "r2", "r3", "lm3"),
+        COIN_LABELS,
+        _lm3,
+        description="Per coin: the Local Multiplier 3 of residents' rewards, (R1 + R2 + R3) / R1",
+    ),
+    PublicTable(
+        "active_participants",
+        (MONTH, Dimension("kind")),
+        (),
+        ("active", "trading"),
+        (),
+        _active,
+        description="Per month and kind: addresses in any transfer (active) and between users (trading)",
+    ),
+    PublicTable(
+        "debts_settled",
+        (COIN, MONTH),
+        ("settlements", "settled"),
+        ("residents",),
+        COIN_LABELS,
+        _debts,
+        description="Per coin and month: debt settlements, cents settled, distinct payers",
+    ),
+    PublicTable(
+        "gini",
+        (COIN,),
+        (),
+        ("residents", "total", "gini"),
+        ("at", *COIN_LABELS),
+        _gini,
+        description="Per coin and over all coins: the Gini coefficient of residents' balances",
+    ),
+    PublicTable(
+        "network_flows",
+        (
+            Dimension("source_kind"),
+            wijk_dimension("source_wijk"),
+            Dimension("target_kind"),
+            wijk_dimension("target_wijk"),
+        ),
+        ("value", "transfers"),
+        (),
+        (),
+        _flows,
+        prepare=_flow_table,
+        description="Who pays whom, by group: volume between users from (kind, wijk) to (kind, wijk)",
+    ),
+    PublicTable(
+        "network_summary",
+        (Dimension("network"),),
+        (),
+        ("nodes", "edges", "volume", "communities", "community_share", "degree_assortativity"),
+        (),
+        _summary,
+        prepare=_summary_table,
+        description="The flow network as a whole: size, volume, communities, assortativity",
+    ),
+    PublicTable(
+        "network_cycles",
+        (Dimension("community"), Dimension("length")),
+        (),
+        ("cycles",),
+        (),
+        _cycles,
+        description="Per community of the flow network: simple payment cycles of length 2 to 5",
+    ),
+)
+PUBLIC_TABLES = {table.name: table for table in TABLES}
+NOT_PUBLISHED = ("hops_before_burn", "cohorts", "network_edges", "network_nodes")
+
+
+@dataclass(frozen=True)
+class PublicFigures:
+    """Every public table's publication, the ledger they came from, and the index's block they were
+    computed at."""
+
+    last_block: int | None
+    k: int
+    publications: dict[str, Publication]
+    ledger: Ledger
+
+
+def public_figures(ledger: Ledger, k: int) -> PublicFigures:
+    """Every table of TABLES from the ledger's frames, each through privacy.publish with threshold k."""
+    figures = dict(all_figures(ledger.transfers, ledger.participants, ledger.coins))
+    frames = Frames(ledger, figures)
+    publications = {}
+    for spec in TABLES:
+        table = spec.prepare(frames, figures) if spec.prepare else figures[spec.name]
+        publications[spec.name] = publish(
+            table,
+            spec.contributions(frames, table),
+            spec.dimensions,
+            spec.values,
+            k,
+            cell_only=spec.cell_only,
+            labels=spec.labels,
+        )
+    return PublicFigures(ledger.last_block, k, publications, ledger)
+
+
+PUBLIC_DIR = "public"  # in a download: the public tables, cells and margins, as published
+
+
+def write_public_exports(found: PublicFigures, directory: Path) -> Path:
+    """The download: the frames (what the chain holds: pseudonymous addresses and area codes), the data
+    dictionary and the manifest of exports.write_exports, and beside them the published tables
+    (public/<table>.csv and .parquet for the cells, public/<table>-margins.* for the totals). The toolkit's
+    own figure tables are not among them: those are not gated, and `socialcoin research rebuild` writes
+    them for whoever reads the chain. Returns the manifest's path."""
+    manifest = write_exports(found.ledger, directory)
+    (directory / PUBLIC_DIR).mkdir(exist_ok=True)
+    for name, publication in found.publications.items():
+        keys = {
+            d.column: "string" for d in publication.dimensions
+        }  # a margin's key may be "*" beside numbers
+        for suffix, frame in (("", publication.cells), ("-margins", publication.margins.astype(keys))):
+            base = directory / PUBLIC_DIR / f"{name}{suffix}"
+            frame.to_csv(base.with_suffix(".csv"), index=False, encoding="utf-8", lineterminator="\n")
+            frame.to_parquet(base.with_suffix(".parquet"), engine="pyarrow", index=False)
+    return manifest
+
+
+class FiguresCache:
+    """The public figures of the newest indexed block: computed once per block the indexer reaches (and per
+    k), so that a page view reads them instead of recomputing every transfer. While one request computes a
+    newer block's figures (some seconds on a large ledger), the others get the previous block's at once
+    rather than wait; only the very first computation is waited for. The download's files are written once
+    per block too, on first request, into a directory the cache owns."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # guards the fields below
+        self._computing = threading.Lock()  # held by the one request computing newer figures
+        self._figures: PublicFigures | None = None
+        self._key: tuple[int, int] | None = None
+        self._exporting = threading.Lock()  # guards the two fields below
+        self._exports: tempfile.TemporaryDirectory[str] | None = None
+        self._exported: PublicFigures | None = None  # the figures the files are of
+
+    def _cached(self, key: tuple[int, int]) -> tuple[PublicFigures | None, PublicFigures | None]:
+        """(the figures of this key, or else those of an earlier block with the same k)."""
+        with self._lock:
+            if self._figures is not None and self._key == key:
+                return self._figures, None
+            earlier = self._figures if self._key is not None and self._key[1] == key[1] else None
+            return None, earlier
+
+    def get(self, session: Session, last_block: int, k: int) -> PublicFigures:
+        key = (last_block, k)
+        current, earlier = self._cached(key)
+        if current is not None:
+            return current
+        if earlier is not None:
+            if not self._computing.acquire(blocking=False):
+                return earlier  # another request is computing the newer figures
+        else:
+            self._computing.acquire()
+        try:
+            current, _ = self._cached(key)  # computed while this request waited
+            if current is not None:
+                return current
+            found = public_figures(Ledger.from_index(session), k)
+            with self._lock:
+                self._figures = found
+                self._key = (found.last_block if found.last_block is not None else last_block, k)
+            return found
+        finally:
+            self._computing.release()
+
+    def exports(self, session: Session, last_block: int, k: int) -> tuple[PublicFigures, Path]:
+        """The figures of the newest block (as `get`) and the directory of the download's files of them."""
+        found = self.get(session, last_block, k)
+        with self._exporting:
+            if self._exports is None or self._exported is not found:
+                written = tempfile.TemporaryDirectory(prefix="socialcoin-research-")
+                write_public_exports(found, Path(written.name))
+                if self._exports is not None:
+                    self._exports.cleanup()
+                self._exports, self._exported = written, found
+            return found, Path(self._exports.name)
+
+
+CACHE = FiguresCache()
+
+# Filters a table accepts, by the column each reads: coin (a key or label), area (the coin's area, a wijk
+# column), month (a key).
+AREA_COLUMNS = ("area", "wijk", "source_wijk", "target_wijk")
+TOTALS = ("*", "NL")
+
+
+class FilterRefused(ValueError):
+    """A filter the table cannot apply (it has no such column) or a value that is no area; the message in
+    Dutch (``nl``) and English."""
+
+    def __init__(self, field: str, nl: str, en: str) -> None:
+        super().__init__(en)
+        self.field = field
+        self.nl = nl
+
+
+@dataclass(frozen=True)
+class Filters:
+    coin: str | None = None
+    area: str | None = None
+    month_from: str | None = None
+    month_to: str | None = None
+
+    def accepted_by(self, spec: PublicTable) -> None:
+        """Refuses a filter on a table without its column, naming what the table does accept."""
+        accepts = table_filters(spec)
+        given = {"coin": self.coin, "area": self.area, "from": self.month_from, "to": self.month_to}
+        for name, value in given.items():
+            column = "month" if name in ("from", "to") else name
+            if value is not None and column not in accepts:
+                listed = ", ".join(accepts) or "-"
+                raise FilterRefused(
+                    name,
+                    f"Tabel {spec.name} heeft geen {column} om op te filteren; wel: {listed}.",
+                    f"Table {spec.name} has no {column} to filter on; it accepts: {listed}.",
+                )
+        self.check_area()
+
+    def check_area(self) -> None:
+        """Refuses an area that is no CBS code."""
+        if self.area is not None:
+            try:
+                is_within(self.area, "NL")
+            except InvalidAreaCode as error:
+                raise FilterRefused(
+                    "area",
+                    f"{self.area!r} is geen CBS-gebiedscode (NL, GM0202, WK020201, BU02020101).",
+                    f"{self.area!r} is not a CBS area code (NL, GM0202, WK020201, BU02020101).",
+                ) from error
+
+    def only_for(self, spec: PublicTable) -> Filters:
+        """These filters without those the table has no column for (a page applies what fits each table)."""
+        accepts = table_filters(spec)
+        months = "month" in accepts
+        return Filters(
+            self.coin if "coin" in accepts else None,
+            self.area if "area" in accepts else None,
+            self.month_from if months else None,
+            self.month_to if months else None,
+        )
+
+    def keep(self, frame: pd.DataFrame) -> pd.Series:
+        """Rows of cells or margins that match every filter; a margin's total ("*", "NL") always does."""
+        keep = pd.Series(True, index=frame.index)
+        if self.coin is not None and "coin" in frame:
+            coin = frame["coin"].astype("string").str.lower()
+            keep &= coin.eq(self.coin.lower()) | coin.isin(TOTALS)
+        if self.area is not None:
+            columns = [c for c in AREA_COLUMNS if c in frame]
+            if columns:
+                inside = pd.Series(False, index=frame.index)
+                for column in columns:
+                    inside |= frame[column].astype("string").map(self._overlaps).astype(bool)
+                keep &= inside
+        month_column = "month" if "month" in frame else None
+        if month_column and (self.month_from or self.month_to):
+            month = frame[month_column].astype("string")
+            total = month.isin(TOTALS)
+            inside = pd.Series(True, index=frame.index)
+            if self.month_from:
+                inside &= month >= self.month_from
+            if self.month_to:
+                inside &= month <= self.month_to
+            keep &= (inside | total).fillna(False)
+        return keep
+
+    def _overlaps(self, code: object) -> bool:
+        """A row's area matches when it lies within the filter's area or holds it (a gemeente total)."""
+        assert self.area is not None
+        try:
+            return is_within(str(code), self.area) or is_within(self.area, str(code))
+        except InvalidAreaCode:
+            return False
+
+
+def table_filters(spec: PublicTable) -> tuple[str, ...]:
+    columns = {*spec.keys, *spec.labels}
+    found = []
+    if "coin" in columns:
+        found.append("coin")
+    if columns & set(AREA_COLUMNS):
+        found.append("area")
+    if "month" in columns:
+        found.append("month")
+    return tuple(found)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as JSON values: missing as null, moments in ISO 8601, integers as integers."""
+    return json.loads(frame.to_json(orient="records", date_format="iso", date_unit="s"))
+
+
+__all__ = [
+    "CACHE",
+    "NOT_PUBLISHED",
+    "PUBLIC_TABLES",
+    "SUPPRESSED",
+    "TABLES",
+    "PublicFigures",
+    "public_figures",
+]
+
+
+def current_figures(session: Session, start_block: int, k: int) -> PublicFigures:
+    """The public figures as of the index's newest block (from the cache while the index stands still)."""
+    return CACHE.get(session, last_indexed_block(session, start_block), k)
+
+
+def current_exports(session: Session, start_block: int, k: int) -> tuple[PublicFigures, Path]:
+    """The figures as of the index's newest block and the directory of the download's files of them."""
+    return CACHE.exports(session, last_indexed_block(session, start_block), k)
