@@ -77,3 +77,31 @@ def test_a_batch_beyond_the_minters_allowance_mints_what_fits(runtime, demo):
     minted = sum(int(i.payload["attestation"]["amount"]) for i in done)
     assert minted <= sum(amounts) - 1
     assert issuer.functions.minterAllowance(minter).call() == sum(amounts) - 1 - minted
+
+
+def test_a_batch_is_checked_after_the_ones_sent_before_it_even_before_they_are_mined(runtime, demo):
+    """The outbox sends batch after batch without waiting for blocks: each is simulated on the pending
+    state, with the ones sent before it. With the node mining nothing meanwhile (automine off: the moment a
+    busy node takes anyway, made certain), the half of a batch that no longer fits the allowance fails with
+    the issuer's reason at once, rather than being sent and reverting on chain."""
+    claims = sign_claims(demo, 8, "pending-state")
+    amounts = sorted(int(payload["attestation"]["amount"]) for _key, payload in claims)
+    minter = runtime.keys["minter"]
+    contracts(runtime).set_minter_allowance(minter, sum(amounts) - 1, demo["demo"]["admin"])
+    with transaction(runtime.sessions) as session:
+        queue_attested(session, claims)
+    web3 = contracts(runtime).web3
+    web3.provider.make_request("evm_setAutomine", [False])
+    try:
+        runtime.outbox.submit()
+        with runtime.sessions() as session:
+            failed = {i.error_code for i in session.scalars(select(OutboxItem)) if i.status == "failed"}
+        assert failed == {"IssuerAllowanceExceeded"}
+    finally:
+        web3.provider.make_request("evm_setAutomine", [True])
+        web3.provider.make_request("evm_mine", [])
+    runtime.outbox.run_until_idle()
+    with runtime.sessions() as session:
+        items = session.scalars(select(OutboxItem)).all()
+    assert {i.status for i in items} == {"done", "failed"}
+    assert {i.error_code for i in items if i.status == "failed"} == {"IssuerAllowanceExceeded"}

@@ -419,15 +419,19 @@ class Chain:
         return Call(address, self._fn(contract, name).encode(args))
 
     def simulate(self, sender: str, call: Call, gas: int | None = None) -> None:
-        """Runs the call on the newest state; a refusal raises ChainRevert."""
+        """Runs the call on the pending state: the newest block with the transactions the node holds but has
+        not mined yet, so that a call is checked after the ones sent just before it (the outbox sends
+        several without waiting; on the newest block alone the second could pass and then revert). A
+        refusal raises ChainRevert."""
         request: dict[str, Any] = {"from": sender, "to": call.to, "data": "0x" + call.data.hex()}
         if gas is not None:
             request["gas"] = hex(gas)
-        self.rpc("eth_call", [request, "latest"])
+        self.rpc("eth_call", [request, "pending"])
 
     def estimate_gas(self, sender: str, call: Call) -> int:
+        """The gas the call takes on the pending state (see `simulate`)."""
         request = {"from": sender, "to": call.to, "data": "0x" + call.data.hex()}
-        return int(self.rpc("eth_estimateGas", [request]), 16)
+        return int(self.rpc("eth_estimateGas", [request, "pending"]), 16)
 
     def transaction_count(self, address: str, block: str = "pending") -> int:
         return int(self.rpc("eth_getTransactionCount", [address, block]), 16)
