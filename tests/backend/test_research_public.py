@@ -178,6 +178,8 @@ def test_the_public_pages_show_the_figures_with_their_charts_and_the_download_re
     served_cells = pd.read_parquet(io.BytesIO(supply.content))
     assert public.records(served_cells) == client.get(f"{TABLES}/supply").json()["cells"]
     assert client.get("/openbaar/downloads/private.csv").status_code == 404
+    manifest = client.get("/openbaar/downloads/manifest.json").json()
+    assert manifest["chain_id"] == runtime.chain.deployment.chain_id  # which chain to rebuild them from
 
     english = client.get("/taal/en", params={"terug": "/openbaar"}, follow_redirects=True)
     assert "Open figures" in english.text and "Open cijfers" not in english.text

@@ -33,6 +33,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from socialcoin.areas import InvalidAreaCode, enclosing, is_within
+from socialcoin.chain.contracts import Deployment
 from socialcoin.chain.indexer import last_indexed_block
 
 from .exports import write_exports
@@ -426,7 +427,7 @@ class FiguresCache:
             earlier = self._figures if self._key is not None and self._key[1] == key[1] else None
             return None, earlier
 
-    def get(self, session: Session, last_block: int, k: int) -> PublicFigures:
+    def get(self, session: Session, last_block: int, k: int, chain_id: int | None = None) -> PublicFigures:
         key = (last_block, k)
         current, earlier = self._cached(key)
         if current is not None:
@@ -440,7 +441,7 @@ class FiguresCache:
             current, _ = self._cached(key)  # computed while this request waited
             if current is not None:
                 return current
-            found = public_figures(Ledger.from_index(session), k)
+            found = public_figures(Ledger.from_index(session, chain_id=chain_id), k)
             with self._lock:
                 self._figures = found
                 self._key = (found.last_block if found.last_block is not None else last_block, k)
@@ -448,9 +449,11 @@ class FiguresCache:
         finally:
             self._computing.release()
 
-    def exports(self, session: Session, last_block: int, k: int) -> tuple[PublicFigures, Path]:
+    def exports(
+        self, session: Session, last_block: int, k: int, chain_id: int | None = None
+    ) -> tuple[PublicFigures, Path]:
         """The figures of the newest block (as `get`) and the directory of the download's files of them."""
-        found = self.get(session, last_block, k)
+        found = self.get(session, last_block, k, chain_id)
         with self._exporting:
             if self._exports is None or self._exported is not found:
                 written = tempfile.TemporaryDirectory(prefix="socialcoin-research-")
@@ -586,11 +589,12 @@ __all__ = [
 ]
 
 
-def current_figures(session: Session, start_block: int, k: int) -> PublicFigures:
+def current_figures(session: Session, deployment: Deployment, k: int) -> PublicFigures:
     """The public figures as of the index's newest block (from the cache while the index stands still)."""
-    return CACHE.get(session, last_indexed_block(session, start_block), k)
+    return CACHE.get(session, last_indexed_block(session, deployment.start_block), k, deployment.chain_id)
 
 
-def current_exports(session: Session, start_block: int, k: int) -> tuple[PublicFigures, Path]:
+def current_exports(session: Session, deployment: Deployment, k: int) -> tuple[PublicFigures, Path]:
     """The figures as of the index's newest block and the directory of the download's files of them."""
-    return CACHE.exports(session, last_indexed_block(session, start_block), k)
+    block = last_indexed_block(session, deployment.start_block)
+    return CACHE.exports(session, block, k, deployment.chain_id)

@@ -30,15 +30,11 @@ IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 def _figures(session: Session, runtime: Runtime) -> public.PublicFigures:
-    return public.current_figures(
-        session, runtime.chain.deployment.start_block, runtime.settings.research_k_anonymity
-    )
+    return public.current_figures(session, runtime.chain.deployment, runtime.settings.research_k_anonymity)
 
 
 def _exports(session: Session, runtime: Runtime) -> tuple[public.PublicFigures, Path]:
-    return public.current_exports(
-        session, runtime.chain.deployment.start_block, runtime.settings.research_k_anonymity
-    )
+    return public.current_exports(session, runtime.chain.deployment, runtime.settings.research_k_anonymity)
 
 
 def _texts(language: str) -> dict[str, Any]:
