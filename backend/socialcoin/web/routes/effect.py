@@ -6,7 +6,7 @@ the API's files."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
@@ -110,9 +110,10 @@ def _file(request: Request, session: Session, kind: str, typed: dict[str, str]) 
     )
 
 
-@router.get("/effect.pdf")
-def effect_pdf(
+@router.get("/effect.{kind}")
+def effect_file(
     request: Request,
+    kind: Literal["pdf", "csv"],
     _: pages.StaffPage,
     session: SessionDep,
     maand: str = "",
@@ -120,29 +121,10 @@ def effect_pdf(
     wijk: str = "",
     programma: str = "",
 ) -> Response:
-    """GET /municipality/reports/effect.pdf."""
+    """GET /municipality/reports/effect.pdf and .csv."""
     return _file(
         request,
         session,
-        "pdf",
-        {"maand": maand, "vergelijk": vergelijk, "wijk": wijk, "programma": programma},
-    )
-
-
-@router.get("/effect.csv")
-def effect_csv(
-    request: Request,
-    _: pages.StaffPage,
-    session: SessionDep,
-    maand: str = "",
-    vergelijk: str = "",
-    wijk: str = "",
-    programma: str = "",
-) -> Response:
-    """GET /municipality/reports/effect.csv."""
-    return _file(
-        request,
-        session,
-        "csv",
+        kind,
         {"maand": maand, "vergelijk": vergelijk, "wijk": wijk, "programma": programma},
     )
