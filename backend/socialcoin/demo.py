@@ -202,6 +202,7 @@ def main() -> None:
     print(f"  Vrijwilligerscentrale Arnhem: {url}/toegang with access code {codes['verifier']}")
     print(f"    (signs with the keystore file {keystore}, password {DEMO_KEYSTORE_PASSWORD})")
     print(f"  A debt counsellor: {url}/toegang with access code {codes['counsellor']}")
+    print(f"  Researchers, and anyone: {url}/openbaar (the public figures; no sign-in)")
 
 
 if __name__ == "__main__":
