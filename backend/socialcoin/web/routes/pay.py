@@ -38,7 +38,7 @@ from ...domain.errors import DomainError
 from ...domain.payments import PaymentFlow, PaymentRequest
 from ...domain.person_to_person import TransferFlow, TransferRequest
 from ...domain.services import OrderFlow, OrderRequest
-from ...domain.spending import CoinCheck, Holder, SignedAuthorization
+from ...domain.spending import CoinCheck, Holder, RowT, SignedAuthorization
 from ...runtime import Runtime
 from .. import pages
 from ..i18n import Formats, parse_euro
@@ -173,6 +173,46 @@ def signed_from(form: dict[str, str]) -> SignedAuthorization | None:
         )
     except ValueError:
         return SignedAuthorization(0, 0, "", "")  # refused by the spend path as malformed
+
+
+def spend_confirmed(
+    session: Session,
+    runtime: Runtime,
+    flow: spending.Flow[Any, RowT],
+    resident: Resident,
+    wanted: Any,
+    key: str,
+    form: dict[str, str],
+) -> RowT:
+    """The spend a pay page's form confirms: with the PIN typed, or what an own wallet signed."""
+    return spending.spend(
+        session,
+        runtime.chain,
+        runtime.settings,
+        flow,
+        Holder.of(resident),
+        wanted,
+        key,
+        pin=form.get("pin") or None,
+        signed=signed_from(form),
+    )
+
+
+def typed_data_answer(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    flow: spending.Flow[Any, Any],
+    resident: Resident,
+    wanted: Callable[[], Any],
+    key: str,
+) -> JSONResponse:
+    """What an own wallet signs for this spend (`spending.prepare`), as `sign_answer` gives it; `wanted`
+    builds the request, so that its refusals are answered the same way."""
+    return sign_answer(
+        lambda: spending.prepare(session, runtime.chain, flow, Holder.of(resident), wanted(), key),
+        pages.language_of(request),
+    )
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -325,15 +365,13 @@ def till_typed_data(
     """An own wallet's typed data for this request, as the API's /residents/me/payments/typed-data."""
     resident = _resident(session, principal)
 
-    def prepared() -> dict[str, Any]:
+    def wanted() -> PaymentRequest:
         till = till_requests.by_code(session, code)
         amount = till.amount_cents or parse_euro(bedrag) or 0
-        wanted = PaymentRequest(till.merchant_id, coin, amount, till_requests.payment_reference(till, key))
-        return spending.prepare(
-            session, runtime.chain, PaymentFlow(runtime.settings), Holder.of(resident), wanted, key
-        )
+        return PaymentRequest(till.merchant_id, coin, amount, till_requests.payment_reference(till, key))
 
-    return sign_answer(prepared, pages.language_of(request))
+    flow = PaymentFlow(runtime.settings)
+    return typed_data_answer(request, session, runtime, flow, resident, wanted, key)
 
 
 @router.post("/betalen/{code}", dependencies=[SPEND_THROTTLE])
@@ -354,18 +392,11 @@ def pay_till(
     if amount is None:
         return _till_page(request, session, runtime, resident, code, amount_text=amount_text, key=key)
     try:
-        payment = spending.spend(
-            session,
-            runtime.chain,
-            runtime.settings,
-            PaymentFlow(runtime.settings),
-            Holder.of(resident),
-            PaymentRequest(
-                till.merchant_id, form.get("coin", ""), amount, till_requests.payment_reference(till, key)
-            ),
-            key,
-            pin=form.get("pin") or None,
-            signed=signed_from(form),
+        wanted = PaymentRequest(
+            till.merchant_id, form.get("coin", ""), amount, till_requests.payment_reference(till, key)
+        )
+        payment = spend_confirmed(
+            session, runtime, PaymentFlow(runtime.settings), resident, wanted, key, form
         )
     except DomainError as error:
         failure = Failure.of(error, pages.language_of(request))
@@ -514,14 +545,16 @@ def debt_typed_data(
     amount: str = "",
 ) -> Response:
     resident = _resident(session, principal)
-
-    def prepared() -> dict[str, Any]:
-        typed = parse_euro(amount) or 0
-        flow = SettlementFlow(runtime.settings, runtime.chain)
-        request_ = SettlementRequest(case_id, coin, typed)
-        return spending.prepare(session, runtime.chain, flow, Holder.of(resident), request_, key)
-
-    return sign_answer(prepared, pages.language_of(request))
+    flow = SettlementFlow(runtime.settings, runtime.chain)
+    return typed_data_answer(
+        request,
+        session,
+        runtime,
+        flow,
+        resident,
+        lambda: SettlementRequest(case_id, coin, parse_euro(amount) or 0),
+        key,
+    )
 
 
 @router.post("/portemonnee/schulden/{case_id}", dependencies=[SPEND_THROTTLE])
@@ -551,17 +584,9 @@ def settle(
             chosen=chosen,
         )
     try:
-        settlement = spending.spend(
-            session,
-            runtime.chain,
-            runtime.settings,
-            SettlementFlow(runtime.settings, runtime.chain),
-            Holder.of(resident),
-            SettlementRequest(case.id, form.get("coin", ""), amount),
-            key,
-            pin=form.get("pin") or None,
-            signed=signed_from(form),
-        )
+        flow = SettlementFlow(runtime.settings, runtime.chain)
+        wanted = SettlementRequest(case.id, form.get("coin", ""), amount)
+        settlement = spend_confirmed(session, runtime, flow, resident, wanted, key, form)
     except DomainError as error:
         failure = Failure.of(error, pages.language_of(request))
         session.expire_all()
@@ -668,13 +693,10 @@ def service_typed_data(
     coin: str = "",
 ) -> Response:
     resident = _resident(session, principal)
-
-    def prepared() -> dict[str, Any]:
-        flow = OrderFlow(runtime.settings)
-        request_ = OrderRequest(service_id, coin)
-        return spending.prepare(session, runtime.chain, flow, Holder.of(resident), request_, key)
-
-    return sign_answer(prepared, pages.language_of(request))
+    flow = OrderFlow(runtime.settings)
+    return typed_data_answer(
+        request, session, runtime, flow, resident, lambda: OrderRequest(service_id, coin), key
+    )
 
 
 @router.post("/portemonnee/diensten/{service_id}", dependencies=[SPEND_THROTTLE])
@@ -690,17 +712,8 @@ def order(
     service = services.get_service(session, service_id, active_only=True)
     key = form.get("key", "")
     try:
-        placed = spending.spend(
-            session,
-            runtime.chain,
-            runtime.settings,
-            OrderFlow(runtime.settings),
-            Holder.of(resident),
-            OrderRequest(service.id, form.get("coin", "")),
-            key,
-            pin=form.get("pin") or None,
-            signed=signed_from(form),
-        )
+        wanted = OrderRequest(service.id, form.get("coin", ""))
+        placed = spend_confirmed(session, runtime, OrderFlow(runtime.settings), resident, wanted, key, form)
     except DomainError as error:
         failure = Failure.of(error, pages.language_of(request))
         return _service_page(
@@ -827,14 +840,15 @@ def transfer_typed_data(
     bedrag: str = "",
 ) -> Response:
     resident = _resident(session, principal)
-
-    def prepared() -> dict[str, Any]:
-        wanted = person_to_person.request_for(session, resident.id, code, coin, parse_euro(bedrag) or 0)
-        return spending.prepare(
-            session, runtime.chain, TransferFlow(runtime.settings), Holder.of(resident), wanted, key
-        )
-
-    return sign_answer(prepared, pages.language_of(request))
+    return typed_data_answer(
+        request,
+        session,
+        runtime,
+        TransferFlow(runtime.settings),
+        resident,
+        lambda: person_to_person.request_for(session, resident.id, code, coin, parse_euro(bedrag) or 0),
+        key,
+    )
 
 
 @router.post("/portemonnee/overmaken", dependencies=[SPEND_THROTTLE])
@@ -853,17 +867,8 @@ def transfer(
             request, session, runtime, resident, code_text=code, amount_text=amount_text, key=key
         )
     try:
-        sent = spending.spend(
-            session,
-            runtime.chain,
-            runtime.settings,
-            TransferFlow(runtime.settings),
-            Holder.of(resident),
-            person_to_person.request_for(session, resident.id, code, form.get("coin", ""), amount),
-            key,
-            pin=form.get("pin") or None,
-            signed=signed_from(form),
-        )
+        wanted = person_to_person.request_for(session, resident.id, code, form.get("coin", ""), amount)
+        sent = spend_confirmed(session, runtime, TransferFlow(runtime.settings), resident, wanted, key, form)
     except DomainError as error:
         failure = Failure.of(error, pages.language_of(request))
         return _transfer_page(
