@@ -215,6 +215,32 @@ def typed_data_answer(
     )
 
 
+def confirm_page(
+    request: Request,
+    template: str,
+    resident: Resident,
+    *,
+    key: str,
+    failure: Failure | None,
+    chosen: str | None,
+    status_code: int | None = None,
+    **context: Any,
+) -> Response:
+    """A pay page with the form that confirms the spend: its idempotency key, the refusal shown (with its
+    status unless the page names another), the coin chosen before, and how the resident confirms (PIN or
+    own wallet)."""
+    return render(
+        request,
+        template,
+        status_code=status_code if status_code is not None else failure.status if failure else 200,
+        key=key,
+        failure=failure,
+        chosen=chosen,
+        custody=resident.wallet_custody,
+        **context,
+    )
+
+
 async def form_fields(request: Request) -> dict[str, str]:
     form = await request.form()
     return {name: value for name, value in form.items() if isinstance(value, str)}
@@ -321,20 +347,20 @@ def _till_page(
             language,
         )
     status = failure.status if failure else 422 if amount_error else 200
-    return render(
+    return confirm_page(
         request,
         "pay/till.html",
+        resident,
+        key=key,
+        failure=failure,
+        chosen=chosen,
         status_code=status,
         till=till,
         merchant=merchant,
         amount=amount,
         amount_text=amount_text or "",
         amount_error=amount_error,
-        key=key,
-        failure=failure,
-        chosen=chosen,
         offer=found,
-        custody=resident.wallet_custody,
     )
 
 
@@ -509,18 +535,17 @@ def _debt_page(
         view.coin.address: view.amount_cents for view in payments.balances(session, resident.wallet_address)
     }
     coins = debt_coins(session, runtime, resident) if case.status == DebtStatus.OPEN else []
-    return render(
+    return confirm_page(
         request,
         "pay/debt.html",
-        status_code=failure.status if failure else 200,
+        resident,
+        key=key,
+        failure=failure,
+        chosen=chosen,
         case=case,
         pending=debts.pending_cents(session, case.id),
         coins=[(coin, balances.get(coin.address, 0)) for coin in coins],
-        key=key,
         amount_text=amount_text,
-        failure=failure,
-        chosen=chosen,
-        custody=resident.wallet_custody,
     )
 
 
@@ -660,16 +685,15 @@ def _service_page(
     found = offer(
         session, runtime, resident, flow, lambda coin: OrderRequest(service.id, coin.address), key, language
     )
-    return render(
+    return confirm_page(
         request,
         "pay/service.html",
-        status_code=failure.status if failure else 200,
-        service=service,
-        offer=found,
+        resident,
         key=key,
         failure=failure,
         chosen=chosen,
-        custody=resident.wallet_custody,
+        service=service,
+        offer=found,
     )
 
 
@@ -786,20 +810,20 @@ def _transfer_page(
                 language,
             )
     sent_and_received = person_to_person.list_transfers(session, resident.id, limit=10)
-    return render(
+    return confirm_page(
         request,
         "pay/transfer.html",
+        resident,
+        key=key,
+        failure=failure,
+        chosen=chosen,
         status_code=status,
         code_text=code_text or "",
         amount_text=amount_text or "",
         amount=amount,
         amount_error=amount_error,
         code_error=code_error,
-        key=key,
-        failure=failure,
-        chosen=chosen,
         offer=found,
-        custody=resident.wallet_custody,
         own_code=person_to_person.shown(person_to_person.receive_code(session, resident.id)),
         transfers=person_to_person.transfer_views(session, resident.id, sent_and_received),
     )
