@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from .main import CONTEXT, OK, Settings, common, helptext
-from .output import dump_json, euro, pairs
+from .main import CONTEXT, Settings, common, helptext
+from .output import OK, dump_json, euro, pairs
 
 PATHS = {"pdf": "/municipality/reports/effect.pdf", "csv": "/municipality/reports/effect.csv"}
 

@@ -40,10 +40,20 @@ from .batch import (
 from .client import DEFAULT_API, Api, ApiError, Unreachable
 from .csvfile import CellInvalid, euro_cents
 from .groups import DefaultGroup
-from .output import dump_json, euro, pairs, plural, say, table
+from .output import (
+    INTERRUPTED,
+    OK,
+    REFUSED,
+    UNREACHABLE,
+    dump_json,
+    euro,
+    pairs,
+    plural,
+    say,
+    table,
+)
 from .research import research
 
-OK, REFUSED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
 OPERATION_FINAL = ("done", "failed")
 OPERATION_POLL_SECONDS = 0.5
 OPERATION_WAIT_SECONDS = 300.0

@@ -10,6 +10,10 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+# How a command ends (its exit status): done; refused (by the service or the chain); a wrong command
+# line; the service or node unreachable; interrupted (Ctrl-C).
+OK, REFUSED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
+
 
 def euro(cents: int | None) -> str:
     """€ 1.234,56 (Dutch notation)."""

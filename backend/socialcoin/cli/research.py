@@ -10,9 +10,8 @@ import click
 
 from ..research.ledger import LedgerError, NotARegistry, RpcUnreachable
 from ..research.rebuild import OutputRefused, rebuild
-from .output import progress, say
+from .output import OK, REFUSED, UNREACHABLE, USAGE, progress, say
 
-OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3  # as in main.py
 EXAMPLE = (
     "socialcoin research rebuild --rpc http://127.0.0.1:8545 "
     "--registry 0x5FbDB2315678afecb367f032d93F642f64180aa3 --out export"
