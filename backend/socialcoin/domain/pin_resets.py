@@ -34,10 +34,10 @@ from ..db.types import utcnow
 from . import activation_codes, operations
 from .access import Role
 from .admission import case_reference
-from .errors import Conflict, DomainError, not_found
+from .errors import Conflict, DomainError
 from .fields import checked_text
 from .notifications import notify
-from .people import revoke_tokens_of
+from .people import get_resident, revoke_tokens_of
 from .wallet_moves import open_reset
 from .wallets import create_wallet_awaiting_activation
 
@@ -105,7 +105,6 @@ def refusal(session: Session, resident: Resident) -> Conflict | None:
 class Started:
     reset: PinReset
     code: activation_codes.Issued  # for the letter: shown once, in the answer that started the reset
-    operation: ChainOperation
 
 
 def start(
@@ -115,9 +114,7 @@ def start(
     PIN (a new activation code is enough), a reset already under way, or a wallet frozen for another
     reason (the recovery would unfreeze it)."""
     checked_reason = checked_text(reason, "reason", "een reden", "a reason")
-    resident = session.get(Resident, resident_id)
-    if resident is None:
-        raise not_found("Inwoner", "resident", resident_id)
+    resident = get_resident(session, resident_id)
     last = _refuse_unless_resettable(session, resident)
     old_address, case_number = resident.wallet_address, resident.case_number
     new_address, ciphertext = create_wallet_awaiting_activation(operator.secret)
@@ -163,7 +160,7 @@ def start(
         session.flush()
         started.append((reset, code))
 
-    operation = operations.move_custodial_wallet(
+    operations.move_custodial_wallet(
         session,
         operator,
         lost_wallet=old_address,
@@ -177,7 +174,7 @@ def start(
         then=record,
     )
     reset, code = started[0]
-    return Started(reset, code, operation)
+    return Started(reset, code)
 
 
 # --------------------------------------------------------------------------------------------------
