@@ -17,6 +17,7 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from ...api.deps import RuntimeDep, SessionDep
+from ...api.routers.public_research import figures  # the API's own: the same figures, from the same cache
 from ...research import public
 from ...runtime import Runtime
 from .. import pages
@@ -27,10 +28,6 @@ router = pages.page_router(prefix="/openbaar")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # An SVG shown as an image runs no script; its own styles are inline, which the pages' policy forbids.
 IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
-
-
-def _figures(session: Session, runtime: Runtime) -> public.PublicFigures:
-    return public.current_figures(session, runtime.chain.deployment, runtime.settings.research_k_anonymity)
 
 
 def _exports(session: Session, runtime: Runtime) -> tuple[public.PublicFigures, Path]:
@@ -100,7 +97,7 @@ def dashboard(
     van: str = "",
     tot: str = "",
 ) -> Response:
-    found = _figures(session, runtime)
+    found = figures(session, runtime)
     language = pages.language_of(request)
     texts = _texts(language)
     typed = {"munt": munt, "gebied": gebied, "van": van, "tot": tot}
@@ -153,7 +150,7 @@ def chart_image(
     van: str = "",
     tot: str = "",
 ) -> Response:
-    found = _figures(session, runtime)
+    found = figures(session, runtime)
     texts = _texts(pages.language_of(request))
     filters, _fault = _filters(munt, gebied, van, tot)
     if name == "netwerk":
