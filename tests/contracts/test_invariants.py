@@ -636,14 +636,8 @@ def build_machine(world: World):
                 model.requests[str(lost)] = (replacement, tx.timestamp + model.recovery_delay)
 
         def wait_out_recoveries(self):
-            """Lets the recovery delay pass; past the expiring coin's expiry it goes well past it (T9)."""
-            target = block_time() + self.model.recovery_delay + 60
-            expiry = max(coin.expiry for coin in world.coins)
-            if target > expiry - 3600:
-                target = max(target, expiry + 3600)
-                self.model.expired = True
-            chain.sleep(target - block_time())
-            chain.mine()
+            """Lets the recovery delay pass."""
+            self.move_clock_to(block_time() + self.model.recovery_delay + 60)
 
         def execute_recovery(self, lost_how):
             """L3-L5, L7: after the delay, the registration (unfrozen) and every balance move."""
@@ -1103,12 +1097,21 @@ def build_machine(world: World):
             if not now:
                 return
             expiry = max(coin.expiry for coin in world.coins)
-            moment = expiry + (REDEMPTION_GRACE if self.model.expired else 0) + 3600
-            chain.sleep(moment - block_time())
+            self.move_clock_to(expiry + (REDEMPTION_GRACE if self.model.expired else 0) + 1)
+
+        def move_clock_to(self, target: int):
+            """Moves the chain's clock to `target` or later: never within an hour of the expiring coin's
+            expiry or of the end of its grace, so the model knows which side of each the clock is on, and
+            the model records the ones it has passed (T9, X3). One long wait can pass both."""
+            expiry = max(coin.expiry for coin in world.coins)
+            for boundary in (expiry, expiry + REDEMPTION_GRACE):
+                if target > boundary - 3600:
+                    target = max(target, boundary + 3600)
+            if target > block_time():
+                chain.sleep(target - block_time())
             chain.mine()
-            if self.model.expired:
-                self.model.grace_over = True
-            self.model.expired = True
+            self.model.expired = self.model.expired or target > expiry
+            self.model.grace_over = self.model.grace_over or target > expiry + REDEMPTION_GRACE
 
         @rule(
             coin=coin_choice,
