@@ -27,6 +27,7 @@ from chainnode import ChainNode
 from contracts import contracts
 from queueing import queue_attested
 from socialcoin.bootstrap import bootstrap
+from socialcoin.chain import indexer
 from socialcoin.db.base import Base, transaction
 from socialcoin.db.migrate import stamp_head
 from socialcoin.db.models import Balance, ChainEvent, ChainTx, IndexedBlock, OutboxItem
@@ -268,9 +269,21 @@ def test_the_indexer_resumes_after_a_restart_of_the_chain_and_of_itself(restart_
 # --------------------------------------------------------------------------------------------------
 
 
+# The indexer reads a range's logs in pieces of LOG_BLOCKS_PER_REQUEST blocks, the next asked while the last
+# is decoded: with 1, every range of these tests is read in several pieces.
+PIECES = pytest.mark.parametrize("log_blocks_per_request", [indexer.LOG_BLOCKS_PER_REQUEST, 1])
+
+
+@pytest.fixture
+def log_blocks_per_request(request, monkeypatch):
+    monkeypatch.setattr(indexer, "LOG_BLOCKS_PER_REQUEST", request.param)
+    return request.param
+
+
+@PIECES
 @pytest.mark.parametrize("new_branch", ["shorter", "longer"])
 def test_the_indexer_rewinds_blocks_that_disappear_and_then_equals_the_chain(
-    settings, chain, demo, new_branch
+    settings, chain, demo, new_branch, log_blocks_per_request
 ):
     runtime = start_runtime(settings)
     try:
@@ -348,8 +361,12 @@ def test_with_confirmations_the_indexer_shows_only_confirmed_events_and_rewinds_
         runtime.close()
 
 
-def test_a_reorganisation_while_the_indexer_reads_a_range_is_caught(settings, chain, demo, monkeypatch):
-    """The chain switches branches between the indexer's eth_getLogs and its next calls."""
+@PIECES
+def test_a_reorganisation_while_the_indexer_reads_a_range_is_caught(
+    settings, chain, demo, monkeypatch, log_blocks_per_request
+):
+    """The chain switches branches between the indexer's first eth_getLogs and its next calls (with pieces
+    of one block: while the next piece is being read)."""
     runtime = start_runtime(settings)
     try:
         runtime.indexer.run_until_caught_up()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 KEEP_BLOCK_HASHES = 1024
 BALANCES_PER_QUERY = 500
 BLOCKS_PER_REQUEST = 200
+# A round reads its range's logs in pieces of this many blocks, so that decoding starts early (see _read).
+LOG_BLOCKS_PER_REQUEST = 50
 
 
 class BlockMissing(LookupError):
@@ -108,19 +111,24 @@ class Indexer:
             return 0
         first, end = last + 1, min(head, last + self.max_blocks)
         end_block = self._block(end)
-        logs = self.chain.rpc("eth_getLogs", [{"fromBlock": hex(first), "toBlock": hex(end)}])
-        numbers = sorted({int(entry["blockNumber"], 16) for entry in logs} - {end})
-        blocks = dict(zip(numbers, self._blocks(numbers), strict=True))
-        blocks[end] = end_block
-        # The chain can switch branches while this round reads (between the end block, the logs and their
-        # blocks): then the logs may come from blocks the chain no longer has, or miss the new branch's.
-        # The range is stored only if its last block did not change and every log's block is the chain's.
-        if self._chain_hash(end) != end_block["hash"] or any(
-            entry["blockHash"] != blocks[int(entry["blockNumber"], 16)]["hash"] for entry in logs
-        ):
+        blocks = {end: end_block}
+        rows: list[dict[str, Any]] = []
+        transfers: list[tuple[str, dict[str, Any]]] = []
+        consistent = True
+        for logs, their_blocks in self._read(first, end, blocks):
+            blocks.update(their_blocks)
+            # The chain can switch branches while this round reads (between the end block, the logs and
+            # their blocks): then the logs may come from blocks the chain no longer has, or miss the new
+            # branch's. The range is stored only if every log's block is the chain's and its last block
+            # did not change.
+            consistent = consistent and all(
+                entry["blockHash"] == blocks[int(entry["blockNumber"], 16)]["hash"] for entry in logs
+            )
+            if consistent:
+                self._rows(logs, blocks, coins, rows, transfers)
+        if not consistent or self._chain_hash(end) != end_block["hash"]:
             log.warning("the chain changed while blocks %s-%s were read; reading them again", first, end)
             return 0
-        rows, transfers = self._rows(logs, blocks, coins)
         link_companions(rows)
         with transaction(self.sessions) as session:
             insert_many(session, ChainEvent, rows)
@@ -140,14 +148,41 @@ class Indexer:
             )
         return len(rows)
 
+    def _read(
+        self, first: int, end: int, known: dict[int, dict[str, Any]]
+    ) -> Iterator[tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]]:
+        """The logs of blocks first..end with the headers of their blocks (except those `known`), in pieces
+        of LOG_BLOCKS_PER_REQUEST blocks in order. A long range's next pieces are asked by a thread of their
+        own while the caller decodes the previous one: the node's answering and our decoding overlap."""
+
+        def piece(start: int) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+            stop = min(end, start + LOG_BLOCKS_PER_REQUEST - 1)
+            logs = self.chain.rpc("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(stop)}])
+            numbers = sorted({int(entry["blockNumber"], 16) for entry in logs} - known.keys())
+            return logs, dict(zip(numbers, self._blocks(numbers), strict=True))
+
+        starts = range(first, end + 1, LOG_BLOCKS_PER_REQUEST)
+        if len(starts) == 1:
+            yield piece(first)
+            return
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-read")
+        try:
+            yield from reader.map(piece, starts)
+        finally:
+            reader.shutdown(cancel_futures=True)
+
     def _rows(
-        self, logs: list[dict[str, Any]], blocks: dict[int, dict[str, Any]], coins: set[str]
-    ) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
-        """The rows to store for the logs of our contracts, and the (coin, args) of each Transfer. A coin
-        added in these logs counts from its CoinAdded on (`coins` grows)."""
-        times = {n: datetime.fromtimestamp(int(b["timestamp"], 16), UTC) for n, b in blocks.items()}
-        rows: list[dict[str, Any]] = []
-        transfers: list[tuple[str, dict[str, Any]]] = []
+        self,
+        logs: list[dict[str, Any]],
+        blocks: dict[int, dict[str, Any]],
+        coins: set[str],
+        rows: list[dict[str, Any]],
+        transfers: list[tuple[str, dict[str, Any]]],
+    ) -> None:
+        """Adds to `rows` the rows to store for the logs of our contracts, and to `transfers` the (coin, args)
+        of each Transfer. A coin added in these logs counts from its CoinAdded on (`coins` grows)."""
+        numbers = {int(entry["blockNumber"], 16) for entry in logs}
+        times = {n: datetime.fromtimestamp(int(blocks[n]["timestamp"], 16), UTC) for n in numbers}
         for entry in logs:
             address = checksummed(entry["address"])
             kind = self._kind(address, coins)
@@ -176,7 +211,6 @@ class Indexer:
                 coins.add(checksummed(args["coin"]))
             if kind == "coin" and name == "Transfer":
                 transfers.append((address, args))
-        return rows, transfers
 
     def run_until_caught_up(self) -> None:
         while True:
@@ -219,8 +253,10 @@ class Indexer:
                 ).all()
                 for row in held:
                     row.amount = int(row.amount) + changes.pop(row.account)
-            session.add_all(
-                Balance(coin=coin, account=account, amount=delta) for account, delta in changes.items()
+            insert_many(
+                session,
+                Balance,
+                [{"coin": coin, "account": account, "amount": delta} for account, delta in changes.items()],
             )
 
     def rebuild_balances(self, session: Session) -> None:

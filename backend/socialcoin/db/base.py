@@ -28,6 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from .. import jsonfast
+
 
 class Base(DeclarativeBase):
     pass
@@ -57,12 +59,19 @@ def in_write_transaction() -> bool:
     return _writing.get()
 
 
+# The JSON columns' text (the events' arguments above all), written and read by the fast codec.
+JSON_CODEC = {"json_serializer": jsonfast.dumps, "json_deserializer": jsonfast.loads}
+
+
 def make_engine(url: str) -> Engine:
     pool: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **pool)
+        return create_engine(url, pool_pre_ping=True, **pool, **JSON_CODEC)
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": SQLITE_LOCK_WAIT_SECONDS}, **pool
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_LOCK_WAIT_SECONDS},
+        **pool,
+        **JSON_CODEC,
     )
 
     @event.listens_for(engine, "connect")
@@ -188,7 +197,7 @@ def insert_many(session: Session, model: type[Base], rows: list[dict[str, Any]])
     dialect = session.get_bind().dialect
     names = list(rows[0])
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    convert = [(i, process) for i, process in enumerate(processors) if process is not None]
+    convert = [(i, _once_per_value(process)) for i, process in enumerate(processors) if process is not None]
     row_values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
     values = list(map(list, map(row_values, rows)))
     for value in values:
@@ -206,6 +215,23 @@ def insert_many(session: Session, model: type[Base], rows: list[dict[str, Any]])
         return
     marks = ", ".join("?" for _ in names)
     connection.exec_driver_sql(f"INSERT INTO {target} ({columns}) VALUES ({marks})", records)
+
+
+def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A column's conversion, run once per distinct value: a batch repeats few times (a block's time) many
+    times. Unhashable values (a JSON column's dicts) are converted each time."""
+    done: dict[Any, Any] = {}
+
+    def converted(value: Any) -> Any:
+        try:
+            return done[value]
+        except KeyError:
+            done[value] = result = process(value)
+            return result
+        except TypeError:
+            return process(value)
+
+    return converted
 
 
 def insert_for(session: Session) -> Callable[..., Any]:

@@ -175,7 +175,7 @@ class ChainEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
     block_hash: Mapped[str] = mapped_column(String(66))
-    tx_hash: Mapped[str] = mapped_column(String(66), index=True)
+    tx_hash: Mapped[str] = mapped_column(String(66))  # found by the unique (tx_hash, log_index) index
     log_index: Mapped[int] = mapped_column(Integer)
     contract: Mapped[str] = mapped_column(String(42))
     event: Mapped[str] = mapped_column(String(60))
