@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from socialcoin.areas import InvalidAreaCode, enclosing, is_within
 from socialcoin.chain.contracts import Deployment
 from socialcoin.chain.indexer import last_indexed_block
 
+from .charts import chart_texts, every_chart
 from .exports import write_exports
 from .frames import REWARD_SUBTYPES, as_text, wijk_of
 from .ledger import Ledger
@@ -362,9 +363,12 @@ class PublicFigures:
     ledger: Ledger
 
 
-def public_figures(ledger: Ledger, k: int) -> PublicFigures:
-    """Every table of TABLES from the ledger's frames, each through privacy.publish with threshold k."""
-    figures = dict(all_figures(ledger.transfers, ledger.participants, ledger.coins))
+def public_figures(
+    ledger: Ledger, k: int, figures: Mapping[str, pd.DataFrame] | None = None
+) -> PublicFigures:
+    """Every table of TABLES from the ledger's frames, each through privacy.publish with threshold k.
+    `figures`: metrics.all_figures of this ledger when the caller has them already."""
+    figures = dict(figures or all_figures(ledger.transfers, ledger.participants, ledger.coins))
     frames = Frames(ledger, figures)
     publications = {}
     for spec in TABLES:
@@ -386,11 +390,13 @@ PUBLIC_DIR = "public"  # in a download: the public tables, cells and margins, as
 
 def write_public_exports(found: PublicFigures, directory: Path) -> Path:
     """The download: the frames (what the chain holds: pseudonymous addresses and area codes), the data
-    dictionary and the manifest of exports.write_exports, and beside them the published tables
-    (public/<table>.csv and .parquet for the cells, public/<table>-margins.* for the totals). The toolkit's
-    own figure tables are not among them: those are not gated, and `socialcoin research rebuild` writes
-    them for whoever reads the chain. Returns the manifest's path."""
-    manifest = write_exports(found.ledger, directory)
+    dictionary, the dashboard's charts (charts/<name>.png and .svg, in English) and the manifest of
+    exports.write_exports, and beside them the published tables (public/<table>.csv and .parquet for the
+    cells, public/<table>-margins.* for the totals). The toolkit's own figure tables are not among them:
+    those are not gated, and `socialcoin research rebuild` writes them for whoever reads the chain. Returns
+    the manifest's path."""
+    charts = every_chart(found.publications, chart_texts())
+    manifest = write_exports(found.ledger, directory, charts=charts)
     (directory / PUBLIC_DIR).mkdir(exist_ok=True)
     for name, publication in found.publications.items():
         keys = {
