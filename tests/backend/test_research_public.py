@@ -163,6 +163,11 @@ def test_the_public_pages_show_the_figures_with_their_charts_and_the_download_re
     coins = shop_and_settle(client, runtime, demo, auth)
     page = client.get("/openbaar")
     assert page.status_code == 200 and "Open cijfers" in page.text
+    for heading in ("Hoe vaak een munt van hand wisselt", "Inwisselen en weglekken per maand van uitgifte"):
+        assert heading in page.text
+    cohorts = client.get(f"{TABLES}/cohorts", params={"coin": coins["GKW"]}).json()
+    assert cohorts["cells"] and {c["coin"] for c in cohorts["cells"]} == {coins["GKW"]}
+    assert "cohorts" not in client.get("/public/research").json()["not_published"]
     assert (
         "Content-Security-Policy" in page.headers
         and "unsafe-inline" not in page.headers["Content-Security-Policy"]
@@ -186,7 +191,8 @@ def test_the_public_pages_show_the_figures_with_their_charts_and_the_download_re
 
     downloads = client.get("/openbaar/downloads")
     assert downloads.status_code == 200 and "socialcoin research rebuild" in downloads.text
-    names = ("transfers.parquet", "data-dictionary.csv", "public/supply.parquet", "manifest.json")
+    names = ("transfers.parquet", "data-dictionary.csv", "public/supply.parquet", "public/cohorts.parquet")
+    names += ("manifest.json",)
     for name in (*names, "charts/omloop.png", "charts/netwerk.svg"):
         assert f'href="/openbaar/downloads/{name}"' in downloads.text
     supply = client.get("/openbaar/downloads/public/supply.parquet")

@@ -113,7 +113,10 @@ def dashboard(
         for chart in CHARTS
     ]
     coins = found.ledger.coins[["coin", "symbol"]].astype(str).to_dict("records")
-    per_coin = {name: public.records(_cells(found, name, filters)) for name in ("lm3", "gini")}
+    per_coin = {
+        name: public.records(_cells(found, name, filters))
+        for name in ("lm3", "gini", "hops_before_burn", "cohorts")
+    }
     return pages.render(
         request,
         "openbaar/dashboard.html",
