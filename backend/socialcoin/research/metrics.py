@@ -405,14 +405,12 @@ def _trace_holders(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
     merges only with a lot of the same holders), and only the publication needs them."""
     action = _actions(p)
     extra = _first_tags(p, action)
-    resident = p.kind == "resident"
     sets: list[frozenset[int]] = [frozenset()]  # a lot's holders: an index into this list
     numbered: dict[frozenset[int], int] = {frozenset(): 0}
     grown: dict[tuple[int, int], int] = {}  # (holders, address) -> holders with the address
 
     def holding(holders: int, address: int) -> int:
-        if not resident[address] or address in sets[holders]:
-            return holders
+        """The holders with a resident `address` added."""
         key = (holders, address)
         if key not in grown:
             more = sets[holders] | {address}
@@ -425,10 +423,12 @@ def _trace_holders(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
     lots: dict[int, deque[list[int]]] = {}
     burned: set[tuple[int, int, int]] = set()  # (c, tag >> 3, holders)
     successor: dict[int, int] = {}
+    # The payee when it is a resident (its address index), else -1: no holder to add.
+    payee = np.where(p.kind[p.target] == "resident", p.target, -1)
     for src, dst, to, value, act, c, code in zip(
         (p.coin * n_addr + p.source).tolist(),
         (p.coin * n_addr + p.target).tolist(),
-        p.target.tolist(),
+        payee.tolist(),
         p.value.tolist(),
         action.tolist(),
         p.coin.tolist(),
@@ -438,7 +438,13 @@ def _trace_holders(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
         if act <= MINT:
             pieces: list[tuple[int, ...]] = [(value, code, 0)]
         else:
-            pieces = _take(lots.get(src), value, (UNKNOWN_TAG, 0))
+            queue = lots.get(src)
+            if queue and queue[0][0] > value:  # the usual case: the oldest lot covers it
+                lot = queue[0]
+                lot[0] -= value
+                pieces = [(value, lot[1], lot[2])]
+            else:
+                pieces = _take(queue, value, (UNKNOWN_TAG, 0))
         if act == BURN:
             burned.update((c, tag >> 3, holders) for _, tag, holders in pieces)
             continue
@@ -449,8 +455,9 @@ def _trace_holders(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
                 if step not in successor:
                     successor[step] = _advance(tag, act)
                 tag = successor[step]
-            holders = holding(holders, to)
-            if queue and queue[-1][1:] == [tag, holders]:
+            if to >= 0 and to not in sets[holders]:
+                holders = holding(holders, to)
+            if queue and queue[-1][1] == tag and queue[-1][2] == holders:
                 queue[-1][0] += amount
             else:
                 queue.append([amount, tag, holders])
