@@ -168,6 +168,10 @@ def test_the_public_pages_show_the_figures_with_their_charts_and_the_download_re
     cohorts = client.get(f"{TABLES}/cohorts", params={"coin": coins["GKW"]}).json()
     assert cohorts["cells"] and {c["coin"] for c in cohorts["cells"]} == {coins["GKW"]}
     assert "cohorts" not in client.get("/public/research").json()["not_published"]
+    dictionary = {t["name"]: t for t in client.get("/public/research/dictionary").json()["tables"]}
+    roles = {c["name"]: c["role"] for c in dictionary["cohorts"]["columns"]}
+    assert roles["debt_settlement"] == "value" and roles["leakage_share"] == "cell_only"
+    assert {c["name"] for c in dictionary["hops_before_burn"]["columns"]} >= {"hops", "burned"}
     assert (
         "Content-Security-Policy" in page.headers
         and "unsafe-inline" not in page.headers["Content-Security-Policy"]
