@@ -7,7 +7,8 @@
 
 Texts are found with Babel's extractors: `_()`/`gettext()`/`ngettext()` in the templates (Jinja) and in the
 page routes (Python). A text belongs to the part of the site its file is in: templates/<part>/ or
-routes/<part>.py; the rest is `common`.
+routes/<part>.py; the rest is `common`. The charts' texts (research/charts.py, drawn for the pages and the
+exports alike) belong to `openbaar`.
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ from collections import defaultdict
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po, write_po
 
 WEB = Path(__file__).resolve().parents[1] / "backend" / "socialcoin" / "web"
 LOCALE = WEB / "locale"
+# Modules outside web/ whose texts the pages show, with the part they belong to.
+OUTSIDE = ((WEB.parent / "research" / "charts.py", "openbaar"),)
 PARTS = ("common", "wallet", "pay", "till", "organisation", "municipality", "programme", "openbaar")
 # Languages with a catalogue to fill in; English is the source language of the texts.
 TRANSLATED = ("nl",)
 METHODS = [("templates/**.html", "jinja2"), ("templates/**.js", "ignore"), ("**.py", "python")]
+KEYWORDS: dict[str, tuple[int, ...] | None] = {"_": None, "gettext": None, "ngettext": (1, 2)}
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "false"}}
 
 
@@ -42,10 +46,14 @@ def used_texts() -> dict[str, dict[str, list[str]]]:
     """part -> text -> where it is used."""
     found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        WEB, METHODS, options_map=OPTIONS, keywords={"_": None, "gettext": None, "ngettext": (1, 2)}
+        WEB, METHODS, options_map=OPTIONS, keywords=KEYWORDS
     ):
         texts = message if isinstance(message, tuple) else (message,)
         found[part_of(filename)][texts[0]].append(f"{filename}:{lineno}")
+    for path, part in OUTSIDE:
+        for lineno, message, _comments, _context in extract_from_file("python", path, keywords=KEYWORDS):
+            texts = message if isinstance(message, tuple) else (message,)
+            found[part][texts[0]].append(f"{path.relative_to(WEB.parent)}:{lineno}")
     return found
 
 

@@ -27,7 +27,8 @@ from socialcoin.chain.payloads import ContractCall
 from socialcoin.cli.main import cli
 from socialcoin.db.base import transaction
 from socialcoin.domain.access import Role
-from socialcoin.research.exports import FORMATS, read_frame
+from socialcoin.research.charts import CHART_BY_NAME, NETWORK
+from socialcoin.research.exports import CHARTS_DIR, FORMATS, MANIFEST, read_frame
 from socialcoin.research.ledger import Ledger, NotARegistry
 from socialcoin.research.schema import Subtype
 from test_debts import record
@@ -204,6 +205,11 @@ def test_every_flow_is_classified_and_the_chain_alone_gives_what_the_index_gives
     for fmt in FORMATS:
         for name, frame in indexed.frames().items():
             pd.testing.assert_frame_equal(read_frame(out, name, fmt), frame, check_exact=True)
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["charts"] == sorted([*CHART_BY_NAME, NETWORK])
+    for name in manifest["charts"]:
+        for fmt in ("png", "svg"):
+            assert f"{CHARTS_DIR}/{name}.{fmt}" in manifest["files"]
 
 
 def test_a_wrong_node_or_an_address_that_is_no_registry_is_refused_and_nothing_is_written(

@@ -5,8 +5,10 @@ figures are computed once per indexed block."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -16,9 +18,10 @@ from sqlalchemy import select
 from socialcoin.chain.indexer import last_indexed_block
 from socialcoin.cli.main import cli
 from socialcoin.db.models import Resident
-from socialcoin.research import public
-from socialcoin.research.exports import FIGURES_DIR, read_frame
+from socialcoin.research import charts, public
+from socialcoin.research.exports import CHARTS_DIR, FIGURES_DIR, read_frame
 from socialcoin.research.ledger import Ledger
+from socialcoin.web import pages
 from test_debts import record
 from test_operations import accepted
 from test_payments import PIN, drive, key, merchant, resident_with_coins
@@ -50,6 +53,12 @@ def shop_and_settle(client, runtime, demo, auth) -> dict[str, str]:
     return demo["coins"]
 
 
+def drawn(svg: bytes) -> bytes:
+    """An SVG without its clip paths' names: matplotlib names each by a hash of its rectangle's floats,
+    which can differ in the last digit between two drawings of the same figures."""
+    return re.sub(rb"p[0-9a-f]{10}\b", b"p", svg)
+
+
 def served(client) -> dict[str, dict]:
     index = client.get("/public/research")
     assert index.status_code == 200, index.text
@@ -73,13 +82,19 @@ def test_the_served_figures_equal_those_rebuilt_from_the_chain_alone(
     out = tmp_path / "export"
     registry = demo["contracts"]["ParticipantRegistry"]
     command = ["research", "rebuild", "--rpc", chain.url, "--registry", registry, "--out", str(out)]
-    result = CliRunner().invoke(cli, [*command, "--to-block", str(last_block)])
+    result = CliRunner().invoke(cli, [*command, "--to-block", str(last_block), "--k", str(K)])
     assert result.exit_code == 0, result.output
     rebuilt = Ledger(*(read_frame(out, name) for name in ("transfers", "participants", "coins")))
     expected = public.public_figures(rebuilt, K)
     for name, publication in expected.publications.items():
         assert tables[name]["cells"] == public.records(publication.cells), name
         assert tables[name]["margins"] == public.records(publication.margins), name
+    # The rebuild's charts are the dashboard's, drawn by the same code from the same figures (in English).
+    client.cookies.set(pages.LANGUAGE_COOKIE, "en")
+    for name in [*charts.CHART_BY_NAME, charts.NETWORK]:
+        served_image = client.get(f"/openbaar/grafiek/{name}.svg")
+        assert drawn(served_image.content) == drawn((out / CHARTS_DIR / f"{name}.svg").read_bytes()), name
+    client.cookies.delete(pages.LANGUAGE_COOKIE)
 
     # A published cell shows the rebuild's own figure; the debts settled by two residents are withheld.
     supply = pd.read_parquet(out / FIGURES_DIR / "supply.parquet")
@@ -148,6 +163,15 @@ def test_the_public_pages_show_the_figures_with_their_charts_and_the_download_re
     coins = shop_and_settle(client, runtime, demo, auth)
     page = client.get("/openbaar")
     assert page.status_code == 200 and "Open cijfers" in page.text
+    for heading in ("Hoe vaak een munt van hand wisselt", "Inwisselen en weglekken per maand van uitgifte"):
+        assert heading in page.text
+    cohorts = client.get(f"{TABLES}/cohorts", params={"coin": coins["GKW"]}).json()
+    assert cohorts["cells"] and {c["coin"] for c in cohorts["cells"]} == {coins["GKW"]}
+    assert "cohorts" not in client.get("/public/research").json()["not_published"]
+    dictionary = {t["name"]: t for t in client.get("/public/research/dictionary").json()["tables"]}
+    roles = {c["name"]: c["role"] for c in dictionary["cohorts"]["columns"]}
+    assert roles["debt_settlement"] == "value" and roles["leakage_share"] == "cell_only"
+    assert {c["name"] for c in dictionary["hops_before_burn"]["columns"]} >= {"hops", "burned"}
     assert (
         "Content-Security-Policy" in page.headers
         and "unsafe-inline" not in page.headers["Content-Security-Policy"]
@@ -171,7 +195,9 @@ def test_the_public_pages_show_the_figures_with_their_charts_and_the_download_re
 
     downloads = client.get("/openbaar/downloads")
     assert downloads.status_code == 200 and "socialcoin research rebuild" in downloads.text
-    for name in ("transfers.parquet", "data-dictionary.csv", "public/supply.parquet", "manifest.json"):
+    names = ("transfers.parquet", "data-dictionary.csv", "public/supply.parquet", "public/cohorts.parquet")
+    names += ("manifest.json",)
+    for name in (*names, "charts/omloop.png", "charts/netwerk.svg"):
         assert f'href="/openbaar/downloads/{name}"' in downloads.text
     supply = client.get("/openbaar/downloads/public/supply.parquet")
     assert supply.status_code == 200
@@ -180,6 +206,12 @@ def test_the_public_pages_show_the_figures_with_their_charts_and_the_download_re
     assert client.get("/openbaar/downloads/private.csv").status_code == 404
     manifest = client.get("/openbaar/downloads/manifest.json").json()
     assert manifest["chain_id"] == runtime.chain.deployment.chain_id  # which chain to rebuild them from
+    png = client.get("/openbaar/downloads/charts/omloop.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG") and manifest["charts"] == sorted(
+        [*charts.CHART_BY_NAME, "netwerk"]
+    )
+    assert manifest["files"]["charts/omloop.png"] == hashlib.sha256(png.content).hexdigest()
 
     english = client.get("/taal/en", params={"terug": "/openbaar"}, follow_redirects=True)
     assert "Open figures" in english.text and "Open cijfers" not in english.text

@@ -21,6 +21,14 @@ CHART_HEADINGS = (
     "Schulden afgelost met munten",
     "Wie betaalt wie: stromen tussen groepen (soort en wijk)",
 )
+# Hops before burn and cohorts: a table each (heading, table caption), no image.
+TRACED_TABLES = (
+    (
+        "Hoe vaak een munt van hand wisselt voordat hij wordt ingewisseld",
+        "Ingewisseld per aantal betalingen ervoor",
+    ),
+    ("Inwisselen en weglekken per maand van uitgifte", "Inwisselen en weglekken per maand van uitgifte"),
+)
 # Every image has loaded and shows something (its SVG came, and the page's policy let it be shown).
 IMAGES_SHOWN = "() => [...document.images].every(image => image.complete && image.naturalWidth > 0)"
 
@@ -43,6 +51,9 @@ def test_the_dashboard_shows_every_chart_beside_its_table_on_a_phone(phone, serv
         expect(phone.get_by_role("heading", level=2, name=heading)).to_be_visible()
     expect(phone.get_by_role("table", name="Munten in omloop, per maand")).to_be_visible()
     expect(phone.get_by_role("table", name="Volume tussen groepen")).to_be_attached()
+    for heading, table in TRACED_TABLES:
+        expect(phone.get_by_role("heading", level=2, name=heading)).to_be_visible()
+        expect(phone.get_by_role("table", name=table)).to_be_attached()
     phone.wait_for_function(IMAGES_SHOWN)
     assert phone.locator("img").count() == len(CHART_HEADINGS)
     assert_fits(phone)

@@ -508,3 +508,30 @@ def test_figures_of_the_loaders_own_hand_made_ledger():
     gini = figures["gini"].set_index("symbol")
     assert gini.loc["GKW", "gini"] == pytest.approx(2_200 / 8_400)
     assert figures["cohorts"].iloc[0]["merchant_payout"] == 800
+
+
+def test_traced_residents_names_every_resident_who_held_the_cents_of_a_hop_count_or_a_cohort():
+    # A's reward goes 300 to B (person to person), B pays 200 of it to the shop, which pays it out: those
+    # 200 cents made two hops and were held by A and B. A settles 100 straight from the reward (no hop). The
+    # shop's own February mint reaches no resident: no one is behind that cohort.
+    t, p, c = ledger(
+        [
+            (at(1), ZERO, "A", 1_000, S.ACTIVITY_REWARD),
+            (at(2), "A", "B", 300, S.PERSON_TO_PERSON),
+            (at(3), "B", "M", 200, S.PAYMENT),
+            (at(4), "M", ZERO, 200, S.MERCHANT_PAYOUT),
+            (at(5, 2), "A", ZERO, 100, S.DEBT_SETTLEMENT),
+            (at(6, 2), ZERO, "M", 50, S.REWARD_GRANT),
+        ],
+        {"A": RESIDENT_A, "B": RESIDENT_B, "M": SHOP},
+    )
+    by_hops, by_cohort = metrics.traced_residents(t, p, c)
+    assert sorted(map(tuple, by_hops[["hops", "address"]].to_numpy().tolist())) == [
+        (0, "A"),
+        (2, "A"),
+        (2, "B"),
+    ]
+    assert by_cohort[["cohort", "address"]].to_numpy().tolist() == [["2025-01", "A"], ["2025-01", "B"]]
+    assert set(by_hops["coin"]) == set(by_cohort["coin"]) == {"C"}
+    # The same cells as the tables they are behind.
+    assert set(metrics.hops_before_burn(t, p, c)["hops"]) == set(by_hops["hops"])

@@ -39,6 +39,8 @@ def test_every_figure_resting_on_one_resident_is_withheld_and_one_of_merchants_a
         "debts_settled",
         "lm3",
         "network_summary",
+        "hops_before_burn",
+        "cohorts",
     ):
         assert cells[name]["suppressed"].all(), name
     # The Gini is over every registered resident within the coin's area, zero balances included: A and B.
@@ -76,3 +78,39 @@ def test_figures_resting_on_two_residents_are_shown():
     assert not flows.loc[("resident", "merchant"), "suppressed"]
     assert flows.loc[("resident", "merchant"), "value"] == 700
     assert not cells["lm3"]["suppressed"].any() and not cells["network_summary"]["suppressed"].any()
+
+
+# Hops and cohorts: a cell rests on every resident who held its cents between their mint and their burn (or
+# now). A and B each get 1,000 in January and each pay the shop, which pays out what it got: the payout's
+# cents made one hop and were held by A and B. Each settles 100 of a debt straight from the reward (no hop).
+SHOP_PAYOUT = [
+    (at(1), ZERO, A, 1000, S.ACTIVITY_REWARD, "act"),
+    (at(1), ZERO, B, 1000, S.ACTIVITY_REWARD, "act"),
+    (at(2), A, SHOP_1, 400, S.PAYMENT),
+    (at(2), B, SHOP_1, 300, S.PAYMENT),
+    (at(3), SHOP_1, ZERO, 700, S.MERCHANT_PAYOUT),
+    (at(4), A, ZERO, 100, S.DEBT_SETTLEMENT),
+    (at(4), B, ZERO, 100, S.DEBT_SETTLEMENT),
+]
+
+
+def test_hops_and_cohorts_rest_on_every_resident_who_held_the_cents_and_are_shown_at_k():
+    cells = published(SHOP_PAYOUT, k=2)
+    hops = cells["hops_before_burn"].set_index("hops")
+    assert not hops["suppressed"].any() and hops["burned"].to_dict() == {0: 200, 1: 700}
+    assert "share" not in hops  # a share would give away the coin's total
+    (cohort,) = cells["cohorts"].to_dict("records")
+    assert not cohort["suppressed"] and cohort["cohort"] == "2025-01"
+    assert (cohort["minted"], cohort["debt_settlement"], cohort["merchant_payout"]) == (2000, 200, 700)
+    assert cohort["outstanding"] == 500 + 600 and cohort["redeemed_share"] == 0.45
+    for name in ("hops_before_burn", "cohorts"):  # two residents behind each cell: withheld at k=3
+        withheld = published(SHOP_PAYOUT, k=3)[name]
+        assert withheld["suppressed"].all() and withheld.drop(columns="suppressed").isna().any(axis=None)
+
+
+def test_a_payout_of_one_residents_payments_is_withheld_though_a_merchant_burned_it():
+    one_payer = [move for move in SHOP_PAYOUT if move[1:3] != (B, SHOP_1)]
+    one_payer = [(*move[:3], 400, *move[4:]) if move[4] is S.MERCHANT_PAYOUT else move for move in one_payer]
+    hops = published(one_payer, k=2)["hops_before_burn"].set_index("hops")
+    # The payout's cents were held by A alone; the debts (A and B) would give it away as their total's rest.
+    assert hops["suppressed"].all() and hops["burned"].isna().all()

@@ -10,8 +10,11 @@ import click
 
 from ..research.ledger import LedgerError, NotARegistry, RpcUnreachable
 from ..research.rebuild import OutputRefused, rebuild
+from ..settings import Settings
 from .output import OK, REFUSED, UNREACHABLE, USAGE, progress, say
 
+# The service's own default, so that the charts equal the dashboard's unless told otherwise.
+DEFAULT_K = Settings.model_fields["research_k_anonymity"].default
 EXAMPLE = (
     "socialcoin research rebuild --rpc http://127.0.0.1:8545 "
     "--registry 0x5FbDB2315678afecb367f032d93F642f64180aa3 --out export"
@@ -33,9 +36,10 @@ def research() -> None:
     "rebuild",
     short_help="Exports opnieuw uit de blockchain / exports rebuilt from the chain.",
     help="Leest alle transacties uit de logs van de blockchain (alleen het adres van het register is nodig) "
-    "en schrijft ze als CSV en Parquet, met het datawoordenboek en een manifest, naar --out. / Reads every "
-    "transaction from the chain's logs (only the registry's address is needed) and writes them as CSV and "
-    "Parquet, with the data dictionary and a manifest, to --out.\n\n\b\nVoorbeeld / example:\n"
+    "en schrijft ze als CSV en Parquet, met alle cijfers, de grafieken van /openbaar (PNG en SVG), het "
+    "datawoordenboek en een manifest, naar --out. / Reads every transaction from the chain's logs (only the "
+    "registry's address is needed) and writes them as CSV and Parquet, with every figure, the charts of "
+    "/openbaar (PNG and SVG), the data dictionary and a manifest, to --out.\n\n\b\nVoorbeeld / example:\n"
     f"  {EXAMPLE}",
 )
 @click.option("--rpc", "rpc_url", required=True, help="JSON-RPC-adres van een node / a node's JSON-RPC URL.")
@@ -51,8 +55,17 @@ def research() -> None:
     "--from-block", type=click.IntRange(0), help="Eerste blok / first block [default: the registry's]."
 )
 @click.option("--to-block", type=click.IntRange(0), help="Laatste blok / last block [default: the newest].")
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(2),
+    default=DEFAULT_K,
+    show_default=True,
+    help="De grafieken laten elk cijfer over minder dan k inwoners weg, zoals /openbaar / the charts "
+    "withhold every figure over fewer than k residents, as /openbaar does.",
+)
 def rebuild_command(
-    rpc_url: str, registry: str, out: Path, from_block: int | None, to_block: int | None
+    rpc_url: str, registry: str, out: Path, from_block: int | None, to_block: int | None, k: int
 ) -> None:
     bar = None
 
@@ -64,7 +77,9 @@ def rebuild_command(
         bar.update(done - bar.n)
 
     try:
-        ledger = rebuild(rpc_url, registry, out, progress=advance, start_block=from_block, end_block=to_block)
+        ledger = rebuild(
+            rpc_url, registry, out, k=k, progress=advance, start_block=from_block, end_block=to_block
+        )
     except RpcUnreachable as exc:
         say("Fout: de node antwoordt niet (controleer --rpc)", f"Error: {exc}")
         sys.exit(UNREACHABLE)

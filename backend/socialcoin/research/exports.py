@@ -1,5 +1,6 @@
-"""A Ledger (and any figure tables) as files for researchers: CSV (UTF-8, comma) and Parquet for every
-frame, the data dictionary as CSV and Markdown, and a manifest with what was read and each file's sha256.
+"""A Ledger (and any figure tables and charts) as files for researchers: CSV (UTF-8, comma) and Parquet for
+every frame, the data dictionary as CSV and Markdown, each chart as PNG and SVG, and a manifest with what was
+read and each file's sha256.
 
 `read_frame` reads a frame back with the documented dtypes, from either format.
 """
@@ -14,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 
+from . import charts as drawing
 from .ledger import Ledger, typed
 from .schema import FRAMES
 
 FORMATS = ("csv", "parquet")
 FIGURES_DIR = "figures"
+CHARTS_DIR = "charts"
 DICTIONARY = "data-dictionary"
 MANIFEST = "manifest.json"
 
@@ -56,8 +60,21 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_exports(ledger: Ledger, directory: Path, figures: Mapping[str, pd.DataFrame] | None = None) -> Path:
-    """Writes everything into `directory` (made if missing) and returns the manifest's path."""
+def _write_chart(figure: Figure, base: Path) -> list[Path]:
+    paths = [base.with_suffix(f".{fmt}") for fmt in drawing.FORMATS]
+    for path, fmt in zip(paths, drawing.FORMATS, strict=True):
+        path.write_bytes(drawing.image(figure, fmt))
+    return paths
+
+
+def write_exports(
+    ledger: Ledger,
+    directory: Path,
+    figures: Mapping[str, pd.DataFrame] | None = None,
+    charts: Mapping[str, Figure] | None = None,
+) -> Path:
+    """Writes everything into `directory` (made if missing) and returns the manifest's path: the frames, the
+    figure tables under figures/, the charts under charts/ (each as PNG and SVG)."""
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     frames = ledger.frames()
@@ -67,6 +84,10 @@ def write_exports(ledger: Ledger, directory: Path, figures: Mapping[str, pd.Data
         (directory / FIGURES_DIR).mkdir(exist_ok=True)
         for name, table in figures.items():
             written += _write_table(table, directory / FIGURES_DIR / name)
+    if charts:
+        (directory / CHARTS_DIR).mkdir(exist_ok=True)
+        for name, figure in charts.items():
+            written += _write_chart(figure, directory / CHARTS_DIR / name)
     written += _write_dictionary(directory)
     manifest: dict[str, Any] = {
         "chain_id": ledger.chain_id,
@@ -78,6 +99,7 @@ def write_exports(ledger: Ledger, directory: Path, figures: Mapping[str, pd.Data
             for name, frame in frames.items()
         },
         "figures": sorted(figures or {}),
+        "charts": sorted(charts or {}),
         "files": {path.relative_to(directory).as_posix(): _sha256(path) for path in written},
     }
     path = directory / MANIFEST

@@ -259,6 +259,40 @@ def _advance(tag: int, act: int) -> int:
     return ((tag >> 3) - hops + min(hops + 1, HOPS - 1)) * 8 + rnd * 2 + left
 
 
+def _take(queue: deque[list[int]] | None, value: int, unknown: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Takes `value` cents from the front of a holder's queue of lots [cents, *marks], splitting the last lot
+    where needed: the pieces taken, in order, as (cents, *marks). Cents beyond the queue come with the marks
+    `unknown`."""
+    pieces: list[tuple[int, ...]] = []
+    remaining = value
+    while remaining and queue:
+        lot = queue[0]
+        if lot[0] <= remaining:
+            queue.popleft()
+            pieces.append(tuple(lot))
+            remaining -= lot[0]
+        else:
+            lot[0] -= remaining
+            pieces.append((remaining, *lot[1:]))
+            remaining = 0
+    if remaining:
+        pieces.append((remaining, *unknown))
+    return pieces
+
+
+def _first_tags(p: Prepared, action: np.ndarray) -> np.ndarray:
+    """Per transfer, what the trace needs beside its action: a mint's tag for the cents it creates, a
+    burn's index in BURN_SUBTYPES; any other transfer's action."""
+    mint_round = np.where(action == MINT_REWARD, R1_HELD, OUT)
+    mint_tag = (p.month * HOPS * 4 + mint_round) * 2
+    burn_kind = pd.Index([s.value for s in BURN_SUBTYPES]).get_indexer(p.subtype)
+    return np.where(action <= MINT, mint_tag, np.where(action == BURN, burn_kind, action))
+
+
+# Cents a holder spends beyond what the ledger shows it received (none in a whole ledger): cohort -1.
+UNKNOWN_TAG = (-1 * HOPS * 4 + OUT) * 2
+
+
 def _trace(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One pass over the ledger in order. Returns three tallies in cents, keyed by coin index `c` and lot tag:
     spent (cents of an LM3 round, R1 or R2, that a local spend moved), burned (per burn subtype) and held at
@@ -268,12 +302,8 @@ def _trace(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     (tag * 8 + code) * coins + c, and each tag's successor is worked out once per (tag, action)."""
     action = _actions(p)
     n_coins, n_addr = max(1, len(p.coins)), len(p.addresses)
-    mint_round = np.where(action == MINT_REWARD, R1_HELD, OUT)
-    mint_tag = (p.month * HOPS * 4 + mint_round) * 2
-    burn_kind = pd.Index([s.value for s in BURN_SUBTYPES]).get_indexer(p.subtype)
-    extra = np.where(action <= MINT, mint_tag, np.where(action == BURN, burn_kind, action))
-    # Cents a holder spends beyond what the ledger shows it received (none in a whole ledger): cohort -1.
-    unknown = (-1 * HOPS * 4 + OUT) * 2
+    extra = _first_tags(p, action)
+    unknown = UNKNOWN_TAG
     lots: dict[int, deque[list[int]]] = {}
     spent: dict[int, int] = {}
     burned: dict[int, int] = {}
@@ -300,22 +330,9 @@ def _trace(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         if queue and queue[0][0] > value:  # the usual case: the oldest lot covers it
             lot = queue[0]
             lot[0] -= value
-            pieces = [(value, lot[1])]
+            pieces: list[tuple[int, ...]] = [(value, lot[1])]
         else:
-            pieces = []
-            remaining = value
-            while remaining and queue:
-                lot = queue[0]
-                if lot[0] <= remaining:
-                    queue.popleft()
-                    pieces.append((lot[0], lot[1]))
-                    remaining -= lot[0]
-                else:
-                    lot[0] -= remaining
-                    pieces.append((remaining, lot[1]))
-                    remaining = 0
-            if remaining:
-                pieces.append((remaining, unknown))
+            pieces = _take(queue, value, (unknown,))
         if act == BURN:
             for amount, tag in pieces:
                 key = (tag * 8 + code) * n_coins + c
@@ -375,6 +392,107 @@ class Traced:
         if self._tallies is None:
             self._tallies = _trace(self.p)
         return self._tallies
+
+
+def _trace_holders(p: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The trace of _trace once more, each lot also carrying the residents who held its cents so far (the
+    resident it was minted to and every resident it was transferred to): who is behind a cell of
+    hops_before_burn and of cohorts (docs/research.md, "Hops and cohorts published"). Returns the addresses,
+    one row per (c, hops, address) of cents burned after that many hops, and per (c, cohort, address) of a
+    cohort's cents, burned or still held; cents of unknown origin are left out, as in those tables.
+
+    Kept apart from _trace, which the figures run on every ledger: the sets cost time and memory (a lot
+    merges only with a lot of the same holders), and only the publication needs them."""
+    action = _actions(p)
+    extra = _first_tags(p, action)
+    sets: list[frozenset[int]] = [frozenset()]  # a lot's holders: an index into this list
+    numbered: dict[frozenset[int], int] = {frozenset(): 0}
+    grown: dict[tuple[int, int], int] = {}  # (holders, address) -> holders with the address
+
+    def holding(holders: int, address: int) -> int:
+        """The holders with a resident `address` added."""
+        key = (holders, address)
+        if key not in grown:
+            more = sets[holders] | {address}
+            grown[key] = numbered.setdefault(more, len(sets))
+            if grown[key] == len(sets):
+                sets.append(more)
+        return grown[key]
+
+    n_addr = len(p.addresses)
+    lots: dict[int, deque[list[int]]] = {}
+    burned: set[tuple[int, int, int]] = set()  # (c, tag >> 3, holders)
+    successor: dict[int, int] = {}
+    # The payee when it is a resident (its address index), else -1: no holder to add.
+    payee = np.where(p.kind[p.target] == "resident", p.target, -1)
+    for src, dst, to, value, act, c, code in zip(
+        (p.coin * n_addr + p.source).tolist(),
+        (p.coin * n_addr + p.target).tolist(),
+        payee.tolist(),
+        p.value.tolist(),
+        action.tolist(),
+        p.coin.tolist(),
+        extra.tolist(),
+        strict=True,
+    ):
+        if act <= MINT:
+            pieces: list[tuple[int, ...]] = [(value, code, 0)]
+        else:
+            queue = lots.get(src)
+            if queue and queue[0][0] > value:  # the usual case: the oldest lot covers it
+                lot = queue[0]
+                lot[0] -= value
+                pieces = [(value, lot[1], lot[2])]
+            else:
+                pieces = _take(queue, value, (UNKNOWN_TAG, 0))
+        if act == BURN:
+            burned.update((c, tag >> 3, holders) for _, tag, holders in pieces)
+            continue
+        queue = lots.setdefault(dst, deque())
+        for amount, tag, holders in pieces:
+            if act not in (MINT, MINT_REWARD, MOVE):
+                step = tag * 8 + act
+                if step not in successor:
+                    successor[step] = _advance(tag, act)
+                tag = successor[step]
+            if to >= 0 and to not in sets[holders]:
+                holders = holding(holders, to)
+            if queue and queue[-1][1] == tag and queue[-1][2] == holders:
+                queue[-1][0] += amount
+            else:
+                queue.append([amount, tag, holders])
+    held = {
+        (holder // n_addr, tag >> 3, holders) for holder, queue in lots.items() for _, tag, holders in queue
+    }
+
+    def rows(keys: set[tuple[int, int, int]], part: str) -> pd.DataFrame:
+        """One row per (c, part of the tag, resident address) of the known cohorts."""
+        found = {
+            (c, hops_cohort % HOPS if part == "hops" else hops_cohort // HOPS, address)
+            for c, hops_cohort, holders in keys
+            if hops_cohort >= 0
+            for address in sets[holders]
+        }
+        frame = pd.DataFrame(sorted(found), columns=["c", part, "a"], dtype=np.int64)
+        return frame.assign(address=pd.array(p.addresses[frame.pop("a").to_numpy()], dtype="string"))
+
+    return rows(burned, "hops"), rows(burned | held, "cohort")
+
+
+def traced_residents(
+    transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Who is behind the cells of hops_before_burn and cohorts: the resident addresses that held the cents
+    of each cell (traced first-in-first-out, as those tables are). Returns (coin, hops, address) and (coin,
+    cohort, address), the coin by its address and the cohort as "YYYY-MM", one row each."""
+    p = prepare(transfers, participants, coins)
+    by_hops, by_cohort = _trace_holders(p)
+    coin = p.coins["coin"].astype("string").to_numpy()
+    by_hops = by_hops.assign(c=pd.array(coin[by_hops["c"].to_numpy()], dtype="string"))
+    by_cohort = by_cohort.assign(c=pd.array(coin[by_cohort["c"].to_numpy()], dtype="string"))
+    return by_hops.rename(columns={"c": "coin"}), _label_months(p, by_cohort, "cohort", "cohort").rename(
+        columns={"c": "coin"}
+    )
 
 
 def _lm3(p: Prepared, traced: Traced) -> pd.DataFrame:

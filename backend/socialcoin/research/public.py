@@ -12,9 +12,10 @@ What is published and why (docs/research.md, "Public pages and API"):
   transfers), plus the network's summary and its cycles per community, each resting on the residents of
   the network or community. Per-address tables (edges, nodes and their PageRank) are never published: an
   edge between two residents rests on two people.
-- not published: ``hops_before_burn`` and ``cohorts``. Who is behind a cell there is the set of residents
-  the traced cents passed, which the trace does not yet record per resident; a lower bound (the residents
-  the cohort was minted to) would let one resident's debt settlement or payout through.
+- hops before burn and redemption and leakage by cohort: through the gate with, behind each cell, the
+  residents who held the cell's cents on their way from mint to burn (or to now), which a second trace
+  records (metrics.traced_residents); the shares of hops_before_burn are left out (each would give away
+  its coin's total, a margin the gate may withhold), the cohorts' shares are of their own cell.
 
 Nothing personal reaches these tables: the frames hold pseudonymous addresses and CBS area codes only, and
 no address is published either (the flows are keyed by kind and wijk).
@@ -25,8 +26,9 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -36,10 +38,11 @@ from socialcoin.areas import InvalidAreaCode, enclosing, is_within
 from socialcoin.chain.contracts import Deployment
 from socialcoin.chain.indexer import last_indexed_block
 
+from .charts import chart_texts, every_chart
 from .exports import write_exports
-from .frames import REWARD_SUBTYPES, as_text, wijk_of
+from .frames import BURN_SUBTYPES, REWARD_SUBTYPES, as_text, wijk_of
 from .ledger import Ledger
-from .metrics import all_figures
+from .metrics import all_figures, traced_residents
 from .privacy import RESIDENT, SUPPRESSED, Dimension, Publication, publish, transfer_residents
 from .schema import ZERO
 
@@ -71,6 +74,12 @@ def _one_end(transfers: pd.DataFrame, participants: pd.DataFrame, end: str, othe
     return rows.assign(**{other: transfers.loc[rows.index, other]})
 
 
+def _persons(rows: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
+    """Rows naming a resident's address (column ``address``) with the person in column ``resident`` (the
+    newest address, as privacy.transfer_residents names them)."""
+    return transfer_residents(rows.assign(source=rows["address"], target=pd.NA), participants)
+
+
 class Frames:
     """The ledger's frames and figures with what every table's contributions share: each transfer once per
     resident at its source (``sources``), at its target (``targets``) and at either end (``ends``), with the
@@ -78,6 +87,7 @@ class Frames:
 
     def __init__(self, ledger: Ledger, figures: dict[str, pd.DataFrame]) -> None:
         self.participants = ledger.participants
+        self.transfers, self.coins = ledger.transfers, ledger.coins
         self.figures = figures
         transfers = ledger.transfers.reset_index(drop=True)  # one row per label: _one_end reads by it
         transfers = transfers.assign(
@@ -90,6 +100,12 @@ class Frames:
         both = pd.concat([self.sources, self.targets])
         once = ~both.set_index(RESIDENT, append=True).index.duplicated()
         self.ends = both[once].sort_index(kind="stable")
+
+    @cached_property
+    def traced(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The residents who held the cents of each (coin, hops) and each (coin, cohort), as persons."""
+        by_hops, by_cohort = traced_residents(self.transfers, self.participants, self.coins)
+        return _persons(by_hops, self.participants), _persons(by_cohort, self.participants)
 
     @staticmethod
     def subtype_in(rows: pd.DataFrame, *subtypes: str) -> pd.Series:
@@ -216,6 +232,20 @@ def _flows(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
     return _keyed(transfer_residents(edges, f.participants), list(FLOW_KEYS))
 
 
+def _hops(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    return _keyed(f.traced[0], ["coin", "hops"])
+
+
+def _hops_table(_f: Frames, figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """hops_before_burn without its shares: a share of the coin's burned cents would give away the coin's
+    total, a margin the gate may withhold."""
+    return figures["hops_before_burn"].drop(columns="share")
+
+
+def _cohorts(f: Frames, _table: pd.DataFrame) -> pd.DataFrame:
+    return _keyed(f.traced[1], ["coin", "cohort"])
+
+
 def _summary_table(_f: Frames, figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return figures["network_summary"].assign(network="all")
 
@@ -286,6 +316,27 @@ TABLES: tuple[PublicTable, ...] = (
         description="Per coin: the Local Multiplier 3 of residents' rewards, (R1 + R2 + R3) / R1",
     ),
     PublicTable(
+        "hops_before_burn",
+        (COIN, Dimension("hops")),
+        ("burned",),
+        (),
+        COIN_LABELS,
+        _hops,
+        prepare=_hops_table,
+        description="Per coin and number of hops (transfers between users a cent passed from its mint to "
+        "its burn; 127: 127 or more): cents burned after that many hops",
+    ),
+    PublicTable(
+        "cohorts",
+        (COIN, Dimension("cohort")),
+        ("minted", *(s.value for s in BURN_SUBTYPES), "outstanding", "left_area"),
+        ("redeemed_share", "payout_share", "expired_share", "leakage_share"),
+        COIN_LABELS,
+        _cohorts,
+        description="Per coin and cohort (month of mint): cents minted, how they ended (burned per way, "
+        "still outstanding), cents that left the coin's area, and those as shares of the minted cents",
+    ),
+    PublicTable(
         "active_participants",
         (MONTH, Dimension("kind")),
         (),
@@ -348,7 +399,7 @@ TABLES: tuple[PublicTable, ...] = (
     ),
 )
 PUBLIC_TABLES = {table.name: table for table in TABLES}
-NOT_PUBLISHED = ("hops_before_burn", "cohorts", "network_edges", "network_nodes")
+NOT_PUBLISHED = ("network_edges", "network_nodes")
 
 
 @dataclass(frozen=True)
@@ -362,9 +413,12 @@ class PublicFigures:
     ledger: Ledger
 
 
-def public_figures(ledger: Ledger, k: int) -> PublicFigures:
-    """Every table of TABLES from the ledger's frames, each through privacy.publish with threshold k."""
-    figures = dict(all_figures(ledger.transfers, ledger.participants, ledger.coins))
+def public_figures(
+    ledger: Ledger, k: int, figures: Mapping[str, pd.DataFrame] | None = None
+) -> PublicFigures:
+    """Every table of TABLES from the ledger's frames, each through privacy.publish with threshold k.
+    `figures`: metrics.all_figures of this ledger when the caller has them already."""
+    figures = dict(figures or all_figures(ledger.transfers, ledger.participants, ledger.coins))
     frames = Frames(ledger, figures)
     publications = {}
     for spec in TABLES:
@@ -386,11 +440,13 @@ PUBLIC_DIR = "public"  # in a download: the public tables, cells and margins, as
 
 def write_public_exports(found: PublicFigures, directory: Path) -> Path:
     """The download: the frames (what the chain holds: pseudonymous addresses and area codes), the data
-    dictionary and the manifest of exports.write_exports, and beside them the published tables
-    (public/<table>.csv and .parquet for the cells, public/<table>-margins.* for the totals). The toolkit's
-    own figure tables are not among them: those are not gated, and `socialcoin research rebuild` writes
-    them for whoever reads the chain. Returns the manifest's path."""
-    manifest = write_exports(found.ledger, directory)
+    dictionary, the dashboard's charts (charts/<name>.png and .svg, in English) and the manifest of
+    exports.write_exports, and beside them the published tables (public/<table>.csv and .parquet for the
+    cells, public/<table>-margins.* for the totals). The toolkit's own figure tables are not among them:
+    those are not gated, and `socialcoin research rebuild` writes them for whoever reads the chain. Returns
+    the manifest's path."""
+    charts = every_chart(found.publications, chart_texts())
+    manifest = write_exports(found.ledger, directory, charts=charts)
     (directory / PUBLIC_DIR).mkdir(exist_ok=True)
     for name, publication in found.publications.items():
         keys = {

@@ -1,5 +1,7 @@
 """Rebuilding the public exports from a chain's logs alone, written so that the output directory is either
-the previous complete export or the new complete one, never half of either."""
+the previous complete export or the new complete one, never half of either. Beside the frames and every
+figure table it draws the public dashboard's charts (charts.every_chart: the same figures through the same
+privacy gate with threshold k, so the same pictures as /openbaar at that block), as PNG and SVG."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .charts import chart_texts, every_chart
 from .exports import MANIFEST, write_exports
 from .ledger import Ledger, LedgerError
 from .metrics import all_figures
+from .public import public_figures
 
 # Figure tables computed from a Ledger: name -> table.
 FigureBuilder = Callable[[Ledger], Mapping[str, pd.DataFrame]]
@@ -43,12 +47,14 @@ def rebuild(
     registry: str,
     out: Path,
     *,
+    k: int,
     progress: Callable[[int, int], None] | None = None,
     figure_builders: Sequence[FigureBuilder] = FIGURE_BUILDERS,
     start_block: int | None = None,
     end_block: int | None = None,
 ) -> Ledger:
-    """Reads the ledger from `rpc_url`, computes the figures and writes everything to `out` by writing a
+    """Reads the ledger from `rpc_url`, computes the figures, draws the public charts (figures resting on
+    fewer than `k` residents withheld, as on the dashboard) and writes everything to `out` by writing a
     directory beside it and renaming it into place."""
     check_output(out)
     ledger = Ledger.from_rpc(
@@ -57,10 +63,12 @@ def rebuild(
     figures: dict[str, pd.DataFrame] = {}
     for build in figure_builders:
         figures.update(build(ledger))
+    published = public_figures(ledger, k, figures)
+    charts = every_chart(published.publications, chart_texts())
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        write_exports(ledger, staging, figures)
+        write_exports(ledger, staging, figures, charts)
         if out.exists():
             old = staging.with_name(staging.name + ".old")
             out.rename(old)

@@ -19,10 +19,24 @@ from sqlalchemy.orm import Session
 from ...api.deps import RuntimeDep, SessionDep
 from ...api.routers.public_research import figures  # the API's own: the same figures, from the same cache
 from ...research import public
+from ...research.charts import (
+    CENTS,
+    CHART_BY_NAME,
+    CHARTS,
+    NETWORK,
+    RATIO,
+    Chart,
+    ChartTexts,
+    chart_texts,
+    image,
+    line_chart,
+    network_chart,
+    series_of,
+)
+from ...research.exports import CHARTS_DIR
 from ...runtime import Runtime
 from .. import pages
 from ..i18n import Formats, translations
-from ..research_charts import CENTS, CHART_BY_NAME, CHARTS, RATIO, Chart, line_svg, network_svg, series_of
 
 router = pages.page_router(prefix="/openbaar")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -34,22 +48,9 @@ def _exports(session: Session, runtime: Runtime) -> tuple[public.PublicFigures, 
     return public.current_exports(session, runtime.chain.deployment, runtime.settings.research_k_anonymity)
 
 
-def _texts(language: str) -> dict[str, Any]:
+def _texts(language: str) -> ChartTexts:
     """The charts' titles and axes in the page's language."""
-    _ = translations(language).gettext
-    return {
-        "titles": {
-            "omloop": _("Coins in circulation"),
-            "sociale-waarde": _("Social value minted, per wijk"),
-            "omloopsnelheid": _("Velocity: volume between users per euro in circulation"),
-            "lokaal-aandeel": _("Local share of the volume between users"),
-            "actief": _("Active participants"),
-            "schulden": _("Debts paid off with coins"),
-        },
-        "axes": {CENTS: _("euro"), RATIO: _("ratio"), "count": _("number")},
-        "empty": _("No published figures"),
-        "network": _("Who pays whom: flows between groups (kind and wijk)"),
-    }
+    return chart_texts(translations(language).gettext)
 
 
 def _filters(munt: str, gebied: str, van: str, tot: str) -> tuple[public.Filters, str | None]:
@@ -106,13 +107,16 @@ def dashboard(
     charts = [
         (
             chart,
-            texts["titles"][chart.name],
-            series_of(chart, found, filters.only_for(public.PUBLIC_TABLES[chart.table])),
+            texts.titles[chart.name],
+            series_of(chart, found.publications, filters.only_for(public.PUBLIC_TABLES[chart.table]).keep),
         )
         for chart in CHARTS
     ]
     coins = found.ledger.coins[["coin", "symbol"]].astype(str).to_dict("records")
-    per_coin = {name: public.records(_cells(found, name, filters)) for name in ("lm3", "gini")}
+    per_coin = {
+        name: public.records(_cells(found, name, filters))
+        for name in ("lm3", "gini", "hops_before_burn", "cohorts")
+    }
     return pages.render(
         request,
         "openbaar/dashboard.html",
@@ -125,7 +129,7 @@ def dashboard(
         per_coin=per_coin,
         summary=public.records(found.publications["network_summary"].cells),
         flows=public.records(_cells(found, "network_flows", filters)),
-        network_title=texts["network"],
+        network_title=texts.network,
         query=query,
         shown=_number(Formats(language)),
         CENTS=CENTS,
@@ -153,17 +157,16 @@ def chart_image(
     found = figures(session, runtime)
     texts = _texts(pages.language_of(request))
     filters, _fault = _filters(munt, gebied, van, tot)
-    if name == "netwerk":
+    if name == NETWORK:
         flows = _cells(found, "network_flows", filters)
-        return _image(request, network_svg(flows, texts["network"], texts["empty"]))
+        return _image(request, image(network_chart(flows, texts), "svg"))
     chart: Chart | None = CHART_BY_NAME.get(name)
     if chart is None:
         return pages.with_page_headers(
             request, Response("Not found", status_code=404, media_type="text/plain")
         )
-    series = series_of(chart, found, filters.only_for(public.PUBLIC_TABLES[chart.table]))
-    svg = line_svg(chart, series, texts["titles"][name], texts["axes"][chart.unit], texts["empty"])
-    return _image(request, svg)
+    series = series_of(chart, found.publications, filters.only_for(public.PUBLIC_TABLES[chart.table]).keep)
+    return _image(request, image(line_chart(chart, series, texts), "svg"))
 
 
 @router.get("/downloads")
@@ -179,6 +182,7 @@ def downloads(request: Request, session: SessionDep, runtime: RuntimeDep) -> Res
         ],
         dictionary=[f for f in files if f.startswith("data-dictionary")],
         tables=[f for f in files if f.startswith(f"{public.PUBLIC_DIR}/")],
+        charts=[f for f in files if f.startswith(f"{CHARTS_DIR}/")],
         manifest="manifest.json",
         registry=runtime.chain.deployment.registry,
     )
