@@ -32,11 +32,12 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialcoin.areas import InvalidAreaCode, enclosing, is_within
 from socialcoin.chain.contracts import Deployment
-from socialcoin.chain.indexer import last_indexed_block
+from socialcoin.db.models import ChainEvent
 
 from .charts import chart_texts, every_chart
 from .exports import write_exports
@@ -459,32 +460,38 @@ def write_public_exports(found: PublicFigures, directory: Path) -> Path:
     return manifest
 
 
+# What the cached figures were computed from (see ledger_version); None: no event indexed yet.
+LedgerVersion = tuple[int, str] | None
+
+
 class FiguresCache:
-    """The public figures of the newest indexed block: computed once per block the indexer reaches (and per
-    k), so that a page view reads them instead of recomputing every transfer. While one request computes a
-    newer block's figures (some seconds on a large ledger), the others get the previous block's at once
-    rather than wait; only the very first computation is waited for. The download's files are written once
-    per block too, on first request, into a directory the cache owns."""
+    """The public figures of the indexed events: computed once per new event the indexer stores (and per k),
+    so that a page view reads them instead of recomputing every transfer, and empty blocks cost nothing.
+    While one request computes newer figures (some seconds on a large ledger), the others get the previous
+    ones at once rather than wait; only the very first computation is waited for. The download's files are
+    written once per version too, on first request, into a directory the cache owns."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # guards the fields below
         self._computing = threading.Lock()  # held by the one request computing newer figures
         self._figures: PublicFigures | None = None
-        self._key: tuple[int, int] | None = None
+        self._key: tuple[LedgerVersion, int] | None = None
         self._exporting = threading.Lock()  # guards the two fields below
         self._exports: tempfile.TemporaryDirectory[str] | None = None
         self._exported: PublicFigures | None = None  # the figures the files are of
 
-    def _cached(self, key: tuple[int, int]) -> tuple[PublicFigures | None, PublicFigures | None]:
-        """(the figures of this key, or else those of an earlier block with the same k)."""
+    def _cached(self, key: tuple[LedgerVersion, int]) -> tuple[PublicFigures | None, PublicFigures | None]:
+        """(the figures of this key, or else those of an earlier version with the same k)."""
         with self._lock:
             if self._figures is not None and self._key == key:
                 return self._figures, None
             earlier = self._figures if self._key is not None and self._key[1] == key[1] else None
             return None, earlier
 
-    def get(self, session: Session, last_block: int, k: int, chain_id: int | None = None) -> PublicFigures:
-        key = (last_block, k)
+    def get(
+        self, session: Session, version: LedgerVersion, k: int, chain_id: int | None = None
+    ) -> PublicFigures:
+        key = (version, k)
         current, earlier = self._cached(key)
         if current is not None:
             return current
@@ -497,19 +504,20 @@ class FiguresCache:
             current, _ = self._cached(key)  # computed while this request waited
             if current is not None:
                 return current
+            # The ledger may hold events newer than `version` (stored meanwhile): then the next request, with
+            # their version, computes once more.
             found = public_figures(Ledger.from_index(session, chain_id=chain_id), k)
             with self._lock:
-                self._figures = found
-                self._key = (found.last_block if found.last_block is not None else last_block, k)
+                self._figures, self._key = found, key
             return found
         finally:
             self._computing.release()
 
     def exports(
-        self, session: Session, last_block: int, k: int, chain_id: int | None = None
+        self, session: Session, version: LedgerVersion, k: int, chain_id: int | None = None
     ) -> tuple[PublicFigures, Path]:
-        """The figures of the newest block (as `get`) and the directory of the download's files of them."""
-        found = self.get(session, last_block, k, chain_id)
+        """The figures of this version (as `get`) and the directory of the download's files of them."""
+        found = self.get(session, version, k, chain_id)
         with self._exporting:
             if self._exports is None or self._exported is not found:
                 written = tempfile.TemporaryDirectory(prefix="socialcoin-research-")
@@ -645,12 +653,20 @@ __all__ = [
 ]
 
 
+def ledger_version(session: Session) -> LedgerVersion:
+    """What the figures depend on: the index's newest event, by id and block hash (an event stored in its
+    place after a reorganisation has another block hash). Blocks without our events leave it unchanged."""
+    newest = session.execute(
+        select(ChainEvent.id, ChainEvent.block_hash).order_by(ChainEvent.id.desc()).limit(1)
+    ).first()
+    return None if newest is None else (newest.id, newest.block_hash)
+
+
 def current_figures(session: Session, deployment: Deployment, k: int) -> PublicFigures:
-    """The public figures as of the index's newest block (from the cache while the index stands still)."""
-    return CACHE.get(session, last_indexed_block(session, deployment.start_block), k, deployment.chain_id)
+    """The public figures of the index's events (from the cache while no new event is indexed)."""
+    return CACHE.get(session, ledger_version(session), k, deployment.chain_id)
 
 
 def current_exports(session: Session, deployment: Deployment, k: int) -> tuple[PublicFigures, Path]:
-    """The figures as of the index's newest block and the directory of the download's files of them."""
-    block = last_indexed_block(session, deployment.start_block)
-    return CACHE.exports(session, block, k, deployment.chain_id)
+    """The figures of the index's events and the directory of the download's files of them."""
+    return CACHE.exports(session, ledger_version(session), k, deployment.chain_id)
