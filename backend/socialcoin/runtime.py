@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +47,9 @@ class Runtime:
     periodic: list[Periodic] = field(default_factory=list)
     # Pages that wait for a change (a till for its payment) are woken when it commits in this process.
     wakeups: Wakeups = field(default_factory=Wakeups)
+    # What a part of the service keeps for this process's life (the public research figures), by name, so
+    # that two runtimes in one process (the tests') never share it.
+    caches: dict[str, Any] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _nudges: list[threading.Event] = field(default_factory=list)

@@ -98,6 +98,9 @@ class Settings(BaseModel):
     # The least number of distinct residents a public research figure may rest on (docs/research.md,
     # "Privacy"): any smaller aggregate is suppressed.
     research_k_anonymity: int = 10
+    # How long public research figures are served before new events make them be computed again: on a
+    # large ledger a computation takes seconds of a core, and a busy scheme stores events every moment.
+    research_refresh_seconds: float = 60.0
 
     @model_validator(mode="after")
     def _operator_key_by_environment(self) -> Settings:

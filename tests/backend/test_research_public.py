@@ -155,6 +155,8 @@ def test_the_figures_are_computed_once_per_new_event_and_the_last_ones_served_wh
     resident_with_coins(runtime, demo, auth, "2026-P200", "GKW", 700)  # new events indexed
     with cache._computing:  # as if another request were computing the newer figures
         assert figures() is first
+    with runtime.sessions() as session:  # younger than the refresh time given: served as they are
+        assert cache.get(session, public.ledger_version(session), K, refresh_seconds=3600) is first
     later = figures()
     assert later is not first and later.last_block > first.last_block and figures() is later
 

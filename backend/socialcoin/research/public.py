@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -36,8 +37,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialcoin.areas import InvalidAreaCode, enclosing, is_within
-from socialcoin.chain.contracts import Deployment
 from socialcoin.db.models import ChainEvent
+from socialcoin.runtime import Runtime
 
 from .charts import chart_texts, every_chart
 from .exports import write_exports
@@ -476,23 +477,34 @@ class FiguresCache:
         self._computing = threading.Lock()  # held by the one request computing newer figures
         self._figures: PublicFigures | None = None
         self._key: tuple[LedgerVersion, int] | None = None
+        self._computed_at = 0.0  # time.monotonic() when the figures above were computed
         self._exporting = threading.Lock()  # guards the two fields below
         self._exports: tempfile.TemporaryDirectory[str] | None = None
         self._exported: PublicFigures | None = None  # the figures the files are of
 
-    def _cached(self, key: tuple[LedgerVersion, int]) -> tuple[PublicFigures | None, PublicFigures | None]:
-        """(the figures of this key, or else those of an earlier version with the same k)."""
+    def _cached(
+        self, key: tuple[LedgerVersion, int], refresh_seconds: float = 0.0
+    ) -> tuple[PublicFigures | None, PublicFigures | None]:
+        """(the figures of this key, or of an earlier version with the same k computed less than
+        `refresh_seconds` ago; or else None and those of an earlier version with the same k)."""
         with self._lock:
-            if self._figures is not None and self._key == key:
+            if self._figures is None or self._key is None or self._key[1] != key[1]:
+                return None, None
+            if self._key == key or time.monotonic() - self._computed_at < refresh_seconds:
                 return self._figures, None
-            earlier = self._figures if self._key is not None and self._key[1] == key[1] else None
-            return None, earlier
+            return None, self._figures
 
     def get(
-        self, session: Session, version: LedgerVersion, k: int, chain_id: int | None = None
+        self,
+        session: Session,
+        version: LedgerVersion,
+        k: int,
+        chain_id: int | None = None,
+        refresh_seconds: float = 0.0,
     ) -> PublicFigures:
+        """The figures of `version`, or of an earlier one computed less than `refresh_seconds` ago."""
         key = (version, k)
-        current, earlier = self._cached(key)
+        current, earlier = self._cached(key, refresh_seconds)
         if current is not None:
             return current
         if earlier is not None:
@@ -508,16 +520,21 @@ class FiguresCache:
             # their version, computes once more.
             found = public_figures(Ledger.from_index(session, chain_id=chain_id), k)
             with self._lock:
-                self._figures, self._key = found, key
+                self._figures, self._key, self._computed_at = found, key, time.monotonic()
             return found
         finally:
             self._computing.release()
 
     def exports(
-        self, session: Session, version: LedgerVersion, k: int, chain_id: int | None = None
+        self,
+        session: Session,
+        version: LedgerVersion,
+        k: int,
+        chain_id: int | None = None,
+        refresh_seconds: float = 0.0,
     ) -> tuple[PublicFigures, Path]:
-        """The figures of this version (as `get`) and the directory of the download's files of them."""
-        found = self.get(session, version, k, chain_id)
+        """The figures as `get` gives them and the directory of the download's files of them."""
+        found = self.get(session, version, k, chain_id, refresh_seconds)
         with self._exporting:
             if self._exports is None or self._exported is not found:
                 written = tempfile.TemporaryDirectory(prefix="socialcoin-research-")
@@ -527,8 +544,6 @@ class FiguresCache:
                 self._exports, self._exported = written, found
             return found, Path(self._exports.name)
 
-
-CACHE = FiguresCache()
 
 # Filters a table accepts, by the column each reads: coin (a key or label), area (the coin's area, a wijk
 # column), month (a key).
@@ -643,7 +658,6 @@ def records(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 __all__ = [
-    "CACHE",
     "NOT_PUBLISHED",
     "PUBLIC_TABLES",
     "SUPPRESSED",
@@ -662,11 +676,32 @@ def ledger_version(session: Session) -> LedgerVersion:
     return None if newest is None else (newest.id, newest.block_hash)
 
 
-def current_figures(session: Session, deployment: Deployment, k: int) -> PublicFigures:
-    """The public figures of the index's events (from the cache while no new event is indexed)."""
-    return CACHE.get(session, ledger_version(session), k, deployment.chain_id)
+def _cache(runtime: Runtime) -> FiguresCache:
+    cache = runtime.caches.setdefault("public research figures", FiguresCache())
+    assert isinstance(cache, FiguresCache)
+    return cache
 
 
-def current_exports(session: Session, deployment: Deployment, k: int) -> tuple[PublicFigures, Path]:
-    """The figures of the index's events and the directory of the download's files of them."""
-    return CACHE.exports(session, ledger_version(session), k, deployment.chain_id)
+def current_figures(session: Session, runtime: Runtime) -> PublicFigures:
+    """The public figures of the index's events (from the runtime's cache while no new event is indexed, or
+    while the cached ones are younger than the settings' research_refresh_seconds)."""
+    settings = runtime.settings
+    return _cache(runtime).get(
+        session,
+        ledger_version(session),
+        settings.research_k_anonymity,
+        runtime.chain.deployment.chain_id,
+        settings.research_refresh_seconds,
+    )
+
+
+def current_exports(session: Session, runtime: Runtime) -> tuple[PublicFigures, Path]:
+    """The figures as `current_figures` gives them and the directory of the download's files of them."""
+    settings = runtime.settings
+    return _cache(runtime).exports(
+        session,
+        ledger_version(session),
+        settings.research_k_anonymity,
+        runtime.chain.deployment.chain_id,
+        settings.research_refresh_seconds,
+    )

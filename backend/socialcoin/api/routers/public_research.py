@@ -50,7 +50,7 @@ def table_info(spec: public.PublicTable) -> TableInfo:
 
 
 def figures(session: SessionDep, runtime: RuntimeDep) -> public.PublicFigures:
-    return public.current_figures(session, runtime.chain.deployment, runtime.settings.research_k_anonymity)
+    return public.current_figures(session, runtime)
 
 
 @router.get("", response_model=ResearchIndex, summary="The public research tables and where to find them")

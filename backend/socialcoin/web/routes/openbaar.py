@@ -45,7 +45,7 @@ IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 def _exports(session: Session, runtime: Runtime) -> tuple[public.PublicFigures, Path]:
-    return public.current_exports(session, runtime.chain.deployment, runtime.settings.research_k_anonymity)
+    return public.current_exports(session, runtime)
 
 
 def _texts(language: str) -> ChartTexts:
