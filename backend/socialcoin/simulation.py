@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import ClassVar
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -228,7 +227,6 @@ def move_chain_clock(runtime: Runtime, moment: datetime) -> None:
 class Person:
     """A resident or a merchant as the simulation knows it: its record, wallet, PIN and balances."""
 
-    model: ClassVar[type[db.Resident] | type[db.Merchant]]
     id: int
     address: str
     area: str
@@ -236,16 +234,19 @@ class Person:
     pin: str
     balances: Counter[str] = field(default_factory=Counter)  # coin address -> cents, as confirmed
 
+    @property
+    def model(self) -> type[db.Resident] | type[db.Merchant]:
+        """The table of its record, which the spending path loads the holder from."""
+        return db.Merchant if isinstance(self, Merchant) else db.Resident
+
 
 @dataclass
 class Merchant(Person):
-    model = db.Merchant
     purposes: int = 0
 
 
 @dataclass
 class Resident(Person):
-    model = db.Resident
     debt_case: int | None = None
     debt_open: int = 0
     code: str = ""  # receive code, for payments from other residents
