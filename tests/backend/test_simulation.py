@@ -6,6 +6,7 @@ config is refused before anything is written."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pandas as pd
 import pytest
@@ -13,6 +14,8 @@ from sqlalchemy import func, select
 
 from conftest import empty_database, settings_for, started
 from socialcoin.db.models import OutboxItem, Payment, Resident
+from socialcoin.domain import effect
+from socialcoin.domain.effect import Figures
 from socialcoin.research.ledger import Ledger
 from socialcoin.research.metrics import debts_settled
 from socialcoin.research.schema import Subtype
@@ -36,8 +39,9 @@ SMALL = Config(
 )
 
 
-def simulated(node, state, folder, label: str) -> tuple[Summary, Ledger]:
-    """Runs SMALL on `node` started afresh from the deployed state, with a database of its own."""
+def simulated(node, state, folder, label: str) -> tuple[Summary, Ledger, Figures]:
+    """Runs SMALL on `node` started afresh from the deployed state, with a database of its own; returns
+    what it sent, the ledger, and the effect report's figures over the simulated days."""
     node.stop()
     node.start(load_state=state)
     with (
@@ -48,9 +52,11 @@ def simulated(node, state, folder, label: str) -> tuple[Summary, Ledger]:
         with runtime.sessions() as session:
             ledger = Ledger.from_index(session)
             stamped = session.scalars(select(Payment.confirmed_at).order_by(Payment.id)).all()
-        assert summary.started_at is not None
+            assert summary.started_at is not None and summary.ended_at is not None
+            period = effect.between(summary.started_at.date(), summary.ended_at.date() + timedelta(days=1))
+            figures = effect.effect_report(session, period).total
         assert stamped and all(summary.started_at <= moment <= summary.ended_at for moment in stamped)
-    return summary, ledger
+    return summary, ledger, figures
 
 
 def shape(ledger: Ledger, first_block: int) -> list[tuple]:
@@ -75,7 +81,7 @@ def test_a_small_economy_reaches_the_ledger_as_it_was_sent_and_the_same_seed_giv
     restart_node, deployed_state, tmp_path
 ):
     state, _deployment = deployed_state
-    summary, ledger = simulated(restart_node, state, tmp_path, "first")
+    summary, ledger, figures = simulated(restart_node, state, tmp_path, "first")
 
     assert summary.failed == 0 and not summary.refused
     transfers = ledger.transfers[ledger.transfers.block_number >= summary.first_block]
@@ -100,7 +106,12 @@ def test_a_small_economy_reaches_the_ledger_as_it_was_sent_and_the_same_seed_giv
     )
     assert int(settled["settled"].sum()) == summary.cents[Subtype.DEBT_SETTLEMENT] + demo_settled
 
-    again, ledger_again = simulated(restart_node, state, tmp_path, "second")
+    # The council's effect report, from the service's own stamps, sees the same weeks.
+    assert figures.coins_earned_cents == summary.cents[Subtype.ACTIVITY_REWARD]
+    # (spent locally: payments less what merchants gave back)
+    assert figures.spent_locally_cents == summary.cents[Subtype.PAYMENT] - summary.cents[Subtype.REFUND]
+
+    again, ledger_again, _figures = simulated(restart_node, state, tmp_path, "second")
     assert (again.counts, again.cents) == (summary.counts, summary.cents)
     assert shape(ledger_again, again.first_block) == shape(ledger, summary.first_block)
 
