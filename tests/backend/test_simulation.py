@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from conftest import empty_database, settings_for, started
 from socialcoin.db.models import OutboxItem, Payment, Resident
+from socialcoin.demo import load_history
 from socialcoin.domain import effect
 from socialcoin.domain.effect import Figures
 from socialcoin.research.ledger import Ledger
@@ -140,3 +141,13 @@ def test_the_command_names_each_bad_option_and_exits_2(capsys):
     assert "Nothing was written." in error
     config = parse_config(["--residents", "20", "--seed", "3", "--wijken", "wk020201"])
     assert (config.residents, config.seed, config.wijken) == (20, 3, ("WK020201",))
+
+
+def test_make_runs_history_is_refused_on_a_chain_of_today_before_anything_is_written(runtime):
+    block = runtime.chain.block_number()
+    with pytest.raises(SystemExit) as refused:
+        load_history(runtime, 6)
+    assert "--history-months 6" in str(refused.value.code) and "--timestamp" in str(refused.value.code)
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxItem)) == 0
+    assert runtime.chain.block_number() == block
