@@ -77,6 +77,7 @@ MAKES = (
     Subtype.MERCHANT_PAYOUT,
 )
 CREDITORS = ("CJIB", "Belastingdienst", "Vivare")
+CASE_PREFIX = "SIM-"  # the simulated residents' case numbers: SIM-00001, ...
 
 
 # --------------------------------------------------------------------------------------------------
@@ -428,7 +429,7 @@ class Simulation:
                     session,
                     settings,
                     name=f"Simulatie-inwoner {index + 1}",
-                    case_number=f"SIM-{index + 1:05d}",
+                    case_number=f"{CASE_PREFIX}{index + 1:05d}",
                     area=area,
                     pin=pin,
                     chain=chain,
@@ -733,8 +734,19 @@ def first_morning(after: int) -> datetime:
 
 def run(runtime: Runtime, config: Config, progress: Callable[[int, int], None] | None = None) -> Summary:
     """Runs the economy `config` describes from the chain's newest block on, and returns what it did.
-    Refuses a bad config (ConfigError) before anything is written."""
+    Refuses a bad config, or a database that holds a simulation already (ConfigError), before anything is
+    written."""
     config.check()
+    with runtime.sessions() as session:
+        if session.scalar(select(db.Resident.id).where(db.Resident.case_number.startswith(CASE_PREFIX))):
+            raise ConfigError(
+                [
+                    (
+                        "database",
+                        f"holds simulated residents already ({CASE_PREFIX}...): simulate on a fresh one",
+                    )
+                ]
+            )
     runtime.indexer.run_until_caught_up()
     head = runtime.chain.head()
     start = first_morning(head.timestamp)
@@ -802,6 +814,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         summary = run(
             runtime, config, lambda done, total: print(f"\rstep {done}/{total}", end="", flush=True)
         )
+    except ConfigError as refused:
+        sys.exit(f"python -m socialcoin.simulation: {refused}. Nothing was written.")
     finally:
         runtime.close()
     print()

@@ -10,17 +10,20 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from eth_account import Account
 from sqlalchemy import func, select
 
 from conftest import empty_database, settings_for, started
+from socialcoin.db.base import transaction
 from socialcoin.db.models import OutboxItem, Payment, Resident
 from socialcoin.demo import load_history
 from socialcoin.domain import effect
+from socialcoin.domain.admission import admit_resident
 from socialcoin.domain.effect import Figures
 from socialcoin.research.ledger import Ledger
 from socialcoin.research.metrics import debts_settled
 from socialcoin.research.schema import Subtype
-from socialcoin.simulation import MAKES, Config, ConfigError, Summary, parse_config, run
+from socialcoin.simulation import CASE_PREFIX, MAKES, Config, ConfigError, Summary, parse_config, run
 
 # Small, and busy enough that every kind of flow happens in two weeks.
 SMALL = Config(
@@ -127,6 +130,23 @@ def test_a_bad_config_is_refused_before_anything_is_written(runtime):
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Resident)) == 0
         assert session.scalar(select(func.count()).select_from(OutboxItem)) == 0
+    assert runtime.chain.block_number() == block
+
+    # A database that holds a simulation already (its first resident) is refused too: nothing more is written.
+    with transaction(runtime.sessions) as session:
+        admit_resident(
+            session,
+            runtime.settings,
+            name="Simulatie-inwoner 1",
+            case_number=f"{CASE_PREFIX}00001",
+            area="BU02020101",
+            wallet_address=Account.create().address,
+        )
+    with pytest.raises(ConfigError, match="database: holds simulated residents"):
+        run(runtime, SMALL)
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Resident)) == 1
+        assert session.scalar(select(func.count()).select_from(OutboxItem)) == 1  # the one admission
     assert runtime.chain.block_number() == block
 
 
