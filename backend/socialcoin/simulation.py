@@ -87,7 +87,8 @@ CASE_PREFIX = "SIM-"  # the simulated residents' case numbers: SIM-00001, ...
 
 @dataclass(frozen=True)
 class Config:
-    """Sizes, patterns and the seed of an economy. Rates are chances per resident (or merchant) per step."""
+    """Sizes, patterns and the seed of an economy. Rates are chances per resident (refunds: per payment) and
+    step."""
 
     residents: int = 60
     merchants: int = 8
@@ -299,6 +300,10 @@ def buurt_of(wijk: str, number: int) -> str:
 
 
 class Simulation:
+    """One run: the cast, the coins and activities it set up, what each holds, and what it sent. Balances
+    are the simulation's own book (debited when a spend is queued, credited once it is mined), so that
+    nobody tries to spend what the chain would refuse."""
+
     def __init__(self, runtime: Runtime, config: Config):
         self.runtime, self.config = runtime, config
         self.rng = random.Random(config.seed)
@@ -312,7 +317,8 @@ class Simulation:
         self.service_id = 0
         self.service_price = 0
         self.units: Counter[tuple[int, int, str]] = Counter()  # (resident, activity, month) -> units
-        self.payments: list[tuple[int, Merchant, Resident, str, int]] = []  # this step's, to refund
+        # The last step's payments (id, merchant, payer, coin, cents), which merchants may refund in the next.
+        self.payments: list[tuple[int, Merchant, Resident, str, int]] = []
         self.credits: list[tuple[Person, str, int]] = []  # credited once the step's items are mined
         self.keys: list[str] = []  # the outbox keys of the spends, to count failures
         self.tasks_done = 0
