@@ -63,7 +63,8 @@ networks: $(VENV)/.installed
 	@$(VENV)/bin/python tools/networks.py $(TEST_NETWORK)=$(TEST_PORT) socialcoin-backend=$(BACKEND_TEST_PORT) \
 		socialcoin-bench-service=8592 socialcoin-cli=$(CLI_TEST_PORT) socialcoin-bench-csv=8595 \
 		socialcoin-bench-payments=8600 socialcoin-bench-flood=8605 socialcoin-e2e=$(E2E_TEST_PORT) \
-		socialcoin-bench-pages=8610 socialcoin-bench-indexer=8615 socialcoin-local=$(RUN_PORT)
+		socialcoin-bench-pages=8610 socialcoin-bench-indexer=8615 socialcoin-bench-simulation=8620 \
+		socialcoin-local=$(RUN_PORT)
 
 compile: setup
 	$(BROWNIE) compile
@@ -120,6 +121,7 @@ bench: setup $(CHROMIUM)
 	$(VENV)/bin/python bench/pages.py
 	$(VENV)/bin/python bench/research_metrics.py
 	$(VENV)/bin/python bench/indexer.py
+	$(VENV)/bin/python bench/simulation.py
 
 $(LINT_VENV)/.installed: requirements-lint.txt
 	test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)

@@ -3,14 +3,19 @@
 # The chain stays up until Ctrl-C.
 set -euo pipefail
 port="${RUN_PORT:-8545}"
-network=socialcoin-local
+network="${RUN_NETWORK:-socialcoin-local}"
+# Months of simulated history before today (socialcoin.simulation): the chain starts that long ago and the
+# demo loader moves its clock forward to today. 0: no history, the chain starts now.
+history_months="${HISTORY_MONTHS:-6}"
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "Port $port is in use: stop what runs there, or pick another with 'make run RUN_PORT=...'." >&2
   exit 1
 fi
 
-anvil --port "$port" --chain-id 31337 --base-fee 0 --gas-limit 300000000 --accounts 20 --silent &
+genesis=$(( $(date +%s) - (history_months * 30 + 2) * 86400 ))
+anvil --port "$port" --chain-id 31337 --base-fee 0 --gas-limit 300000000 --accounts 20 --silent \
+  --timestamp "$genesis" &
 anvil_pid=$!
 trap 'kill "$anvil_pid" 2>/dev/null || true' EXIT INT TERM
 
@@ -32,7 +37,7 @@ export SOCIALCOIN_DEPLOYMENT_FILE="$PWD/deployments/$network.json"
 export SOCIALCOIN_DATABASE_URL="sqlite:///$PWD/var/socialcoin.db"
 export SOCIALCOIN_PUBLIC_URL="http://127.0.0.1:${API_PORT:-8000}"
 admin_token="$(python -m socialcoin.server token --role municipality_admin --label "make run")"
-python -m socialcoin.demo
+python -m socialcoin.demo --history-months "$history_months"
 
 echo "  The municipality (admin): ${SOCIALCOIN_PUBLIC_URL}/toegang with access code $admin_token"
 echo

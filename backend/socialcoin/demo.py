@@ -1,7 +1,11 @@
 """Loads the backend's demo data (`make run`): residents, a merchant, an organisation with its
 verifier, programmes, activities, tasks, a debt and a service, on top of scripts/demo.py's chain.
 
-    python -m socialcoin.demo
+    python -m socialcoin.demo [--history-months N]
+
+With --history-months, months of a simulated economy come first (socialcoin.simulation, DEMO_ECONOMY),
+so that the dashboards have a history to show: the chain's clock must then stand that many months in the
+past (`make run` starts anvil with --timestamp). The named demo people are loaded after it, today.
 
 Settings come from SOCIALCOIN_* variables, as for the server. The demo verifier's key is anvil's
 well-known test account 6, so that the whole flow can be tried by hand; never use it elsewhere.
@@ -9,9 +13,12 @@ well-known test account 6, so that the whole flow can be tried by hand; never us
 
 from __future__ import annotations
 
+import argparse
 import json
-from dataclasses import dataclass
-from datetime import timedelta
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from eth_account import Account
@@ -30,6 +37,12 @@ from .domain.access import Role, issue_token
 from .domain.admission import admit_resident, authorise_verifier, register_merchant, register_organisation
 from .runtime import Runtime
 from .settings import ROOT, settings_or_exit
+from .simulation import MONTH_DAYS, Config, first_morning, run
+
+# The history `make run` shows: two wijken with enough residents per wijk and month for the public
+# dashboard's k-anonymity (research/privacy.py: figures rest on at least 10 residents), kept small enough
+# that `make run` stays quick (docs/research.md, "Simulation", has its timing).
+DEMO_ECONOMY = Config(residents=60, merchants=8, organisations=2, months=6)
 
 RESIDENTS = [
     ("Anna de Vries", "DEMO-0001", "BU02020101", "38271"),
@@ -182,10 +195,32 @@ def write_demo_keystore(path: Path) -> None:
     path.write_text(json.dumps(keystore))
 
 
-def main() -> None:
+def load_history(runtime: Runtime, months: int) -> None:
+    """DEMO_ECONOMY over `months`, ending before today: refused (exit 2) when the chain's clock does not
+    stand far enough in the past for it."""
+    config = replace(DEMO_ECONOMY, months=months)
+    start = first_morning(runtime.chain.head().timestamp)
+    if start + timedelta(days=months * MONTH_DAYS) > datetime.now(UTC):
+        sys.exit(
+            f"--history-months {months}: the chain's newest block is too recent for {months} months of "
+            f"history before today (it would end after today). Start anvil with --timestamp at least "
+            f"{months * MONTH_DAYS + 1} days in the past, as `make run` does, or ask for fewer months."
+        )
+    summary = run(runtime, config, lambda done, total: print(f"\rHistory: step {done}/{total}", end=""))
+    print(f"\rHistory: {summary.transactions} transactions from {summary.started_at:%Y-%m-%d} on.")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m socialcoin.demo", description="Loads the demo data.")
+    parser.add_argument("--history-months", type=int, default=0, help="months of simulated history first")
+    arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if arguments.history_months < 0:
+        parser.error("--history-months: give 0 (no history) or more months")
     settings = settings_or_exit()
     runtime = bootstrap(settings)
     try:
+        if arguments.history_months:
+            load_history(runtime, arguments.history_months)
         loaded = load(runtime)
         codes = access_codes(runtime, loaded)
     finally:

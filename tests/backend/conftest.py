@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from socialcoin.db import models  # noqa: F401 - registers the tables
 from socialcoin.db.base import Base, transaction
 from socialcoin.db.migrate import stamp_head
 from socialcoin.domain.access import Role, issue_token
+from socialcoin.runtime import Runtime
 from socialcoin.settings import Settings
 
 
@@ -70,45 +73,69 @@ def chain(node):
     node.revert(snapshot)
 
 
-@pytest.fixture
-def database_url(tmp_path):
+@contextmanager
+def empty_database(folder: Path, label: str = "socialcoin") -> Iterator[str]:
+    """The URL of a new empty database: a SQLite file in `folder`, or a database of its own on the
+    PostgreSQL server SOCIALCOIN_TEST_DATABASE_URL names (dropped afterwards)."""
     server = os.environ.get("SOCIALCOIN_TEST_DATABASE_URL")
     if not server:
-        yield f"sqlite:///{tmp_path / 'socialcoin.db'}"
+        yield f"sqlite:///{folder / f'{label}.db'}"
         return
     name = f"socialcoin_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
-def settings(chain, database_url, tmp_path) -> Settings:
+def database_url(tmp_path):
+    with empty_database(tmp_path) as url:
+        yield url
+
+
+def settings_for(node: ChainNode, database_url: str, folder: Path) -> Settings:
+    """The test service's settings, against `node` and a database."""
     return Settings(
         environment="test",
         database_url=database_url,
-        rpc_url=chain.url,
-        deployment_file=chain.deployment_file,
-        evidence_dir=tmp_path / "evidence",
+        rpc_url=node.url,
+        deployment_file=node.deployment_file,
+        evidence_dir=folder / "evidence",
         outbox_retry_seconds=0,  # tests drive the outbox round by round: no pause between tries
     )
 
 
 @pytest.fixture
-def runtime(settings):
+def settings(chain, database_url, tmp_path) -> Settings:
+    return settings_for(chain, database_url, tmp_path)
+
+
+@contextmanager
+def started(settings: Settings) -> Iterator[Runtime]:
+    """A runtime over a new database's tables, with the deployed coins indexed."""
     # Tables come from the models here; test_migrations checks that the migrations build the same.
     engine = create_engine(settings.database_url)
     Base.metadata.create_all(engine)
     engine.dispose()
     stamp_head(settings.database_url)
-    started = bootstrap(settings)
-    started.indexer.run_until_caught_up()  # the deployed coins, which the coin catalogue reads from the index
-    yield started
-    started.close()
+    runtime = bootstrap(settings)
+    try:
+        runtime.indexer.run_until_caught_up()  # the deployed coins, which the coin catalogue reads
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@pytest.fixture
+def runtime(settings):
+    with started(settings) as runtime:
+        yield runtime
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from ..areas import from_bytes8, to_bytes8
 from ..db.base import in_write_transaction
+from ..db.types import utcnow
 from .constants import ZERO_ADDRESS, Kind, TransferRefusal
 from .contracts import Abis, Call, Contract, Deployment, Function, abi_encode, to_bytes
 from .errors import ChainCallInWriteTransaction, ChainRevert, ChainUnavailable
@@ -247,7 +248,7 @@ class Chain:
         """Now, by the later of our clock and the newest block's time: the chain judges a signed
         authorization's window by the time of the block it lands in, which is never earlier than either
         (an idle local chain's newest block can be hours old)."""
-        return max(int(time.time()), (head or self.head()).timestamp)
+        return max(int(utcnow().timestamp()), (head or self.head()).timestamp)
 
     # -- coins ---------------------------------------------------------------------------------------------
 
