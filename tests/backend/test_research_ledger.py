@@ -196,9 +196,8 @@ def test_every_flow_is_classified_and_the_chain_alone_gives_what_the_index_gives
     assert seen[-1][0] == seen[-1][1] and len(seen) > 2
     assert (from_chain.first_block, from_chain.chain_id) == (indexed.first_block, 31337)
 
-    out = tmp_path / "export"
-    registry = demo["contracts"]["ParticipantRegistry"]
-    command = ["research", "rebuild", "--rpc", chain.url, "--registry", registry, "--out", str(out)]
+    out = tmp_path / "export"  # the node's address is all it takes: the registry is found on the chain
+    command = ["research", "rebuild", "--rpc", chain.url, "--out", str(out)]
     command += ["--to-block", str(indexed.last_block)]
     result = CliRunner().invoke(cli, command)
     assert result.exit_code == 0, result.output
@@ -238,6 +237,8 @@ def test_a_wrong_node_or_an_address_that_is_no_registry_is_refused_and_nothing_i
     assert not out.exists() and list(tmp_path.iterdir()) == []
     with pytest.raises(NotARegistry):
         Ledger.from_rpc(node.url, demo["coins"]["ARS"])
+    with pytest.raises(NotARegistry, match="no contract on chain 31337 logged"):
+        Ledger.from_rpc(node.url, end_block=0)  # before any deployment: no registry to find
 
 
 MAX_LOG_BLOCKS = 3

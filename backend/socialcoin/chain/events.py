@@ -139,6 +139,10 @@ class EventDecoder:
             if item["type"] == "event"
         }
 
+    def topic(self, kind: str, name: str) -> str:
+        """The topic (signature hash) of the event `name` of contract kind `kind`."""
+        return next(topic for (k, topic), event in self._events.items() if k == kind and event.name == name)
+
     def decode(self, kind: str, log: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         topics = log["topics"]
         event = self._events.get((kind, topics[0].lower())) if topics else None

@@ -15,10 +15,7 @@ from .output import OK, REFUSED, UNREACHABLE, USAGE, progress, say
 
 # The service's own default, so that the charts equal the dashboard's unless told otherwise.
 DEFAULT_K = Settings.model_fields["research_k_anonymity"].default
-EXAMPLE = (
-    "socialcoin research rebuild --rpc http://127.0.0.1:8545 "
-    "--registry 0x5FbDB2315678afecb367f032d93F642f64180aa3 --out export"
-)
+EXAMPLE = "socialcoin research rebuild --rpc http://127.0.0.1:8545 --out export"
 
 
 @click.group(
@@ -35,15 +32,19 @@ def research() -> None:
 @research.command(
     "rebuild",
     short_help="Exports opnieuw uit de blockchain / exports rebuilt from the chain.",
-    help="Leest alle transacties uit de logs van de blockchain (alleen het adres van het register is nodig) "
+    help="Leest alle transacties uit de logs van de blockchain (alleen het adres van de node is nodig) "
     "en schrijft ze als CSV en Parquet, met alle cijfers, de grafieken van /openbaar (PNG en SVG), het "
     "datawoordenboek en een manifest, naar --out. / Reads every transaction from the chain's logs (only the "
-    "registry's address is needed) and writes them as CSV and Parquet, with every figure, the charts of "
+    "node's address is needed) and writes them as CSV and Parquet, with every figure, the charts of "
     "/openbaar (PNG and SVG), the data dictionary and a manifest, to --out.\n\n\b\nVoorbeeld / example:\n"
     f"  {EXAMPLE}",
 )
 @click.option("--rpc", "rpc_url", required=True, help="JSON-RPC-adres van een node / a node's JSON-RPC URL.")
-@click.option("--registry", required=True, help="Adres van het ParticipantRegistry / the registry's address.")
+@click.option(
+    "--registry",
+    help="Adres van het ParticipantRegistry; zonder: het ene register op de chain / the registry's address; "
+    "without it: the one registry on the chain.",
+)
 @click.option(
     "--out",
     required=True,
@@ -65,7 +66,7 @@ def research() -> None:
     "withhold every figure over fewer than k residents, as /openbaar does.",
 )
 def rebuild_command(
-    rpc_url: str, registry: str, out: Path, from_block: int | None, to_block: int | None, k: int
+    rpc_url: str, registry: str | None, out: Path, from_block: int | None, to_block: int | None, k: int
 ) -> None:
     bar = None
 
@@ -84,7 +85,13 @@ def rebuild_command(
         say("Fout: de node antwoordt niet (controleer --rpc)", f"Error: {exc}")
         sys.exit(UNREACHABLE)
     except NotARegistry as exc:
-        say("Fout: dit adres is geen register van Socialcoin (controleer --registry)", f"Error: {exc}")
+        if registry is None:
+            say(
+                "Fout: op deze chain is niet één register van Socialcoin te vinden (geef --registry)",
+                f"Error: {exc}",
+            )
+        else:
+            say("Fout: dit adres is geen register van Socialcoin (controleer --registry)", f"Error: {exc}")
         sys.exit(REFUSED)
     except OutputRefused as exc:
         say("Fout: --out bevat iets anders dan een eerdere export", f"Error: {exc}")

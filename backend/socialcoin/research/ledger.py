@@ -7,7 +7,7 @@ below, so that what they return can differ only if what they read differs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,7 +121,7 @@ class Ledger:
     def from_rpc(
         cls,
         rpc_url: str,
-        registry_address: str,
+        registry_address: str | None = None,
         *,
         start_block: int | None = None,
         end_block: int | None = None,
@@ -131,14 +131,15 @@ class Ledger:
         timeout: float = 60.0,
     ) -> Ledger:
         """From a chain's JSON-RPC endpoint alone (eth_getLogs in ranges of blocks, and the headers of the
-        blocks with our logs for their times). Everything is found from the registry's address: its coins
-        from CoinAdded, the factory as the emitter of the CoinCreated just before each CoinAdded, the issuer
-        as the emitter of the mint event just before each mint. `start_block` defaults to the block that
+        blocks with our logs for their times). Everything is found from the registry's address (when not
+        given: the one contract on the chain that logged a registry's PurposeAdded): its coins from
+        CoinAdded, the factory as the emitter of the CoinCreated just before each CoinAdded, the issuer as
+        the emitter of the mint event just before each mint. `start_block` defaults to the block that
         deployed the registry (found with eth_getCode; 0 on a node that keeps no old state), `end_block`
         to the newest. `progress(blocks_read, blocks_in_all)` is called after each range."""
         return _from_rpc(
             _JsonRpc(rpc_url, timeout),
-            _address(registry_address),
+            None if registry_address is None else _address(registry_address),
             start_block=start_block,
             end_block=end_block,
             step=blocks_per_request,
@@ -529,9 +530,51 @@ class _LogReader:
             rows.append(self._row(before, *decoded))
 
 
+def _logs_in_ranges(
+    rpc: _JsonRpc, selection: dict[str, Any], first: int, last: int, step: int
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """(last block of the range, its logs matching `selection`) for blocks first..last, `step` blocks to a
+    request at most: fewer when the node refuses a request as too large."""
+    start, size = first, step
+    while start <= last:
+        end = min(start + size - 1, last)
+        try:
+            logs = rpc.call("eth_getLogs", [selection | {"fromBlock": hex(start), "toBlock": hex(end)}])
+        except RpcRefused:
+            if size == 1:
+                raise
+            size = max(1, size // 2)  # nodes cap a request's blocks or logs: ask for fewer
+            continue
+        yield end, logs
+        start = end + 1
+
+
+def _find_registry(rpc: _JsonRpc, decoder: EventDecoder, chain_id: int, last: int, step: int) -> str:
+    """The one contract on the chain that logged the registry's PurposeAdded (every registry does at its
+    deployment): refused when there is none, or more than one to choose from."""
+    topic = decoder.topic("registry", "PurposeAdded")
+    found = {
+        to_checksum_address(entry["address"])
+        for _, logs in _logs_in_ranges(rpc, {"topics": [topic]}, 0, last, step)
+        for entry in logs
+    }
+    if len(found) == 1:
+        return found.pop()
+    if not found:
+        raise NotARegistry(
+            f"no contract on chain {chain_id} logged a ParticipantRegistry's PurposeAdded up to block "
+            f"{last}: there is no Socialcoin registry here; check --rpc, or give the registry's address "
+            "with --registry"
+        )
+    raise NotARegistry(
+        f"chain {chain_id} has {len(found)} Socialcoin registries ({', '.join(sorted(found))}): choose one "
+        "with --registry"
+    )
+
+
 def _from_rpc(
     rpc: _JsonRpc,
-    registry: str,
+    registry: str | None,
     *,
     start_block: int | None,
     end_block: int | None,
@@ -541,21 +584,14 @@ def _from_rpc(
 ) -> Ledger:
     chain_id = int(rpc.call("eth_chainId", []), 16)
     last = end_block if end_block is not None else int(rpc.call("eth_blockNumber", []), 16)
+    if registry is None:
+        registry = _find_registry(rpc, decoder, chain_id, last, step)
     if rpc.call("eth_getCode", [registry, hex(last)]) in ("0x", "0x0", None):
         raise NotARegistry(f"there is no contract at {registry} on chain {chain_id}: check --registry")
     first = start_block if start_block is not None else _deployment_block(rpc, registry, last)
     reader = _LogReader(decoder, registry)
     times: dict[int, datetime] = {}
-    start, size = first, step
-    while start <= last:
-        end = min(start + size - 1, last)
-        try:
-            logs = rpc.call("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end)}])
-        except RpcRefused:
-            if size == 1:
-                raise
-            size = max(1, size // 2)  # nodes cap a request's blocks or logs: ask for fewer
-            continue
+    for end, logs in _logs_in_ranges(rpc, {}, first, last, step):
         before = len(reader.rows)
         reader.read(logs)
         numbers = sorted({row["block_number"] for row in reader.rows[before:]} - times.keys())
@@ -567,7 +603,6 @@ def _from_rpc(
                 times[number] = datetime.fromtimestamp(int(block["timestamp"], 16), UTC)
         if progress is not None:
             progress(end - first + 1, last - first + 1)
-        start = end + 1
     if not reader.purposes_seen:
         raise NotARegistry(
             f"{registry} on chain {chain_id} logged no PurposeAdded from block {first}: it is not a "

@@ -44,7 +44,7 @@ def check_output(out: Path) -> None:
 
 def rebuild(
     rpc_url: str,
-    registry: str,
+    registry: str | None,
     out: Path,
     *,
     k: int,
@@ -53,9 +53,9 @@ def rebuild(
     start_block: int | None = None,
     end_block: int | None = None,
 ) -> Ledger:
-    """Reads the ledger from `rpc_url`, computes the figures, draws the public charts (figures resting on
-    fewer than `k` residents withheld, as on the dashboard) and writes everything to `out` by writing a
-    directory beside it and renaming it into place."""
+    """Reads the ledger from `rpc_url` (the registry found on the chain when None), computes the figures,
+    draws the public charts (figures resting on fewer than `k` residents withheld, as on the dashboard) and
+    writes everything to `out` by writing a directory beside it and renaming it into place."""
     check_output(out)
     ledger = Ledger.from_rpc(
         rpc_url, registry, progress=progress, start_block=start_block, end_block=end_block
