@@ -525,16 +525,8 @@ class FiguresCache:
         finally:
             self._computing.release()
 
-    def exports(
-        self,
-        session: Session,
-        version: LedgerVersion,
-        k: int,
-        chain_id: int | None = None,
-        refresh_seconds: float = 0.0,
-    ) -> tuple[PublicFigures, Path]:
-        """The figures as `get` gives them and the directory of the download's files of them."""
-        found = self.get(session, version, k, chain_id, refresh_seconds)
+    def exports(self, found: PublicFigures) -> Path:
+        """The directory of the download's files of `found` (figures `get` gave), written on first request."""
         with self._exporting:
             if self._exports is None or self._exported is not found:
                 written = tempfile.TemporaryDirectory(prefix="socialcoin-research-")
@@ -542,7 +534,7 @@ class FiguresCache:
                 if self._exports is not None:
                     self._exports.cleanup()
                 self._exports, self._exported = written, found
-            return found, Path(self._exports.name)
+            return Path(self._exports.name)
 
 
 # Filters a table accepts, by the column each reads: coin (a key or label), area (the coin's area, a wijk
@@ -697,11 +689,5 @@ def current_figures(session: Session, runtime: Runtime) -> PublicFigures:
 
 def current_exports(session: Session, runtime: Runtime) -> tuple[PublicFigures, Path]:
     """The figures as `current_figures` gives them and the directory of the download's files of them."""
-    settings = runtime.settings
-    return _cache(runtime).exports(
-        session,
-        ledger_version(session),
-        settings.research_k_anonymity,
-        runtime.chain.deployment.chain_id,
-        settings.research_refresh_seconds,
-    )
+    found = current_figures(session, runtime)
+    return found, _cache(runtime).exports(found)
