@@ -53,9 +53,8 @@ import sys
 import tempfile
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +90,7 @@ def load_module(name: str, path: Path):
 
 # bench/service.py: anvil with the deployment, the brownie network, on this script's port.
 service = load_module("socialcoin_bench_service", ROOT / "bench" / "service.py")
+databases = service.load_test_helper("databases")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -274,33 +274,13 @@ def decode_alone(indexer: Any, logs: list[dict[str, Any]]) -> tuple[int, float]:
     return decoded, time.perf_counter() - started
 
 
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A database of our own on the project's PostgreSQL server, dropped at the end."""
-    from sqlalchemy import create_engine, text
-
-    server = subprocess.run(
-        ["bash", str(ROOT / "tools" / "postgres.sh")], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    name = f"socialcoin_bench_indexer_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
-def database(kind: str, work: Path) -> Iterator[str]:
+def database(kind: str, work: Path) -> AbstractContextManager[str]:
+    """A new empty database of `kind` (sqlite, or postgres on the server tools/postgres.sh starts)."""
+    server = None
     if kind == "postgres":
-        with postgres_database() as url:
-            yield url
-    else:
-        yield f"sqlite:///{work / 'index.db'}"
+        script = ["bash", str(ROOT / "tools" / "postgres.sh")]
+        server = subprocess.run(script, capture_output=True, text=True, check=True).stdout.strip()
+    return databases.empty_database(work, "bench_indexer", server)
 
 
 @dataclass

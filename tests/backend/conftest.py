@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
+import databases
 from chainnode import PORT, ChainNode, deploy_demo
 from socialcoin.api.app import create_app
 from socialcoin.bootstrap import bootstrap
@@ -73,24 +73,10 @@ def chain(node):
     node.revert(snapshot)
 
 
-@contextmanager
-def empty_database(folder: Path, label: str = "socialcoin") -> Iterator[str]:
-    """The URL of a new empty database: a SQLite file in `folder`, or a database of its own on the
-    PostgreSQL server SOCIALCOIN_TEST_DATABASE_URL names (dropped afterwards)."""
-    server = os.environ.get("SOCIALCOIN_TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{folder / f'{label}.db'}"
-        return
-    name = f"socialcoin_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def empty_database(folder: Path, label: str = "test") -> AbstractContextManager[str]:
+    """A new empty database: a SQLite file in `folder`, or one of its own on the PostgreSQL server
+    SOCIALCOIN_TEST_DATABASE_URL names."""
+    return databases.empty_database(folder, label, os.environ.get("SOCIALCOIN_TEST_DATABASE_URL"))
 
 
 @pytest.fixture

@@ -12,13 +12,12 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from .effect import FIGURES, Change, Comparison, EffectReport, Figures
-from .reports import BOM, _euro, _nl_eur, report_fonts
+from .reports import BOM, _euro, _nl_eur, report_document, report_fonts
 
 TOTAL = "totaal"
 # Each figure: its CSV column and its name in the PDF.
@@ -114,16 +113,7 @@ def effect_pdf(
     )
     out = io.BytesIO()
     title = "Effectmeting Socialcoin"
-    doc = SimpleDocTemplate(
-        out,
-        pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=title,
-        author=f"{municipality} (Socialcoin)",
-    )
+    doc = report_document(out, title, municipality)
     scope = [f"Programma: {programme}" if programme else "Alle programma's"]
     if report.area:
         scope.append(f"wijk {report.area}")

@@ -114,6 +114,20 @@ def settlement_csv(lines: list[ReportLine], lang: Lang = "nl") -> str:
     return (BOM if lang == "nl" else "") + out.getvalue()
 
 
+def report_document(out: io.BytesIO, title: str, municipality: str) -> SimpleDocTemplate:
+    """The page of the municipality's PDF reports (landscape A4, 12 mm margins), written to `out`."""
+    return SimpleDocTemplate(
+        out,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=title,
+        author=f"{municipality} (Socialcoin)",
+    )
+
+
 def settlement_pdf(
     lines: list[ReportLine],
     creditor: str,
@@ -125,16 +139,7 @@ def settlement_pdf(
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     out = io.BytesIO()
-    doc = SimpleDocTemplate(
-        out,
-        pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=f"Afgeloste schulden - {creditor}",
-        author=f"{municipality} (Socialcoin)",
-    )
+    doc = report_document(out, f"Afgeloste schulden - {creditor}", municipality)
 
     def day(moment: datetime) -> str:
         return f"{moment.astimezone(AMSTERDAM):%d-%m-%Y}"

@@ -179,6 +179,14 @@ def prepare(transfers: pd.DataFrame, participants: pd.DataFrame, coins: pd.DataF
     )
 
 
+def within(area: object, container: object) -> bool:
+    """areas.is_within, where an area that is no CBS code (an address without a known area) lies nowhere."""
+    try:
+        return is_within(str(area), str(container))
+    except InvalidAreaCode:
+        return False
+
+
 def _local(
     source: np.ndarray, target: np.ndarray, coin: np.ndarray, area: np.ndarray, coin_area: np.ndarray
 ) -> np.ndarray:
@@ -189,9 +197,6 @@ def _local(
     inside = np.zeros((len(area_values), len(coin_values)), dtype=bool)
     for i, place in enumerate(area_values):
         for j, container in enumerate(coin_values):
-            try:
-                inside[i, j] = is_within(place, container)
-            except InvalidAreaCode:
-                inside[i, j] = False
+            inside[i, j] = within(place, container)
     by_coin = coin_codes[coin]
     return inside[area_codes[source], by_coin] & inside[area_codes[target], by_coin]

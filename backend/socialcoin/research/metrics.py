@@ -13,7 +13,6 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from socialcoin.areas import InvalidAreaCode, is_within
 from socialcoin.research import network
 from socialcoin.research.frames import (
     BURN_SUBTYPES,
@@ -24,6 +23,7 @@ from socialcoin.research.frames import (
     prepare,
     require,
     wijk_of,
+    within,
 )
 from socialcoin.research.schema import Subtype
 
@@ -650,7 +650,7 @@ def _gini(p: Prepared, at: pd.Timestamp | None) -> pd.DataFrame:
         amounts = np.where(index >= 0, own.reindex(index, fill_value=0).to_numpy(), 0)
         per_resident += amounts
         places = residents["area"].astype(str)
-        inside = places.map({a: _within(a, coin_area) for a in places.unique()}).to_numpy(dtype=bool)
+        inside = places.map({a: within(a, coin_area) for a in places.unique()}).to_numpy(dtype=bool)
         rows.append((ci, int(inside.sum()), int(amounts[inside].sum()), gini_coefficient(amounts[inside])))
     table = _per_coin(p, pd.DataFrame(rows, columns=["c", "residents", "total", "gini"]))
     overall = pd.DataFrame(
@@ -673,13 +673,6 @@ def _utc(moment: pd.Timestamp | str) -> pd.Timestamp:
     """A moment in UTC; a time without a zone is taken as UTC, like the block times."""
     stamp = pd.Timestamp(moment)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def _within(area: str, container: str) -> bool:
-    try:
-        return is_within(area, container)
-    except InvalidAreaCode:
-        return False
 
 
 def gini(

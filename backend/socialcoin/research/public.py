@@ -42,7 +42,7 @@ from socialcoin.runtime import Runtime
 
 from .charts import chart_texts, every_chart
 from .exports import write_exports
-from .frames import BURN_SUBTYPES, REWARD_SUBTYPES, as_text, wijk_of
+from .frames import BURN_SUBTYPES, REWARD_SUBTYPES, as_text, wijk_of, within
 from .ledger import Ledger
 from .metrics import all_figures, traced_residents
 from .privacy import RESIDENT, SUPPRESSED, Dimension, Publication, publish, transfer_residents
@@ -193,11 +193,7 @@ def _gini(f: Frames, table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for coin, coin_area in zip(table["coin"], table["area"], strict=True):
         for address, area in zip(counted["address"], counted["area"], strict=True):
-            try:
-                inside = coin == "all" or is_within(str(area), str(coin_area))
-            except InvalidAreaCode:
-                inside = False
-            if inside:
+            if coin == "all" or within(area, coin_area):
                 rows.append((coin, str(address).lower()))
     return pd.DataFrame(rows, columns=["coin", RESIDENT], dtype="string")
 
@@ -626,10 +622,7 @@ class Filters:
     def _overlaps(self, code: object) -> bool:
         """A row's area matches when it lies within the filter's area or holds it (a gemeente total)."""
         assert self.area is not None
-        try:
-            return is_within(str(code), self.area) or is_within(self.area, str(code))
-        except InvalidAreaCode:
-            return False
+        return within(code, self.area) or within(self.area, code)
 
 
 def table_filters(spec: PublicTable) -> tuple[str, ...]:

@@ -49,13 +49,9 @@ def table_info(spec: public.PublicTable) -> TableInfo:
     )
 
 
-def figures(session: SessionDep, runtime: RuntimeDep) -> public.PublicFigures:
-    return public.current_figures(session, runtime)
-
-
 @router.get("", response_model=ResearchIndex, summary="The public research tables and where to find them")
 def index(session: SessionDep, runtime: RuntimeDep) -> ResearchIndex:
-    found = figures(session, runtime)
+    found = public.current_figures(session, runtime)
     return ResearchIndex(
         k=found.k,
         last_block=found.last_block,
@@ -105,7 +101,7 @@ def _table_route(spec: public.PublicTable) -> Callable[..., ResearchTable]:
         month_to: MonthToFilter = None,
     ) -> ResearchTable:
         return filtered_table(
-            figures(session, runtime), spec, public.Filters(coin, area, month_from, month_to)
+            public.current_figures(session, runtime), spec, public.Filters(coin, area, month_from, month_to)
         )
 
     route.__name__ = f"research_{spec.name}"

@@ -9,11 +9,12 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+COIN_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 
 CoinFilter = Annotated[
     str | None,
     Query(
-        pattern=r"^0x[0-9a-fA-F]{40}$",
+        pattern=COIN_PATTERN,
         description="Only this coin (its contract address); totals over coins stay",
         examples=["0x5FbDB2315678afecb367f032d93F642f64180aa3"],
     ),

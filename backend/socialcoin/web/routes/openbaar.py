@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from dataclasses import asdict, dataclass
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
 from babel.numbers import format_decimal
-from fastapi import Request, Response
-from sqlalchemy.orm import Session
+from fastapi import Depends, Request, Response
 
 from ...api.deps import RuntimeDep, SessionDep
-from ...api.routers.public_research import figures  # the API's own: the same figures, from the same cache
+from ...api.schemas.research import COIN_PATTERN, MONTH_PATTERN
 from ...research import public
 from ...research.charts import (
     CENTS,
@@ -34,18 +33,14 @@ from ...research.charts import (
     series_of,
 )
 from ...research.exports import CHARTS_DIR
-from ...runtime import Runtime
 from .. import pages
 from ..i18n import Formats, translations
 
 router = pages.page_router(prefix="/openbaar")
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(MONTH_PATTERN)
+COIN = re.compile(COIN_PATTERN)
 # An SVG shown as an image runs no script; its own styles are inline, which the pages' policy forbids.
 IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
-
-
-def _exports(session: Session, runtime: Runtime) -> tuple[public.PublicFigures, Path]:
-    return public.current_exports(session, runtime)
 
 
 def _texts(language: str) -> ChartTexts:
@@ -53,13 +48,27 @@ def _texts(language: str) -> ChartTexts:
     return chart_texts(translations(language).gettext)
 
 
-def _filters(munt: str, gebied: str, van: str, tot: str) -> tuple[public.Filters, str | None]:
+@dataclass(frozen=True)
+class FilterForm:
+    """The dashboard's filter form as typed: its query parameters (coin, area, from and to month)."""
+
+    munt: str = ""
+    gebied: str = ""
+    van: str = ""
+    tot: str = ""
+
+
+FilterFormDep = Annotated[FilterForm, Depends()]
+
+
+def _filters(form: FilterForm) -> tuple[public.Filters, str | None]:
     """The form's filters, or the name of the field at fault."""
+    munt, gebied, van, tot = form.munt, form.gebied, form.van, form.tot
     if van and not MONTH.match(van):
         return public.Filters(), "van"
     if tot and not MONTH.match(tot):
         return public.Filters(), "tot"
-    if munt and not re.fullmatch(r"0x[0-9a-fA-F]{40}", munt):
+    if munt and not COIN.fullmatch(munt):
         return public.Filters(), "munt"
     filters = public.Filters(munt or None, gebied.strip() or None, van or None, tot or None)
     try:
@@ -89,20 +98,12 @@ def _cells(found: public.PublicFigures, name: str, filters: public.Filters) -> p
 
 
 @router.get("")
-def dashboard(
-    request: Request,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    munt: str = "",
-    gebied: str = "",
-    van: str = "",
-    tot: str = "",
-) -> Response:
-    found = figures(session, runtime)
+def dashboard(request: Request, session: SessionDep, runtime: RuntimeDep, form: FilterFormDep) -> Response:
+    found = public.current_figures(session, runtime)
     language = pages.language_of(request)
     texts = _texts(language)
-    typed = {"munt": munt, "gebied": gebied, "van": van, "tot": tot}
-    filters, fault = _filters(**typed)
+    typed = asdict(form)
+    filters, fault = _filters(form)
     query = request.url.query
     charts = [
         (
@@ -149,14 +150,11 @@ def chart_image(
     name: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    munt: str = "",
-    gebied: str = "",
-    van: str = "",
-    tot: str = "",
+    form: FilterFormDep,
 ) -> Response:
-    found = figures(session, runtime)
+    found = public.current_figures(session, runtime)
     texts = _texts(pages.language_of(request))
-    filters, _fault = _filters(munt, gebied, van, tot)
+    filters, _fault = _filters(form)
     if name == NETWORK:
         flows = _cells(found, "network_flows", filters)
         return _image(request, image(network_chart(flows, texts), "svg"))
@@ -171,7 +169,7 @@ def chart_image(
 
 @router.get("/downloads")
 def downloads(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
-    found, directory = _exports(session, runtime)
+    found, directory = public.current_exports(session, runtime)
     files = sorted(path.relative_to(directory).as_posix() for path in directory.rglob("*") if path.is_file())
     return pages.render(
         request,
@@ -191,7 +189,7 @@ def downloads(request: Request, session: SessionDep, runtime: RuntimeDep) -> Res
 @router.get("/downloads/{path:path}")
 def download(request: Request, path: str, session: SessionDep, runtime: RuntimeDep) -> Response:
     """A file of the download; only the files written there (never a path outside it)."""
-    _found, directory = _exports(session, runtime)
+    _found, directory = public.current_exports(session, runtime)
     files = {p.relative_to(directory).as_posix(): p for p in directory.rglob("*") if p.is_file()}
     if path not in files:
         return pages.with_page_headers(
