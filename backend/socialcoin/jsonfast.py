@@ -1,7 +1,7 @@
-"""JSON for the hot paths: the node's answers (eth_getLogs of a round can be tens of megabytes) and the
-database's JSON columns (every indexed event's arguments). orjson parses and writes them several times
-faster than the standard library; what it cannot write (integers beyond 64 bits, such as an unlimited
-allowance) falls back to the standard library, which writes the same JSON value."""
+"""JSON for the hot path of the database's JSON columns (every indexed event's arguments, and each
+Transfer's companion's): orjson writes them several times faster than the standard library; what it cannot
+write (integers beyond 64 bits, such as an unlimited allowance) falls back to the standard library, which
+writes the same JSON value. (Parsing the node's answers with orjson was measured: no faster.)"""
 
 from __future__ import annotations
 

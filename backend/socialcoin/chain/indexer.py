@@ -115,17 +115,18 @@ class Indexer:
         rows: list[dict[str, Any]] = []
         transfers: list[tuple[str, dict[str, Any]]] = []
         consistent = True
-        for logs, their_blocks in self._read(first, end, blocks):
+        for logs, their_blocks in self._read(first, end):
             blocks.update(their_blocks)
             # The chain can switch branches while this round reads (between the end block, the logs and
             # their blocks): then the logs may come from blocks the chain no longer has, or miss the new
             # branch's. The range is stored only if every log's block is the chain's and its last block
             # did not change.
-            consistent = consistent and all(
+            consistent = all(
                 entry["blockHash"] == blocks[int(entry["blockNumber"], 16)]["hash"] for entry in logs
             )
-            if consistent:
-                self._rows(logs, blocks, coins, rows, transfers)
+            if not consistent:
+                break  # the round is read again: the pieces still asked for are not needed
+            self._rows(logs, blocks, coins, rows, transfers)
         if not consistent or self._chain_hash(end) != end_block["hash"]:
             log.warning("the chain changed while blocks %s-%s were read; reading them again", first, end)
             return 0
@@ -148,17 +149,15 @@ class Indexer:
             )
         return len(rows)
 
-    def _read(
-        self, first: int, end: int, known: dict[int, dict[str, Any]]
-    ) -> Iterator[tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]]:
-        """The logs of blocks first..end with the headers of their blocks (except those `known`), in pieces
-        of LOG_BLOCKS_PER_REQUEST blocks in order. A long range's next pieces are asked by a thread of their
-        own while the caller decodes the previous one: the node's answering and our decoding overlap."""
+    def _read(self, first: int, end: int) -> Iterator[tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]]:
+        """The logs of blocks first..end with the headers of their blocks (except `end`'s, read before), in
+        pieces of LOG_BLOCKS_PER_REQUEST blocks in order. A long range's next pieces are asked by a thread of
+        their own while the caller decodes the previous one: the node's answering and our decoding overlap."""
 
         def piece(start: int) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
             stop = min(end, start + LOG_BLOCKS_PER_REQUEST - 1)
             logs = self.chain.rpc("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(stop)}])
-            numbers = sorted({int(entry["blockNumber"], 16) for entry in logs} - known.keys())
+            numbers = sorted({int(entry["blockNumber"], 16) for entry in logs} - {end})
             return logs, dict(zip(numbers, self._blocks(numbers), strict=True))
 
         starts = range(first, end + 1, LOG_BLOCKS_PER_REQUEST)

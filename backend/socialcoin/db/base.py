@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Delete, Table, Update, create_engine, event, text
+from sqlalchemy import JSON, Delete, Table, Update, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -197,7 +197,11 @@ def insert_many(session: Session, model: type[Base], rows: list[dict[str, Any]])
     dialect = session.get_bind().dialect
     names = list(rows[0])
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    convert = [(i, _once_per_value(process)) for i, process in enumerate(processors) if process is not None]
+    convert = [
+        (i, process if isinstance(table.c[name].type, JSON) else _once_per_value(process))
+        for i, (name, process) in enumerate(zip(names, processors, strict=True))
+        if process is not None
+    ]
     row_values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
     values = list(map(list, map(row_values, rows)))
     for value in values:
@@ -218,8 +222,8 @@ def insert_many(session: Session, model: type[Base], rows: list[dict[str, Any]])
 
 
 def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A column's conversion, run once per distinct value: a batch repeats few times (a block's time) many
-    times. Unhashable values (a JSON column's dicts) are converted each time."""
+    """A column's conversion, run once per distinct value: a batch repeats few values (a block's time) many
+    times. For columns of hashable values (not JSON)."""
     done: dict[Any, Any] = {}
 
     def converted(value: Any) -> Any:
@@ -228,8 +232,6 @@ def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
         except KeyError:
             done[value] = result = process(value)
             return result
-        except TypeError:
-            return process(value)
 
     return converted
 
