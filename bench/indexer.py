@@ -349,10 +349,6 @@ def index_from_empty(settings: Any, expected: int, anvil_pid: int, profile: Path
         runtime.close()
 
 
-def verdict(rate: float) -> str:
-    return "target met" if rate >= TARGET else f"target MISSED by {TARGET - rate:,.0f} events/s"
-
-
 def timed(label: str, step: Callable[[], Any]) -> Any:
     started = time.perf_counter()
     result = step()
@@ -458,7 +454,9 @@ def main() -> None:
     print("Targets:")
     for name in databases:
         if name in rates:
-            print(f"  indexer events/s ({name}) >= {TARGET:,}: {rates[name]:,.0f}, {verdict(rates[name])}")
+            rate = rates[name]
+            found = service.verdict(rate >= TARGET, f"{TARGET - rate:,.0f} events/s")
+            print(f"  indexer events/s ({name}) >= {TARGET:,}: {rate:,.0f}, {found}")
         else:
             print(f"  indexer events/s ({name}): not measured")
     print(f"(load average {os.getloadavg()[0]:.2f} at the end)")

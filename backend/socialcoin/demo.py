@@ -37,7 +37,7 @@ from .domain.access import Role, issue_token
 from .domain.admission import admit_resident, authorise_verifier, register_merchant, register_organisation
 from .runtime import Runtime
 from .settings import ROOT, settings_or_exit
-from .simulation import MONTH_DAYS, Config, first_morning, run
+from .simulation import Config, first_morning, run
 
 # The history `make run` shows: two wijken with enough residents per wijk and month for the public
 # dashboard's k-anonymity (research/privacy.py: figures rest on at least 10 residents), kept small enough
@@ -200,11 +200,11 @@ def load_history(runtime: Runtime, months: int) -> None:
     stand far enough in the past for it."""
     config = replace(DEMO_ECONOMY, months=months)
     start = first_morning(runtime.chain.head().timestamp)
-    if start + timedelta(days=months * MONTH_DAYS) > datetime.now(UTC):
+    if start + timedelta(days=config.days) > datetime.now(UTC):
         sys.exit(
             f"--history-months {months}: the chain's newest block is too recent for {months} months of "
             f"history before today (it would end after today). Start anvil with --timestamp at least "
-            f"{months * MONTH_DAYS + 1} days in the past, as `make run` does, or ask for fewer months."
+            f"{config.days + 1} days in the past, as `make run` does, or ask for fewer months."
         )
     summary = run(runtime, config, lambda done, total: print(f"\rHistory: step {done}/{total}", end=""))
     print(f"\rHistory: {summary.transactions} transactions from {summary.started_at:%Y-%m-%d} on.")

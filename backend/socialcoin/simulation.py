@@ -596,7 +596,6 @@ class Simulation:
         self.work(now)
         self.drain()
         settings, rng, config = self.runtime.settings, self.rng, self.config
-        residents = {r.id: r for r in self.residents}
         # Merchants first, with what earlier steps brought them: refunds, then payouts.
         for payment_id, merchant, resident, coin, amount in self.payments:
             if rng.random() < config.refund_rate and merchant.balances[coin] > 0:
@@ -645,7 +644,7 @@ class Simulation:
                 self.pay_merchant(resident)
             local = self.local_coin[resident.wijk]
             if local.person_to_person and rng.random() < config.person_to_person_rate:
-                self.pay_neighbour(resident, local, residents)
+                self.pay_neighbour(resident, local)
             sport = self.sport_coin.address
             if rng.random() < config.service_rate and resident.balances[sport] >= self.service_price:
                 self.spend(
@@ -689,7 +688,7 @@ class Simulation:
         if payment_id is not None:
             self.payments.append((payment_id, merchant, resident, coin.address, cents))
 
-    def pay_neighbour(self, resident: Resident, coin: CoinInfo, residents: dict[int, Resident]) -> None:
+    def pay_neighbour(self, resident: Resident, coin: CoinInfo) -> None:
         held = resident.balances[coin.address]
         neighbours = [r for r in self.residents if r.wijk == resident.wijk and r.id != resident.id]
         if held < 100 or not neighbours:

@@ -33,9 +33,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Numeric, cast, func, or_, select, union
+from sqlalchemy import ColumnElement, Numeric, cast, func, select, union
 from sqlalchemy.orm import Session
 
 from ..areas import InvalidAreaCode, is_within, to_bytes8, wijk_of
@@ -60,8 +59,9 @@ from ..db.models import (
 from .activities import Unit
 from .coins import catalogue
 from .errors import InvalidInput, not_found
+from .overview import TIME_ZONE  # the municipality's days and months
+from .people import area_within
 
-TIME_ZONE = ZoneInfo("Europe/Amsterdam")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -237,7 +237,7 @@ def effect_report(
     def within(column: Any) -> list[ColumnElement[bool]]:
         return [column >= since, column < until]
 
-    living = [or_(Resident.area == area, Resident.area.like(f"BU{area[2:]}%"))] if area else []
+    living = [area_within(Resident.area, area)] if area else []
     coin = [programme.coin] if programme else None
     tally = _Tally()
 

@@ -39,8 +39,8 @@ assert list(LABELS) == FIGURES, "every figure needs its labels"
 CSV_HEADER = ["wijk", "periode", "van", "tot", "voor_start", *(LABELS[name][0] for name in FIGURES)]
 
 
-def _value(name: str, value: int, mark: str = ",") -> str:
-    return _euro(value, mark) if name.endswith("_cents") else str(value)
+def _value(name: str, value: int) -> str:
+    return _euro(value, ",") if name.endswith("_cents") else str(value)
 
 
 def _percent(change: Change) -> str:

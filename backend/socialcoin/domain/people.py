@@ -103,7 +103,7 @@ def get_resident(session: Session, resident_id: int) -> Resident:
     return resident
 
 
-def _within(column: Any, area: str) -> ColumnElement[bool]:
+def area_within(column: Any, area: str) -> ColumnElement[bool]:
     """SQL: the area in `column` lies within `area` (its CBS digits start with those of `area`)."""
     digits = to_bytes8(checked_area(area)).rstrip(b"\0").decode()
     return func.substr(column, 3).like(digits + "%")
@@ -121,7 +121,7 @@ def list_residents(
     """Residents in id order; `search` finds a case number exactly or a part of a name, whatever its case."""
     query = select(Resident)
     if area:
-        query = query.where(_within(Resident.area, area))
+        query = query.where(area_within(Resident.area, area))
     if case_number:
         query = query.where(Resident.case_number == case_number.strip())
     if search and search.strip():
@@ -169,7 +169,7 @@ def list_merchants(
 ) -> list[Merchant]:
     query = select(Merchant)
     if area:
-        query = query.where(_within(Merchant.area, area))
+        query = query.where(area_within(Merchant.area, area))
     return list(session.scalars(query.order_by(Merchant.id).limit(limit).offset(offset)))
 
 
@@ -184,7 +184,7 @@ def merchants_accepting(session: Session, coins: Iterable[CoinInfo]) -> dict[str
     areas = {coin.area for coin in wanted}
     query = select(Merchant).order_by(Merchant.name, Merchant.id)
     if "NL" not in areas:
-        query = query.where(or_(*(_within(Merchant.area, area) for area in areas)))
+        query = query.where(or_(*(area_within(Merchant.area, area) for area in areas)))
     merchants = list(session.scalars(query))
     registered = chain_writes(session, (m.registration_key for m in merchants))
     for merchant in merchants:

@@ -5,7 +5,6 @@ the API's files."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...api.deps import SessionDep
 from ...db.models import Programme
+from ...db.types import utcnow
 from ...domain import effect, effect_files
 from ...domain.errors import DomainError, InvalidInput
 from .. import pages
@@ -52,7 +52,7 @@ def effect_page(
 ) -> Response:
     """GET /municipality/reports/effect: this month's figures unless another is asked."""
     typed = {
-        "maand": maand if maand is not None else f"{datetime.now(effect.TIME_ZONE):%Y-%m}",
+        "maand": maand if maand is not None else f"{utcnow().astimezone(effect.TIME_ZONE):%Y-%m}",
         "vergelijk": vergelijk,
         "wijk": wijk,
         "programma": programma,

@@ -207,12 +207,17 @@ def typed_data_answer(
     wanted: Callable[[], Any],
     key: str,
 ) -> JSONResponse:
-    """What an own wallet signs for this spend (`spending.prepare`), as `sign_answer` gives it; `wanted`
-    builds the request, so that its refusals are answered the same way."""
-    return sign_answer(
-        lambda: spending.prepare(session, runtime.chain, flow, Holder.of(resident), wanted(), key),
-        pages.language_of(request),
-    )
+    """What an own wallet signs for this spend (`spending.prepare`), as JSON for the page's script; a
+    refusal (of `wanted`, which builds the request, or of the spend) as `{"error": text}` with its status."""
+    try:
+        prepared = spending.prepare(session, runtime.chain, flow, Holder.of(resident), wanted(), key)
+    except DomainError as error:
+        return JSONResponse(
+            {"error": pages.message(error, pages.language_of(request))},
+            status_code=error.status,
+            headers=pages.SECURITY_HEADERS,
+        )
+    return JSONResponse(prepared, headers=pages.SECURITY_HEADERS)
 
 
 def confirm_page(
@@ -247,19 +252,6 @@ async def form_fields(request: Request) -> dict[str, str]:
 
 
 FormFields = Annotated[dict[str, str], Depends(form_fields)]
-
-
-def sign_answer(call: Callable[[], dict[str, Any]], language: str) -> JSONResponse:
-    """An own wallet's typed data (`spending.prepare`) as JSON for the page's script; a refusal as
-    `{"error": text}` with its status."""
-    try:
-        return JSONResponse(call(), headers=pages.SECURITY_HEADERS)
-    except DomainError as error:
-        return JSONResponse(
-            {"error": pages.message(error, language)},
-            status_code=error.status,
-            headers=pages.SECURITY_HEADERS,
-        )
 
 
 # --------------------------------------------------------------------------------------------------
