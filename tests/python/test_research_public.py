@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from test_research_metrics import RESIDENT_A, RESIDENT_B, SHOP, S, at, ledger
 
+from socialcoin.research import public
 from socialcoin.research.ledger import Ledger
 from socialcoin.research.public import NOT_PUBLISHED, TABLES, public_figures
 from socialcoin.research.schema import ZERO
@@ -114,3 +115,21 @@ def test_a_payout_of_one_residents_payments_is_withheld_though_a_merchant_burned
     hops = published(one_payer, k=2)["hops_before_burn"].set_index("hops")
     # The payout's cents were held by A alone; the debts (A and B) would give it away as their total's rest.
     assert hops["suppressed"].all() and hops["burned"].isna().all()
+
+
+def test_a_picture_of_the_figures_is_drawn_once_per_key_and_only_so_many_are_kept(monkeypatch):
+    monkeypatch.setattr(public, "DRAWN_KEPT", 2)
+    found = public.PublicFigures(last_block=None, k=2, publications={}, ledger=None)  # type: ignore[arg-type]
+    drawings: list[str] = []
+
+    def drawing(name: str):
+        def draw() -> bytes:
+            drawings.append(name)
+            return name.encode()
+
+        return draw
+
+    assert found.drawn("a", drawing("a")) == b"a" and found.drawn("a", drawing("a")) == b"a"
+    assert found.drawn("b", drawing("b")) == b"b"
+    assert found.drawn("c", drawing("c")) == b"c" and found.drawn("c", drawing("c")) == b"c"
+    assert drawings == ["a", "b", "c", "c"]  # a and b kept; c drawn each time, beyond the bound

@@ -27,8 +27,8 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -400,6 +400,9 @@ PUBLIC_TABLES = {table.name: table for table in TABLES}
 NOT_PUBLISHED = ("network_edges", "network_nodes")
 
 
+DRAWN_KEPT = 256  # pictures kept per version of the figures (charts x languages x filters)
+
+
 @dataclass(frozen=True)
 class PublicFigures:
     """Every public table's publication, the ledger they came from, and the index's block they were
@@ -409,6 +412,18 @@ class PublicFigures:
     k: int
     publications: dict[str, Publication]
     ledger: Ledger
+    # Pictures drawn of these figures (see `drawn`), by what they show: kept as long as the figures are.
+    _drawn: dict[Hashable, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    def drawn(self, key: Hashable, draw: Callable[[], bytes]) -> bytes:
+        """The picture `key` of these figures, drawn once (a page view asks for several charts, and the
+        figures change only with new events). At most DRAWN_KEPT are kept: filters are the visitor's."""
+        picture = self._drawn.get(key)
+        if picture is None:
+            picture = draw()
+            if len(self._drawn) < DRAWN_KEPT:
+                self._drawn[key] = picture
+        return picture
 
 
 def public_figures(

@@ -153,18 +153,22 @@ def chart_image(
     form: FilterFormDep,
 ) -> Response:
     found = public.current_figures(session, runtime)
-    texts = _texts(pages.language_of(request))
+    language = pages.language_of(request)
+    texts = _texts(language)
     filters, _fault = _filters(form)
-    if name == NETWORK:
-        flows = _cells(found, "network_flows", filters)
-        return _image(request, image(network_chart(flows, texts), "svg"))
     chart: Chart | None = CHART_BY_NAME.get(name)
-    if chart is None:
+    if name != NETWORK and chart is None:
         return pages.with_page_headers(
             request, Response("Not found", status_code=404, media_type="text/plain")
         )
-    series = series_of(chart, found.publications, filters.only_for(public.PUBLIC_TABLES[chart.table]).keep)
-    return _image(request, image(line_chart(chart, series, texts), "svg"))
+
+    def draw() -> bytes:
+        if chart is None:
+            return image(network_chart(_cells(found, "network_flows", filters), texts), "svg")
+        keep = filters.only_for(public.PUBLIC_TABLES[chart.table]).keep
+        return image(line_chart(chart, series_of(chart, found.publications, keep), texts), "svg")
+
+    return _image(request, found.drawn((name, language, filters), draw))
 
 
 @router.get("/downloads")
